@@ -1,0 +1,1 @@
+"""Virtual meters: the firmware of one meter (``firmware``) and the drivers that serve many."""

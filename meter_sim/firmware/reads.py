@@ -1,0 +1,171 @@
+"""What a meter answers to a read: a Python value per DI, encoded through the DI registry."""
+from protocols.dlt645 import di as DI
+from protocols.dlt645 import values
+
+TARIFFS = DI.TARIFFS
+
+
+class NoData(Exception):
+    """The meter has no such item (ERR bit1)."""
+
+
+class Unauthorised(Exception):
+    """The item exists but may not be read (ERR bit2), e.g. passwords."""
+
+
+def _energy(meter, kind, tariff, t_true):
+    fwd = meter.ledger.at(t_true)
+    fwd = [e + meter.base_kwh[i] for i, e in enumerate(fwd)]
+    rev = [0.0] * TARIFFS
+    rows = {0x00: [f + r for f, r in zip(fwd, rev)], 0x01: fwd, 0x02: rev}[kind]
+    if tariff == 0:
+        return round(sum(rows), 2)
+    return round(rows[tariff - 1], 2)
+
+
+def _freeze_time(meter, book, n):
+    rec = book.get(n)
+    if rec is None:
+        raise NoData()
+    return rec
+
+
+def value_of(meter, di, t):
+    """Value of one (non-block) DI at true time ``t``; raises NoData / Unauthorised."""
+    d3, d2, d1, d0 = DI.split(di)
+    if d3 == 0x00 and d2 in (0x00, 0x01, 0x02) and d1 <= TARIFFS and d0 <= DI.SETTLEMENTS:
+        if d0 == 0:
+            return _energy(meter, d2, d1, t)
+        _, t_true = _freeze_time(meter, meter.settlements, d0)
+        return _energy(meter, d2, d1, t_true)
+    if d3 == 0x05 and d2 in (0x01, 0x06) and d1 <= 0x02:
+        book = meter.daily if d2 == 0x06 else meter.instant
+        c, t_true = _freeze_time(meter, book, d0)
+        if d1 == 0:
+            return c
+        if d1 == 2:
+            return [0.0] * (TARIFFS + 1)
+        return [_energy(meter, 0x01, k, t_true) for k in range(TARIFFS + 1)]
+    base = di & 0xFFFFFF00
+    if base in DI.EVENT_FIELDS and d0 <= DI.EVENT_RECORDS:
+        if d0 == 0:
+            return meter.events.count(base)
+        rec = meter.events.get(base, d0)
+        if rec is None:
+            raise NoData()
+        return rec
+    fn = _SIMPLE.get(di)
+    if fn is None:
+        raise NoData()
+    return fn(meter, t)
+
+
+def _password(meter, t):
+    raise Unauthorised()
+
+
+def _wallet(attr):
+    def read(meter, t):
+        if meter.wallet is None:
+            raise NoData()
+        balance = meter.balance(t)
+        if attr == "remaining":
+            return round(meter.wallet.remaining(balance), 2)
+        if attr == "overdraft":
+            return round(meter.wallet.overdraft(balance), 2)
+        return getattr(meter.wallet, attr)
+    return read
+
+
+def _status_1(meter, t):
+    return 0
+
+
+_SIMPLE = {
+    0x02010100: lambda m, t: round(m.voltage(t), 1),
+    0x02020100: lambda m, t: round(m.current_at(t), 3),
+    0x02030000: lambda m, t: round(m.power(t), 4),
+    0x02030100: lambda m, t: round(m.power(t), 4),
+    0x02060000: lambda m, t: m.power_factor if m.power(t) > 0 else 1.0,
+    0x02060100: lambda m, t: m.power_factor if m.power(t) > 0 else 1.0,
+    0x02800002: lambda m, t: 50.0,
+    0x02800007: lambda m, t: 25.0,
+    DI.DI_PRICE: lambda m, t: m.price(t),
+    DI.DI_TARIFF_PRICE: lambda m, t: m.price(t),
+    DI.DI_LADDER_PRICE: lambda m, t: m.price(t),
+    DI.DI_DATE: lambda m, t: m.clock.read(t),
+    DI.DI_TIME: lambda m, t: m.clock.read(t),
+    DI.DI_ADDRESS: lambda m, t: "".join("%02X" % b for b in reversed(m.addr)),
+    DI.DI_METER_NUMBER: lambda m, t: m.meter_number,
+    DI.DI_STATUS_1: _status_1,
+    DI.DI_STATUS_3: lambda m, t: m.status_word_3(),
+    DI.DI_CURVE_INTERVAL: lambda m, t: m.curve_interval // 60,
+    DI.DI_SETTLEMENT_DAY: lambda m, t: (2000, 1, m.settlement[0], m.settlement[1], 0, 0),
+    DI.DI_ALARM_1: _wallet("alarm_1"),
+    DI.DI_ALARM_2: _wallet("alarm_2"),
+    DI.DI_OVERDRAFT_LIMIT: _wallet("overdraft_limit"),
+    DI.DI_HOARDING_LIMIT: _wallet("hoarding_limit"),
+    DI.DI_CLOSE_ALLOWED: _wallet("close_allowed"),
+    DI.DI_REMAINING_MONEY: _wallet("remaining"),
+    DI.DI_OVERDRAFT_MONEY: _wallet("overdraft"),
+    DI.DI_PURCHASE_COUNT: _wallet("purchase_count"),
+    DI.DI_PURCHASE_TOTAL: _wallet("purchase_total"),
+}
+for _k in range(2, 8):
+    _SIMPLE[0x04000500 + _k] = (lambda m, t: m.status_word_3()) if _k == 3 else _status_1
+for _k in range(10):
+    _SIMPLE[DI.DI_PASSWORD_0 + _k] = _password
+
+
+def encode_read(meter, di, t):
+    """Reply data (without DI) for a read of ``di``, blocks included."""
+    members = DI.block_members(di)
+    if members is not None:
+        out = b""
+        for m in members:
+            item = DI.lookup(m)
+            try:
+                out += item.encode(value_of(meter, m, t))
+            except NoData:
+                out += b"\xFF" * item.size      # a period not yet settled
+        return out
+    item = DI.lookup(di)
+    if item is None or DI.is_curve(di):
+        raise NoData()
+    return item.encode(value_of(meter, di, t))
+
+
+def curve_points(meter, di, blocks, start, t):
+    """(start instant, encoded points) for a load-curve read; missing points are FF-filled."""
+    fmt, signed, _ = DI.curve_value_format(di)
+    step = meter.curve_interval
+    now_c = meter.clock.read(t)
+    last = (int(now_c) // step) * step
+    n = blocks if blocks else 1
+    if start is None:
+        first = last - (n - 1) * step
+    else:
+        first = ((int(start) + step - 1) // step) * step
+    out = b""
+    for k in range(n):
+        c = first + k * step
+        if c > last or c < meter.curve_from:
+            out += b"\xFF" * values.size(fmt)
+            continue
+        tt = meter.clock.true_time(c)
+        out += values.encode(fmt, _curve_value(meter, di, tt), signed)
+    return first, out
+
+
+def _curve_value(meter, di, t):
+    if di == 0x06100101:
+        return round(meter.voltage(t), 1)
+    if di == 0x06100201:
+        return round(meter.current_at(t), 3)
+    if di == 0x06100300:
+        return round(meter.power(t), 4)
+    if di == 0x06100500:
+        return meter.power_factor if meter.power(t) > 0 else 1.0
+    if di == 0x06100601:
+        return _energy(meter, 0x01, 0, t)
+    return 0.0

@@ -1,0 +1,73 @@
+"""Local cost control wallet (本地费控): money remaining, thresholds, purchases."""
+
+# Credit levels, most credit first.
+NORMAL = 0
+ALARM_1 = 1
+ALARM_2 = 2        # pre-trip the customer can undo
+OVER_ZERO = 3      # pre-trip again at zero
+OVERDRAFT = 4      # at the overdraft limit: trip, no customer reclose
+
+
+class Wallet:
+    """Money in yuan, debited by tariff price; thresholds as DI 04001001..05 name them."""
+
+    def __init__(self, balance=100.0, prices=(1.0, 0.8, 0.55, 0.35), alarm_1=20.0, alarm_2=10.0,
+                 overdraft_limit=5.0, hoarding_limit=9999.0, close_allowed=0.0, customer=b"\x00" * 6):
+        self.prices = tuple(prices)
+        self.alarm_1 = alarm_1
+        self.alarm_2 = alarm_2
+        self.overdraft_limit = overdraft_limit
+        self.hoarding_limit = hoarding_limit
+        self.close_allowed = close_allowed
+        self.customer = bytes(customer)
+        self.purchase_count = 1
+        self.purchase_total = balance
+        self._balance = balance
+        self._energy_mark = None   # kWh per tariff at the last settlement of the balance
+
+    def attach(self, energy):
+        self._energy_mark = list(energy)
+
+    def balance_at(self, energy):
+        """Balance (may be negative) when the registers show ``energy``."""
+        mark = self._energy_mark or energy
+        spent = 0.0
+        for i in range(len(energy)):
+            spent += (energy[i] - mark[i]) * self.prices[i]
+        return self._balance - spent
+
+    def settle(self, energy):
+        self._balance = self.balance_at(energy)
+        self._energy_mark = list(energy)
+
+    def level(self, balance):
+        if balance <= -self.overdraft_limit:
+            return OVERDRAFT
+        if balance <= 0:
+            return OVER_ZERO
+        if balance <= self.alarm_2:
+            return ALARM_2
+        if balance <= self.alarm_1:
+            return ALARM_1
+        return NORMAL
+
+    def threshold_of(self, level):
+        """Balance at which ``level`` begins."""
+        return {ALARM_1: self.alarm_1, ALARM_2: self.alarm_2, OVER_ZERO: 0.0,
+                OVERDRAFT: -self.overdraft_limit}[level]
+
+    def remaining(self, balance):
+        return balance if balance > 0 else 0.0
+
+    def overdraft(self, balance):
+        return -balance if balance < 0 else 0.0
+
+    def top_up(self, amount, energy):
+        """Add money; False when it would pass the hoarding limit."""
+        self.settle(energy)
+        if self._balance + amount > self.hoarding_limit:
+            return False
+        self._balance += amount
+        self.purchase_count += 1
+        self.purchase_total += amount
+        return True
