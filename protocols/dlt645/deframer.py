@@ -123,13 +123,13 @@ class Deframer:
 
     def _garbage(self, n, reason):
         raw = bytes(self._buf[:n])
-        del self._buf[:n]
+        self._buf = self._buf[n:]
         self.garbage_bytes += n
         return Garbage(raw, reason or "noise")
 
     def _frame(self, i, end):
         raw = bytes(self._buf[:end])
-        del self._buf[:end]
+        self._buf = self._buf[end:]
         self.frames += 1
         body = raw[i:]
         n = body[9]

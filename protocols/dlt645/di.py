@@ -139,7 +139,7 @@ def _one(di, name, fmt, unit="", signed=False, level=None):
 
 _ENERGY_KINDS = {0x00: ("combined_active", True), 0x01: "forward_active", 0x02: "reverse_active"}
 
-_FIXED = {}
+_FIXED = {}  # type: dict[int, Item]
 
 
 def _fixed(di, name, fmt, unit="", signed=False, level=None):

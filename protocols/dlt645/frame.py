@@ -27,8 +27,8 @@ def address(text):
     Shorter strings are zero-padded; ``A`` digits pairs (``"AA"``) are kept as wildcards.
     """
     text = text.strip().upper()
-    if len(text) > 12 or len(text) % 2:
-        raise EncodeError("address", "need up to 12 digits in pairs, got %r" % (text,))
+    if not text or len(text) > 12:
+        raise EncodeError("address", "need 1..12 digits, got %r" % (text,))
     text = "0" * (12 - len(text)) + text
     out = bytearray()
     for i in range(10, -2, -2):

@@ -52,7 +52,7 @@ def decode(fmt, data, signed=False):
     value = bcd.decode_sint(natural, fmt) if signed else bcd.decode_uint(natural, fmt)
     places = decimals(fmt)
     if places:
-        return value / (10 ** places)
+        return round(value / (10 ** places), places)
     return value
 
 

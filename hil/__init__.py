@@ -1,0 +1,1 @@
+"""Harness on top of everything: the ``gridedge`` CLI, later scenarios, reports and rigs."""

@@ -1,0 +1,1 @@
+"""Drivers that put firmware meters behind real ports (pty, serial, TCP)."""

@@ -1,0 +1,85 @@
+"""Runs unchanged on CPython and MicroPython: drive a meter through the codec, print a transcript.
+
+tests/micropython/test_micropython.py runs it in both interpreters and compares the transcripts.
+"""
+from protocols.civil import from_civil
+from protocols.errors import hexstr
+from protocols.dlt645 import (Control, Deframer, Freeze, Read, ReadFollowUp, Write, BroadcastTime,
+                              address, decode_frame, encode_frame, parse_reply)
+from protocols.dlt645 import di as DI
+from protocols.dlt645.deframer import NEED_DATA
+from meter_sim.firmware import HourlyProfile, Meter, LOCAL, TestEsam
+from meter_sim.firmware.wallet import Wallet
+
+
+def transcript():
+    t0 = from_civil(2026, 3, 1)
+    profile = HourlyProfile([0.4] * 7 + [1.2] * 12 + [2.5] * 3 + [0.8] * 2)
+    meter = Meter("000000000042", t0, profile, drift_ppm=15.0, esam=TestEsam())
+    local = Meter("000000000043", t0, profile, mode=LOCAL,
+                  wallet=Wallet(balance=25.0, alarm_1=20.0, alarm_2=10.0, overdraft_limit=5.0))
+    lines = []
+    requests = [
+        (meter, Read(0x00010000), 3.5),
+        (meter, Read(DI.parse("0001FF00")), 3.6),
+        (meter, Read(DI.parse("05060101")), 3.7),
+        (meter, Read(DI.parse("05060001")), 3.7),
+        (meter, Read(DI.parse("02010100")), 4.2),
+        (meter, Read(DI.parse("04000101")), 4.2),
+        (meter, Read(DI.parse("04000102")), 4.2),
+        (meter, Read(DI.parse("06100601"), 60, t0 + 86400), 4.3),
+        (meter, ReadFollowUp(DI.parse("06100601"), 1), 4.3),
+        (meter, Control(0x1A, t0 + 5 * 86400), 4.4),
+        (meter, Read(DI.DI_STATUS_3), 4.41),
+        (meter, Control(0x1A, t0), 4.5),
+        (meter, Write(DI.DI_TIME, b"\x00\x00\x12", 0x04, b"\x00\x00\x00"), 4.6),
+        (meter, Read(DI.parse("1D000001")), 4.7),
+        (local, Read(DI.DI_REMAINING_MONEY), 2.0),
+        (local, Read(DI.DI_STATUS_3), 9.0),
+        (local, Read(DI.DI_OVERDRAFT_MONEY), 9.0),
+        (meter, Freeze(), 5.0),
+        (meter, Read(DI.parse("05010101")), 5.0),
+    ]
+    for m, req, days in requests:
+        t = t0 + days * 86400
+        raw = encode_frame(req.to_frame(m.addr), preamble=4)
+        reply = m.handle(raw, t)
+        lines.append("%s -> %s" % (hexstr(raw), hexstr(reply) if reply else "-"))
+        if reply:
+            r = parse_reply(decode_frame(reply))
+            whole = hasattr(r, "value") and not r.more and r.seq is None
+            lines.append("   %s" % (_show(r.value()) if whole else repr(r)))
+    bc = encode_frame(BroadcastTime(t0 + 6 * 86400 + 3600 + 30).to_frame(b"\x99" * 6))
+    lines.append("broadcast -> %r" % (meter.handle(bc, t0 + 6 * 86400 + 3600),))
+    d = Deframer()
+    d.feed(b"\x00\x16\x68" + raw[:7])
+    d.feed(raw[7:] + b"\xFE\xFE")
+    while True:
+        item = d.next()
+        if item is NEED_DATA:
+            break
+        lines.append("deframer: %r" % (item,))
+    return lines
+
+
+def _show(value):
+    """Stable text on both interpreters (MicroPython dicts are unordered)."""
+    name, v, unit = value
+    if isinstance(v, dict):
+        v = "{" + ", ".join("%s: %s" % (k, _num(v[k])) for k in sorted(v)) + "}"
+    elif isinstance(v, list):
+        v = "[" + ", ".join(_num(x) for x in v) + "]"
+    return "%s = %s %s" % (name, _num(v), unit)
+
+
+def _num(v):
+    return "%.4f" % v if isinstance(v, float) else str(v)
+
+
+def main():
+    for line in transcript():
+        print(line)
+    print("TRANSCRIPT END")
+
+
+main()
