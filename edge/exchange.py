@@ -4,6 +4,7 @@ Shape (aioquic-style): ``data_to_send()`` -> bytes to put on the wire, ``receive
 ``next_deadline()`` and ``on_timer(now)``; when ``done``, ``outcome`` tells what happened.
 Timeouts are outcomes, not exceptions. ``now`` is monotonic seconds supplied by the driver.
 """
+from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645 import apdu, const as K, v1997
 from protocols.dlt645.deframer import Deframer, Garbage
 from protocols.dlt645.errors import DecodeError
@@ -129,7 +130,7 @@ class Exchange:
             return
         try:
             reply = self._parse(frame)
-        except DecodeError:
+        except ProtocolDecodeError:
             self._garbage += len(frame.raw or b"")
             return
         self._frames.append(frame)

@@ -1,4 +1,5 @@
 """Field-by-field explanation of captured DL/T 645 bytes (``gridedge decode``)."""
+from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.errors import hexstr
 from protocols.dlt645 import apdu, const as K, di as DI, v1997
 from protocols.dlt645.deframer import Deframer, Garbage
@@ -28,7 +29,7 @@ def explain_frame(frame, protocol=2007):
     }
     try:
         out.update(_explain_apdu(frame, protocol))
-    except DecodeError as exc:
+    except ProtocolDecodeError as exc:
         out["apdu_error"] = str(exc)
     return out
 

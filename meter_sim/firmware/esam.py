@@ -54,6 +54,7 @@ def recharge_macs(key, random2, amount_cents, count, customer):
 # --- meter side ---------------------------------------------------------------------------------
 
 class TestEsam:
+    __test__ = False   # a test-key backend, not a pytest class
     """The meter's ESAM with a test key; ``session_s`` is the identity-authentication validity."""
 
     def __init__(self, key=TEST_KEY, serial=b"\x00" * 8, session_s=1800.0):

@@ -4,6 +4,7 @@ Bus manners: silent for frames not addressed to it and for garbled frames, answe
 (abbreviated) addresses with its real address, acts on but never answers broadcasts. The reply
 delay it asks its driver to honour is ``reply_delay`` (20..500 ms per §5.3.3).
 """
+from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.civil import DAY, from_civil, midnight, to_civil
 from protocols.dlt645 import apdu, const as K, di as DI, values, v1997
 from protocols.dlt645.errors import DecodeError
@@ -251,7 +252,7 @@ class Meter:
         """Reply bytes to one request frame, or None (silence)."""
         try:
             frame = decode_frame(request)
-        except DecodeError:
+        except ProtocolDecodeError:
             return None
         return self.handle_frame(frame, t)
 
@@ -275,7 +276,7 @@ class Meter:
     def _broadcast(self, frame, t):
         try:
             req = apdu.parse_request(frame)
-        except DecodeError:
+        except ProtocolDecodeError:
             return
         if isinstance(req, apdu.BroadcastTime) and req.t is not None:
             self._broadcast_time(req.t, t)
@@ -303,7 +304,7 @@ class Meter:
         fn = frame.function
         try:
             req = apdu.parse_request(frame)
-        except DecodeError:
+        except ProtocolDecodeError:
             return apdu.ErrorReply(fn, K.ERR_OTHER)
         handler = _HANDLERS.get(fn)
         return handler(self, req, frame, t)
@@ -311,7 +312,7 @@ class Meter:
     def _dispatch_1997(self, frame, t):
         try:
             req = v1997.parse_request_97(frame)
-        except DecodeError:
+        except ProtocolDecodeError:
             return _Reply97(K.F97_READ | K.DIR_REPLY | K.ABNORMAL, bytes([K.ERR_OTHER]))
         di07 = _1997_MAP.get(req.di)
         if di07 is None:
@@ -382,7 +383,7 @@ class Meter:
             return apdu.ErrorReply(K.F_WRITE, err)
         try:
             value = item.decode(req.value)
-        except DecodeError:
+        except ProtocolDecodeError:
             return apdu.ErrorReply(K.F_WRITE, K.ERR_OTHER)
         if value is None or setter(self, req, value, t) is False:
             return apdu.ErrorReply(K.F_WRITE, K.ERR_OTHER)
@@ -463,7 +464,7 @@ class Meter:
                 return apdu.ErrorReply(K.F_CONTROL, 0, serr)
             try:
                 req = apdu.Control.from_body(body, req.level, req.password, req.operator)
-            except DecodeError:
+            except ProtocolDecodeError:
                 return apdu.ErrorReply(K.F_CONTROL, 0, K.SERR_OTHER)
             fail = lambda: apdu.ErrorReply(K.F_CONTROL, 0, K.SERR_OTHER)
         else:
@@ -507,7 +508,7 @@ class Meter:
             if r2 is None:
                 return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_IDENTITY)
             return apdu.Ack(K.F_SECURITY, DI.to_bytes(req.di) + r2 + self.esam.serial)
-        if req.di == E.DI_RECHARGE and len(body) == 30:
+        if req.di == E.DI_RECHARGE and len(body) == 26:
             return self._recharge(body, t)
         return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_OTHER)
 

@@ -3,6 +3,7 @@
 Only the addressed meter answers; broadcasts reach all and get no reply; a wildcard address that
 selects several meters makes them all answer at once, and the bus delivers the collision.
 """
+from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645.errors import DecodeError
 from protocols.dlt645.frame import decode_frame
 
@@ -22,7 +23,7 @@ class MeterBus:
         """(reply bytes or None, reply delay in seconds) for one request frame."""
         try:
             frame = decode_frame(request)
-        except DecodeError:
+        except ProtocolDecodeError:
             return None, 0.0
         return self.handle_frame(frame, t)
 

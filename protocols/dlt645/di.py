@@ -257,7 +257,10 @@ def block_members(di):
     out = []
     for p in periods:
         for t in tariffs:
-            out.append((di & 0xFFFF0000) | (t << 8) | p)
+            member = (di & 0xFFFF0000) | (t << 8) | p
+            if lookup(member) is None:
+                return None
+            out.append(member)
     return out
 
 

@@ -1,0 +1,47 @@
+"""Small shared test helpers: talk 645 to a firmware meter or a bus without any I/O."""
+from protocols.dlt645 import ReadReply, decode_frame, encode_frame, parse_reply
+from edge.exchange import Exchange
+
+
+def ask(meter, request, t, addr=None):
+    """Send one typed request; return the typed reply (or None for silence)."""
+    raw = encode_frame(request.to_frame(meter.addr if addr is None else addr), preamble=4)
+    reply = meter.handle(raw, t)
+    return None if reply is None else parse_reply(decode_frame(reply))
+
+
+def value(meter, request, t):
+    reply = ask(meter, request, t)
+    assert isinstance(reply, ReadReply), reply
+    return reply.value()[1]
+
+
+def run_in_memory(exchange, respond, t, link=None):
+    """Drive an Exchange against ``respond(bytes, t) -> (reply, delay)`` on a virtual clock.
+
+    ``link(bytes) -> list of (delay, chunk)`` may fragment, corrupt or drop bytes in flight.
+    """
+    now = 0.0
+    while not exchange.done:
+        out = exchange.data_to_send(now)
+        if out is not None and not exchange.done:
+            reply, delay = respond(out, t + now)
+            if reply is not None:
+                chunks = link(reply) if link else [(0.0, reply)]
+                at = now + delay
+                for gap, chunk in chunks:
+                    at += gap
+                    exchange.on_timer(at)
+                    exchange.receive_data(chunk, at)
+                    if exchange.done:
+                        break
+                now = at
+        deadline = exchange.next_deadline()
+        if deadline is not None and not exchange.done:
+            now = max(now, deadline)
+            exchange.on_timer(now)
+    return exchange.outcome
+
+
+def exchange(addr, request, **kw):
+    return Exchange(addr, request, 0.0, **kw)
