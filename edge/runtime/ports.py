@@ -2,6 +2,7 @@
 
 ``socket://host:port`` reaches a TCP meter server, ``/dev/pts/N`` a pty, ``spy://`` logs the wire.
 """
+import termios
 import time
 
 import serial
@@ -11,13 +12,24 @@ from edge.exchange import Exchange
 
 def open_port(url, baud=2400, parity="E", timeout=0.02):
     """Open ``url`` (path or pyserial URL) as 8-data-bit, 1-stop-bit with the given parity (8E1)."""
+    parity = {"E": serial.PARITY_EVEN, "N": serial.PARITY_NONE, "O": serial.PARITY_ODD}[parity]
     port = serial.serial_for_url(url, do_not_open=True)
     port.baudrate = baud
     port.bytesize = serial.EIGHTBITS
-    port.parity = {"E": serial.PARITY_EVEN, "N": serial.PARITY_NONE, "O": serial.PARITY_ODD}[parity]
+    port.parity = parity
     port.stopbits = serial.STOPBITS_ONE
     port.timeout = timeout
-    port.open()
+    try:
+        port.open()
+    except termios.error:
+        # Linux ptys refuse to re-enable PARENB after a close until opened once without it;
+        # a pty carries no parity bit anyway, so fall back and re-apply where the device takes it.
+        port.parity = serial.PARITY_NONE
+        port.open()
+        try:
+            port.parity = parity
+        except termios.error:
+            pass
     return port
 
 

@@ -1,0 +1,52 @@
+"""protocols/dlt645 and meter_sim/firmware under a real MicroPython 1.27 (WebAssembly on Node.js),
+compiled by mpy-cross, and type-checked against micropython-stdlib-stubs."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+HERE = Path(__file__).parent
+PACKAGES = [ROOT / "protocols", ROOT / "meter_sim" / "firmware"]
+MP_FILES = sorted(p for pkg in PACKAGES for p in pkg.rglob("*.py")) + [ROOT / "meter_sim/__init__.py"]
+
+
+def _run_cpython():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, str(HERE / "firmware_check.py")], capture_output=True,
+                          text=True, env=env, timeout=60)
+
+
+def test_firmware_and_codec_run_identically_under_micropython():
+    node = shutil.which("node")
+    assert node, "Node.js is required for the MicroPython check"
+    subprocess.run([str(HERE / "setup_node.sh")], check=True, timeout=300)
+    mp = subprocess.run([node, "run_micropython.mjs", str(ROOT), "firmware_check.py"], cwd=HERE,
+                        capture_output=True, text=True, timeout=120)
+    assert mp.returncode == 0, mp.stderr
+    cp = _run_cpython()
+    assert cp.returncode == 0, cp.stderr
+    assert "TRANSCRIPT END" in mp.stdout and len(mp.stdout.splitlines()) > 30
+    assert mp.stdout == cp.stdout
+
+
+@pytest.mark.parametrize("path", MP_FILES, ids=[str(p.relative_to(ROOT)) for p in MP_FILES])
+def test_mpy_cross_compiles(path, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(tmp_path / "x.mpy"), str(path)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+
+
+def test_type_check_against_micropython_stubs():
+    from importlib.metadata import distribution
+    site = Path(distribution("micropython-stdlib-stubs").locate_file("stdlib")).parent
+    assert (site / "stdlib" / "VERSIONS").exists()
+    cmd = [sys.executable, "-m", "mypy", "--custom-typeshed-dir", str(site), "--no-site-packages",
+           "--follow-imports=silent", "--explicit-package-bases", "--no-incremental",
+           *[str(p.relative_to(ROOT)) for p in MP_FILES]]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr

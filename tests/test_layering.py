@@ -1,0 +1,62 @@
+"""ARCHITECTURE.md import rules, checked on the AST: codecs and cores stay free of I/O and clocks."""
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+FORBIDDEN_IN_CORES = {"simpy", "serial", "socket", "asyncio", "time", "random", "datetime",
+                      "threading", "os", "sqlite3"}
+OURS = {"protocols", "meter_sim", "plc_channel", "edge", "hostlink", "hil"}
+MICROPYTHON_SAFE = ("protocols", "meter_sim/firmware")
+
+
+def imports(path):
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name.split(".")[0], node
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module.split(".")[0], node
+
+
+def files(*dirs):
+    return sorted(p for d in dirs for p in (ROOT / d).rglob("*.py"))
+
+
+CORE_FILES = [p for p in files("protocols", "meter_sim/firmware", "edge")
+              if "runtime" not in p.relative_to(ROOT).parts]
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_cores_do_no_io_and_read_no_clock(path):
+    bad = {name for name, _ in imports(path) if name in FORBIDDEN_IN_CORES}
+    assert not bad, "%s imports %s" % (path.relative_to(ROOT), sorted(bad))
+
+
+@pytest.mark.parametrize("path", files("protocols"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_protocols_import_nothing_of_ours(path):
+    bad = {name for name, _ in imports(path) if name in OURS - {"protocols"}}
+    assert not bad
+
+
+@pytest.mark.parametrize("path", files(*MICROPYTHON_SAFE), ids=lambda p: str(p.relative_to(ROOT)))
+def test_micropython_safe_trees(path):
+    names = {name for name, _ in imports(path)}
+    assert not names & {"dataclasses", "typing", "enum", "abc", "functools", "bisect"}
+    source = path.read_text()
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FormattedValue):
+            segment = ast.get_source_segment(source, node) or ""
+            assert not segment.rstrip("}").rstrip().endswith("="), "f-string '=' specifier"
+
+
+def test_nothing_imports_simpy_in_edge_and_hil_is_on_top():
+    for path in files("edge", "protocols", "meter_sim", "plc_channel", "hostlink"):
+        names = {name for name, _ in imports(path)}
+        assert "hil" not in names, path
+        if path.is_relative_to(ROOT / "edge"):
+            assert "simpy" not in names, path
