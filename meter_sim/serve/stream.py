@@ -74,20 +74,32 @@ def write_paced(write, data, baud):
         time.sleep(per_byte * len(chunk))
 
 
-class PtyServer:
-    """Meters behind a new pseudo-terminal; clients open ``path`` with pyserial."""
+class _PortThread:
+    """A reader thread that feeds one Session until closed."""
 
-    def __init__(self, session):
+    def __init__(self, session, name):
         self.session = session
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
         self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="pty-meters", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self):
         self.thread.start()
         return self
+
+    def close(self):
+        self._stop.set()
+        self.thread.join(1.0)
+        self._release()
+
+
+class PtyServer(_PortThread):
+    """Meters behind a new pseudo-terminal; clients open ``path`` with pyserial."""
+
+    def __init__(self, session):
+        _PortThread.__init__(self, session, "pty-meters")
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
 
     def _run(self):
         import select
@@ -101,26 +113,18 @@ class PtyServer:
                 return
             self.session.on_bytes(data, lambda b: os.write(self.master, b))
 
-    def close(self):
-        self._stop.set()
-        self.thread.join(1.0)
+    def _release(self):
         os.close(self.master)
         os.close(self.slave)
 
 
-class SerialServer:
+class SerialServer(_PortThread):
     """Meters behind an existing serial device or pyserial URL (e.g. one end of a pty pair)."""
 
     def __init__(self, session, url, baud=2400, parity="E"):
         from edge.runtime.ports import open_port
-        self.session = session
+        _PortThread.__init__(self, session, "serial-meters")
         self.port = open_port(url, baud, parity, timeout=0.05)
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="serial-meters", daemon=True)
-
-    def start(self):
-        self.thread.start()
-        return self
 
     def _run(self):
         while not self._stop.is_set():
@@ -128,9 +132,7 @@ class SerialServer:
             if data:
                 self.session.on_bytes(data, self.port.write)
 
-    def close(self):
-        self._stop.set()
-        self.thread.join(1.0)
+    def _release(self):
         self.port.close()
 
 
