@@ -70,6 +70,7 @@ class Meter:
         self._synced_day = None
         self._cover = None
         self._outage = None
+        self._level = W.NORMAL         # credit level the relay has acted on (local control)
         if self.wallet is not None:
             self.wallet.attach(self.ledger.at(t0))
         self.timed_freeze = None
@@ -147,8 +148,6 @@ class Meter:
 
     def _credit_level(self, t):
         return self.wallet.level(self.wallet.balance_at(self.ledger.at(t)))
-
-    _level = W.NORMAL
 
     def _credit_crossing(self, t):
         """True time of the next credit-level change in (self._t, t], or None."""
