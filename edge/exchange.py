@@ -48,7 +48,6 @@ class Exchange:
         self.protocol = 1997 if isinstance(request, v1997.Read97) else 2007
         self.broadcast = self.addr == K.BROADCAST_ADDR
         self.outcome = None
-        self.attempts = 0
         self._frames = []
         self._garbage = 0
         self._data = b""

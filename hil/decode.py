@@ -1,5 +1,6 @@
 """Field-by-field explanation of captured DL/T 645 bytes (``gridedge decode``)."""
 from protocols.errors import DecodeError as ProtocolDecodeError
+from protocols.civil import iso
 from protocols.errors import hexstr
 from protocols.dlt645 import apdu, const as K, di as DI, v1997
 from protocols.dlt645.deframer import Deframer, Garbage
@@ -66,15 +67,12 @@ def _explain_apdu(frame, protocol):
         if msg.blocks is not None:
             info["blocks"] = msg.blocks
         if msg.start is not None:
-            from protocols.civil import iso
             info["start"] = iso(msg.start)
     if isinstance(msg, apdu.Control) and msg.command is not None:
-        from protocols.civil import iso
         info["command"] = K.CONTROL_NAMES[msg.command]
         info["valid_until"] = iso(msg.valid_until)
         info["level"] = "%02X" % msg.level
     if isinstance(msg, apdu.BroadcastTime):
-        from protocols.civil import iso
         info["time"] = iso(msg.t)
     return info
 

@@ -59,10 +59,6 @@ def run_demo(count=300, seed=1, medium="pty", echo=print):
     return report
 
 
-
-
-
-
 def _print_table(rows, echo, shown=10):
     cols = ["address"] + [name for name, _ in ITEMS]
     echo(" ".join("%-14s" % c for c in cols))

@@ -5,7 +5,8 @@ Bus manners: silent for frames not addressed to it and for garbled frames, answe
 delay it asks its driver to honour is ``reply_delay`` (20..500 ms per §5.3.3).
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
-from protocols.civil import DAY, from_civil, midnight, to_civil
+from protocols.bcd import byte_to_int
+from protocols.civil import DAY, from_civil, midnight
 from protocols.dlt645 import apdu, const as K, di as DI, values, v1997
 from protocols.dlt645.errors import DecodeError
 from protocols.dlt645.frame import address, address_matches, decode_frame, encode_frame
@@ -312,15 +313,15 @@ class Meter:
         try:
             req = v1997.parse_request_97(frame)
         except ProtocolDecodeError:
-            return _Reply97(K.F97_READ | K.DIR_REPLY | K.ABNORMAL, bytes([K.ERR_OTHER]))
+            return v1997.ErrorReply97(K.F97_READ, K.ERR_OTHER)
         di07 = _1997_MAP.get(req.di)
         if di07 is None:
-            return _Reply97(K.F97_READ | K.DIR_REPLY | K.ABNORMAL, bytes([K.ERR_NO_DATA]))
+            return v1997.ErrorReply97(K.F97_READ, K.ERR_NO_DATA)
         value = reads.value_of(self, di07, t)
         if req.di == 0xB611:
             value = int(round(value))
         data = v1997.encode_value_97(req.di, value)
-        return _Reply97(K.F97_READ | K.DIR_REPLY, v1997.di_bytes(req.di) + data)
+        return v1997.ReadReply97(req.di, data)
 
     # --- handlers -------------------------------------------------------------------------------
     def _read(self, req, frame, t):
@@ -535,21 +536,9 @@ class Meter:
         return apdu.Ack(K.F_SECURITY, DI.to_bytes(E.DI_RECHARGE))
 
 
-class _Reply97:
-    def __init__(self, ctrl, data):
-        self.ctrl = ctrl
-        self.data = data
-
-    def to_frame(self, addr):
-        from protocols.dlt645.frame import Frame
-        return Frame(addr, self.ctrl, self.data)
-
-
 def _set_date(meter, req, value, t):
     c = meter.clock.read(t)
-    y, mo, d = to_civil(c)[:3]
     raw = bytes(reversed(req.value))      # natural YY MM DD WW
-    from protocols.bcd import byte_to_int
     try:
         new = from_civil(2000 + byte_to_int(raw[0]), byte_to_int(raw[1]), byte_to_int(raw[2]))
     except ValueError:

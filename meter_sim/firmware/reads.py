@@ -23,7 +23,7 @@ def _energy(meter, kind, tariff, t_true):
     return round(rows[tariff - 1], 2)
 
 
-def _freeze_time(meter, book, n):
+def _freeze_record(book, n):
     rec = book.get(n)
     if rec is None:
         raise NoData()
@@ -36,11 +36,11 @@ def value_of(meter, di, t):
     if d3 == 0x00 and d2 in (0x00, 0x01, 0x02) and d1 <= TARIFFS and d0 <= DI.SETTLEMENTS:
         if d0 == 0:
             return _energy(meter, d2, d1, t)
-        _, t_true = _freeze_time(meter, meter.settlements, d0)
+        _, t_true = _freeze_record(meter.settlements, d0)
         return _energy(meter, d2, d1, t_true)
     if d3 == 0x05 and d2 in (0x01, 0x06) and d1 <= 0x02:
         book = meter.daily if d2 == 0x06 else meter.instant
-        c, t_true = _freeze_time(meter, book, d0)
+        c, t_true = _freeze_record(book, d0)
         if d1 == 0:
             return c
         if d1 == 2:

@@ -4,6 +4,7 @@
 ``to_frame(addr)`` turns one back. Passwords are ``level`` (PA) plus 3 bytes P0 P1 P2 in wire
 order; operator codes are 4 bytes C0..C3 in wire order.
 """
+from protocols.bcd import byte_to_int, int_to_byte
 from protocols.errors import hexstr
 from protocols.dlt645 import const as K
 from protocols.dlt645 import di as DI
@@ -182,13 +183,11 @@ class Freeze(Apdu):
         return self.month == self.day == self.hour == self.minute == 99
 
     def payload(self):
-        from protocols.bcd import int_to_byte
         return bytes([int_to_byte(self.minute, "freeze"), int_to_byte(self.hour, "freeze"),
                       int_to_byte(self.day, "freeze"), int_to_byte(self.month, "freeze")])
 
     @classmethod
     def parse(cls, data):
-        from protocols.bcd import byte_to_int
         _need(data, 4, "freeze")
         mi, hh, dd, mo = [byte_to_int(b, "freeze", i) for i, b in enumerate(data)]
         return cls(mo, dd, hh, mi)

@@ -77,6 +77,10 @@ class ErrorReply97:
     def reasons(self):
         return K.error_names(self.err)
 
+    def to_frame(self, addr, preamble=0):
+        ctrl = K.DIR_REPLY | K.ABNORMAL | self.function
+        return Frame(addr, ctrl, bytes([self.err]), preamble)
+
     def __repr__(self):
         return "ErrorReply97(0x%02X, %s)" % (self.function, ",".join(self.reasons))
 
