@@ -1,16 +1,24 @@
-"""Build a seeded set of meters (addresses, load profiles, cost-control mode, clock drift)."""
+"""Build a seeded population of meters: load profiles, tariffs, cost-control mode, clock drift,
+and each meter's fault schedule. The same arguments give the same meters, byte for byte."""
 import random
 
 from protocols.civil import from_civil
-from meter_sim.firmware import HourlyProfile, Meter, LOCAL, REMOTE
+from meter_sim.firmware import Meter, LOCAL, REMOTE, DEFAULT_TOU
 from meter_sim.firmware.wallet import Wallet
+from meter_sim.faults import FaultyMeter, faults_from_spec
+from meter_sim.profiles import make_profile
 
-# Mean hourly shape of a residential load (fraction of the daily peak), evening peak at 19-21 h.
-RESIDENTIAL = (0.30, 0.25, 0.22, 0.20, 0.20, 0.25, 0.45, 0.60, 0.50, 0.40, 0.40, 0.45,
-               0.50, 0.45, 0.40, 0.40, 0.50, 0.70, 0.90, 1.00, 0.95, 0.80, 0.60, 0.40)
-COMMERCIAL = (0.15, 0.15, 0.15, 0.15, 0.15, 0.20, 0.35, 0.60, 0.90, 1.00, 1.00, 0.95,
-              0.85, 0.95, 1.00, 1.00, 0.95, 0.85, 0.60, 0.40, 0.30, 0.20, 0.15, 0.15)
 DEFAULT_EPOCH = from_civil(2026, 1, 1)
+FLAT_TOU = (3,) * 24            # a single-rate (flat) tariff: everything on tariff 3
+DEFAULTS = {
+    "commercial_share": 0.1,
+    "local_share": 0.2,         # meters holding their own wallet (本地费控)
+    "flat_tariff_share": 0.3,   # meters on one rate instead of the time-of-use table
+    "drift_ppm": 20.0,
+    "clock_offset_s": 30.0,
+    "reply_delay_s": (0.03, 0.12),
+    "protocol_1997_share": 0.0,
+}
 
 
 def derive(seed, name):
@@ -23,21 +31,38 @@ def meter_address(index, first=1):
     return "%012d" % (first + index)
 
 
-def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, local_share=0.2, drift_ppm=20.0):
-    """``count`` meters with deterministic profiles; the same arguments give the same meters."""
+def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, **params):
+    """``count`` firmware meters with deterministic profiles (parameters: ``DEFAULTS``)."""
+    p = dict(DEFAULTS)
+    unknown = set(params) - set(p)
+    if unknown:
+        raise ValueError("unknown population parameters: %s" % ", ".join(sorted(unknown)))
+    p.update(params)
     meters = []
     for i in range(count):
         rng = derive(seed, "meter/%d" % i)
-        commercial = rng.random() < 0.1
-        shape = COMMERCIAL if commercial else RESIDENTIAL
-        peak_kw = rng.uniform(3.0, 12.0) if commercial else rng.uniform(0.8, 3.5)
-        kw = [round(s * peak_kw * rng.uniform(0.85, 1.15), 3) for s in shape]
-        local = rng.random() < local_share
+        kind = "commercial" if rng.random() < p["commercial_share"] else "residential"
+        profile = make_profile(kind, rng, "%s/load/%d" % (seed, i))
+        if rng.random() < p["flat_tariff_share"]:
+            profile.tou = FLAT_TOU
+        else:
+            profile.tou = DEFAULT_TOU
+        local = rng.random() < p["local_share"]
         wallet = Wallet(balance=round(rng.uniform(30.0, 300.0), 2)) if local else None
-        meters.append(Meter(
-            meter_address(i, first), t0, HourlyProfile(kw), mode=LOCAL if local else REMOTE,
-            wallet=wallet, clock_offset=rng.uniform(-30.0, 30.0),
-            drift_ppm=rng.uniform(-drift_ppm, drift_ppm), base_kwh=[
-                round(rng.uniform(0, 3000), 2) for _ in range(4)],
-            reply_delay=rng.uniform(0.03, 0.12)))
+        m = Meter(meter_address(i, first), t0, profile, mode=LOCAL if local else REMOTE,
+                  wallet=wallet, clock_offset=rng.uniform(-p["clock_offset_s"], p["clock_offset_s"]),
+                  drift_ppm=rng.uniform(-p["drift_ppm"], p["drift_ppm"]),
+                  base_kwh=[round(rng.uniform(0, 3000), 2) for _ in range(4)],
+                  reply_delay=rng.uniform(*p["reply_delay_s"]),
+                  protocol=1997 if rng.random() < p["protocol_1997_share"] else 2007)
+        m.kind = kind
+        meters.append(m)
     return meters
+
+
+def build_population(count, seed=1, t0=DEFAULT_EPOCH, faults=(), first=1, **params):
+    """Meters wrapped with their fault schedules (``faults``: scenario entries, see faults.py)."""
+    meters = build_meters(count, seed, t0, first, **params)
+    schedule = faults_from_spec(list(faults), count, seed, t0)
+    return [FaultyMeter(m, schedule.get(i, ()), derive(seed, "fault-rng/%d" % i))
+            for i, m in enumerate(meters)]

@@ -1,0 +1,177 @@
+"""Per-meter fault schedules: faults are data in the scenario, applied lazily around a meter.
+
+A fault is a kind and a window of true time. ``FaultyMeter`` wraps a firmware ``Meter`` with the
+same serving interface (``addr``, ``reply_delay``, ``handle_frame``, ``handle``) so RS-485 buses
+and carrier networks use it unchanged. State changes (outage, clock jump, stuck relay) are applied
+at their scheduled instant the next time the meter is touched, in time order.
+"""
+import random
+
+from protocols.errors import DecodeError as ProtocolDecodeError
+from protocols.dlt645.frame import decode_frame, encode_frame
+
+# kind -> parameters it takes (besides start/end)
+KINDS = {
+    "dead": (),                 # meter and its carrier module silent (cannot relay either)
+    "intermittent": ("p",),     # answers with probability 1 - p
+    "slow": ("delay_s",),       # extra reply delay (past the master's timeout when large)
+    "garbled": ("p",),          # a reply byte flipped with probability p
+    "wrong": ("p",),            # reply carries a neighbour's address with probability p
+    "clock_jump": ("seconds",),  # clock jumps at start
+    "outage": (),               # supply lost from start to end (power-down event recorded)
+    "relay_stuck": (),          # relay does not move from start to end
+}
+
+
+class Fault:
+    """One fault window ``[start, end)`` (``end`` None: until the end of the run)."""
+
+    def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0):
+        if kind not in KINDS:
+            raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
+        if end is not None and end < start:
+            raise ValueError("fault %s ends before it starts" % kind)
+        self.kind = kind
+        self.start = float(start)
+        self.end = None if end is None else float(end)
+        self.p = float(p)
+        self.delay_s = float(delay_s)
+        self.seconds = float(seconds)
+
+    def active(self, t):
+        return self.start <= t and (self.end is None or t < self.end)
+
+    def __repr__(self):
+        return "Fault(%s, %s..%s)" % (self.kind, self.start, self.end)
+
+
+def faults_from_spec(spec, count, seed, t0):
+    """{meter index: [Fault]} from scenario entries.
+
+    Each entry: ``kind``, ``meters`` (list of indices) or ``share`` (fraction of the population,
+    drawn from the seed), ``start_h``/``end_h`` (hours after ``t0``) and the kind's parameters.
+    """
+    out = {}
+    for n, entry in enumerate(spec):
+        entry = dict(entry)
+        kind = entry.pop("kind")
+        if "meters" in entry:
+            chosen = [int(i) for i in entry.pop("meters")]
+        else:
+            share = float(entry.pop("share", 0.0))
+            rng = random.Random("%s/faults/%d/%s" % (seed, n, kind))
+            chosen = sorted(rng.sample(range(count), int(round(share * count))))
+        start = t0 + 3600.0 * float(entry.pop("start_h", 0.0))
+        end_h = entry.pop("end_h", None)
+        end = None if end_h is None else t0 + 3600.0 * float(end_h)
+        unknown = set(entry) - set(KINDS.get(kind, ()))
+        if unknown:
+            raise ValueError("fault %s: unknown parameters %s" % (kind, ", ".join(sorted(unknown))))
+        for i in chosen:
+            if not 0 <= i < count:
+                raise ValueError("fault %s: meter index %d outside 0..%d" % (kind, i, count - 1))
+            out.setdefault(i, []).append(Fault(kind, start, end, **entry))
+    return out
+
+
+class FaultyMeter:
+    """A meter with a fault schedule; delegates everything else to the firmware meter."""
+
+    def __init__(self, meter, faults, rng):
+        self.meter = meter
+        self.faults = sorted(faults, key=lambda f: f.start)
+        self.rng = rng
+        self._actions = self._schedule()
+        self._now = None
+
+    def _schedule(self):
+        acts = []
+        for f in self.faults:
+            if f.kind == "clock_jump":
+                acts.append((f.start, "jump", f))
+            elif f.kind in ("outage", "relay_stuck"):
+                acts.append((f.start, f.kind + "_on", f))
+                if f.end is not None:
+                    acts.append((f.end, f.kind + "_off", f))
+        acts.sort(key=lambda a: a[0])
+        return acts
+
+    @property
+    def addr(self):
+        return self.meter.addr
+
+    def __getattr__(self, name):
+        return getattr(self.meter, name)
+
+    def due(self, t):
+        """Apply every scheduled state change up to ``t``."""
+        self._now = t
+        while self._actions and self._actions[0][0] <= t:
+            at, what, f = self._actions.pop(0)
+            m = self.meter
+            if what == "jump":
+                m.advance(at)
+                m.clock.jump(at, f.seconds)
+            elif what == "outage_on":
+                m.power_down(at)
+            elif what == "outage_off":
+                m.power_up(at)
+            elif what == "relay_stuck_on":
+                m.advance(at)
+                m.relay.stuck = True
+            elif what == "relay_stuck_off":
+                m.advance(at)
+                m.relay.stuck = False
+
+    def _active(self, kind, t):
+        for f in self.faults:
+            if f.kind == kind and f.active(t):
+                return f
+        return None
+
+    def module_alive(self, t):
+        """Whether the meter's carrier module can hear and relay at ``t``."""
+        self.due(t)
+        return self.meter.powered and self._active("dead", t) is None
+
+    @property
+    def reply_delay(self):
+        extra = 0.0
+        if self._now is not None:
+            slow = self._active("slow", self._now)
+            extra = slow.delay_s if slow else 0.0
+        return self.meter.reply_delay + extra
+
+    def handle(self, request, t):
+        try:
+            frame = decode_frame(request)
+        except ProtocolDecodeError:
+            return None
+        return self.handle_frame(frame, t)
+
+    def handle_frame(self, frame, t):
+        self.due(t)
+        if self._active("dead", t):
+            return None
+        reply = self.meter.handle_frame(frame, t)
+        if reply is None:
+            return None
+        f = self._active("intermittent", t)
+        if f and self.rng.random() < f.p:
+            return None
+        f = self._active("wrong", t)
+        if f and self.rng.random() < f.p:
+            reply = _readdress(reply)
+        f = self._active("garbled", t)
+        if f and self.rng.random() < f.p:
+            b = bytearray(reply)
+            b[self.rng.randrange(len(b))] ^= 1 << self.rng.randrange(8)
+            reply = bytes(b)
+        return reply
+
+
+def _readdress(reply):
+    """The same reply as if a neighbour (address + 1 in the lowest byte) had sent it."""
+    frame = decode_frame(reply.lstrip(b"\xFE"))
+    frame.addr = bytes([(frame.addr[0] + 1) & 0xFF]) + frame.addr[1:]
+    return encode_frame(frame, preamble=len(reply) - len(reply.lstrip(b"\xFE")))

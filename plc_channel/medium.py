@@ -1,0 +1,45 @@
+"""What every medium returns for one request: the reply (or why not) and what it cost."""
+
+
+class Delivery:
+    """Outcome of one request on a medium.
+
+    ``reason``: 'ok', 'unreachable' (no route), 'hop failed' (a carrier hop gave up),
+    'meter silent' (delivered, no answer in time), 'corrupted' (answer destroyed on the way).
+    """
+
+    __slots__ = ("reply", "reason", "depth", "hops", "airtime", "started", "ended", "tx")
+
+    def __init__(self, reason, reply=None, depth=0, hops=0, airtime=0.0, started=0.0, ended=0.0,
+                 tx=0):
+        self.reply = reply
+        self.reason = reason
+        self.depth = depth
+        self.hops = hops
+        self.airtime = airtime
+        self.started = started
+        self.ended = ended
+        self.tx = tx
+
+    @property
+    def ok(self):
+        return self.reply is not None
+
+    def __repr__(self):
+        return "Delivery(%s, depth=%d, hops=%d, airtime=%.3f)" % (
+            self.reason, self.depth, self.hops, self.airtime)
+
+
+class Stats:
+    """Per-depth counters of a medium: requests, answered, airtime."""
+
+    def __init__(self):
+        self.by_depth = {}
+
+    def add(self, d):
+        row = self.by_depth.setdefault(d.depth, {"requests": 0, "answered": 0, "airtime_s": 0.0,
+                                                 "transmissions": 0})
+        row["requests"] += 1
+        row["answered"] += 1 if d.ok else 0
+        row["airtime_s"] += d.airtime
+        row["transmissions"] += d.tx

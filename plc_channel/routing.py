@@ -1,0 +1,141 @@
+"""Relay routing (中继路由): level-by-level discovery from the coordinator, repair around silence.
+
+Networking assigns level 1 to meters the coordinator hears with an SNR above a threshold, then
+level k to meters that hear a level k-1 meter, choosing the strongest link, up to the phy's depth
+limit - the way a CCO builds its tree. Routes are built on quiet-hour noise; evening noise then
+hurts the transmissions, not the tree. When a relay goes silent, its whole subtree is re-parented
+over the meters still alive; a silent meter rejoins when it is heard again.
+"""
+import bisect
+
+from plc_channel.phy import snr_for_per
+from plc_channel.topology import ROOT
+
+QUIET_HOUR = 3          # routes reflect link qualities at 03:00
+
+
+class Router:
+    """Parent and level of every meter; ``alive(i, t)`` tells whether meter i's module works."""
+
+    def __init__(self, topology, phy, noise, alive, margin_db=3.0, ref_bytes=40):
+        self.topology = topology
+        self.phy = phy
+        self.noise = noise
+        self.alive = alive
+        self.threshold = snr_for_per(phy.table, ref_bytes + phy.mac_overhead_bytes, 0.1) + margin_db
+        n = topology.size
+        self.parent = [None] * n
+        self.level = [0] * n
+        self.down = set()
+        self.repairs = 0
+        self.joins = 0
+
+    def snr(self, i, j, t):
+        """SNR (dB) of a transmission from ``i`` heard at ``j`` at ``t``."""
+        topo = self.topology
+        att = topo.attenuation(i, j, self.phy)
+        rx_box = ROOT if j == ROOT else topo.box_of[j]
+        return self.phy.budget_db - att - self.noise.level(rx_box, t)
+
+    def build(self, t):
+        """Network the meters alive at ``t`` on the link qualities of the last quiet hour
+        (networking runs over hours; a CCO's tree reflects the quiet night, not one instant)."""
+        n = self.topology.size
+        self.parent = [None] * n
+        self.level = [0] * n
+        quiet = t - (t - QUIET_HOUR * 3600.0) % 86400.0
+        self._assign([i for i in range(n) if self.alive(i, t)], quiet)
+
+    def path(self, i):
+        """[ROOT, relay, ..., i] or None when ``i`` is not in the network."""
+        if self.parent[i] is None:
+            return None
+        out = [i]
+        while out[-1] != ROOT:
+            out.append(self.parent[out[-1]])
+        out.reverse()
+        return out
+
+    def mark_down(self, j, t):
+        """Relay ``j`` went silent: re-parent its subtree over the live meters."""
+        if j in self.down:
+            return
+        self.down.add(j)
+        self.repairs += 1
+        subtree = [i for i in range(self.topology.size) if self._below(i, j)]
+        for i in subtree:
+            self.parent[i] = None
+            self.level[i] = 0
+        self._assign([i for i in subtree if i != j and self.alive(i, t)], t)
+
+    def rejoin(self, i, t):
+        """Meter ``i`` is heard again (or for the first time): give it a route if possible."""
+        if self.parent[i] is not None or not self.alive(i, t):
+            return False
+        self.down.discard(i)
+        self.joins += 1
+        self._assign([i], t)
+        return self.parent[i] is not None
+
+    def _below(self, i, j):
+        while i is not None and i != ROOT:
+            if i == j:
+                return True
+            i = self.parent[i]
+        return False
+
+    def _assign(self, nodes, t):
+        topo, phy = self.topology, self.phy
+        reach_m = max(0.0, (phy.budget_db - self.threshold - 2.0) / phy.alpha_db_per_m)
+        pending = set(nodes)
+        for i in list(pending):
+            if self.snr(ROOT, i, t) >= self.threshold and self.snr(i, ROOT, t) >= self.threshold:
+                self._set(i, ROOT, 1)
+                pending.discard(i)
+        for k in range(2, phy.max_depth + 1):
+            if not pending:
+                break
+            best = self._best_by_box(k - 1, t)
+            if not best:
+                break
+            boxes = sorted(best, key=lambda b: topo.boxes[b].r)
+            rs = [topo.boxes[b].r for b in boxes]
+            chosen = []
+            for i in pending:
+                p = self._best_parent(i, boxes, rs, best, reach_m, t)
+                if p is not None:
+                    chosen.append((i, p))
+            for i, p in chosen:
+                self._set(i, p, k)
+                pending.discard(i)
+
+    def _set(self, i, parent, level):
+        self.parent[i] = parent
+        self.level[i] = level
+
+    def _best_by_box(self, level, t):
+        """{box: [(shadow, meter, phase)]}: per box, the best live meter of each phase at ``level``."""
+        topo = self.topology
+        best = {}
+        for j in range(topo.size):
+            if self.level[j] != level or j in self.down or not self.alive(j, t):
+                continue
+            b = topo.box_of[j]
+            per_phase = best.setdefault(b, {})
+            cur = per_phase.get(topo.phase[j])
+            if cur is None or topo.shadow[j] < topo.shadow[cur]:
+                per_phase[topo.phase[j]] = j
+        return {b: list(v.values()) for b, v in best.items()}
+
+    def _best_parent(self, i, boxes, rs, best, reach_m, t):
+        topo = self.topology
+        r = topo.boxes[topo.box_of[i]].r
+        lo = bisect.bisect_left(rs, r - reach_m)
+        hi = bisect.bisect_right(rs, r + reach_m)
+        top, top_snr = None, self.threshold
+        for b in boxes[lo:hi]:
+            for j in best[b]:
+                s = min(self.snr(j, i, t), self.snr(i, j, t))
+                if s >= top_snr:
+                    top, top_snr = j, s
+        return top
