@@ -172,6 +172,99 @@ def meters_read(tcp_addr, port_url, addr, di, protocol, blocks, start, baud, tim
     sys.exit(0 if result["outcome"] == "ok" else 1)
 
 
+@main.group()
+def sim():
+    """The transformer-area simulator: carrier and RS-485 areas, the emulated carrier module."""
+
+
+def _faults(dead, intermittent, slow):
+    out = []
+    for kind, share, extra in (("dead", dead, {}), ("intermittent", intermittent, {"p": 0.5}),
+                               ("slow", slow, {"delay_s": 5.0})):
+        if share:
+            out.append(dict(kind=kind, share=share, **extra))
+    return out
+
+
+@sim.command("area")
+@click.option("--meters", "count", default=500, show_default=True, help="Meters in the area.")
+@click.option("--medium", type=click.Choice(["rs485", "nbplc", "hplc"]), default="hplc",
+              show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--hours", default=6.0, show_default=True, help="Simulated hours of reading.")
+@click.option("--start-hour", default=0.0, show_default=True,
+              help="Hour of day the reading starts (0 = just after midnight, 19 = evening peak).")
+@click.option("--dead", default=0.0, help="Share of meters dead for the whole run.")
+@click.option("--intermittent", default=0.0, help="Share answering half the time.")
+@click.option("--slow", default=0.0, help="Share answering 5 s late (past every timeout).")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON report only.")
+def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, as_json):
+    """Read a simulated area round-robin (the baseline) and print read success by relay depth."""
+    from plc_channel.baseline import run_baseline
+    t = time.monotonic()
+    report = run_baseline(count, medium, seed, hours, start_hour,
+                          _faults(dead, intermittent, slow))
+    report["wall_s"] = round(time.monotonic() - t, 3)
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    click.echo("%s area: %d meters, seed %d, %.1f h from %02d:05, round-robin reader"
+               % (medium, count, seed, hours, int(start_hour)))
+    click.echo("  depth  meters    read    rate   airtime_s")
+    air = report["airtime_by_depth_s"]
+    for d, row in report["read_rate_by_depth"].items():
+        click.echo("  %5s  %6d  %6d  %6.2f%%  %10.1f" % (d, row["meters"], row["read"],
+                                                      100 * row["rate"], air.get(d, 0.0)))
+    click.echo("  read rate %.2f%% (reachable %.2f%%), completion %s s, lower bound %.1f s, "
+               "efficiency %s" % (100 * report["read_rate"], 100 * report["reachable_read_rate"],
+                                 report["completion_s"], report["lower_bound_s"],
+                                 report["efficiency"]))
+    click.echo("  %d requests in %d passes, %d carrier transmissions, %.1f s airtime, %d route "
+               "repairs; %.2f s wall" % (report["requests"], report["passes"],
+                                         report["transmissions"], report["airtime_s"],
+                                         report["route_repairs"], report["wall_s"]))
+
+
+@sim.command("module")
+@click.option("--meters", "count", default=100, show_default=True)
+@click.option("--medium", type=click.Choice(["nbplc", "hplc"]), default="hplc", show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--port", "url", default=None,
+              help="Serial device or pyserial URL to serve on (default: a new pty).")
+@click.option("--epoch", default="2026-01-02 00:05", show_default=True,
+              help="Simulated local time when serving starts.")
+@click.option("--duration", default=0.0, help="Stop after this many seconds (0 = until Ctrl-C).")
+def sim_module(count, medium, seed, url, epoch, duration):
+    """Serve the emulated 1376.2 carrier module of a simulated area on a port, in wall time.
+
+    A concentrator (ours or a real one in a rig) opens the printed path at 9600 8E1, adds the
+    meters (AFN11 F1) and reads them (AFN13 F1, or F1 F1 concurrent reads on HPLC).
+    """
+    from meter_sim.population import DEFAULT_EPOCH
+    from plc_channel.area import build_area
+    from plc_channel.realtime import ModulePortServer
+    from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
+    try:
+        start = _parse_time(epoch)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD hh:mm, got %r" % epoch)
+    server = ModulePortServer(lambda env_at: build_area(env_at(start), count, medium, seed,
+                                                        DEFAULT_EPOCH),
+                              COMM_HPLC if medium == "hplc" else COMM_NBPLC, url=url).start()
+    click.echo("%s carrier module for %d meters (seed %d) on %s" % (medium, count, seed,
+                                                                    server.path))
+    click.echo("meter addresses %s .. %s" % (server.area.meters[0].addr[::-1].hex(),
+                                              server.area.meters[-1].addr[::-1].hex()))
+    try:
+        deadline = time.monotonic() + duration if duration else None
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
 @main.command()
 @click.option("--meters", "count", default=300, show_default=True)
 @click.option("--seed", default=1, show_default=True)

@@ -169,3 +169,26 @@ def report(area, reader, start, until):
         "transmissions": sum(r["transmissions"] for r in net.stats.by_depth.values()),
         "route_repairs": getattr(getattr(net, "router", None), "repairs", 0),
     }
+
+
+def run_baseline(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s=300.0, **area_kw):
+    """Build an area, read it round-robin for ``hours`` from ``start_hour`` of the second day
+    (the first daily freeze exists then), and return ``report``'s figures."""
+    import simpy
+    from meter_sim.population import DEFAULT_EPOCH
+    from plc_channel.area import build_area
+    t0 = area_kw.pop("t0", DEFAULT_EPOCH)
+    start = t0 + 86400.0 + 3600.0 * start_hour
+    env = simpy.Environment(initial_time=start)
+    area = build_area(env, count, medium, seed, t0, faults, **area_kw)
+    reader = RoundRobin(area)
+    begin = start + settle_s
+    until = begin + 3600.0 * hours
+
+    def job():
+        yield env.timeout(settle_s)          # freezes settle a few minutes after midnight
+        yield from reader.run(until)
+
+    env.process(job())
+    env.run(until=until)
+    return report(area, reader, begin, until)

@@ -86,10 +86,18 @@ class Router:
 
     def _assign(self, nodes, t):
         topo, phy = self.topology, self.phy
-        reach_m = max(0.0, (phy.budget_db - self.threshold - 2.0) / phy.alpha_db_per_m)
+        noise = {}
+
+        def noise_at(b):
+            got = noise.get(b)
+            if got is None:
+                got = noise[b] = self.noise.level(b, t)
+            return got
+
         pending = set(nodes)
         for i in list(pending):
-            if self.snr(ROOT, i, t) >= self.threshold and self.snr(i, ROOT, t) >= self.threshold:
+            if self.phy.budget_db - topo.attenuation(ROOT, i, phy) - max(
+                    noise_at(ROOT), noise_at(topo.box_of[i])) >= self.threshold:
                 self._set(i, ROOT, 1)
                 pending.discard(i)
         for k in range(2, phy.max_depth + 1):
@@ -98,16 +106,41 @@ class Router:
             best = self._best_by_box(k - 1, t)
             if not best:
                 break
-            boxes = sorted(best, key=lambda b: topo.boxes[b].r)
-            rs = [topo.boxes[b].r for b in boxes]
-            chosen = []
-            for i in pending:
-                p = self._best_parent(i, boxes, rs, best, reach_m, t)
-                if p is not None:
-                    chosen.append((i, p))
+            chosen = self._choose(pending, best, noise_at)
             for i, p in chosen:
                 self._set(i, p, k)
                 pending.discard(i)
+
+    def _choose(self, pending, best, noise_at):
+        """(meter, parent) for pending meters that hear a parent box in ``best`` well enough."""
+        topo, phy = self.topology, self.phy
+        reach_m = max(0.0, (phy.budget_db - self.threshold - 2.0) / phy.alpha_db_per_m)
+        boxes = sorted(best, key=lambda b: topo.boxes[b].r)
+        rs = [topo.boxes[b].r for b in boxes]
+        by_box = {}
+        for i in pending:
+            by_box.setdefault(topo.box_of[i], []).append(i)
+        chosen = []
+        for b, members in by_box.items():
+            r = topo.boxes[b].r
+            lo = bisect.bisect_left(rs, r - reach_m)
+            hi = bisect.bisect_right(rs, r + reach_m)
+            tops = {i: (None, self.threshold) for i in members}
+            for pb in boxes[lo:hi]:
+                # both directions must work: the louder end's noise decides
+                room = phy.budget_db - topo.box_att(b, pb, phy) - max(noise_at(b), noise_at(pb))
+                if room < self.threshold:
+                    continue
+                for j in best[pb]:
+                    base = room - topo.shadow[j]
+                    for i in members:
+                        s = base - topo.shadow[i]
+                        if topo.phase[i] != topo.phase[j]:
+                            s -= phy.cross_phase_db
+                        if s >= tops[i][1]:
+                            tops[i] = (j, s)
+            chosen.extend((i, p) for i, (p, _) in tops.items() if p is not None)
+        return chosen
 
     def _set(self, i, parent, level):
         self.parent[i] = parent
@@ -126,16 +159,3 @@ class Router:
             if cur is None or topo.shadow[j] < topo.shadow[cur]:
                 per_phase[topo.phase[j]] = j
         return {b: list(v.values()) for b, v in best.items()}
-
-    def _best_parent(self, i, boxes, rs, best, reach_m, t):
-        topo = self.topology
-        r = topo.boxes[topo.box_of[i]].r
-        lo = bisect.bisect_left(rs, r - reach_m)
-        hi = bisect.bisect_right(rs, r + reach_m)
-        top, top_snr = None, self.threshold
-        for b in boxes[lo:hi]:
-            for j in best[b]:
-                s = min(self.snr(j, i, t), self.snr(i, j, t))
-                if s >= top_snr:
-                    top, top_snr = j, s
-        return top
