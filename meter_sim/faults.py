@@ -54,7 +54,9 @@ def faults_from_spec(spec, count, seed, t0):
     out = {}
     for n, entry in enumerate(spec):
         entry = dict(entry)
-        kind = entry.pop("kind")
+        kind = entry.pop("kind", None)
+        if kind not in KINDS:
+            raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
         if "meters" in entry:
             chosen = [int(i) for i in entry.pop("meters")]
         else:
@@ -64,7 +66,7 @@ def faults_from_spec(spec, count, seed, t0):
         start = t0 + 3600.0 * float(entry.pop("start_h", 0.0))
         end_h = entry.pop("end_h", None)
         end = None if end_h is None else t0 + 3600.0 * float(end_h)
-        unknown = set(entry) - set(KINDS.get(kind, ()))
+        unknown = set(entry) - set(KINDS[kind])
         if unknown:
             raise ValueError("fault %s: unknown parameters %s" % (kind, ", ".join(sorted(unknown))))
         for i in chosen:

@@ -57,13 +57,13 @@ class ModuleMaster:
 
     def request(self, unit, dst=None, timeout=MODULE_TIMEOUT_S):
         """SimPy process: the module's answer unit, or None after ``timeout``."""
-        self.seq = (self.seq + 1) & 0xFF
+        self.seq = seq = (self.seq + 1) & 0xFF
         ev = self.env.event()
-        self.waiting[self.seq] = ev
+        self.waiting[seq] = ev
         src = b"\x00" * 6 if dst is not None else None
-        self._send(unit, self.seq, dst=dst, src=src)
+        self._send(unit, seq, dst=dst, src=src)
         got = yield ev | self.env.timeout(timeout)
-        self.waiting.pop(self.seq, None)
+        self.waiting.pop(seq, None)
         return got[ev] if ev in got else None
 
 

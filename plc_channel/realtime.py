@@ -24,6 +24,7 @@ class SelectRealtimeEnvironment(simpy.rt.RealtimeEnvironment):
         simpy.rt.RealtimeEnvironment.__init__(self, initial_time, factor, strict)
         self.readers = {}
         self.max_wait = max_wait
+        self.stop = threading.Event()
 
     def add_reader(self, fd, callback, read=None):
         """``callback(bytes)`` runs (in the simulation thread) when ``fd`` has data;
@@ -50,26 +51,24 @@ class SelectRealtimeEnvironment(simpy.rt.RealtimeEnvironment):
                 self._now = max(self.now, self.sim_time())
                 callback(data)
 
-    def step(self):
+    def _real_time_of_next(self):
         evt_time = self.peek()
-        real_time = (self.real_start + (evt_time - self.env_start) * self.factor
-                     if evt_time != simpy.core.Infinity else float("inf"))
-        while True:
-            delta = real_time - time.monotonic()
-            if delta <= 0:
-                break
-            self.poll(min(delta, self.max_wait))
-            evt_time = self.peek()      # bytes may have scheduled something sooner
-            real_time = (self.real_start + (evt_time - self.env_start) * self.factor
-                         if evt_time != simpy.core.Infinity else float("inf"))
-        simpy.core.Environment.step(self)
+        if evt_time == simpy.core.Infinity:
+            return float("inf")
+        return self.real_start + (evt_time - self.env_start) * self.factor
 
-    def run_until_stopped(self, stop):
-        """Run until the ``threading.Event`` ``stop`` is set."""
-        while not stop.is_set():
-            if self.peek() == simpy.core.Infinity:
-                self.poll(self.max_wait)
-                continue
+    def step(self):
+        """Wait (serving readers) until the next event is due, then process it."""
+        while not self.stop.is_set():
+            delta = self._real_time_of_next() - time.monotonic()
+            if delta <= 0:
+                simpy.core.Environment.step(self)
+                return
+            self.poll(min(delta, self.max_wait))
+
+    def run_until_stopped(self):
+        """Run until ``stop`` (a ``threading.Event``) is set from any thread."""
+        while not self.stop.is_set():
             self.step()
 
 
@@ -92,7 +91,6 @@ class ModulePortServer:
         self._make_area = make_area
         self._comm = comm
         self._factor = factor
-        self._stop = threading.Event()
         self._ready = threading.Event()
         self.module = None
         self.area = None
@@ -109,8 +107,9 @@ class ModulePortServer:
             port = self.port
             env.add_reader(port.fileno(), self.module.on_bytes,
                            lambda: port.read(port.in_waiting or 1))
+        self._env = env
         self._ready.set()
-        env.run_until_stopped(self._stop)
+        env.run_until_stopped()
 
     def _write(self, data):
         if self.port is None:
@@ -124,8 +123,9 @@ class ModulePortServer:
         return self
 
     def close(self):
-        self._stop.set()
-        self.thread.join(2.0)
+        if self._ready.is_set():
+            self._env.stop.set()
+        self.thread.join(5.0)
         if self.port is None:
             os.close(self.master)
             os.close(self.slave)

@@ -12,7 +12,8 @@ import math
 ROOT = -1               # the coordinator (concentrator's carrier module) at the transformer
 DEFAULTS = {
     "feeders": 0,               # outgoing LV feeders (0: one per 250 meters, 1..8)
-    "trunk_m": (120.0, 350.0),  # trunk length range (CHANNEL.md: 200 m and 400 m feeders)
+    "trunk_m": (120.0, 350.0),  # trunk length range (CHANNEL.md: 200 m and 400 m feeders),
+                                # shortened for small areas (scale sqrt(meters / 250), at most 1)
     "lateral_every_m": (20.0, 60.0),
     "lateral_m": (10.0, 90.0),
     "box_meters": (1, 12),      # meters per box
@@ -105,8 +106,9 @@ def generate(count, rng, **params):
     p.update(params)
     feeders = int(p["feeders"]) or max(1, min(8, int(round(count / 250.0))))
     segments = []       # (feeder, branch, attach, length)
+    scale = min(1.0, math.sqrt(count / 250.0))
     for f in range(feeders):
-        trunk = rng.uniform(*p["trunk_m"])
+        trunk = rng.uniform(*p["trunk_m"]) * scale
         segments.append((f, 0, 0.0, trunk))
         at = rng.uniform(*p["lateral_every_m"])
         branch = 1

@@ -37,7 +37,7 @@ DENY_NAMES = ("communication timeout", "invalid data unit", "length error", "che
 ROUTE_READ_DONE = 1     # 06F3 route task change: reading task finished
 ROUTE_SEARCH_DONE = 2   # 06F3: meter search finished
 
-_REGISTRY = {}
+_REGISTRY: dict = {}
 
 
 def _register(cls):

@@ -133,7 +133,7 @@ def test_cli_decode_reports_bad_input(env_with_path):
 
 
 @pytest.mark.parametrize("args", [[], ["meters"], ["meters", "serve"], ["meters", "read"], ["decode"],
-                                  ["demo"]])
+                                  ["demo"], ["sim"], ["sim", "area"], ["sim", "module"]])
 def test_help_on_every_level(args, env_with_path):
     out = cli(*args, "--help", env=env_with_path)
     assert out.returncode == 0 and "Usage:" in out.stdout and len(out.stdout.splitlines()) > 4

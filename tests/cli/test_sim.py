@@ -1,0 +1,55 @@
+"""``gridedge sim``: the round-robin baseline over each medium, and the module on a pty."""
+import json
+
+import pytest
+import serial
+
+from protocols.gdw1376_2 import Deframer, Frame, encode_frame
+from protocols.gdw1376_2 import afn as A
+from tests.cli.test_serving import cli
+
+
+@pytest.mark.parametrize("medium", ["rs485", "nbplc", "hplc"])
+def test_sim_area_prints_per_depth_read_success(medium, env_with_path):
+    out = cli("sim", "area", "--meters", "60", "--medium", medium, "--hours", "0.5",
+              "--seed", "3", "--dead", "0.05", "--json", env=env_with_path)
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["meters"] == 60 and report["medium"] == medium
+    assert report["read"] == 57 and report["reachable_read_rate"] == 1.0
+    assert sum(r["meters"] for r in report["read_rate_by_depth"].values()) == 60
+    assert report["lower_bound_s"] > 0 and 0 < report["efficiency"] <= 1
+    if medium == "nbplc":
+        assert len(report["read_rate_by_depth"]) >= 3       # the dead at 0, relays beyond 1
+
+
+def test_sim_area_table(env_with_path):
+    out = cli("sim", "area", "--meters", "40", "--medium", "nbplc", "--hours", "0.2",
+              env=env_with_path)
+    assert out.returncode == 0, out.stderr
+    assert "depth  meters" in out.stdout and "read rate" in out.stdout
+
+
+def test_sim_module_serves_on_a_pty(env_with_path, tmp_path):
+    import subprocess
+    import sys
+    import time
+    proc = subprocess.Popen([sys.executable, "-m", "hil.cli", "sim", "module", "--meters", "20",
+                             "--duration", "20"], stdout=subprocess.PIPE, text=True,
+                            env=env_with_path)
+    try:
+        line = proc.stdout.readline()
+        path = line.rsplit(" on ", 1)[1].strip()
+        port = serial.Serial(path, 9600, parity="E", timeout=0.2)
+        port.write(encode_frame(A.to_frame(A.ModuleInfoQuery(), seq=5)))
+        d = Deframer()
+        deadline = time.monotonic() + 10
+        got = None
+        while got is None and time.monotonic() < deadline:
+            d.feed(port.read(64))
+            got = next((f for f in d if isinstance(f, Frame)), None)
+        port.close()
+        assert got is not None and got.seq == 5 and A.unit_of(got).vendor == "GE"
+    finally:
+        proc.terminate()
+        proc.wait(10)
