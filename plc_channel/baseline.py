@@ -92,14 +92,14 @@ class RoundRobin:
         """SimPy process: set up, then pass over the missing meters until done or ``until``."""
         if self.master is not None:
             yield from self._setup()
-        addrs = [m.addr for m in self.area.meters]
-        while self.env.now < until and len(self.done) < len(addrs):
+        missing = [m.addr for m in self.area.meters]
+        while self.env.now < until and missing:
             self.passes += 1
-            for addr in addrs:
+            for addr in missing:
                 if self.env.now >= until:
                     break
-                if addr not in self.done:
-                    yield from self._read(addr)
+                yield from self._read(addr)
+            missing = [a for a in missing if a not in self.done]
 
     def _setup(self):
         yield from self.master.request(A.RoutePause())

@@ -25,14 +25,14 @@ EVENT_FAMILIES = (DI.EV_POWER_DOWN,)
 class CarrierModule:
     """A 1376.2 module on a SimPy ``env`` in front of ``network``; ``send(bytes)`` goes upstream."""
 
-    def __init__(self, env, network, send, comm=COMM_HPLC, addr=MODULE_ADDR, capacity=2040,
+    def __init__(self, env, network, send, comm=COMM_HPLC, addr=MODULE_ADDR, capacity=None,
                  concurrency=None, event_scan_s=900.0, info=None, log=None):
         self.env = env
         self.network = network
         self.send = send
         self.comm = comm
         self.addr = bytes(addr)
-        self.capacity = capacity
+        self.capacity = capacity or max(2040, len(network.meters))   # typical CCO table: 2040
         self.concurrency = concurrency or network.concurrency
         self.info = info or A.ModuleInfo("GE", "SM", (1, 1, 26), 100)
         self.log = log

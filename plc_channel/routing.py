@@ -12,6 +12,7 @@ from plc_channel.phy import snr_for_per
 from plc_channel.topology import ROOT
 
 QUIET_HOUR = 3          # routes reflect link qualities at 03:00
+SMALL_SUBTREE = 64      # repair this many orphans one by one instead of re-networking
 
 
 class Router:
@@ -63,10 +64,16 @@ class Router:
         self.down.add(j)
         self.repairs += 1
         subtree = [i for i in range(self.topology.size) if self._below(i, j)]
+        subtree.sort(key=lambda i: self.level[i])
         for i in subtree:
             self.parent[i] = None
             self.level[i] = 0
-        self._assign([i for i in subtree if i != j and self.alive(i, t)], t)
+        orphans = [i for i in subtree if i != j and self.alive(i, t)]
+        if len(orphans) <= SMALL_SUBTREE:
+            for i in orphans:               # parents before children: sorted by old level
+                self._attach_one(i, t)
+        else:
+            self._assign(orphans, t)
 
     def rejoin(self, i, t):
         """Meter ``i`` is heard again (or for the first time): give it a route if possible."""
@@ -74,8 +81,35 @@ class Router:
             return False
         self.down.discard(i)
         self.joins += 1
-        self._assign([i], t)
+        self._attach_one(i, t)
         return self.parent[i] is not None
+
+    def _attach_one(self, i, t):
+        """Join one meter under the lowest-level live meter it hears well (strongest on ties)."""
+        topo, phy = self.topology, self.phy
+        if min(self.snr(ROOT, i, t), self.snr(i, ROOT, t)) >= self.threshold:
+            self._set(i, ROOT, 1)
+            return
+        reach_m = max(0.0, (phy.budget_db - self.threshold - 2.0) / phy.alpha_db_per_m)
+        bi = topo.box_of[i]
+        noise_i = self.noise.level(bi, t)
+        best = None
+        for b in topo.boxes_near(bi, reach_m):
+            room = (phy.budget_db - topo.box_att(bi, b, phy) - topo.shadow[i]
+                    - max(noise_i, self.noise.level(b, t)))
+            if room < self.threshold:
+                continue
+            for j in topo.members[b]:
+                lvl = self.level[j]
+                if j == i or lvl == 0 or lvl >= phy.max_depth or j in self.down:
+                    continue
+                s = room - topo.shadow[j] - (phy.cross_phase_db if topo.phase[i] != topo.phase[j]
+                                             else 0.0)
+                if s >= self.threshold and (best is None or (lvl, -s) < best[0]):
+                    if self.alive(j, t):
+                        best = ((lvl, -s), j)
+        if best is not None:
+            self._set(i, best[1], best[0][0] + 1)
 
     def _below(self, i, j):
         while i is not None and i != ROOT:
