@@ -174,6 +174,6 @@ class FaultyMeter:
 
 def _readdress(reply):
     """The same reply as if a neighbour (address + 1 in the lowest byte) had sent it."""
-    frame = decode_frame(reply.lstrip(b"\xFE"))
+    frame = decode_frame(reply)
     frame.addr = bytes([(frame.addr[0] + 1) & 0xFF]) + frame.addr[1:]
-    return encode_frame(frame, preamble=len(reply) - len(reply.lstrip(b"\xFE")))
+    return encode_frame(frame)

@@ -44,7 +44,7 @@ class CarrierModule:
         self.seq = 0
         self.read_in_round = set()
         self.denied = 0
-        self._answer = None             # (event, address) waiting for a 14F1 answer
+        self._answer = None             # event the router-driven round waits on for a 14F1 answer
         self._round = None
         self._event_counts = {}
         self.stats = {"frames": 0, "garbage_bytes": 0, "reports": 0}

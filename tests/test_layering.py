@@ -60,3 +60,16 @@ def test_nothing_imports_simpy_in_edge_and_hil_is_on_top():
         assert "hil" not in names, path
         if path.is_relative_to(ROOT / "edge"):
             assert "simpy" not in names, path
+
+
+SIM_FILES = [p for p in files("plc_channel") if p.name != "realtime.py"]
+WALL_CLOCK = {"time", "datetime", "socket", "serial", "threading", "asyncio", "os"}
+
+
+@pytest.mark.parametrize("path", SIM_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_simulator_reads_no_wall_clock_and_uses_only_seeded_randomness(path):
+    """Determinism: virtual time only (the real-time bridge lives in plc_channel/realtime.py) and
+    random numbers only from generators passed in, never the module-level ``random``."""
+    names = {name for name, _ in imports(path)}
+    assert not names & WALL_CLOCK, path
+    assert "random" not in names, path
