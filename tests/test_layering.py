@@ -33,6 +33,8 @@ CORE_FILES = [p for p in files("protocols", "meter_sim/firmware", "edge")
 @pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_cores_do_no_io_and_read_no_clock(path):
     bad = {name for name, _ in imports(path) if name in FORBIDDEN_IN_CORES}
+    if path == ROOT / "edge" / "store.py":
+        bad.discard("sqlite3")      # the one sanctioned side effect: the injected store (STYLE.md)
     assert not bad, "%s imports %s" % (path.relative_to(ROOT), sorted(bad))
 
 

@@ -1,0 +1,165 @@
+"""The agent's durable store: SQLite in WAL mode, one file, synchronous commits.
+
+A reading is committed (``synchronous=FULL``) before ``put_readings`` returns, so anything the
+caller counts or reports as read survives a power cut or kill -9; WAL keeps the file consistent
+when a write is cut short. Each reading keeps its quality flag (ok, timeout, garbled,
+error_reply, invalid, estimated): flagged values are stored, never dropped or "fixed". The size is
+bounded: past ``max_readings`` the oldest readings already confirmed upstream go first, then the
+oldest of all, and every eviction is counted.
+"""
+import json
+import sqlite3
+
+QUALITIES = ("ok", "timeout", "garbled", "error_reply", "invalid", "estimated")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reading (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    addr TEXT NOT NULL, task TEXT NOT NULL, di INTEGER NOT NULL, period TEXT NOT NULL,
+    value TEXT, quality TEXT NOT NULL, flags TEXT NOT NULL DEFAULT '',
+    read_at REAL NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (addr, task, di, period));
+CREATE INDEX IF NOT EXISTS reading_age ON reading (confirmed, id);
+CREATE TABLE IF NOT EXISTS meter_state (
+    addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
+    depth INTEGER NOT NULL DEFAULT 0, next_probe REAL);
+CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class Reading:
+    """One value read (or not) from a meter: ``period`` names what it is for (a day, an instant)."""
+
+    __slots__ = ("addr", "task", "di", "period", "value", "quality", "flags", "read_at")
+
+    def __init__(self, addr, task, di, period, value, quality="ok", flags=(), read_at=0.0):
+        if quality not in QUALITIES:
+            raise ValueError("quality must be one of %s, got %r" % (", ".join(QUALITIES), quality))
+        self.addr = addr
+        self.task = task
+        self.di = di
+        self.period = period
+        self.value = value
+        self.quality = quality
+        self.flags = tuple(flags)
+        self.read_at = read_at
+
+    def row(self):
+        return (self.addr, self.task, self.di, self.period, json.dumps(self.value),
+                self.quality, ",".join(self.flags), self.read_at)
+
+    def __eq__(self, other):
+        return isinstance(other, Reading) and self.row() == other.row()
+
+    def __repr__(self):
+        return "Reading(%s %s %08X %s %r %s)" % (self.addr, self.task, self.di, self.period,
+                                                 self.value, self.quality)
+
+
+class Store:
+    """Readings, per-meter state and counters in one SQLite file (``":memory:"`` in tests)."""
+
+    def __init__(self, path, max_readings=1_000_000):
+        self.path = str(path)
+        self.max_readings = max_readings
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self):
+        self.db.close()
+
+    # --- readings -----------------------------------------------------------------------------
+    def put_readings(self, readings):
+        """Store readings in one durable transaction; a better quality replaces a worse one for
+        the same (meter, task, item, period), an ok reading is never replaced. Returns the count
+        written."""
+        written = 0
+        with _transaction(self.db):
+            for r in readings:
+                cur = self.db.execute(
+                    "INSERT INTO reading (addr, task, di, period, value, quality, flags, read_at)"
+                    " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (addr, task, di, period) DO UPDATE SET"
+                    " value=excluded.value, quality=excluded.quality, flags=excluded.flags,"
+                    " read_at=excluded.read_at WHERE reading.quality != 'ok'", r.row())
+                written += cur.rowcount
+            self._bump("readings_written", written)
+            self._evict()
+        return written
+
+    def _evict(self):
+        excess = self.count() - self.max_readings
+        if excess <= 0:
+            return
+        self.db.execute("DELETE FROM reading WHERE id IN (SELECT id FROM reading"
+                        " ORDER BY confirmed DESC, id LIMIT ?)", (excess,))
+        self._bump("readings_evicted", excess)
+
+    def readings(self, addr=None, task=None, period=None):
+        sql, args = "SELECT addr, task, di, period, value, quality, flags, read_at FROM reading", []
+        where = [(c, v) for c, v in (("addr", addr), ("task", task), ("period", period)) if v is not None]
+        if where:
+            sql += " WHERE " + " AND ".join("%s = ?" % c for c, _ in where)
+            args = [v for _, v in where]
+        out = []
+        for a, t, di, p, value, q, flags, at in self.db.execute(sql + " ORDER BY id", args):
+            out.append(Reading(a, t, di, p, json.loads(value), q, tuple(f for f in flags.split(",") if f), at))
+        return out
+
+    def has_good(self, addr, task, di, period):
+        """Whether an ok reading is already stored (re-reading can skip this meter)."""
+        row = self.db.execute("SELECT 1 FROM reading WHERE addr=? AND task=? AND di=? AND period=?"
+                              " AND quality='ok'", (addr, task, di, period)).fetchone()
+        return row is not None
+
+    def count(self, quality=None):
+        if quality is None:
+            return self.db.execute("SELECT COUNT(*) FROM reading").fetchone()[0]
+        return self.db.execute("SELECT COUNT(*) FROM reading WHERE quality=?", (quality,)).fetchone()[0]
+
+    def confirm(self, addrs_periods):
+        """Mark readings as confirmed by the master station (eligible for eviction first)."""
+        with _transaction(self.db):
+            self.db.executemany("UPDATE reading SET confirmed=1 WHERE addr=? AND period=?",
+                                list(addrs_periods))
+
+    # --- meter state --------------------------------------------------------------------------
+    def save_meter_state(self, addr, health, last_success, failures, depth=0, next_probe=None):
+        with _transaction(self.db):
+            self.db.execute("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
+                            (addr, health, last_success, failures, depth, next_probe))
+
+    def meter_state(self, addr):
+        row = self.db.execute("SELECT health, last_success, failures, depth, next_probe FROM"
+                              " meter_state WHERE addr=?", (addr,)).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("health", "last_success", "failures", "depth", "next_probe"), row))
+
+    # --- counters -----------------------------------------------------------------------------
+    def _bump(self, name, n):
+        if n:
+            self.db.execute("INSERT INTO counter VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
+                            " value = value + excluded.value", (name, n))
+
+    def counter(self, name):
+        row = self.db.execute("SELECT value FROM counter WHERE name=?", (name,)).fetchone()
+        return row[0] if row else 0
+
+    def integrity(self):
+        """SQLite's own verdict on the file ('ok' when intact)."""
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error) on an autocommit connection."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def __enter__(self):
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, value, tb):
+        self.db.execute("ROLLBACK" if kind else "COMMIT")
+        return False
