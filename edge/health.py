@@ -1,0 +1,67 @@
+"""Per-meter health (online / suspect / offline) and the back-off of re-reads (补抄).
+
+A success makes a meter online; failures make it suspect, then offline. Retries of a failing
+meter back off exponentially up to a cap, spread by a per-meter offset taken from its address
+so that many failing meters do not retry in step. Offline meters are re-probed on a schedule.
+Pure logic: times are arguments.
+"""
+import enum
+import zlib
+
+
+class Health(enum.Enum):
+    ONLINE = "online"
+    SUSPECT = "suspect"
+    OFFLINE = "offline"
+
+
+class MeterHealth:
+    """Health and back-off state of one meter."""
+
+    __slots__ = ("addr", "health", "failures", "last_success", "next_try", "depth")
+
+    def __init__(self, addr, health=Health.ONLINE, failures=0, last_success=None, next_try=0.0,
+                 depth=0):
+        self.addr = addr
+        self.health = health
+        self.failures = failures
+        self.last_success = last_success
+        self.next_try = next_try
+        self.depth = depth
+
+
+class HealthPolicy:
+    """Thresholds and back-off figures (seconds)."""
+
+    def __init__(self, suspect_after=2, offline_after=5, base_s=60.0, cap_s=1800.0,
+                 probe_s=3600.0, spread=0.25):
+        self.suspect_after = suspect_after
+        self.offline_after = offline_after
+        self.base_s = base_s
+        self.cap_s = cap_s
+        self.probe_s = probe_s
+        self.spread = spread
+
+    def _offset(self, addr):
+        """A fixed fraction in [0, spread) of the delay, different per meter."""
+        return (zlib.crc32(addr.encode()) % 1000) / 1000.0 * self.spread
+
+    def backoff(self, addr, failures):
+        delay = min(self.cap_s, self.base_s * 2 ** max(0, failures - 1))
+        return delay * (1.0 + self._offset(addr))
+
+    def success(self, state, now):
+        state.health = Health.ONLINE
+        state.failures = 0
+        state.last_success = now
+        state.next_try = now
+
+    def failure(self, state, now):
+        state.failures += 1
+        if state.failures >= self.offline_after:
+            state.health = Health.OFFLINE
+            state.next_try = now + self.probe_s * (1.0 + self._offset(state.addr))
+        else:
+            if state.failures >= self.suspect_after:
+                state.health = Health.SUSPECT
+            state.next_try = now + self.backoff(state.addr, state.failures)

@@ -1,0 +1,82 @@
+"""Bus scheduler: one per RS-485 port or carrier module, pure logic over a heap.
+
+Each bus runs at most ``capacity`` exchanges at once (1 for RS-485 and narrowband, a bound for
+HPLC) and leaves ``gap_s`` of silence after each one. Work waits in priority lanes (prepaid
+commands > on-demand > freezes > curves > events); within a lane the job whose meter may be tried
+earliest goes first, and among those the meter tried least often, so a dead meter backing off
+never holds up live ones. ``ready(now)`` hands out what may start; ``wake_at(now)`` says when to
+ask again.
+"""
+import heapq
+import itertools
+
+PREPAID, ON_DEMAND, FREEZE, CURVE, EVENT = range(5)
+LANES = ("prepaid", "on_demand", "freeze", "curve", "event")
+
+
+class Job:
+    """A unit of bus work for one meter; ``payload`` is whatever the agent needs to run it."""
+
+    __slots__ = ("meter", "lane", "not_before", "payload", "tries", "_key")
+
+    def __init__(self, meter, lane, not_before=0.0, payload=None):
+        if lane not in range(len(LANES)):
+            raise ValueError("lane must be 0..%d" % (len(LANES) - 1))
+        self.meter = meter
+        self.lane = lane
+        self.not_before = not_before
+        self.payload = payload
+        self.tries = 0
+        self._key = None
+
+    def __repr__(self):
+        return "Job(%s, %s, not_before=%s)" % (self.meter, LANES[self.lane], self.not_before)
+
+
+class BusScheduler:
+    """Priority lanes, single flight (or ``capacity``), inter-frame gap, fair back-off."""
+
+    def __init__(self, capacity=1, gap_s=0.0):
+        self.capacity = capacity
+        self.gap_s = gap_s
+        self.running = []
+        self.free_at = 0.0
+        self._waiting = [[] for _ in LANES]     # heaps of (not_before, tries, order, job)
+        self._order = itertools.count()
+
+    def submit(self, job):
+        heapq.heappush(self._waiting[job.lane], (job.not_before, job.tries, next(self._order), job))
+
+    def __len__(self):
+        return sum(len(h) for h in self._waiting) + len(self.running)
+
+    def ready(self, now):
+        """Jobs that may start now, highest lane first; they count as running until ``done``."""
+        out = []
+        while len(self.running) < self.capacity and now >= self.free_at:
+            job = self._pop_due(now)
+            if job is None:
+                break
+            job.tries += 1
+            self.running.append(job)
+            out.append(job)
+        return out
+
+    def _pop_due(self, now):
+        for heap in self._waiting:
+            if heap and heap[0][0] <= now:
+                return heapq.heappop(heap)[3]
+        return None
+
+    def done(self, job, now):
+        """``job`` finished at ``now``; the bus stays silent for ``gap_s``."""
+        self.running.remove(job)
+        self.free_at = max(self.free_at, now + self.gap_s)
+
+    def wake_at(self, now):
+        """When ``ready`` may next return something (None: nothing waiting)."""
+        heads = [h[0][0] for h in self._waiting if h]
+        if not heads:
+            return None
+        t = max(min(heads), self.free_at)
+        return t if len(self.running) < self.capacity else max(t, now)
