@@ -1,0 +1,66 @@
+"""Reading validation: decide ok or invalid (with flags) before anything is stored as good.
+
+Flagged readings are stored with their flags, never dropped or "fixed" (KPIS.md: a head-end must
+tell a missing value from a wrong one). Checks: the register went backwards, a jump the meter's
+load cannot explain, the tariff registers do not add up to the total, the meter's clock is off by
+more than a limit, and a frozen value stamped with a time that is not the freeze of its day.
+Pure logic: times are naive local seconds passed in.
+"""
+from protocols.civil import DAY, midnight
+
+BACKWARDS = "register_backwards"
+JUMP = "implausible_jump"
+TARIFF_SUM = "tariff_sum_mismatch"
+CLOCK = "clock_deviation"
+FREEZE_TIME = "freeze_time_mismatch"
+
+
+class Limits:
+    """Thresholds; ``max_kw`` is the most the meter's supply can deliver (e.g. 60 A x 220 V)."""
+
+    def __init__(self, max_kw=13.2, jump_margin=1.5, clock_s=300.0, freeze_tolerance_s=600.0,
+                 tariff_tolerance_kwh=0.02):
+        self.max_kw = max_kw
+        self.jump_margin = jump_margin
+        self.clock_s = clock_s
+        self.freeze_tolerance_s = freeze_tolerance_s
+        self.tariff_tolerance_kwh = tariff_tolerance_kwh
+
+
+def energy_flags(value, at, previous, limits):
+    """Flags for a total energy ``value`` (kWh) at ``at``, given ``previous`` (kWh, at) or None."""
+    if previous is None:
+        return []
+    prev_value, prev_at = previous
+    if value < prev_value:
+        return [BACKWARDS]
+    hours = max((at - prev_at) / 3600.0, 1.0 / 60.0)
+    if value - prev_value > limits.max_kw * limits.jump_margin * hours:
+        return [JUMP]
+    return []
+
+
+def tariff_flags(registers, limits):
+    """``registers`` = [total, tariff 1..n]: the tariffs must add up to the total."""
+    total, parts = registers[0], registers[1:]
+    if parts and abs(sum(parts) - total) > limits.tariff_tolerance_kwh * max(1, len(parts)):
+        return [TARIFF_SUM]
+    return []
+
+
+def clock_flags(meter_time, wall, limits):
+    """The meter's clock reading against the concentrator's wall clock."""
+    return [CLOCK] if abs(meter_time - wall) > limits.clock_s else []
+
+
+def freeze_time_flags(stamp, day_start, limits):
+    """A daily freeze for the day starting ``day_start`` is stamped at the next midnight."""
+    expected = midnight(day_start) + DAY
+    return [FREEZE_TIME] if abs(stamp - expected) > limits.freeze_tolerance_s else []
+
+
+def validate_daily_freeze(registers, stamp, day_start, at, previous, limits):
+    """(quality, flags) for a daily frozen energy block read at ``at``."""
+    flags = (tariff_flags(registers, limits) + energy_flags(registers[0], at, previous, limits)
+             + (freeze_time_flags(stamp, day_start, limits) if stamp is not None else []))
+    return ("invalid" if flags else "ok"), flags
