@@ -35,18 +35,23 @@ def main():
 @main.command()
 @click.argument("hex_bytes", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a field table.")
-@click.option("--protocol", type=click.Choice(["2007", "1997"]), default="2007", show_default=True)
+@click.option("--protocol", type=click.Choice(["2007", "1997", "1376.2"]), default="2007",
+              show_default=True, help="DL/T 645-2007, 645-1997, or Q/GDW 1376.2 (module UART).")
 def decode(hex_bytes, as_json, protocol):
-    """Decode captured DL/T 645 bytes (HEX, spaces allowed): every frame, every field.
+    """Decode captured DL/T 645 or Q/GDW 1376.2 bytes (HEX, spaces allowed): every frame, every
+    field; a 645 frame carried inside a 1376.2 frame is decoded too.
 
     Noise around the frames is shown as garbage; nothing is silently dropped.
     """
-    from hil.decode import explain_capture
+    from hil.decode import explain_capture, explain_capture_3762
     try:
         data = hex_to_bytes(" ".join(hex_bytes), "hex")
     except ProtocolError as exc:
         raise click.ClickException(str(exc))
-    items = explain_capture(data, int(protocol))
+    if protocol == "1376.2":
+        items = explain_capture_3762(data)
+    else:
+        items = explain_capture(data, int(protocol))
     if as_json:
         click.echo(json.dumps(items, indent=2, ensure_ascii=False))
     else:
@@ -54,7 +59,7 @@ def decode(hex_bytes, as_json, protocol):
             click.echo("# item %d" % n)
             for key, value in item.items():
                 click.echo("  %-13s %s" % (key, value))
-    if not any("address" in i for i in items):
+    if not any("raw" in i for i in items):
         sys.exit(1)
 
 

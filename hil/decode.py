@@ -89,3 +89,80 @@ def explain_capture(data, protocol=2007):
         else:
             items.append(explain_frame(item, protocol))
     return items
+
+
+COMM_NAMES = {1: "narrowband PLC (central routing)", 2: "narrowband PLC (distributed routing)",
+              3: "HPLC (broadband)", 10: "micro-power wireless", 20: "Ethernet"}
+
+
+def _addr_text(a):
+    return "".join("%02X" % b for b in reversed(a))
+
+
+def _info_fields(frame):
+    r = frame.info
+    if frame.down:
+        return {"routing": "bypass" if r[0] & 1 else "routed", "attached_nodes": bool(r[0] & 2),
+                "collision_detect": bool(r[0] & 8), "relay_level": r[0] >> 4,
+                "channel": r[1] & 0x0F, "fec": r[1] >> 4, "expected_bytes": r[2],
+                "rate": r[3] | (r[4] << 8), "seq": r[5]}
+    return {"channel": r[1] & 0x0F, "phase": r[2] & 0x0F, "meter_channel": r[2] >> 4,
+            "cmd_quality": r[3] & 0x0F, "reply_quality": r[3] >> 4, "event": bool(r[4] & 1),
+            "seq": r[5]}
+
+
+def explain_3762_frame(frame):
+    """A dict with every field of one Q/GDW 1376.2 frame; a carried 645 frame is explained too."""
+    from protocols.gdw1376_2 import afn as A
+    raw = frame.raw or b""
+    out = {
+        "raw": hexstr(raw), "length": len(raw),
+        "direction": "concentrator->module" if frame.down else "module->concentrator",
+        "prm": "initiator" if frame.prm else "answer",
+        "comm": "%d %s" % (frame.comm, COMM_NAMES.get(frame.comm, "")),
+        "info": hexstr(frame.info),
+    }
+    out.update(_info_fields(frame))
+    if frame.src is not None:
+        out["src"] = _addr_text(frame.src)
+        if frame.relays:
+            out["relays"] = [_addr_text(a) for a in frame.relays]
+        out["dst"] = _addr_text(frame.dst)
+    out["afn_fn"] = "AFN%02X F%d" % (frame.afn, frame.fn)
+    out["data"] = hexstr(frame.data)
+    out["checksum"] = "%02X ok" % raw[-2] if raw else ""
+    try:
+        unit = A.unit_of(frame)
+    except ProtocolDecodeError as exc:
+        out["unit_error"] = str(exc)
+        return out
+    out["unit"] = type(unit).__name__
+    for key, value in sorted(vars(unit).items()):
+        if key == "body":
+            out["meter_frame"] = explain_capture(value) if value else []
+        elif isinstance(value, bytes):
+            out[key] = _addr_text(value) if len(value) == 6 else hexstr(value)
+        elif isinstance(value, list):
+            out[key] = [repr(v) if not isinstance(v, (bytes, tuple)) else
+                        (_addr_text(v) if isinstance(v, bytes) else [_addr_text(v[0]), v[1]])
+                        for v in value]
+        else:
+            out[key] = value
+    if isinstance(unit, A.Deny):
+        out["reason"] = unit.reason
+    return out
+
+
+def explain_capture_3762(data):
+    """Every 1376.2 frame and every run of garbage in a capture, in order."""
+    from protocols.gdw1376_2.deframer import Deframer as Deframer3762, Garbage as Garbage3762
+    d = Deframer3762(max_buffer=len(data) + 1)
+    d.feed(data)
+    d.flush()
+    items = []
+    for item in d:
+        if isinstance(item, Garbage3762):
+            items.append({"garbage": hexstr(item.raw), "reason": item.reason})
+        else:
+            items.append(explain_3762_frame(item))
+    return items

@@ -53,3 +53,21 @@ def test_sim_module_serves_on_a_pty(env_with_path, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_decode_1376_2_with_the_carried_645_frame(env_with_path):
+    capture = ("00 683300430500ff00000300000000000007000000000013010002000014fefefefe68070000000000"
+               "68110434343938c5161316")
+    out = cli("decode", "--protocol", "1376.2", "--json", capture, env=env_with_path)
+    assert out.returncode == 0, out.stderr
+    items = json.loads(out.stdout)
+    assert items[0] == {"garbage": "00", "reason": "noise"}
+    f = items[1]
+    assert (f["afn_fn"], f["unit"], f["dst"], f["seq"]) == ("AFN13 F1", "MonitorRequest",
+                                                            "000000000007", 3)
+    assert f["meter_frame"][0]["di"] == "05060101" and f["checksum"] == "13 ok"
+    golden = cli("decode", "--protocol", "1376.2", "68 0F 00 41 01 00 FF 00 00 00 03 01 00 45 16",
+                 env=env_with_path)
+    assert golden.returncode == 0 and "ModuleInfoQuery" in golden.stdout
+    bad = cli("decode", "--protocol", "1376.2", "68 0F 00", env=env_with_path)
+    assert bad.returncode == 1 and "garbage" in bad.stdout
