@@ -3,7 +3,8 @@ from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.civil import iso
 from protocols.errors import hexstr
 from protocols.dlt645 import apdu, const as K, di as DI, v1997
-from protocols.dlt645.deframer import Deframer, Garbage
+from protocols.dlt645.deframer import Deframer
+from protocols.stream import Garbage
 from protocols.dlt645.errors import DecodeError
 from protocols.dlt645.frame import checksum, mask
 
@@ -77,18 +78,23 @@ def _explain_apdu(frame, protocol):
     return info
 
 
-def explain_capture(data, protocol=2007):
-    """Every frame and every run of garbage in a capture, in order."""
-    d = Deframer(max_buffer=len(data) + 1)
-    d.feed(data)
-    d.flush()
+def _explain_stream(data, deframer, explain):
+    """Every frame (through ``explain``) and every run of garbage in a capture, in order."""
+    deframer.feed(data)
+    deframer.flush()
     items = []
-    for item in d:
+    for item in deframer:
         if isinstance(item, Garbage):
             items.append({"garbage": hexstr(item.raw), "reason": item.reason})
         else:
-            items.append(explain_frame(item, protocol))
+            items.append(explain(item))
     return items
+
+
+def explain_capture(data, protocol=2007):
+    """Every DL/T 645 frame and every run of garbage in a capture, in order."""
+    return _explain_stream(data, Deframer(max_buffer=len(data) + 1),
+                           lambda frame: explain_frame(frame, protocol))
 
 
 COMM_NAMES = {1: "narrowband PLC (central routing)", 2: "narrowband PLC (distributed routing)",
@@ -155,14 +161,5 @@ def explain_3762_frame(frame):
 
 def explain_capture_3762(data):
     """Every 1376.2 frame and every run of garbage in a capture, in order."""
-    from protocols.gdw1376_2.deframer import Deframer as Deframer3762, Garbage as Garbage3762
-    d = Deframer3762(max_buffer=len(data) + 1)
-    d.feed(data)
-    d.flush()
-    items = []
-    for item in d:
-        if isinstance(item, Garbage3762):
-            items.append({"garbage": hexstr(item.raw), "reason": item.reason})
-        else:
-            items.append(explain_3762_frame(item))
-    return items
+    from protocols.gdw1376_2.deframer import Deframer as Deframer3762
+    return _explain_stream(data, Deframer3762(max_buffer=len(data) + 1), explain_3762_frame)
