@@ -26,6 +26,17 @@ def _tcp_url(hostport):
     return "socket://%s:%s" % (host, port)
 
 
+def _serve_until(server, end):
+    """Keep ``server`` running until monotonic time ``end`` (None: until Ctrl-C), then close it."""
+    try:
+        while end is None or time.monotonic() < end:
+            time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gridedge")
 def main():
@@ -112,14 +123,7 @@ def meters_serve(count, seed, first, epoch, speed, use_pty, port_url, tcp_addr, 
     click.echo(json.dumps({"serving": where, "meters": count, "first_address": "%012d" % first,
                            "seed": seed, "epoch": iso(t0)}), nl=True)
     sys.stdout.flush()
-    try:
-        end = None if duration is None else time.monotonic() + duration
-        while end is None or time.monotonic() < end:
-            time.sleep(0.1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    _serve_until(server, None if duration is None else time.monotonic() + duration)
 
 
 def _request_log(frame, reply):
@@ -260,14 +264,7 @@ def sim_module(count, medium, seed, url, epoch, duration):
                                                                     server.path))
     click.echo("meter addresses %s .. %s" % (server.area.meters[0].addr[::-1].hex(),
                                               server.area.meters[-1].addr[::-1].hex()))
-    try:
-        deadline = time.monotonic() + duration if duration else None
-        while deadline is None or time.monotonic() < deadline:
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
+    _serve_until(server, time.monotonic() + duration if duration else None)
 
 
 @main.command()
