@@ -172,6 +172,17 @@ class FaultyMeter:
         return reply
 
 
+def module_alive(meter, t):
+    """Whether ``meter``'s carrier module works at ``t`` (a plain firmware meter: while powered)."""
+    alive = getattr(meter, "module_alive", None)
+    return alive(t) if alive is not None else meter.powered
+
+
+def firmware(meter):
+    """The firmware meter itself, behind an optional ``FaultyMeter`` wrapper."""
+    return meter.meter if isinstance(meter, FaultyMeter) else meter
+
+
 def _readdress(reply):
     """The same reply as if a neighbour (address + 1 in the lowest byte) had sent it."""
     frame = decode_frame(reply)

@@ -3,7 +3,7 @@ and each meter's fault schedule. The same arguments give the same meters, byte f
 import random
 
 from protocols.civil import from_civil
-from meter_sim.firmware import Meter, LOCAL, REMOTE, DEFAULT_TOU
+from meter_sim.firmware import Meter, LOCAL, REMOTE
 from meter_sim.firmware.wallet import Wallet
 from meter_sim.faults import FaultyMeter, faults_from_spec
 from meter_sim.profiles import make_profile
@@ -44,9 +44,7 @@ def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, **params):
         kind = "commercial" if rng.random() < p["commercial_share"] else "residential"
         profile = make_profile(kind, rng, "%s/load/%d" % (seed, i))
         if rng.random() < p["flat_tariff_share"]:
-            profile.tou = FLAT_TOU
-        else:
-            profile.tou = DEFAULT_TOU
+            profile.tou = FLAT_TOU          # otherwise the profile keeps the TOU table
         local = rng.random() < p["local_share"]
         wallet = Wallet(balance=round(rng.uniform(30.0, 300.0), 2)) if local else None
         m = Meter(meter_address(i, first), t0, profile, mode=LOCAL if local else REMOTE,

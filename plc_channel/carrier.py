@@ -8,6 +8,8 @@ reported to the router, which repairs the routes below it.
 """
 import simpy
 
+from meter_sim.faults import firmware, module_alive
+
 from plc_channel.medium import Delivery, Stats
 from plc_channel.noise import NoiseModel
 from plc_channel.phy import IMPULSE_PENALTY_DB
@@ -38,9 +40,7 @@ class CarrierNetwork:
         self._relay_failures = {}
 
     def _alive(self, i, t):
-        m = self.meters[i]
-        alive = getattr(m, "module_alive", None)
-        return alive(t) if alive is not None else m.powered
+        return module_alive(self.meters[i], t)
 
     def build(self):
         """Network the area now (call at a quiet hour)."""
@@ -63,9 +63,8 @@ class CarrierNetwork:
         """Least time one read of ``addr`` can take: one clean attempt per hop both ways plus
         the meter's own reply delay (KPIS.md channel lower bound)."""
         hops = max(self.depth(addr), 1)
-        meter = getattr(self.meters[self.index[addr]], "meter", None) or self.meters[self.index[addr]]
         air = self.phy.airtime(request_bytes) + self.phy.airtime(reply_bytes)
-        return hops * air + meter.reply_delay
+        return hops * air + firmware(self.meters[self.index[addr]]).reply_delay
 
     def reachable(self, i, t):
         """Whether meter ``i`` is powered, its module works and it has a route."""
@@ -127,7 +126,6 @@ class CarrierNetwork:
             yield env.timeout(air)
             d.airtime += air
             d.tx += 1
-            d.hops += 1
             if b != ROOT and not self._alive(b, env.now):
                 continue
             snr = self.router.snr(a, b, env.now)

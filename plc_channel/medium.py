@@ -5,17 +5,15 @@ class Delivery:
     """Outcome of one request on a medium.
 
     ``reason``: 'ok', 'unreachable' (no route), 'hop failed' (a carrier hop gave up),
-    'meter silent' (delivered, no answer in time), 'corrupted' (answer destroyed on the way).
+    'meter silent' (delivered, no answer in time). ``tx`` counts transmissions (MAC attempts).
     """
 
-    __slots__ = ("reply", "reason", "depth", "hops", "airtime", "started", "ended", "tx")
+    __slots__ = ("reply", "reason", "depth", "airtime", "started", "ended", "tx")
 
-    def __init__(self, reason, reply=None, depth=0, hops=0, airtime=0.0, started=0.0, ended=0.0,
-                 tx=0):
+    def __init__(self, reason, reply=None, depth=0, airtime=0.0, started=0.0, ended=0.0, tx=0):
         self.reply = reply
         self.reason = reason
         self.depth = depth
-        self.hops = hops
         self.airtime = airtime
         self.started = started
         self.ended = ended
@@ -26,8 +24,8 @@ class Delivery:
         return self.reply is not None
 
     def __repr__(self):
-        return "Delivery(%s, depth=%d, hops=%d, airtime=%.3f)" % (
-            self.reason, self.depth, self.hops, self.airtime)
+        return "Delivery(%s, depth=%d, tx=%d, airtime=%.3f)" % (
+            self.reason, self.depth, self.tx, self.airtime)
 
 
 class Stats:

@@ -54,6 +54,7 @@ class NoiseModel:
             raise ValueError("hourly_db needs 24 values")
         self.topology = topology
         self.hourly = tuple(float(x) for x in p["hourly_db"])
+        self._peak = max(max(self.hourly), 1e-9)
         self.decay = float(p["source_decay_db_per_m"])
         self.burst_rate = tuple(float(x) for x in p["burst_rate_per_h"])
         self.burst_s = float(p["burst_s"])
@@ -104,6 +105,6 @@ class NoiseModel:
     def burst_probability(self, t, duration):
         """Chance that an impulsive burst overlaps a frame of ``duration`` seconds at ``t``."""
         quiet, peak = self.burst_rate
-        frac = self.hourly[int((t % 86400.0) // 3600)] / max(max(self.hourly), 1e-9)
+        frac = self.hourly[int((t % 86400.0) // 3600)] / self._peak
         rate = (quiet + (peak - quiet) * frac) / 3600.0
         return 1.0 - math.exp(-rate * (duration + self.burst_s))

@@ -8,6 +8,7 @@ Multi-drop semantics (silence for others, wildcard collisions) come from ``Meter
 """
 import simpy
 
+from meter_sim.faults import firmware, module_alive
 from meter_sim.serve.bus import MeterBus
 from plc_channel.medium import Delivery, Stats
 
@@ -55,13 +56,11 @@ class Rs485Bus:
     def min_cost(self, addr, request_bytes, reply_bytes):
         """Least time one read of ``addr`` can take: both frames at the line rate plus the
         meter's own reply delay (KPIS.md channel lower bound)."""
-        m = self.bus.meters[self.index[addr]]
-        meter = getattr(m, "meter", None) or m
+        meter = firmware(self.bus.meters[self.index[addr]])
         return airtime(request_bytes + reply_bytes, self.baud) + meter.reply_delay
 
     def reachable(self, i, t):
-        m = self.bus.meters[i]
-        return m.module_alive(t) if hasattr(m, "module_alive") else m.powered
+        return module_alive(self.bus.meters[i], t)
 
     def _noisy(self, data):
         if not self.byte_error:
@@ -78,7 +77,7 @@ class Rs485Bus:
         start = env.now
         with self.line.request(priority=priority) as slot:
             yield slot
-            d = Delivery("ok", depth=0, hops=1, tx=1)
+            d = Delivery("ok", depth=0, tx=1)
             t_req = airtime(len(request), self.baud)
             yield env.timeout(t_req)
             d.airtime += t_req
