@@ -64,7 +64,7 @@ def test_frame_error_rises_with_length_and_falls_at_night():
     area = build_area(env, 400, "nbplc", seed=3)
     net = area.network
     router = net.router
-    day0 = START - 300 - 86400 + 86400
+    day0 = START - 300                          # midnight of the run day
     evening, night = day0 + 19.5 * 3600, day0 + 3 * 3600
     i = next(k for k in range(400) if router.level[k] == 2)
     p = router.parent[i]
