@@ -7,7 +7,7 @@ is half-applied. Addresses are the printed 12 BCD digits.
 from dataclasses import dataclass, field
 
 PROTOCOLS = ("645-2007", "645-1997")
-MEDIA = ("rs485", "carrier")
+MEDIA = ("rs485", "nbplc", "hplc")           # a port: RS-485, or a carrier module (窄带/宽带)
 BAUDS = (600, 1200, 2400, 4800, 9600, 19200)
 PARITIES = ("N", "E", "O")
 TARIFFS = ("flat", "tou", "ladder")
@@ -33,6 +33,11 @@ class Port:
     medium: str = "rs485"
     baud: int = 2400
     parity: str = "E"
+    concurrency: int = 5          # HPLC reads the module may run at once (F1F1)
+
+    @property
+    def carrier(self):
+        return self.medium != "rs485"
 
 
 @dataclass(frozen=True)
@@ -103,18 +108,22 @@ class Archive:
     @staticmethod
     def _port(i, raw, problems):
         place = "port[%d]" % i
-        known = {"name", "url", "medium", "baud", "parity"}
+        known = {"name", "url", "medium", "baud", "parity", "concurrency"}
         for key in sorted(set(raw) - known):
             problems.append(("%s.%s" % (place, key), "unknown field"))
         for key in ("name", "url"):
             if not isinstance(raw.get(key), str) or not raw.get(key):
                 problems.append(("%s.%s" % (place, key), "required text"))
-        port = Port(str(raw.get("name", "")), str(raw.get("url", "")), raw.get("medium", "rs485"),
-                    raw.get("baud", 2400), raw.get("parity", "E"))
+        medium = raw.get("medium", "rs485")
+        port = Port(str(raw.get("name", "")), str(raw.get("url", "")), medium,
+                    raw.get("baud", 2400 if medium == "rs485" else 9600), raw.get("parity", "E"),
+                    raw.get("concurrency", 5))
         for key, allowed in (("medium", MEDIA), ("baud", BAUDS), ("parity", PARITIES)):
             err = _choice(getattr(port, key), allowed)
             if err:
                 problems.append(("%s.%s" % (place, key), err))
+        if not isinstance(port.concurrency, int) or not 1 <= port.concurrency <= 32:
+            problems.append(("%s.concurrency" % place, "need 1..32, got %r" % (port.concurrency,)))
         return port
 
     @staticmethod

@@ -1,6 +1,8 @@
 """Per-meter health (online / suspect / offline) and the back-off of re-reads (补抄).
 
-A success makes a meter online; failures make it suspect, then offline. Retries of a failing
+A success makes a meter online; failures make it suspect, then offline - unless it answered
+within the last ``recent_s``: a meter that answers now and then is flaky, not gone, and keeps
+being re-read like a suspect one. Retries of a failing
 meter back off exponentially up to a cap, spread by a per-meter offset taken from its address
 so that many failing meters do not retry in step. Offline meters are re-probed on a schedule.
 Pure logic: times are arguments.
@@ -34,13 +36,20 @@ class HealthPolicy:
     """Thresholds and back-off figures (seconds)."""
 
     def __init__(self, suspect_after=2, offline_after=5, base_s=60.0, cap_s=1800.0,
-                 probe_s=3600.0, spread=0.25):
+                 probe_s=3600.0, spread=0.25, idle_offline_s=30.0, recent_s=3600.0):
         self.suspect_after = suspect_after
         self.offline_after = offline_after
         self.base_s = base_s
         self.cap_s = cap_s
         self.probe_s = probe_s
         self.spread = spread
+        self.idle_offline_s = idle_offline_s
+        self.recent_s = recent_s
+
+    def idle_retry(self, state):
+        """How soon a re-read may use an otherwise idle bus: at once, or for an offline meter
+        after ``idle_offline_s`` (so a dead meter is not hammered)."""
+        return self.idle_offline_s if state.health is Health.OFFLINE else 0.0
 
     def _offset(self, addr):
         """A fixed fraction in [0, spread) of the delay, different per meter."""
@@ -58,7 +67,8 @@ class HealthPolicy:
 
     def failure(self, state, now):
         state.failures += 1
-        if state.failures >= self.offline_after:
+        recent = state.last_success is not None and now - state.last_success < self.recent_s
+        if state.failures >= self.offline_after and not recent:
             state.health = Health.OFFLINE
             state.next_try = now + self.probe_s * (1.0 + self._offset(state.addr))
         else:

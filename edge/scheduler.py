@@ -4,8 +4,11 @@ Each bus runs at most ``capacity`` exchanges at once (1 for RS-485 and narrowban
 HPLC) and leaves ``gap_s`` of silence after each one. Work waits in priority lanes (prepaid
 commands > on-demand > freezes > curves > events); within a lane the job whose meter may be tried
 earliest goes first, and among those the meter tried least often, so a dead meter backing off
-never holds up live ones. ``ready(now)`` hands out what may start; ``wake_at(now)`` says when to
-ask again.
+never holds up live ones. The scheduler is work-conserving: when nothing is due and a slot is
+free and nothing of its lane or a higher one is due, a job may start before its back-off ends
+once its ``early`` time has come (a re-read fills a gap rather than leave the bus to lower lanes
+or idle). ``ready(now)`` hands out what may start;
+``wake_at(now)`` says when to ask again.
 """
 import heapq
 import itertools
@@ -17,9 +20,9 @@ LANES = ("prepaid", "on_demand", "freeze", "curve", "event")
 class Job:
     """A unit of bus work for one meter; ``payload`` is whatever the agent needs to run it."""
 
-    __slots__ = ("meter", "lane", "not_before", "payload", "tries", "_key")
+    __slots__ = ("meter", "lane", "not_before", "payload", "tries", "early")
 
-    def __init__(self, meter, lane, not_before=0.0, payload=None):
+    def __init__(self, meter, lane, not_before=0.0, payload=None, early=None):
         if lane not in range(len(LANES)):
             raise ValueError("lane must be 0..%d" % (len(LANES) - 1))
         self.meter = meter
@@ -27,7 +30,7 @@ class Job:
         self.not_before = not_before
         self.payload = payload
         self.tries = 0
-        self._key = None
+        self.early = early          # may start from then if the bus would otherwise idle
 
     def __repr__(self):
         return "Job(%s, %s, not_before=%s)" % (self.meter, LANES[self.lane], self.not_before)
@@ -66,7 +69,23 @@ class BusScheduler:
         for heap in self._waiting:
             if heap and heap[0][0] <= now:
                 return heapq.heappop(heap)[3]
+            k = self._first_early(heap, now)
+            if k is not None:
+                job = heap[k][3]
+                heap[k] = heap[-1]
+                heap.pop()
+                heapq.heapify(heap)
+                return job
         return None
+
+    @staticmethod
+    def _first_early(heap, now):
+        best = None
+        for k, entry in enumerate(heap):
+            early = entry[3].early
+            if early is not None and early <= now and (best is None or entry < heap[best]):
+                best = k
+        return best
 
     def done(self, job, now):
         """``job`` finished at ``now``; the bus stays silent for ``gap_s``."""
@@ -74,9 +93,9 @@ class BusScheduler:
         self.free_at = max(self.free_at, now + self.gap_s)
 
     def wake_at(self, now):
-        """When ``ready`` may next return something (None: nothing waiting)."""
+        """When ``ready`` may next return something (None: nothing waiting or no free slot)."""
         heads = [h[0][0] for h in self._waiting if h]
-        if not heads:
-            return None
-        t = max(min(heads), self.free_at)
-        return t if len(self.running) < self.capacity else max(t, now)
+        if not heads or len(self.running) >= self.capacity:
+            return None                 # nothing waiting, or a finishing job wakes us
+        early = [e[3].early for h in self._waiting for e in h if e[3].early is not None]
+        return max(min(heads + early), self.free_at)

@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
     depth INTEGER NOT NULL DEFAULT 0, next_probe REAL);
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS read_rate (
+    task TEXT NOT NULL, period TEXT NOT NULL, medium TEXT NOT NULL, depth INTEGER NOT NULL,
+    meters INTEGER NOT NULL, read INTEGER NOT NULL, PRIMARY KEY (task, period, medium, depth));
 """
 
 
@@ -58,12 +61,13 @@ class Reading:
 class Store:
     """Readings, per-meter state and counters in one SQLite file (``":memory:"`` in tests)."""
 
-    def __init__(self, path, max_readings=1_000_000):
+    def __init__(self, path, max_readings=1_000_000, durable=True):
         self.path = str(path)
         self.max_readings = max_readings
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        # a simulation has no power to lose: ``durable=False`` skips the fsync, nothing else
+        self.db.execute("PRAGMA synchronous=%s" % ("FULL" if durable else "OFF"))
         self.db.executescript(SCHEMA)
 
     def close(self):
@@ -74,6 +78,10 @@ class Store:
         """Store readings in one durable transaction; a better quality replaces a worse one for
         the same (meter, task, item, period), an ok reading is never replaced. Returns the count
         written."""
+        return self.commit(readings)
+
+    def commit(self, readings=(), states=()):
+        """Readings and meter states (tuples as ``save_meter_state`` takes) in one transaction."""
         written = 0
         with _transaction(self.db):
             for r in readings:
@@ -85,7 +93,44 @@ class Store:
                 written += cur.rowcount
             self._bump("readings_written", written)
             self._evict()
+            if states:
+                self.db.executemany("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
+                                    list(states))
         return written
+
+    def latest(self, addr, task, before=None):
+        """The newest reading of ``task`` for ``addr`` (with a period before ``before``)."""
+        sql = ("SELECT addr, task, di, period, value, quality, flags, read_at FROM reading"
+               " WHERE addr=? AND task=?")
+        args = [addr, task]
+        if before is not None:
+            sql += " AND period < ?"
+            args.append(before)
+        row = self.db.execute(sql + " ORDER BY period DESC, id DESC LIMIT 1", args).fetchone()
+        return None if row is None else _reading(row)
+
+    def good(self, addr, task, period):
+        """The ok reading of ``task`` for ``addr`` and ``period``, or None."""
+        row = self.db.execute("SELECT addr, task, di, period, value, quality, flags, read_at FROM"
+                              " reading WHERE addr=? AND task=? AND period=? AND quality='ok'",
+                              (addr, task, period)).fetchone()
+        return None if row is None else _reading(row)
+
+    def read_addrs(self, task, period):
+        """Addresses with an ok reading of ``task`` for ``period``."""
+        return {a for (a,) in self.db.execute("SELECT addr FROM reading WHERE task=? AND period=?"
+                                              " AND quality='ok'", (task, period))}
+
+    def save_read_rate(self, task, period, rows):
+        """Read-rate figures of a closed task window: rows of (medium, depth, meters, read)."""
+        with _transaction(self.db):
+            self.db.executemany("INSERT OR REPLACE INTO read_rate VALUES (?,?,?,?,?,?)",
+                                [(task, period) + tuple(r) for r in rows])
+
+    def read_rate(self, task, period):
+        return [dict(zip(("medium", "depth", "meters", "read"), row)) for row in self.db.execute(
+            "SELECT medium, depth, meters, read FROM read_rate WHERE task=? AND period=?"
+            " ORDER BY medium, depth", (task, period))]
 
     def _evict(self):
         excess = self.count() - self.max_readings
@@ -101,10 +146,7 @@ class Store:
         if where:
             sql += " WHERE " + " AND ".join("%s = ?" % c for c, _ in where)
             args = [v for _, v in where]
-        out = []
-        for a, t, di, p, value, q, flags, at in self.db.execute(sql + " ORDER BY id", args):
-            out.append(Reading(a, t, di, p, json.loads(value), q, tuple(f for f in flags.split(",") if f), at))
-        return out
+        return [_reading(row) for row in self.db.execute(sql + " ORDER BY id", args)]
 
     def has_good(self, addr, task, di, period):
         """Whether an ok reading is already stored (re-reading can skip this meter)."""
@@ -129,6 +171,13 @@ class Store:
             self.db.execute("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
                             (addr, health, last_success, failures, depth, next_probe))
 
+    def meter_states(self):
+        """Every saved meter state, by address."""
+        rows = self.db.execute("SELECT addr, health, last_success, failures, depth, next_probe"
+                               " FROM meter_state")
+        return {r[0]: dict(zip(("health", "last_success", "failures", "depth", "next_probe"),
+                               r[1:])) for r in rows}
+
     def meter_state(self, addr):
         row = self.db.execute("SELECT health, last_success, failures, depth, next_probe FROM"
                               " meter_state WHERE addr=?", (addr,)).fetchone()
@@ -149,6 +198,11 @@ class Store:
     def integrity(self):
         """SQLite's own verdict on the file ('ok' when intact)."""
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def _reading(row):
+    a, t, di, p, value, q, flags, at = row
+    return Reading(a, t, di, p, json.loads(value), q, tuple(f for f in flags.split(",") if f), at)
 
 
 class _transaction:

@@ -8,9 +8,11 @@ simulated 9600 baud UART. RS-485 areas are read straight on the bus.
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645 import Read, ReadReply, decode_frame, encode_frame, parse_reply
+from protocols.dlt645 import di as DI
 from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import Deframer
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC, encode_frame as encode_3762
+from meter_sim.faults import firmware
 from plc_channel.module_1376_2 import CarrierModule
 from plc_channel.uart import UartLink
 
@@ -71,13 +73,37 @@ REQUEST_BYTES = 4 + 16              # FE preamble + a 4-byte-DI read
 REPLY_BYTES = 4 + 12 + 4 + 20        # FE preamble + header + DI + five energies
 
 
-class RoundRobin:
-    """Reads the last daily freeze of every meter of ``area`` from ``start`` until ``until``."""
+def item_bytes(di):
+    """(request, reply) frame sizes of a plain read of ``di``, FE preambles included."""
+    return REQUEST_BYTES, 4 + 12 + 4 + DI.lookup(di).size
 
-    def __init__(self, area):
+
+def lower_bound(area, addrs, dis):
+    """KPIS.md channel lower bound for reading ``dis`` from ``addrs``: on RS-485 one exchange per
+    item; on carrier all items in one message (meter answers back to back), over concurrency."""
+    net = area.network
+    sizes = [item_bytes(d) for d in dis]
+    total = 0.0
+    for addr in addrs:
+        if area.medium == "rs485":
+            total += sum(net.min_cost(addr, q, r) for q, r in sizes)
+        else:
+            delay = firmware(net.meters[net.index[addr]]).reply_delay
+            total += (net.min_cost(addr, sum(q for q, _ in sizes), sum(r for _, r in sizes))
+                      + (len(sizes) - 1) * delay)
+    return total / net.concurrency
+
+
+class RoundRobin:
+    """Reads the last daily freeze of every meter of ``area`` from ``start`` until ``until``
+    (``dis``: the items to read from each meter, one request per item)."""
+
+    def __init__(self, area, dis=(DI_DAILY_FREEZE_1,)):
         self.area = area
         self.env = area.env
-        self.done = {}              # address -> time of the successful read
+        self.dis = tuple(dis)
+        self.got = set()            # (address, di) read
+        self.done = {}              # address -> time its last item was read
         self.requests = 0
         self.passes = 0
         self.master = None
@@ -109,34 +135,40 @@ class RoundRobin:
             yield from self.master.request(A.AddSlaves(nodes))
 
     def _read(self, addr):
-        request = encode_frame(Read(DI_DAILY_FREEZE_1).to_frame(addr), preamble=4)
-        self.requests += 1
-        if self.master is None:
-            d = yield self.env.process(self.area.network.transact(addr, request))
-            reply = d.reply
-        else:
-            unit = yield from self.master.request(A.MonitorRequest(A.PROTO_645_2007, request), dst=addr)
-            reply = unit.body if isinstance(unit, A.MonitorReply) else None
-        if reply is not None and is_freeze_reply(reply, addr):
+        for di in self.dis:
+            if (addr, di) in self.got:
+                continue
+            request = encode_frame(Read(di).to_frame(addr), preamble=4)
+            self.requests += 1
+            if self.master is None:
+                d = yield self.env.process(self.area.network.transact(addr, request))
+                reply = d.reply
+            else:
+                unit = yield from self.master.request(A.MonitorRequest(A.PROTO_645_2007, request),
+                                                      dst=addr)
+                reply = unit.body if isinstance(unit, A.MonitorReply) else None
+            if reply is not None and is_freeze_reply(reply, addr, di):
+                self.got.add((addr, di))
+        if all((addr, di) in self.got for di in self.dis):
             self.done[addr] = self.env.now
 
 
-def is_freeze_reply(raw, addr):
+def is_freeze_reply(raw, addr, di=DI_DAILY_FREEZE_1):
     try:
         frame = decode_frame(raw)
         reply = parse_reply(frame)
     except ProtocolDecodeError:
         return False
-    return frame.addr == addr and isinstance(reply, ReadReply) and reply.di == DI_DAILY_FREEZE_1
+    return frame.addr == addr and isinstance(reply, ReadReply) and reply.di == di
 
 
-def report(area, reader, start, until):
-    """KPIS.md figures of one collection run (read rate by depth, airtime, lower bound)."""
+def report(area, reader, start, until, name="round_robin", dis=None):
+    """KPIS.md figures of one collection run (read rate by depth, airtime, lower bound);
+    ``reader.done`` maps each meter read to the time its read completed."""
     net = area.network
     env = area.env
     by_depth = {}
     reachable = 0
-    lower = 0.0
     for i, m in enumerate(area.meters):
         depth = net.depth(m.addr)
         row = by_depth.setdefault(depth, {"meters": 0, "read": 0})
@@ -145,24 +177,22 @@ def report(area, reader, start, until):
         row["read"] += 1 if ok else 0
         reach = ok or net.reachable(i, env.now)
         reachable += 1 if reach else 0
-        if ok:
-            lower += net.min_cost(m.addr, REQUEST_BYTES, REPLY_BYTES)
     for row in by_depth.values():
         row["rate"] = round(row["read"] / float(row["meters"]), 6)
     done = len(reader.done)
     n = len(area.meters)
     completion = (max(reader.done.values()) - start) if reader.done else None
-    lower_bound = lower / net.concurrency
+    lower = lower_bound(area, list(reader.done), dis or getattr(reader, "dis", (DI_DAILY_FREEZE_1,)))
     airtime = {d: round(r["airtime_s"], 3) for d, r in sorted(net.stats.by_depth.items())}
     return {
         "medium": area.medium, "meters": n, "seed": area.seed, "hours": (until - start) / 3600.0,
-        "reader": "round_robin", "read_rate": round(done / float(n), 6) if n else 0.0,
+        "reader": name, "read_rate": round(done / float(n), 6) if n else 0.0,
         "reachable_read_rate": round(done / float(reachable), 6) if reachable else 0.0,
         "reachable": reachable, "read": done,
         "completion_s": None if completion is None else round(completion, 3),
-        "lower_bound_s": round(lower_bound, 3),
-        "efficiency": round(lower_bound / completion, 6) if completion else None,
-        "requests": reader.requests, "passes": reader.passes,
+        "lower_bound_s": round(lower, 3),
+        "efficiency": round(lower / completion, 6) if completion else None,
+        "requests": reader.requests, "passes": getattr(reader, "passes", None),
         "read_rate_by_depth": {str(d): by_depth[d] for d in sorted(by_depth)},
         "airtime_s": round(sum(airtime.values()), 3),
         "airtime_by_depth_s": {str(d): v for d, v in airtime.items()},
@@ -171,7 +201,8 @@ def report(area, reader, start, until):
     }
 
 
-def run_baseline(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s=300.0, **area_kw):
+def run_baseline(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s=300.0,
+                 dis=(DI_DAILY_FREEZE_1,), **area_kw):
     """Build an area, read it round-robin for ``hours`` from ``start_hour`` of the second day
     (the first daily freeze exists then), and return ``report``'s figures."""
     import simpy
@@ -181,7 +212,7 @@ def run_baseline(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s
     start = t0 + 86400.0 + 3600.0 * start_hour
     env = simpy.Environment(initial_time=start)
     area = build_area(env, count, medium, seed, t0, faults, **area_kw)
-    reader = RoundRobin(area)
+    reader = RoundRobin(area, dis)
     begin = start + settle_s
     until = begin + 3600.0 * hours
 

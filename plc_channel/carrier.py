@@ -9,6 +9,7 @@ reported to the router, which repairs the routes below it.
 import simpy
 
 from meter_sim.faults import firmware, module_alive
+from protocols.dlt645.deframer import Deframer
 
 from plc_channel.medium import Delivery, Stats
 from plc_channel.noise import NoiseModel
@@ -103,9 +104,7 @@ class CarrierNetwork:
                 self._hop_failed(b, i)
                 d.reason = "hop failed"
                 return d
-        meter = self.meters[i]
-        reply = meter.handle(request, self.env.now)
-        delay = meter.reply_delay
+        reply, delay = answer_frames(self.meters[i], request, self.env.now)
         if reply is None or delay > STA_TIMEOUT_S:
             yield self.env.timeout(STA_TIMEOUT_S)
             d.reason = "meter silent"
@@ -150,3 +149,23 @@ class CarrierNetwork:
             del self._relay_failures[b]
             self._log("repair", b)
             self.router.mark_down(b, self.env.now)
+
+
+def answer_frames(meter, request, t):
+    """(replies, delay): the meter-side module hands each 645 frame of ``request`` to its meter
+    in turn (a concentrator may pack several into one carrier message) and returns the answers
+    back to back; None when the meter answered none."""
+    deframer = Deframer()
+    deframer.feed(request, t)
+    replies = []
+    delay = 0.0
+    for item in deframer:
+        if not hasattr(item, "addr"):
+            continue
+        reply = meter.handle_frame(item, t)
+        if reply is not None:
+            replies.append(reply)
+            delay += meter.reply_delay
+    if not replies:
+        return None, meter.reply_delay
+    return b"".join(replies), delay

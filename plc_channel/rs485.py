@@ -14,6 +14,7 @@ from plc_channel.medium import Delivery, Stats
 
 BITS_PER_BYTE = 11
 RESPONSE_TIMEOUT_S = 0.5
+CHUNK = 16                      # reply bytes handed over at once (a UART driver's FIFO)
 
 
 def airtime(nbytes, baud):
@@ -71,8 +72,11 @@ class Rs485Bus:
                 out[k] ^= 1 << self.rng.randrange(8)
         return bytes(out)
 
-    def transact(self, addr, request, priority=0):
-        """SimPy process: send ``request``, wait for the answer; returns a Delivery."""
+    def transact(self, addr, request, priority=0, on_bytes=None):
+        """SimPy process: send ``request``, wait for the answer; returns a Delivery.
+
+        ``on_bytes(chunk)``, when given, receives the reply as it arrives on the line, in
+        chunks of at most ``CHUNK`` bytes, so a byte-stream reader sees a frame still arriving."""
         env = self.env
         start = env.now
         with self.line.request(priority=priority) as slot:
@@ -86,13 +90,19 @@ class Rs485Bus:
                 yield env.timeout(self.response_timeout)
                 d.reason = "meter silent"
             else:
-                t_rep = airtime(len(reply), self.baud)
-                yield env.timeout(delay + t_rep)
-                d.airtime += t_rep
-                d.reply = self._noisy(reply)
+                yield env.timeout(delay)
+                reply = self._noisy(reply)
+                for k in range(0, len(reply), CHUNK):
+                    chunk = reply[k:k + CHUNK]
+                    t_chunk = airtime(len(chunk), self.baud)
+                    yield env.timeout(t_chunk)
+                    d.airtime += t_chunk
+                    if on_bytes is not None:
+                        on_bytes(chunk)
+                d.reply = reply
         d.started = start
         d.ended = env.now
         self.stats.add(d)
         if self.trace is not None:
-            self.trace.append((round(env.now, 6), "delivery", addr.hex(), d.reason, 0))
+            self.trace.append((round(env.now, 6), "delivery", (addr or b"").hex(), d.reason, 0))
         return d

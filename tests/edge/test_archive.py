@@ -14,7 +14,7 @@ url = "/dev/ttyS1"
 [[port]]
 name = "plc"
 url = "/dev/ttyS2"
-medium = "carrier"
+medium = "hplc"
 baud = 9600
 
 [[meter]]
@@ -40,7 +40,7 @@ def test_load_applies_defaults_and_indexes(tmp_path):
     assert (m1.baud, m1.prepaid, m1.protocol, m1.customer) == (2400, "remote", "645-2007", "C-0001")
     assert m1.wire_addr == bytes([1, 0, 0, 0, 0, 0])
     assert [m.addr for m in a.on_port("plc")] == ["000000000002"]
-    assert a.ports["plc"].medium == "carrier"
+    assert a.ports["plc"].medium == "hplc"
 
 
 def test_every_problem_is_reported_with_its_place():

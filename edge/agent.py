@@ -1,0 +1,291 @@
+"""The agent core, sans-I/O: archive, task windows, jobs, bus scheduling, health, store.
+
+A runtime drives it like an aioquic connection: ``data_to_send(port, now)`` gives bytes to write
+on a port, ``receive_data(port, data, now, wall)`` takes what a port received, and
+``on_timer(now, wall)`` runs at ``next_deadline()``. ``now`` is monotonic seconds (deadlines);
+``wall`` is local civil seconds (task windows, stamps); both are always passed in. The real
+runtime (asyncio + pyserial) and the simulated one (SimPy, in ``hil``) are thin shells over this.
+"""
+import heapq
+import itertools
+
+from protocols.dlt645 import const as K
+from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
+
+from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
+from edge.exchange import ERROR, OK
+from edge.health import Health, MeterHealth
+from edge.jobs import ClockCheck, DailyFreeze, OnDemand, Window, broadcast_time_job, read_job
+from edge.links import ModuleLink, Rs485Link
+from edge.module_sync import module_sync
+from edge.plan import Settings, next_opening, open_windows
+from edge.scheduler import PREPAID, BusScheduler, Job
+
+BROADCAST_SETTLE_S = 1.0          # silence after a broadcast: meters act on it, none answers
+
+
+class Bus:
+    """One port: its link (bytes), its scheduler (who goes next) and whether it may read yet."""
+
+    def __init__(self, port, link, scheduler):
+        self.port = port
+        self.link = link
+        self.scheduler = scheduler
+        self.ready = not port.carrier          # a carrier module is synced before reading
+
+
+class _Run:
+    __slots__ = ("gen", "meter", "lane", "port")
+
+    def __init__(self, gen, meter, lane, port):
+        self.gen = gen
+        self.meter = meter
+        self.lane = lane
+        self.port = port
+
+
+def make_link(port, settings):
+    if port.carrier:
+        return ModuleLink(COMM_HPLC if port.medium == "hplc" else COMM_NBPLC, port.concurrency,
+                          answer_timeout=settings.module_timeout_s)
+    return Rs485Link(port.baud, settings.response_timeout_s, settings.retries)
+
+
+class Agent:
+    """The concentrator's collection logic over one archive and one store."""
+
+    def __init__(self, archive, store, settings=None, now=0.0, wall=0.0):
+        self.archive = archive
+        self.store = store
+        self.settings = settings or Settings()
+        self.policy = self.settings.health
+        self.limits = self.settings.limits
+        self.tasks = self.settings.tasks()
+        self.now = now
+        self.wall = wall
+        self.buses = {}
+        for name, port in archive.ports.items():
+            link = make_link(port, self.settings)
+            self.buses[name] = Bus(port, link, BusScheduler(link.capacity, self.settings.gap_s))
+        self.health = {}
+        self.counters = {}
+        self.planned = set()
+        self.closing = {}                 # freeze windows whose read rate is saved at the deadline
+        self.read_rates = {}              # (task, period) -> rows, once closed
+        self.active = 0
+        self._sleepers = []
+        self._order = itertools.count()
+        self._restore()
+        for name, bus in self.buses.items():
+            if bus.port.carrier:
+                self._spawn(module_sync(self, name), None, PREPAID, name)
+        self._plan()
+
+    # --- time ---------------------------------------------------------------------------------
+    def _clock(self, now, wall):
+        self.now = now
+        self.wall = wall
+
+    def to_now(self, wall_t):
+        return wall_t - self.wall + self.now
+
+    def to_wall(self, now_t):
+        return now_t - self.now + self.wall
+
+    # --- runtime interface --------------------------------------------------------------------
+    def data_to_send(self, port, now):
+        bus = self.buses[port]
+        out = bus.link.data_to_send(now)
+        self._collect(bus)
+        return out
+
+    def receive_data(self, port, data, now, wall):
+        self._clock(now, wall)
+        bus = self.buses[port]
+        bus.link.receive_data(data, now)
+        self._collect(bus)
+        self._pump_all()
+
+    def on_timer(self, now, wall):
+        self._clock(now, wall)
+        self._plan()
+        for bus in self.buses.values():
+            bus.link.on_timer(now)
+            self._collect(bus)
+        while self._sleepers and self._sleepers[0][0] <= now:
+            _, _, run = heapq.heappop(self._sleepers)
+            self._advance(run, None)
+        self._close_windows()
+        self._pump_all()
+
+    def next_deadline(self):
+        times = [t for t in (self._sleepers[0][0] if self._sleepers else None,) if t is not None]
+        for bus in self.buses.values():
+            t = bus.link.next_deadline()
+            if t is not None:
+                times.append(t)
+            if bus.ready and not bus.link.busy:
+                t = bus.scheduler.wake_at(self.now)
+                if t is not None:
+                    times.append(t)
+        times.append(self.to_now(min(next_opening(task, self.wall) for task in self.tasks)))
+        times.extend(self.to_now(w.deadline) for w in self.closing.values())
+        return min(times)
+
+    @property
+    def ports(self):
+        return list(self.buses)
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def _spawn(self, gen, meter, lane, port):
+        self.active += 1
+        self._advance(_Run(gen, meter, lane, port), None)
+
+    def _advance(self, run, value):
+        try:
+            effect = run.gen.send(value)
+        except StopIteration:
+            self.active -= 1
+            return
+        bus = self.buses[getattr(effect, "port", None) or run.port]
+        if isinstance(effect, Transact):
+            bus.scheduler.submit(Job(run.meter.addr, run.lane, effect.not_before, (run, effect),
+                                     effect.early))
+        elif isinstance(effect, Broadcast):
+            bus.scheduler.submit(Job("broadcast", PREPAID, 0.0, (run, effect)))
+        elif isinstance(effect, ModuleCall):
+            bus.link.call(run, effect.unit, self.now)
+        elif isinstance(effect, SleepUntil):
+            heapq.heappush(self._sleepers, (effect.t, next(self._order), run))
+        else:
+            raise TypeError("a job yielded %r, not an effect" % (effect,))
+
+    def _pump_all(self):
+        for bus in self.buses.values():
+            if not bus.ready:
+                continue
+            for job in bus.scheduler.ready(self.now):
+                run, effect = job.payload
+                if isinstance(effect, Broadcast):
+                    bus.link.start(job, K.BROADCAST_ADDR, [effect.request], 4, self.now)
+                else:
+                    m = run.meter
+                    bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now)
+
+    def _collect(self, bus):
+        for token, result in bus.link.completed():
+            if isinstance(token, Job):
+                bus.scheduler.done(token, self.now)
+                if token.meter == "broadcast":
+                    bus.scheduler.free_at = max(bus.scheduler.free_at, self.now + BROADCAST_SETTLE_S)
+                self.count("exchange_%s" % (result.kind if result is not None else "sent"))
+                self._advance(token.payload[0], result)
+            else:
+                self._advance(token, result)
+        reports = getattr(bus.link, "reports", None)
+        while reports:
+            unit, src = reports.pop(0)
+            self.count("module_report_%s" % type(unit).__name__)
+
+    def module_ready(self, port):
+        self.buses[port].ready = True
+
+    # --- planning -----------------------------------------------------------------------------
+    def _plan(self):
+        for task in self.tasks:
+            for window in open_windows(task, self.wall):
+                key = (task.name, window.period)
+                if key in self.planned:
+                    continue
+                self.planned.add(key)
+                self._open(task, window)
+
+    def _open(self, task, window):
+        if isinstance(task, ClockCheck):
+            for name, bus in self.buses.items():
+                if not bus.port.carrier:
+                    self._spawn(broadcast_time_job(self, name), None, PREPAID, name)
+        for m in self.archive.meters.values():
+            if task.applies(m, window.boundary):
+                self._spawn(read_job(self, m, task, window), m, task.lane, m.port)
+        if isinstance(task, DailyFreeze):
+            self.closing[(task.name, window.period)] = window
+
+    def read_now(self, addrs, items, deadline_s=600.0):
+        """On-demand read of data identifiers ``items`` from meters ``addrs`` (printed addresses);
+        results land in the store under task ``on_demand`` and period = a request label."""
+        task = OnDemand(items, deadline_s)
+        label = "req-%d" % next(self._order)
+        window = Window(task.name, label, self.wall, self.wall + deadline_s, self.wall)
+        for addr in addrs:
+            m = self.archive.meters[addr]
+            self._spawn(read_job(self, m, task, window), m, task.lane, m.port)
+        self._pump_all()
+        return label
+
+    def _close_windows(self):
+        for key, window in list(self.closing.items()):
+            if self.wall >= window.deadline:
+                del self.closing[key]
+                self.read_rates[key] = rows = self.read_rate(*key)
+                self.store.save_read_rate(key[0], key[1], rows)
+
+    def read_rate(self, task, period):
+        """Rows (medium, depth, meters, read) of ``task``'s read rate for ``period`` so far."""
+        got = self.store.read_addrs(task, period)
+        rows = {}
+        for m in self.archive.meters.values():
+            key = (self.archive.ports[m.port].medium, self.health_of(m.addr).depth)
+            row = rows.setdefault(key, [0, 0])
+            row[0] += 1
+            row[1] += m.addr in got
+        return [k + tuple(v) for k, v in sorted(rows.items())]
+
+    # --- health and the store -----------------------------------------------------------------
+    def _restore(self):
+        for addr, st in self.store.meter_states().items():
+            if addr not in self.archive.meters:
+                continue
+            nxt, last = st["next_probe"], st["last_success"]
+            self.health[addr] = MeterHealth(addr, Health(st["health"]), st["failures"],
+                                            None if last is None else self.to_now(last),
+                                            self.to_now(nxt) if nxt is not None else self.now,
+                                            st["depth"])
+
+    def health_of(self, addr):
+        h = self.health.get(addr)
+        if h is None:
+            h = self.health[addr] = MeterHealth(addr, next_try=self.now)
+        return h
+
+    def count(self, name, n=1):
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def previous_value(self, addr, task, period):
+        """(total kWh, time) of the ok reading of ``task`` for ``period``, or None."""
+        r = self.store.good(addr, task, period)
+        if r is None or not isinstance(r.value, dict) or r.value.get("at") is None:
+            return None
+        return r.value["kwh"][0], r.value["at"]
+
+    def record(self, meter, task, result, readings, persist=True):
+        """Store an attempt's readings and the meter's new health in one transaction. A failure
+        like the one before (``persist`` False) only updates health in memory unless the meter's
+        state changed: a dead meter costs no flash writes per retry."""
+        h = self.health_of(meter.addr)
+        before = h.health
+        if result.kind in (OK, ERROR):
+            self.policy.success(h, self.now)
+        else:
+            self.policy.failure(h, self.now)
+        self.count("read_%s_%s" % (task.name, result.kind))
+        if not persist and h.health is before:
+            return
+        state = (meter.addr, h.health.value,
+                 None if h.last_success is None else self.to_wall(h.last_success), h.failures,
+                 h.depth, self.to_wall(h.next_try))
+        self.store.commit(readings, [state])
+
+    def store_readings(self, readings):
+        if readings:
+            self.store.commit(readings)

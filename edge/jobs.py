@@ -1,0 +1,350 @@
+"""Collection tasks and the one job that runs them: read, validate, store, re-read (补抄).
+
+A task names the items to read for one meter and one period (a day, a settlement month, a curve
+slot ...), coalesced into one job, and turns the replies into readings. ``read_job`` runs a task
+for one meter: it waits for the meter's back-off, reads, validates, stores every outcome with
+its quality (a failure is stored too, so a head-end can tell "not read: timeout" from "not read
+yet"), and re-reads until the task's deadline.
+"""
+from protocols.errors import DecodeError as ProtocolDecodeError
+from protocols.civil import DAY, from_civil, iso, to_civil
+from protocols.dlt645 import apdu, di as DI, values, v1997
+
+from edge import validate as V
+from edge.effects import Broadcast, Transact
+from edge.exchange import ERROR, OK
+from edge.health import Health
+from edge.links import Result, is_error, summary
+from edge.scheduler import CURVE, EVENT, FREEZE, ON_DEMAND
+from edge.store import Reading
+
+DI_FREEZE_TIME = 0x05060001          # time of the last daily freeze (上1次日冻结时间)
+DI_FREEZE_ENERGY = 0x05060101        # forward active energy of the last daily freeze, total + tariffs
+DI_SETTLEMENT_ENERGY = 0x0001FF01    # forward active energy at the last settlement, total + tariffs
+DI_ENERGY_NOW = 0x0001FF00
+DI_VOLTAGE_A = 0x02010100
+DI_CURVE_ENERGY = 0x06100601
+DI97_ENERGY = 0x9010
+DI97_VOLTAGE = 0xB611
+DI97_DATE, DI97_TIME = 0xC010, 0xC011
+ERROR_RETRIES = 2                    # an error reply is re-asked this often, then accepted
+
+
+def _kwh_list(decoded):
+    return [decoded["total"]] + [decoded["tariff_%d" % t] for t in range(1, DI.TARIFFS + 1)]
+
+
+def _value(request, reply):
+    """The decoded value of one normal reply."""
+    if isinstance(request, v1997.Read97):
+        name, fmt, unit = v1997.ITEMS_1997[request.di]
+        return values.decode(fmt, reply.data)
+    return DI.decode_value(request.di, reply.data)[1]
+
+
+def _meter_time(date_raw, time_raw):
+    """Local seconds from a meter's date (YYMMDDWW) and time (hhmmss) registers."""
+    wd, dd, mm, yy = (values.decode("NN", date_raw[k:k + 1]) for k in range(4))
+    ss, mi, hh = (values.decode("NN", time_raw[k:k + 1]) for k in range(3))
+    if not (1 <= mm <= 12 and 1 <= dd <= 31 and hh < 24 and mi < 60 and ss < 60):
+        raise ValueError("not a clock reading")
+    return from_civil(2000 + yy, mm, dd, hh, mi, ss)
+
+
+class Window:
+    """One period of a task: its label, when reading may start and the deadline (wall seconds)."""
+
+    __slots__ = ("task", "period", "start", "deadline", "boundary")
+
+    def __init__(self, task, period, start, deadline, boundary):
+        self.task = task
+        self.period = period
+        self.start = start
+        self.deadline = deadline
+        self.boundary = boundary
+
+
+class Task:
+    """A periodic read task: every ``every_s`` from midnight, reading from ``offset_s`` after the
+    boundary until ``deadline_s`` after it."""
+
+    name = "task"
+    lane = EVENT
+    key_di = 0
+
+    def __init__(self, every_s, offset_s, deadline_s):
+        self.every_s = every_s
+        self.offset_s = offset_s
+        self.deadline_s = deadline_s
+
+    def applies(self, meter, boundary):
+        return True
+
+    def period(self, boundary):
+        return iso(boundary)
+
+    def requests(self, meter, window):
+        raise NotImplementedError
+
+    def readings(self, agent, meter, window, result):
+        """Readings for a normal result (validated)."""
+        raise NotImplementedError
+
+
+class DailyFreeze(Task):
+    """Last daily freeze (日冻结) after midnight: freeze time + forward energy block (2007); the
+    1997 protocol has no day freeze, so its total register is read right after midnight."""
+
+    name = "daily_freeze"
+    lane = FREEZE
+    key_di = DI_FREEZE_ENERGY
+
+    def period(self, boundary):
+        return iso(boundary - DAY)[:10]
+
+    def requests(self, meter, window):
+        if meter.protocol == "645-1997":
+            return [v1997.Read97(DI97_ENERGY)]
+        return [apdu.Read(DI_FREEZE_TIME), apdu.Read(DI_FREEZE_ENERGY)]
+
+    def readings(self, agent, meter, window, result):
+        day = window.boundary - DAY
+        if meter.protocol == "645-1997":
+            regs, stamp = [_value(result.requests[0], result.replies[0])], None
+        else:
+            stamp = values.time_seconds("YYMMDDhhmm", result.replies[0].data)
+            regs = _kwh_list(_value(result.requests[1], result.replies[1]))
+        previous = agent.previous_value(meter.addr, self.name, iso(day - DAY)[:10])
+        at = stamp if stamp is not None else agent.wall
+        quality, flags = V.validate_daily_freeze(regs, stamp, day, at, previous, agent.limits)
+        value = {"kwh": regs, "time": iso(stamp) if stamp is not None else None, "at": at}
+        return [Reading(meter.addr, self.name, self.key_di, window.period, value, quality, flags,
+                        agent.wall)]
+
+
+class Settlement(Task):
+    """Energy at the last settlement (结算日, default the 1st at 00:00), read on that day."""
+
+    name = "settlement"
+    lane = FREEZE
+    key_di = DI_SETTLEMENT_ENERGY
+
+    def applies(self, meter, boundary):
+        return meter.protocol == "645-2007" and to_civil(boundary)[2] == 1
+
+    def period(self, boundary):
+        return iso(boundary - DAY)[:7]
+
+    def requests(self, meter, window):
+        return [apdu.Read(DI_SETTLEMENT_ENERGY)]
+
+    def readings(self, agent, meter, window, result):
+        regs = _kwh_list(_value(result.requests[0], result.replies[0]))
+        flags = V.tariff_flags(regs, agent.limits)
+        return [Reading(meter.addr, self.name, self.key_di, window.period, {"kwh": regs},
+                        "invalid" if flags else "ok", flags, agent.wall)]
+
+
+class LoadCurve(Task):
+    """Forward energy load curve (负荷曲线) of the slot that just ended, ``points`` blocks."""
+
+    name = "load_curve"
+    lane = CURVE
+    key_di = DI_CURVE_ENERGY
+
+    def __init__(self, every_s, offset_s, deadline_s, interval_min=15):
+        Task.__init__(self, every_s, offset_s, deadline_s)
+        self.interval_min = interval_min
+
+    def applies(self, meter, boundary):
+        return meter.protocol == "645-2007"
+
+    def period(self, boundary):
+        return iso(boundary - self.every_s)
+
+    def requests(self, meter, window):
+        points = max(1, int(self.every_s // (60 * self.interval_min)))
+        return [apdu.Read(DI_CURVE_ENERGY, blocks=points, start=window.boundary - self.every_s)]
+
+    def readings(self, agent, meter, window, result):
+        value = _value(result.requests[0], result.replies[0])
+        points = [v for v in value.get("values", []) if v is not None]
+        flags = [V.BACKWARDS] if any(b < a for a, b in zip(points, points[1:])) else []
+        return [Reading(meter.addr, self.name, self.key_di, window.period, value,
+                        "invalid" if flags else "ok", flags, agent.wall)]
+
+
+class PowerDownEvents(Task):
+    """Power-down event count (掉电事件); new records are read when the count moved."""
+
+    name = "event_count"
+    lane = EVENT
+    key_di = DI.EV_POWER_DOWN
+
+    def applies(self, meter, boundary):
+        return meter.protocol == "645-2007"
+
+    def requests(self, meter, window):
+        return [apdu.Read(DI.EV_POWER_DOWN)]
+
+    def readings(self, agent, meter, window, result):
+        count = int(_value(result.requests[0], result.replies[0]))
+        return [Reading(meter.addr, self.name, self.key_di, window.period, count, "ok", (),
+                        agent.wall)]
+
+    def follow_up(self, agent, meter, readings):
+        """Requests for the records added since the count last stored (newest first)."""
+        count = readings[0].value
+        last = agent.store.latest(meter.addr, self.name, before=readings[0].period)
+        known = last.value if last is not None and last.quality == "ok" else 0
+        new = min(max(0, count - known), DI.EVENT_RECORDS)
+        return [apdu.Read(self.key_di + k) for k in range(1, new + 1)], count
+
+    def event_readings(self, agent, meter, requests, count, result):
+        out = []
+        for k, (req, reply) in enumerate(zip(requests, result.replies)):
+            if reply is None or not isinstance(reply, apdu.ReadReply):
+                continue
+            try:
+                value = _value(req, reply)
+            except ProtocolDecodeError:
+                continue
+            out.append(Reading(meter.addr, "event", req.di, "power_down#%d" % (count - k), value,
+                               "ok", (), agent.wall))
+        return out
+
+
+class ClockCheck(Task):
+    """Each meter's clock against ours (after the broadcast time sync on RS-485 ports)."""
+
+    name = "clock"
+    lane = EVENT
+    key_di = DI.DI_TIME
+
+    def period(self, boundary):
+        return iso(boundary)[:10]
+
+    def requests(self, meter, window):
+        if meter.protocol == "645-1997":
+            return [v1997.Read97(DI97_DATE), v1997.Read97(DI97_TIME)]
+        return [apdu.Read(DI.DI_DATE), apdu.Read(DI.DI_TIME)]
+
+    def readings(self, agent, meter, window, result):
+        try:
+            meter_t = _meter_time(result.replies[0].data, result.replies[1].data)
+        except (ValueError, ProtocolDecodeError, IndexError):
+            return [Reading(meter.addr, self.name, self.key_di, window.period, None, "invalid",
+                            ("clock_unreadable",), agent.wall)]
+        deviation = round(meter_t - agent.wall, 1)
+        flags = V.clock_flags(meter_t, agent.wall, agent.limits)
+        return [Reading(meter.addr, self.name, self.key_di, window.period,
+                        {"deviation_s": deviation}, "invalid" if flags else "ok", flags,
+                        agent.wall)]
+
+
+class Realtime(Task):
+    """Current energy block and voltage, every ``every_s``."""
+
+    name = "realtime"
+    lane = EVENT
+    key_di = DI_ENERGY_NOW
+
+    def requests(self, meter, window):
+        if meter.protocol == "645-1997":
+            return [v1997.Read97(DI97_ENERGY), v1997.Read97(DI97_VOLTAGE)]
+        return [apdu.Read(DI_ENERGY_NOW), apdu.Read(DI_VOLTAGE_A)]
+
+    def readings(self, agent, meter, window, result):
+        energy = _value(result.requests[0], result.replies[0])
+        regs = _kwh_list(energy) if isinstance(energy, dict) else [energy]
+        volts = _value(result.requests[1], result.replies[1])
+        return [Reading(meter.addr, self.name, self.key_di, window.period,
+                        {"kwh": regs, "voltage": volts}, "ok", (), agent.wall)]
+
+
+class OnDemand(Task):
+    """Items asked for now (by the master station or an operator)."""
+
+    name = "on_demand"
+    lane = ON_DEMAND
+
+    def __init__(self, items, deadline_s=600.0):
+        Task.__init__(self, DAY, 0.0, deadline_s)
+        self.items = list(items)
+
+    def requests(self, meter, window):
+        if meter.protocol == "645-1997":
+            return [v1997.Read97(d) for d in self.items]
+        return [apdu.Read(d) for d in self.items]
+
+    def readings(self, agent, meter, window, result):
+        return [Reading(meter.addr, self.name, req.di, window.period, _value(req, reply), "ok", (),
+                        agent.wall) for req, reply in zip(result.requests, result.replies)]
+
+
+def read_job(agent, meter, task, window):
+    """Generator: read ``task`` for ``meter`` in ``window``, re-reading with back-off until the
+    deadline; a re-read asks only for the items still missing. Every attempt's outcome is stored
+    with its quality; a good reading ends the job."""
+    if task.key_di and agent.store.has_good(meter.addr, task.name, task.key_di, window.period):
+        return
+    requests = task.requests(meter, window)
+    have = [None] * len(requests)
+    last_kind = None
+    errors = 0
+    start = agent.to_now(window.start)
+    deadline = agent.to_now(window.deadline)
+    # a new window is a fresh chance: one attempt for every meter (an offline one just behind
+    # the others); re-reads then wait for the meter's back-off, or less if the bus is idle
+    not_before = start + (1.0 if agent.health_of(meter.addr).health is Health.OFFLINE else 0.0)
+    early = None
+    while agent.now < deadline:
+        todo = [k for k, r in enumerate(have) if r is None or is_error(r)]
+        attempt = yield Transact([requests[k] for k in todo], not_before, early)
+        if agent.now >= deadline and attempt.kind != OK:
+            return
+        for k, reply in zip(todo, attempt.replies):
+            if reply is not None:
+                have[k] = reply
+        result = Result(OK if summary(have, 0) == OK else attempt.kind, list(have),
+                        attempt.latency, attempt.deny)
+        result.requests = requests
+        readings = _readings(agent, meter, task, window, result)
+        agent.record(meter, task, result, readings, persist=result.kind != last_kind)
+        last_kind = result.kind
+        if result.kind == OK and isinstance(task, PowerDownEvents):
+            yield from _event_records(agent, meter, task, readings)
+        if result.kind == OK:
+            return
+        errors += result.kind == ERROR
+        if errors > ERROR_RETRIES:
+            return
+        health = agent.health_of(meter.addr)
+        not_before = min(max(start, health.next_try), deadline - 1.0)     # last try at the deadline
+        early = agent.now + agent.policy.idle_retry(health)
+
+
+def _readings(agent, meter, task, window, result):
+    if result.kind == OK:
+        try:
+            return task.readings(agent, meter, window, result)
+        except (ProtocolDecodeError, ValueError, KeyError, TypeError, IndexError) as exc:
+            result.kind = "garbled"
+            result.deny = str(exc)
+    return [Reading(meter.addr, task.name, task.key_di, window.period, None, result.kind,
+                    (), agent.wall)]
+
+
+def _event_records(agent, meter, task, readings):
+    requests, count = task.follow_up(agent, meter, readings)
+    if not requests:
+        return
+    result = yield Transact(requests)
+    result.requests = requests
+    agent.store_readings(task.event_readings(agent, meter, requests, count, result))
+
+
+def broadcast_time_job(agent, port):
+    """Broadcast our time to every meter on an RS-485 port (645 §7.8: no reply)."""
+    yield Broadcast(port, apdu.BroadcastTime(agent.wall))
+

@@ -1,0 +1,84 @@
+"""The sim runtime: the unmodified agent core driven on a SimPy clock against simulated media.
+
+Each agent port is wired to a simulated one: an RS-485 port writes into ``Rs485Bus.transact``
+and gets the reply back as it arrives on the line; a carrier port is a 9600 baud UART to the
+emulated 1376.2 module in front of the carrier network. The loop is the aioquic shell: flush what
+the agent wants to send, sleep until its next deadline or until bytes arrive, call it again.
+In simulation the monotonic and the wall clock are both ``env.now`` (local civil seconds).
+"""
+from plc_channel.module_1376_2 import CarrierModule
+from plc_channel.uart import UartLink
+from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
+
+
+class Rs485Port:
+    """An agent port on a simulated RS-485 bus."""
+
+    def __init__(self, env, network, deliver):
+        self.env = env
+        self.network = network
+        self.deliver = deliver
+
+    def write(self, data):
+        self.env.process(self.network.transact(None, data, on_bytes=self.deliver))
+
+
+class ModulePort:
+    """An agent port on the UART of an emulated carrier module."""
+
+    def __init__(self, env, network, deliver, medium):
+        link = UartLink(env)
+        comm = COMM_HPLC if medium == "hplc" else COMM_NBPLC
+        self.module = CarrierModule(env, network, link.b.send, comm=comm)
+        link.b.on_bytes = self.module.on_bytes
+        link.a.on_bytes = deliver
+        self.write = link.a.send
+
+
+class SimRuntime:
+    """Runs ``agent`` on ``env``; ``networks`` maps each agent port name to its simulated medium."""
+
+    def __init__(self, env, agent, networks):
+        self.env = env
+        self.agent = agent
+        self.ports = {}
+        for name, network in networks.items():
+            medium = agent.buses[name].port.medium
+
+            def deliver(data, name=name):
+                self._on_bytes(name, data)
+            if medium == "rs485":
+                self.ports[name] = Rs485Port(env, network, deliver)
+            else:
+                self.ports[name] = ModulePort(env, network, deliver, medium)
+        self._wake = env.event()
+        self.process = env.process(self._loop())
+
+    def _flush(self):
+        now = self.env.now
+        for name, port in self.ports.items():
+            while True:
+                out = self.agent.data_to_send(name, now)
+                if not out:
+                    break
+                port.write(out)
+
+    def _on_bytes(self, name, data):
+        self.agent.receive_data(name, data, self.env.now, self.env.now)
+        self._flush()
+        if not self._wake.triggered:
+            self._wake.succeed()
+
+    def _loop(self):
+        env = self.env
+        self.agent.on_timer(env.now, env.now)
+        while True:
+            self._flush()
+            t = self.agent.next_deadline()
+            if self._wake.triggered:
+                self._wake = env.event()
+            if t is None:
+                yield self._wake
+            else:
+                yield self._wake | env.timeout(max(0.0, t - env.now))
+            self.agent.on_timer(env.now, env.now)
