@@ -17,6 +17,7 @@ from edge.exchange import ERROR, OK
 from edge.health import Health, MeterHealth
 from edge.jobs import ClockCheck, DailyFreeze, OnDemand, Window, broadcast_time_job, read_job
 from edge.links import ModuleLink, Rs485Link
+from edge.metrics import samples
 from edge.module_sync import module_sync
 from edge.plan import Settings, next_opening, open_windows
 from edge.scheduler import PREPAID, BusScheduler, Job
@@ -240,6 +241,19 @@ class Agent:
             row[0] += 1
             row[1] += m.addr in got
         return [k + tuple(v) for k, v in sorted(rows.items())]
+
+    def current_read_rates(self):
+        """Read-rate rows of the daily freeze: the open window (so far) and the last closed one."""
+        out = {}
+        if self.read_rates:
+            key = max(self.read_rates)
+            out[key] = self.read_rates[key]
+        for key in self.closing:
+            out[key] = self.read_rate(*key)
+        return out
+
+    def metrics(self):
+        return samples(self)
 
     # --- health and the store -----------------------------------------------------------------
     def _restore(self):

@@ -12,6 +12,10 @@ from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Real
 from edge.validate import Limits
 
 
+# re-reads within a task start soon (behind the fresh work) and double from there
+HEALTH_DEFAULTS = {"base_s": 5.0, "probe_s": 1800.0}
+
+
 class Settings:
     """Task timing and policies; every figure is a parameter (``[tasks]`` in agent.toml)."""
 
@@ -29,14 +33,13 @@ class Settings:
         self.curve_interval_min = curve_interval_min
         self.curve_deadline_h = curve_deadline_h
         self.event_every_h = event_every_h              # 0: no event scan
-        self.clock_check_h = clock_check_h              # hour of day; None: no clock check
+        self.clock_check_h = clock_check_h              # hour of day; None or < 0: none
         self.realtime_s = realtime_s                    # 0: no periodic real-time reads
         self.response_timeout_s = response_timeout_s
         self.retries = retries
         self.module_timeout_s = module_timeout_s
         self.gap_s = gap_s
-        # re-reads within a task start soon (behind the fresh work) and double from there
-        self.health = health or HealthPolicy(base_s=5.0, probe_s=1800.0)
+        self.health = health or HealthPolicy(**HEALTH_DEFAULTS)
         self.limits = limits or Limits()
         for name, every in (("curve_every_min", curve_every_min * 60),
                             ("event_every_h", event_every_h * 3600), ("realtime_s", realtime_s)):
@@ -49,7 +52,9 @@ class Settings:
         if unknown:
             raise ValueError("unknown [tasks] settings: %s" % ", ".join(sorted(unknown)))
         kw = {k: v for k, v in doc.items() if k in cls.FIELDS}
-        return cls(health=HealthPolicy(**doc.get("health", {})),
+        health = dict(HEALTH_DEFAULTS)
+        health.update(doc.get("health", {}))
+        return cls(health=HealthPolicy(**health),
                    limits=Limits(**doc.get("limits", {})), **kw)
 
     def tasks(self):
@@ -63,7 +68,7 @@ class Settings:
         if self.event_every_h:
             every = self.event_every_h * 3600.0
             out.append(PowerDownEvents(every, 120.0, every))
-        if self.clock_check_h is not None:
+        if self.clock_check_h is not None and self.clock_check_h >= 0:
             start = self.clock_check_h * 3600.0
             out.append(ClockCheck(DAY, start, start + 7200.0))
         if self.realtime_s:

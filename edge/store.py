@@ -61,9 +61,10 @@ class Reading:
 class Store:
     """Readings, per-meter state and counters in one SQLite file (``":memory:"`` in tests)."""
 
-    def __init__(self, path, max_readings=1_000_000, durable=True):
+    def __init__(self, path, max_readings=1_000_000, durable=True, on_commit=None):
         self.path = str(path)
         self.max_readings = max_readings
+        self.on_commit = on_commit          # called with the readings once they are durable
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         # a simulation has no power to lose: ``durable=False`` skips the fsync, nothing else
@@ -96,6 +97,8 @@ class Store:
             if states:
                 self.db.executemany("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
                                     list(states))
+        if self.on_commit is not None and readings:
+            self.on_commit(readings)
         return written
 
     def latest(self, addr, task, before=None):

@@ -84,7 +84,9 @@ def meters():
 @click.option("--seed", default=1, show_default=True, help="Seed of the meter population.")
 @click.option("--first", default=1, show_default=True, help="Address of the first meter.")
 @click.option("--epoch", default="2026-01-01 00:00", show_default=True,
-              help="Meters' local time when serving starts.")
+              help="When the meters were installed (their history starts here).")
+@click.option("--start", default=None,
+              help="Meters' local time when serving starts (default: the epoch).")
 @click.option("--speed", default=1.0, show_default=True, help="Meter-time seconds per wall second.")
 @click.option("--pty", "use_pty", is_flag=True, help="Create a pseudo-terminal and print its path.")
 @click.option("--port", "port_url", help="Serve on this serial device or pyserial URL.")
@@ -93,8 +95,8 @@ def meters():
 @click.option("--baud", default=2400, show_default=True)
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--verbose", is_flag=True, help="Log every request and reply.")
-def meters_serve(count, seed, first, epoch, speed, use_pty, port_url, tcp_addr, timing, baud,
-                 duration, verbose):
+def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
+                 baud, duration, verbose):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     import threading
     from meter_sim.population import build_meters
@@ -104,7 +106,7 @@ def meters_serve(count, seed, first, epoch, speed, use_pty, port_url, tcp_addr, 
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
     t0 = _parse_time(epoch)
     bus = MeterBus(build_meters(count, seed, t0, first))
-    clock = BusClock(t0, speed)
+    clock = BusClock(_parse_time(start) if start else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
 
@@ -265,6 +267,58 @@ def sim_module(count, medium, seed, url, epoch, duration):
     click.echo("meter addresses %s .. %s" % (server.area.meters[0].addr[::-1].hex(),
                                               server.area.meters[-1].addr[::-1].hex()))
     _serve_until(server, time.monotonic() + duration if duration else None)
+
+
+@main.command("agent")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="agent.toml (store, metrics, tasks, archive).")
+@click.option("--epoch", default=None,
+              help="Run the agent's calendar from this local time (a rig playing a simulated day)"
+                   " instead of the system clock.")
+@click.option("--duration", type=float, help="Stop after this many seconds (default: until killed).")
+@click.option("--print-commits", is_flag=True,
+              help="Print one JSON line per durable store commit (what a crash must not lose).")
+def agent_cmd(config_path, epoch, duration, print_commits):
+    """Run the edge agent: read the archived meters on their ports, store, export metrics."""
+    import asyncio
+    import signal
+    from edge.agent import Agent
+    from edge.config import ConfigError, load_config
+    from edge.runtime.aio import AgentRunner, local_clock
+    from edge.store import Store
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc))
+
+    def echo_commit(readings):
+        click.echo(json.dumps({"committed": [[r.addr, r.task, r.period, r.quality]
+                                             for r in readings]}))
+        sys.stdout.flush()
+    store = Store(cfg.store, cfg.max_readings, on_commit=echo_commit if print_commits else None)
+    wall = local_clock(_parse_time(epoch) if epoch else None)
+    agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall())
+    try:
+        runner = AgentRunner.open(agent, wall)
+    except Exception as exc:            # a port that cannot be opened: say which
+        raise click.ClickException("cannot open ports: %s" % exc)
+    if cfg.metrics:
+        from edge.runtime.exporter import serve_metrics
+        serve_metrics(runner, cfg.metrics)
+    click.echo(json.dumps({"agent": "running", "meters": len(cfg.archive),
+                           "ports": sorted(cfg.archive.ports), "store": cfg.store,
+                           "metrics": cfg.metrics, "clock": iso(wall())}))
+    sys.stdout.flush()
+
+    async def main_loop():
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, runner.stop)
+        await runner.run(None if duration is None else time.monotonic() + duration)
+    asyncio.run(main_loop())
+    store.close()
+    if runner.errors:
+        raise click.ClickException("port failed: %s" % ", ".join(n for n, _ in runner.errors))
 
 
 @main.command()
