@@ -151,7 +151,7 @@ class Agent:
         bus = self.buses[getattr(effect, "port", None) or run.port]
         if isinstance(effect, Transact):
             bus.scheduler.submit(Job(run.meter.addr, run.lane, effect.not_before, (run, effect),
-                                     effect.early))
+                                     effect.early, effect.humble))
         elif isinstance(effect, Broadcast):
             bus.scheduler.submit(Job("broadcast", PREPAID, 0.0, (run, effect)))
         elif isinstance(effect, ModuleCall):

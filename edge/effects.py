@@ -7,15 +7,16 @@ principle 2). Times are the core's ``now`` seconds.
 
 class Transact:
     """Exchange ``requests`` (645 APDUs, coalesced into one job on the meter's bus) with the job's
-    meter, not before ``not_before`` (or from ``early`` if the bus would idle); resumes with an
-    ``edge.links.Result``."""
+    meter, not before ``not_before`` (or from ``early`` if the bus would idle; ``humble``: only if
+    no other work at all is due); resumes with an ``edge.links.Result``."""
 
-    __slots__ = ("requests", "not_before", "early")
+    __slots__ = ("requests", "not_before", "early", "humble")
 
-    def __init__(self, requests, not_before=0.0, early=None):
+    def __init__(self, requests, not_before=0.0, early=None, humble=False):
         self.requests = list(requests)
         self.not_before = not_before
         self.early = early
+        self.humble = humble
 
 
 class Broadcast:

@@ -20,7 +20,7 @@ class Health(enum.Enum):
 class MeterHealth:
     """Health and back-off state of one meter."""
 
-    __slots__ = ("addr", "health", "failures", "last_success", "next_try", "depth")
+    __slots__ = ("addr", "health", "failures", "last_success", "next_try", "depth", "next_idle")
 
     def __init__(self, addr, health=Health.ONLINE, failures=0, last_success=None, next_try=0.0,
                  depth=0):
@@ -30,6 +30,7 @@ class MeterHealth:
         self.last_success = last_success
         self.next_try = next_try
         self.depth = depth
+        self.next_idle = 0.0
 
 
 class HealthPolicy:
@@ -46,10 +47,14 @@ class HealthPolicy:
         self.idle_offline_s = idle_offline_s
         self.recent_s = recent_s
 
-    def idle_retry(self, state):
-        """How soon a re-read may use an otherwise idle bus: at once, or for an offline meter
-        after ``idle_offline_s`` (so a dead meter is not hammered)."""
-        return self.idle_offline_s if state.health is Health.OFFLINE else 0.0
+    def idle_retry(self, state, now):
+        """From when a re-read may use an otherwise idle bus: at once, or for an offline meter
+        ``idle_offline_s`` after its last such try, whichever of its jobs it was (a dead meter
+        is not hammered)."""
+        if state.health is not Health.OFFLINE:
+            return now
+        state.next_idle = max(now, state.next_idle) + self.idle_offline_s
+        return state.next_idle
 
     def _offset(self, addr):
         """A fixed fraction in [0, spread) of the delay, different per meter."""

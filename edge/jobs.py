@@ -298,9 +298,10 @@ def read_job(agent, meter, task, window):
     # the others); re-reads then wait for the meter's back-off, or less if the bus is idle
     not_before = start + (1.0 if agent.health_of(meter.addr).health is Health.OFFLINE else 0.0)
     early = None
+    humble = False
     while agent.now < deadline:
         todo = [k for k, r in enumerate(have) if r is None or is_error(r)]
-        attempt = yield Transact([requests[k] for k in todo], not_before, early)
+        attempt = yield Transact([requests[k] for k in todo], not_before, early, humble)
         if agent.now >= deadline and attempt.kind != OK:
             return
         for k, reply in zip(todo, attempt.replies):
@@ -321,7 +322,10 @@ def read_job(agent, meter, task, window):
             return
         health = agent.health_of(meter.addr)
         not_before = min(max(start, health.next_try), deadline - 1.0)     # last try at the deadline
-        early = agent.now + agent.policy.idle_retry(health)
+        early = agent.policy.idle_retry(health, agent.now)
+        # an offline meter's freeze (or higher) re-read still outranks curves and events, at
+        # most once per idle period per meter; its curve/event re-reads wait for an idle bus
+        humble = health.health is Health.OFFLINE and task.lane >= CURVE
 
 
 def _readings(agent, meter, task, window, result):

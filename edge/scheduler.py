@@ -6,8 +6,9 @@ commands > on-demand > freezes > curves > events); within a lane the job whose m
 earliest goes first, and among those the meter tried least often, so a dead meter backing off
 never holds up live ones. The scheduler is work-conserving: when nothing is due and a slot is
 free and nothing of its lane or a higher one is due, a job may start before its back-off ends
-once its ``early`` time has come (a re-read fills a gap rather than leave the bus to lower lanes
-or idle). ``ready(now)`` hands out what may start;
+once its ``early`` time has come (a re-read of a flaky meter fills a gap rather than leave the
+bus to lower lanes or idle); a ``humble`` job (an offline meter) only takes a bus nobody else
+wants. ``ready(now)`` hands out what may start;
 ``wake_at(now)`` says when to ask again.
 """
 import heapq
@@ -20,9 +21,9 @@ LANES = ("prepaid", "on_demand", "freeze", "curve", "event")
 class Job:
     """A unit of bus work for one meter; ``payload`` is whatever the agent needs to run it."""
 
-    __slots__ = ("meter", "lane", "not_before", "payload", "tries", "early")
+    __slots__ = ("meter", "lane", "not_before", "payload", "tries", "early", "humble")
 
-    def __init__(self, meter, lane, not_before=0.0, payload=None, early=None):
+    def __init__(self, meter, lane, not_before=0.0, payload=None, early=None, humble=False):
         if lane not in range(len(LANES)):
             raise ValueError("lane must be 0..%d" % (len(LANES) - 1))
         self.meter = meter
@@ -30,7 +31,8 @@ class Job:
         self.not_before = not_before
         self.payload = payload
         self.tries = 0
-        self.early = early          # may start from then if the bus would otherwise idle
+        self.early = early          # may start from then if its lane has nothing due ...
+        self.humble = humble        # ... or, if humble, only when no lane has anything due
 
     def __repr__(self):
         return "Job(%s, %s, not_before=%s)" % (self.meter, LANES[self.lane], self.not_before)
@@ -69,23 +71,30 @@ class BusScheduler:
         for heap in self._waiting:
             if heap and heap[0][0] <= now:
                 return heapq.heappop(heap)[3]
-            k = self._first_early(heap, now)
-            if k is not None:
-                job = heap[k][3]
-                heap[k] = heap[-1]
-                heap.pop()
-                heapq.heapify(heap)
+            job = self._take_early(heap, now, False)
+            if job is not None:
+                return job
+        for heap in self._waiting:
+            job = self._take_early(heap, now, True)
+            if job is not None:
                 return job
         return None
 
     @staticmethod
-    def _first_early(heap, now):
+    def _take_early(heap, now, humble):
         best = None
         for k, entry in enumerate(heap):
-            early = entry[3].early
-            if early is not None and early <= now and (best is None or entry < heap[best]):
+            job = entry[3]
+            if (job.early is not None and job.early <= now and (humble or not job.humble)
+                    and (best is None or entry < heap[best])):
                 best = k
-        return best
+        if best is None:
+            return None
+        job = heap[best][3]
+        heap[best] = heap[-1]
+        heap.pop()
+        heapq.heapify(heap)
+        return job
 
     def done(self, job, now):
         """``job`` finished at ``now``; the bus stays silent for ``gap_s``."""

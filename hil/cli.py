@@ -209,10 +209,38 @@ def _faults(dead, intermittent, slow):
 @click.option("--intermittent", default=0.0, help="Share answering half the time.")
 @click.option("--slow", default=0.0, help="Share answering 5 s late (past every timeout).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report only.")
-def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, as_json):
-    """Read a simulated area round-robin (the baseline) and print read success by relay depth."""
+@click.option("--reader", type=click.Choice(["round-robin", "agent", "both"]), default="round-robin",
+              show_default=True, help="Who reads: the baseline, the edge agent, or both compared.")
+@click.option("--day", is_flag=True, help="With the agent: simulate the whole day (curves, events,"
+                                          " clock check run around the freeze task).")
+def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, as_json, reader,
+             day):
+    """Read a simulated area (round-robin baseline and/or the agent); print read success by depth."""
     from plc_channel.baseline import run_baseline
     t = time.monotonic()
+    if reader != "round-robin":
+        from hil.agent_run import compare, run_agent
+        faults = _faults(dead, intermittent, slow)
+        day_hours = 24.0 if day else None
+        if reader == "both":
+            result = compare(count, medium, seed, hours, start_hour, faults, day_hours=day_hours)
+        else:
+            result = run_agent(count, medium, seed, hours, start_hour, faults,
+                               day_hours=day_hours)[0]
+        result["wall_s"] = round(time.monotonic() - t, 3)
+        if as_json:
+            click.echo(json.dumps(result))
+            return
+        for name, rep in ([("agent", result["agent"]), ("round-robin", result["baseline"])]
+                          if reader == "both" else [("agent", result)]):
+            click.echo("%-11s read rate %.2f%% (reachable %.2f%%), completion %s s (p99 %s s), "
+                       "lower bound %.1f s, efficiency %s" % (
+                           name, 100 * rep["read_rate"], 100 * rep["reachable_read_rate"],
+                           rep["completion_s"], rep["completion_p99_s"], rep["lower_bound_s"],
+                           rep["efficiency"]))
+        if reader == "both":
+            click.echo("agent beats the baseline: %s" % result["agent_beats_baseline"])
+        return
     report = run_baseline(count, medium, seed, hours, start_hour,
                           _faults(dead, intermittent, slow))
     report["wall_s"] = round(time.monotonic() - t, 3)
@@ -283,7 +311,7 @@ def agent_cmd(config_path, epoch, duration, print_commits):
     import asyncio
     import signal
     from edge.agent import Agent
-    from edge.config import ConfigError, load_config
+    from edge.runtime.config import ConfigError, load_config
     from edge.runtime.aio import AgentRunner, local_clock
     from edge.store import Store
     try:

@@ -182,6 +182,8 @@ def report(area, reader, start, until, name="round_robin", dis=None):
     done = len(reader.done)
     n = len(area.meters)
     completion = (max(reader.done.values()) - start) if reader.done else None
+    times = sorted(reader.done.values())
+    p99 = (times[int(0.99 * (len(times) - 1))] - start) if times else None
     lower = lower_bound(area, list(reader.done), dis or getattr(reader, "dis", (DI_DAILY_FREEZE_1,)))
     airtime = {d: round(r["airtime_s"], 3) for d, r in sorted(net.stats.by_depth.items())}
     return {
@@ -190,6 +192,7 @@ def report(area, reader, start, until, name="round_robin", dis=None):
         "reachable_read_rate": round(done / float(reachable), 6) if reachable else 0.0,
         "reachable": reachable, "read": done,
         "completion_s": None if completion is None else round(completion, 3),
+        "completion_p99_s": None if p99 is None else round(p99, 3),
         "lower_bound_s": round(lower, 3),
         "efficiency": round(lower / completion, 6) if completion else None,
         "requests": reader.requests, "passes": getattr(reader, "passes", None),

@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from edge.runtime.config import ConfigError, load_config
+from edge.plan import Settings
+from edge.runtime.exporter import SnapshotCollector
+from hil.agent_run import run_agent
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_shipped_example_config_loads():
+    cfg = load_config(ROOT / "deploy" / "agent.toml")
+    assert sorted(cfg.archive.ports) == ["plc", "rs485-1"]
+    assert cfg.archive.ports["plc"].carrier and cfg.archive.ports["plc"].concurrency == 5
+    assert cfg.archive.meters["000000000002"].protocol == "645-1997"
+    assert cfg.settings.health.offline_after == 5 and cfg.settings.health.base_s == 5.0
+    assert cfg.metrics == "127.0.0.1:9108"
+
+
+def test_a_bad_config_names_every_problem(tmp_path):
+    path = tmp_path / "agent.toml"
+    path.write_text('[agent]\nmetrics = 1\ncolour = "red"\n[tasks]\ncurve_every_min = 7\n'
+                    '[[port]]\nname = "p"\nurl = "x"\nmedium = "wifi"\n'
+                    '[[meter]]\naddr = "12"\nport = "q"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    for needle in ("colour", "store is required", "curve_every_min must divide a day",
+                   "port[0].medium", "meter[0].addr", "meter[0].port"):
+        assert needle in text
+
+
+def test_metrics_export_read_rate_health_and_outcomes():
+    settings = Settings(curve_every_min=0, event_every_h=0, clock_check_h=None)
+    _, agent = run_agent(30, "rs485", 1, 1, faults=[{"kind": "dead", "meters": [4]}],
+                         settings=settings)
+
+    class Runner:
+        snapshot = agent.metrics()
+    registry = CollectorRegistry()
+    registry.register(SnapshotCollector(Runner))
+    text = generate_latest(registry).decode()
+    assert 'gridedge_read_rate{depth="0",medium="rs485",period="2026-01-01",task="daily_freeze"}' \
+        ' 0.9666' in text
+    assert 'gridedge_meters{health="offline"} 1.0' in text
+    assert 'gridedge_read_attempts_total{outcome="timeout",task="daily_freeze"}' in text
+    assert 'gridedge_exchanges_total{outcome="ok"} 29.0' in text
