@@ -70,7 +70,7 @@ class Agent:
             self.buses[name] = Bus(port, link, BusScheduler(link.capacity, self.settings.gap_s))
         self.health = {}
         self.counters = {}
-        self.planned = set()
+        self.planned = {}                 # (task, period) -> deadline of the windows opened
         self.closing = {}                 # freeze windows whose read rate is saved at the deadline
         self.read_rates = {}              # (task, period) -> rows, once closed
         self.active = 0
@@ -120,22 +120,15 @@ class Agent:
         self._pump_all()
 
     def next_deadline(self):
-        times = [t for t in (self._sleepers[0][0] if self._sleepers else None,) if t is not None]
+        times = [self.to_now(self._next_plan)]
+        if self._sleepers:
+            times.append(self._sleepers[0][0])
         for bus in self.buses.values():
-            t = bus.link.next_deadline()
-            if t is not None:
-                times.append(t)
-            if bus.ready and not bus.link.busy:
-                t = bus.scheduler.wake_at(self.now)
-                if t is not None:
-                    times.append(t)
-        times.append(self.to_now(min(next_opening(task, self.wall) for task in self.tasks)))
+            times.append(bus.link.next_deadline())
+            if bus.ready and not bus.scheduler.running:
+                times.append(bus.scheduler.wake_at(self.now))
         times.extend(self.to_now(w.deadline) for w in self.closing.values())
-        return min(times)
-
-    @property
-    def ports(self):
-        return list(self.buses)
+        return min(t for t in times if t is not None)
 
     # --- jobs ---------------------------------------------------------------------------------
     def _spawn(self, gen, meter, lane, port):
@@ -153,7 +146,8 @@ class Agent:
             bus.scheduler.submit(Job(run.meter.addr, run.lane, effect.not_before, (run, effect),
                                      effect.early, effect.humble))
         elif isinstance(effect, Broadcast):
-            bus.scheduler.submit(Job("broadcast", PREPAID, 0.0, (run, effect)))
+            bus.scheduler.submit(Job("broadcast", PREPAID, 0.0, (run, effect),
+                                     after_s=BROADCAST_SETTLE_S))
         elif isinstance(effect, ModuleCall):
             bus.link.call(run, effect.unit, self.now)
         elif isinstance(effect, SleepUntil):
@@ -177,29 +171,31 @@ class Agent:
         for token, result in bus.link.completed():
             if isinstance(token, Job):
                 bus.scheduler.done(token, self.now)
-                if token.meter == "broadcast":
-                    bus.scheduler.free_at = max(bus.scheduler.free_at, self.now + BROADCAST_SETTLE_S)
-                self.count("exchange_%s" % (result.kind if result is not None else "sent"))
+                self.count("exchange_%s" % result.kind)
                 self._advance(token.payload[0], result)
             else:
                 self._advance(token, result)
-        reports = getattr(bus.link, "reports", None)
-        while reports:
-            unit, src = reports.pop(0)
-            self.count("module_report_%s" % type(unit).__name__)
+        reports = getattr(bus.link, "reports", None)     # only a carrier module reports
+        if reports:
+            for unit, _ in reports:
+                self.count("module_report_%s" % type(unit).__name__)
+            del reports[:]
 
     def module_ready(self, port):
         self.buses[port].ready = True
 
     # --- planning -----------------------------------------------------------------------------
     def _plan(self):
+        """Open the task windows that started; forget closed ones (they cannot open again)."""
+        for key in [k for k, deadline in self.planned.items() if deadline <= self.wall]:
+            del self.planned[key]
         for task in self.tasks:
             for window in open_windows(task, self.wall):
                 key = (task.name, window.period)
-                if key in self.planned:
-                    continue
-                self.planned.add(key)
-                self._open(task, window)
+                if key not in self.planned:
+                    self.planned[key] = window.deadline
+                    self._open(task, window)
+        self._next_plan = min(next_opening(task, self.wall) for task in self.tasks)
 
     def _open(self, task, window):
         if isinstance(task, ClockCheck):

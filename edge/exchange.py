@@ -38,10 +38,12 @@ class Outcome:
 class Exchange:
     """Send ``request`` (a typed 2007 APDU or a 645-1997 Read97) to ``addr`` and collect the reply."""
 
-    def __init__(self, addr, request, now, timeout=1.0, retries=2, preamble=4, gap=0.5):
+    def __init__(self, addr, request, now, timeout=1.0, retries=2, preamble=4, gap=0.5,
+                 byte_s=0.0):
         self.addr = bytes(addr)
         self.request = request
         self.timeout = timeout
+        self.byte_s = byte_s            # line time per byte: the wait starts after our last byte
         self.retries = retries
         self.preamble = preamble
         self.gap = gap
@@ -75,7 +77,7 @@ class Exchange:
         self._outbox = None
         if now is not None:
             self._sent_at = now
-            self._deadline = now + self.timeout
+            self._deadline = now + self.timeout + self.byte_s * len(out)
         if self.broadcast:
             self.outcome = Outcome(OK, None, self.attempts)
         return out

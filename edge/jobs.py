@@ -7,7 +7,7 @@ its quality (a failure is stored too, so a head-end can tell "not read: timeout"
 yet"), and re-reads until the task's deadline.
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
-from protocols.civil import DAY, from_civil, iso, to_civil
+from protocols.civil import DAY, iso, to_civil
 from protocols.dlt645 import apdu, di as DI, values, v1997
 
 from edge import validate as V
@@ -43,12 +43,11 @@ def _value(request, reply):
 
 
 def _meter_time(date_raw, time_raw):
-    """Local seconds from a meter's date (YYMMDDWW) and time (hhmmss) registers."""
-    wd, dd, mm, yy = (values.decode("NN", date_raw[k:k + 1]) for k in range(4))
-    ss, mi, hh = (values.decode("NN", time_raw[k:k + 1]) for k in range(3))
-    if not (1 <= mm <= 12 and 1 <= dd <= 31 and hh < 24 and mi < 60 and ss < 60):
-        raise ValueError("not a clock reading")
-    return from_civil(2000 + yy, mm, dd, hh, mi, ss)
+    """Local seconds from a meter's date (YYMMDDWW) and time (hhmmss) registers: on the wire,
+    ss mm hh followed by DD MM YY is one YYMMDDhhmmss stamp."""
+    raw = bytes(time_raw[:3]) + bytes(date_raw[1:4])
+    values.decode("YYMMDDhhmmss", raw)          # range checks: a typed error on a non-clock
+    return values.time_seconds("YYMMDDhhmmss", raw)
 
 
 class Window:
@@ -90,6 +89,15 @@ class Task:
         """Readings for a normal result (validated)."""
         raise NotImplementedError
 
+    def reading(self, agent, meter, window, value, flags=()):
+        """This task's reading of ``value``: ok, or invalid when validation raised ``flags``."""
+        return Reading(meter.addr, self.name, self.key_di, window.period, value,
+                       "invalid" if flags else "ok", flags, agent.wall)
+
+    def after(self, agent, meter, readings):
+        """Generator: more exchanges once the task's items are read (none by default)."""
+        return ()
+
 
 class DailyFreeze(Task):
     """Last daily freeze (日冻结) after midnight: freeze time + forward energy block (2007); the
@@ -116,10 +124,9 @@ class DailyFreeze(Task):
             regs = _kwh_list(_value(result.requests[1], result.replies[1]))
         previous = agent.previous_value(meter.addr, self.name, iso(day - DAY)[:10])
         at = stamp if stamp is not None else agent.wall
-        quality, flags = V.validate_daily_freeze(regs, stamp, day, at, previous, agent.limits)
+        _, flags = V.validate_daily_freeze(regs, stamp, day, at, previous, agent.limits)
         value = {"kwh": regs, "time": iso(stamp) if stamp is not None else None, "at": at}
-        return [Reading(meter.addr, self.name, self.key_di, window.period, value, quality, flags,
-                        agent.wall)]
+        return [self.reading(agent, meter, window, value, flags)]
 
 
 class Settlement(Task):
@@ -140,9 +147,7 @@ class Settlement(Task):
 
     def readings(self, agent, meter, window, result):
         regs = _kwh_list(_value(result.requests[0], result.replies[0]))
-        flags = V.tariff_flags(regs, agent.limits)
-        return [Reading(meter.addr, self.name, self.key_di, window.period, {"kwh": regs},
-                        "invalid" if flags else "ok", flags, agent.wall)]
+        return [self.reading(agent, meter, window, {"kwh": regs}, V.tariff_flags(regs, agent.limits))]
 
 
 class LoadCurve(Task):
@@ -170,8 +175,7 @@ class LoadCurve(Task):
         value = _value(result.requests[0], result.replies[0])
         points = [v for v in value.get("values", []) if v is not None]
         flags = [V.BACKWARDS] if any(b < a for a, b in zip(points, points[1:])) else []
-        return [Reading(meter.addr, self.name, self.key_di, window.period, value,
-                        "invalid" if flags else "ok", flags, agent.wall)]
+        return [self.reading(agent, meter, window, value, flags)]
 
 
 class PowerDownEvents(Task):
@@ -188,19 +192,20 @@ class PowerDownEvents(Task):
         return [apdu.Read(DI.EV_POWER_DOWN)]
 
     def readings(self, agent, meter, window, result):
-        count = int(_value(result.requests[0], result.replies[0]))
-        return [Reading(meter.addr, self.name, self.key_di, window.period, count, "ok", (),
-                        agent.wall)]
+        return [self.reading(agent, meter, window, int(_value(result.requests[0], result.replies[0])))]
 
-    def follow_up(self, agent, meter, readings):
-        """Requests for the records added since the count last stored (newest first)."""
+    def after(self, agent, meter, readings):
+        """Read the records added since the count last stored (newest first)."""
         count = readings[0].value
         last = agent.store.latest(meter.addr, self.name, before=readings[0].period)
         known = last.value if last is not None and last.quality == "ok" else 0
         new = min(max(0, count - known), DI.EVENT_RECORDS)
-        return [apdu.Read(self.key_di + k) for k in range(1, new + 1)], count
+        if new:
+            requests = [apdu.Read(self.key_di + k) for k in range(1, new + 1)]
+            result = yield Transact(requests)
+            agent.store_readings(self._records(agent, meter, requests, count, result))
 
-    def event_readings(self, agent, meter, requests, count, result):
+    def _records(self, agent, meter, requests, count, result):
         out = []
         for k, (req, reply) in enumerate(zip(requests, result.replies)):
             if reply is None or not isinstance(reply, apdu.ReadReply):
@@ -233,13 +238,10 @@ class ClockCheck(Task):
         try:
             meter_t = _meter_time(result.replies[0].data, result.replies[1].data)
         except (ValueError, ProtocolDecodeError, IndexError):
-            return [Reading(meter.addr, self.name, self.key_di, window.period, None, "invalid",
-                            ("clock_unreadable",), agent.wall)]
+            return [self.reading(agent, meter, window, None, ("clock_unreadable",))]
         deviation = round(meter_t - agent.wall, 1)
-        flags = V.clock_flags(meter_t, agent.wall, agent.limits)
-        return [Reading(meter.addr, self.name, self.key_di, window.period,
-                        {"deviation_s": deviation}, "invalid" if flags else "ok", flags,
-                        agent.wall)]
+        return [self.reading(agent, meter, window, {"deviation_s": deviation},
+                             V.clock_flags(meter_t, agent.wall, agent.limits))]
 
 
 class Realtime(Task):
@@ -258,8 +260,7 @@ class Realtime(Task):
         energy = _value(result.requests[0], result.replies[0])
         regs = _kwh_list(energy) if isinstance(energy, dict) else [energy]
         volts = _value(result.requests[1], result.replies[1])
-        return [Reading(meter.addr, self.name, self.key_di, window.period,
-                        {"kwh": regs, "voltage": volts}, "ok", (), agent.wall)]
+        return [self.reading(agent, meter, window, {"kwh": regs, "voltage": volts})]
 
 
 class OnDemand(Task):
@@ -308,14 +309,12 @@ def read_job(agent, meter, task, window):
             if reply is not None:
                 have[k] = reply
         result = Result(OK if summary(have, 0) == OK else attempt.kind, list(have),
-                        attempt.latency, attempt.deny)
-        result.requests = requests
+                        attempt.latency, attempt.deny, requests)
         readings = _readings(agent, meter, task, window, result)
         agent.record(meter, task, result, readings, persist=result.kind != last_kind)
         last_kind = result.kind
-        if result.kind == OK and isinstance(task, PowerDownEvents):
-            yield from _event_records(agent, meter, task, readings)
         if result.kind == OK:
+            yield from task.after(agent, meter, readings)
             return
         errors += result.kind == ERROR
         if errors > ERROR_RETRIES:
@@ -337,15 +336,6 @@ def _readings(agent, meter, task, window, result):
             result.deny = str(exc)
     return [Reading(meter.addr, task.name, task.key_di, window.period, None, result.kind,
                     (), agent.wall)]
-
-
-def _event_records(agent, meter, task, readings):
-    requests, count = task.follow_up(agent, meter, readings)
-    if not requests:
-        return
-    result = yield Transact(requests)
-    result.requests = requests
-    agent.store_readings(task.event_readings(agent, meter, requests, count, result))
 
 
 def broadcast_time_job(agent, port):

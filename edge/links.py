@@ -29,16 +29,12 @@ class Result:
 
     __slots__ = ("kind", "replies", "latency", "deny", "requests")
 
-    def __init__(self, kind, replies, latency=None, deny=None):
+    def __init__(self, kind, replies, latency=None, deny=None, requests=None):
         self.kind = kind
         self.replies = replies
         self.latency = latency
         self.deny = deny
-        self.requests = None
-
-    @property
-    def ok(self):
-        return self.kind == OK
+        self.requests = requests
 
     def __repr__(self):
         return "Result(%s, %r)" % (self.kind, self.replies)
@@ -101,24 +97,15 @@ class Rs485Link:
         self._ex = None
         self._done = []
 
-    def airtime(self, nbytes):
-        return nbytes * BITS_PER_BYTE / float(self.baud)
-
-    @property
-    def busy(self):
-        return self._job is not None
-
     def start(self, token, addr, requests, preamble, now):
         self._job = (token, bytes(addr), list(requests), preamble, [], now)
         self._next(now)
 
     def _next(self, now):
         _, addr, requests, preamble, outcomes, _ = self._job
-        req = requests[len(outcomes)]
-        size = len(encode_645(req.to_frame(addr), preamble=preamble))
         # the reply must start within the response timeout after our last byte has gone out
-        self._ex = Exchange(addr, req, now, self.response_timeout + self.airtime(size),
-                            self.retries, preamble)
+        self._ex = Exchange(addr, requests[len(outcomes)], now, self.response_timeout,
+                            self.retries, preamble, byte_s=BITS_PER_BYTE / float(self.baud))
 
     def data_to_send(self, now):
         if self._ex is None:
@@ -164,7 +151,7 @@ class Rs485Link:
 class _Pending:
     __slots__ = ("token", "frame", "deadline", "resend_at", "addr", "requests", "started")
 
-    def __init__(self, token, frame, deadline, addr=None, requests=None, started=0.0):
+    def __init__(self, token, frame, deadline, addr, requests, started):
         self.token = token
         self.frame = frame
         self.deadline = deadline
@@ -193,17 +180,13 @@ class ModuleLink:
         self._out = bytearray()
         self._done = []
 
-    @property
-    def busy(self):
-        return any(p.requests is not None for p in self.pending.values())
-
-    def _send(self, token, unit, now, timeout, dst=None, addr=None, requests=None):
+    def _send(self, token, unit, now, timeout, dst=None, requests=None):
         self.seq = seq = (self.seq + 1) & 0xFF
         while seq in self.pending:          # 256 in flight cannot happen; keep seqs unique anyway
             self.seq = seq = (seq + 1) & 0xFF
         src = b"\x00" * 6 if dst is not None else None
         frame = encode_frame(A.to_frame(unit, seq=seq, comm=self.comm, src=src, dst=dst))
-        self.pending[seq] = _Pending(token, frame, now + timeout, addr, requests, now)
+        self.pending[seq] = _Pending(token, frame, now + timeout, dst, requests, now)
         self._out += frame
 
     def call(self, token, unit, now, timeout=None):
@@ -215,7 +198,7 @@ class ModuleLink:
         proto = A.PROTO_645_1997 if isinstance(requests[0], v1997.Read97) else A.PROTO_645_2007
         unit = (A.ConcurrentRequest(proto, body) if self.concurrent
                 else A.MonitorRequest(proto, body))
-        self._send(token, unit, now, self.answer_timeout, bytes(addr), bytes(addr), list(requests))
+        self._send(token, unit, now, self.answer_timeout, bytes(addr), list(requests))
 
     def data_to_send(self, now):
         if not self._out:

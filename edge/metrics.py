@@ -1,6 +1,9 @@
 """The agent's figures as metric samples (KPIS.md read rate per task, medium and depth; health;
 exchange and read outcomes), computed from the core's state. A runtime exports them (Prometheus)."""
+from edge.exchange import ERROR, GARBLED, OK, TIMEOUT
 from edge.health import Health
+
+OUTCOMES = (OK, ERROR, GARBLED, TIMEOUT)
 
 
 class Sample:
@@ -24,10 +27,8 @@ def samples(agent):
             out.append(Sample("gridedge_exchanges_total", "counter", "Meter exchanges by outcome.",
                               {"outcome": key[len("exchange_"):]}, n))
         elif key.startswith("read_"):
-            task, _, outcome = key[len("read_"):].rpartition("_")
-            if outcome == "reply":           # error_reply
-                task, _, first = task.rpartition("_")
-                outcome = first + "_reply"
+            outcome = next(o for o in OUTCOMES if key.endswith("_" + o))
+            task = key[len("read_"):-len(outcome) - 1]
             out.append(Sample("gridedge_read_attempts_total", "counter",
                               "Read attempts by task and outcome.", {"task": task, "outcome": outcome}, n))
         else:

@@ -21,9 +21,10 @@ LANES = ("prepaid", "on_demand", "freeze", "curve", "event")
 class Job:
     """A unit of bus work for one meter; ``payload`` is whatever the agent needs to run it."""
 
-    __slots__ = ("meter", "lane", "not_before", "payload", "tries", "early", "humble")
+    __slots__ = ("meter", "lane", "not_before", "payload", "tries", "early", "humble", "after_s")
 
-    def __init__(self, meter, lane, not_before=0.0, payload=None, early=None, humble=False):
+    def __init__(self, meter, lane, not_before=0.0, payload=None, early=None, humble=False,
+                 after_s=0.0):
         if lane not in range(len(LANES)):
             raise ValueError("lane must be 0..%d" % (len(LANES) - 1))
         self.meter = meter
@@ -33,6 +34,7 @@ class Job:
         self.tries = 0
         self.early = early          # may start from then if its lane has nothing due ...
         self.humble = humble        # ... or, if humble, only when no lane has anything due
+        self.after_s = after_s      # silence this job needs after it, if longer than the gap
 
     def __repr__(self):
         return "Job(%s, %s, not_before=%s)" % (self.meter, LANES[self.lane], self.not_before)
@@ -97,9 +99,10 @@ class BusScheduler:
         return job
 
     def done(self, job, now):
-        """``job`` finished at ``now``; the bus stays silent for ``gap_s``."""
+        """``job`` finished at ``now``; the bus stays silent for ``gap_s`` (or the job's own
+        ``after_s``, a broadcast's settling time)."""
         self.running.remove(job)
-        self.free_at = max(self.free_at, now + self.gap_s)
+        self.free_at = max(self.free_at, now + max(self.gap_s, job.after_s))
 
     def wake_at(self, now):
         """When ``ready`` may next return something (None: nothing waiting or no free slot)."""

@@ -10,6 +10,7 @@ oldest of all, and every eviction is counted.
 import json
 import sqlite3
 
+_COLUMNS = "addr, task, di, period, value, quality, flags, read_at"
 QUALITIES = ("ok", "timeout", "garbled", "error_reply", "invalid", "estimated")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reading (
@@ -103,8 +104,7 @@ class Store:
 
     def latest(self, addr, task, before=None):
         """The newest reading of ``task`` for ``addr`` (with a period before ``before``)."""
-        sql = ("SELECT addr, task, di, period, value, quality, flags, read_at FROM reading"
-               " WHERE addr=? AND task=?")
+        sql = "SELECT %s FROM reading WHERE addr=? AND task=?" % _COLUMNS
         args = [addr, task]
         if before is not None:
             sql += " AND period < ?"
@@ -114,9 +114,8 @@ class Store:
 
     def good(self, addr, task, period):
         """The ok reading of ``task`` for ``addr`` and ``period``, or None."""
-        row = self.db.execute("SELECT addr, task, di, period, value, quality, flags, read_at FROM"
-                              " reading WHERE addr=? AND task=? AND period=? AND quality='ok'",
-                              (addr, task, period)).fetchone()
+        row = self.db.execute("SELECT %s FROM reading WHERE addr=? AND task=? AND period=?"
+                              " AND quality='ok'" % _COLUMNS, (addr, task, period)).fetchone()
         return None if row is None else _reading(row)
 
     def read_addrs(self, task, period):
@@ -144,7 +143,7 @@ class Store:
         self._bump("readings_evicted", excess)
 
     def readings(self, addr=None, task=None, period=None):
-        sql, args = "SELECT addr, task, di, period, value, quality, flags, read_at FROM reading", []
+        sql, args = "SELECT %s FROM reading" % _COLUMNS, []
         where = [(c, v) for c, v in (("addr", addr), ("task", task), ("period", period)) if v is not None]
         if where:
             sql += " WHERE " + " AND ".join("%s = ?" % c for c, _ in where)

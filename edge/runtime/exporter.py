@@ -16,8 +16,7 @@ class SnapshotCollector:
             fam = families.get(s.name)
             if fam is None:
                 cls = CounterMetricFamily if s.kind == "counter" else GaugeMetricFamily
-                name = s.name[:-len("_total")] if s.kind == "counter" and s.name.endswith("_total") else s.name
-                fam = families[s.name] = cls(name, s.help, labels=sorted(s.labels))
+                fam = families[s.name] = cls(s.name, s.help, labels=sorted(s.labels))
             fam.add_metric([s.labels[k] for k in sorted(s.labels)], s.value)
         return list(families.values())
 
