@@ -125,7 +125,7 @@ class Agent:
             times.append(self._sleepers[0][0])
         for bus in self.buses.values():
             times.append(bus.link.next_deadline())
-            if bus.ready and not bus.scheduler.running:
+            if bus.ready:
                 times.append(bus.scheduler.wake_at(self.now))
         times.extend(self.to_now(w.deadline) for w in self.closing.values())
         return min(t for t in times if t is not None)

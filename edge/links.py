@@ -139,7 +139,7 @@ class Rs485Link:
             return
         replies = [o.reply for o in outcomes] + [None] * (len(requests) - len(outcomes))
         garbage = sum(o.garbage for o in outcomes)
-        kind = ex.outcome.kind if silent else summary(replies, garbage)
+        kind = ex.outcome.kind if silent or ex.broadcast else summary(replies, garbage)
         self._done.append((token, Result(kind, replies, now - started)))
         self._job = self._ex = None
 
