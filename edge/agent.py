@@ -9,13 +9,16 @@ runtime (asyncio + pyserial) and the simulated one (SimPy, in ``hil``) are thin 
 import heapq
 import itertools
 
+from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
+from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health, MeterHealth
-from edge.jobs import ClockCheck, DailyFreeze, OnDemand, Window, broadcast_time_job, read_job
+from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Window, read_job,
+                       time_sync_job)
 from edge.links import ModuleLink, Rs485Link
 from edge.metrics import samples
 from edge.module_sync import module_sync
@@ -23,6 +26,7 @@ from edge.plan import Settings, next_opening, open_windows
 from edge.scheduler import PREPAID, BusScheduler, Job
 
 BROADCAST_SETTLE_S = 1.0          # silence after a broadcast: meters act on it, none answers
+EVENT_REPORT_DEADLINE_S = 3600.0  # a reported event is read within the hour or left to the task
 
 
 class Bus:
@@ -62,6 +66,7 @@ class Agent:
         self.policy = self.settings.health
         self.limits = self.settings.limits
         self.tasks = self.settings.tasks()
+        self.event_task = PowerDownEvents(DAY, 0.0, EVENT_REPORT_DEADLINE_S)
         self.now = now
         self.wall = wall
         self.buses = {}
@@ -79,7 +84,7 @@ class Agent:
         self._restore()
         for name, bus in self.buses.items():
             if bus.port.carrier:
-                self._spawn(module_sync(self, name), None, PREPAID, name)
+                self.spawn(module_sync(self, name), None, PREPAID, name)
         self._plan()
 
     # --- time ---------------------------------------------------------------------------------
@@ -99,6 +104,11 @@ class Agent:
         out = bus.link.data_to_send(now)
         self._collect(bus)
         return out
+
+    def line_baud(self, port):
+        """The line rate the bytes of ``port`` now due are meant for (a shared RS-485 pair may
+        carry meters at different rates; a runtime sets its UART before writing)."""
+        return self.buses[port].link.line_baud
 
     def receive_data(self, port, data, now, wall):
         self._clock(now, wall)
@@ -131,7 +141,8 @@ class Agent:
         return min(t for t in times if t is not None)
 
     # --- jobs ---------------------------------------------------------------------------------
-    def _spawn(self, gen, meter, lane, port):
+    def spawn(self, gen, meter, lane, port):
+        """Run job generator ``gen`` (for ``meter``, or None for a port-wide job)."""
         self.active += 1
         self._advance(_Run(gen, meter, lane, port), None)
 
@@ -162,10 +173,11 @@ class Agent:
             for job in bus.scheduler.ready(self.now):
                 run, effect = job.payload
                 if isinstance(effect, Broadcast):
-                    bus.link.start(job, K.BROADCAST_ADDR, [effect.request], 4, self.now)
+                    bus.link.start(job, K.BROADCAST_ADDR, [effect.request], 4, self.now,
+                                   effect.baud)
                 else:
                     m = run.meter
-                    bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now)
+                    bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now, m.baud)
 
     def _collect(self, bus):
         for token, result in bus.link.completed():
@@ -177,9 +189,22 @@ class Agent:
                 self._advance(token, result)
         reports = getattr(bus.link, "reports", None)     # only a carrier module reports
         if reports:
-            for unit, _ in reports:
+            for unit, src in reports:
                 self.count("module_report_%s" % type(unit).__name__)
+                if isinstance(unit, A.ReportEvent) and src is not None:
+                    self._on_event_report(bytes(src)[::-1].hex())
             del reports[:]
+
+    def _on_event_report(self, addr):
+        """A meter reported a new event through the module (06F5): read its event count and the
+        new records now instead of at the next event window."""
+        m = self.archive.meters.get(addr)
+        if m is None or not self.event_task.applies(m, self.wall):
+            self.count("event_report_unknown_meter")
+            return
+        window = Window(self.event_task.name, iso(self.wall), self.wall,
+                        self.wall + EVENT_REPORT_DEADLINE_S, self.wall)
+        self.spawn(read_job(self, m, self.event_task, window), m, self.event_task.lane, m.port)
 
     def module_ready(self, port):
         self.buses[port].ready = True
@@ -198,13 +223,13 @@ class Agent:
         self._next_plan = min(next_opening(task, self.wall) for task in self.tasks)
 
     def _open(self, task, window):
-        if isinstance(task, ClockCheck):
-            for name, bus in self.buses.items():
-                if not bus.port.carrier:
-                    self._spawn(broadcast_time_job(self, name), None, PREPAID, name)
+        if isinstance(task, ClockCheck):          # per port: time sync first, then the checks
+            for name in self.buses:
+                self.spawn(time_sync_job(self, name, task, window), None, PREPAID, name)
+            return
         for m in self.archive.meters.values():
             if task.applies(m, window.boundary):
-                self._spawn(read_job(self, m, task, window), m, task.lane, m.port)
+                self.spawn(read_job(self, m, task, window), m, task.lane, m.port)
         if isinstance(task, DailyFreeze):
             self.closing[(task.name, window.period)] = window
 
@@ -216,7 +241,7 @@ class Agent:
         window = Window(task.name, label, self.wall, self.wall + deadline_s, self.wall)
         for addr in addrs:
             m = self.archive.meters[addr]
-            self._spawn(read_job(self, m, task, window), m, task.lane, m.port)
+            self.spawn(read_job(self, m, task, window), m, task.lane, m.port)
         self._pump_all()
         return label
 
@@ -257,10 +282,12 @@ class Agent:
             if addr not in self.archive.meters:
                 continue
             nxt, last = st["next_probe"], st["last_success"]
-            self.health[addr] = MeterHealth(addr, Health(st["health"]), st["failures"],
-                                            None if last is None else self.to_now(last),
-                                            self.to_now(nxt) if nxt is not None else self.now,
-                                            st["depth"])
+            h = self.health[addr] = MeterHealth(addr, Health(st["health"]), st["failures"],
+                                                None if last is None else self.to_now(last),
+                                                self.to_now(nxt) if nxt is not None else self.now,
+                                                st["depth"])
+            if h.failures:
+                h.failing_since = self.now      # not stored: a restart starts the span anew
 
     def health_of(self, addr):
         h = self.health.get(addr)

@@ -20,13 +20,15 @@ class Transact:
 
 
 class Broadcast:
-    """Send one 645 broadcast ``request`` on ``port`` (no reply); resumes with None."""
+    """Send one 645 broadcast ``request`` on ``port`` at ``baud`` (None: the port's rate; no
+    reply); resumes with the link's Result."""
 
-    __slots__ = ("port", "request")
+    __slots__ = ("port", "request", "baud")
 
-    def __init__(self, port, request):
+    def __init__(self, port, request, baud=None):
         self.port = port
         self.request = request
+        self.baud = baud
 
 
 class ModuleCall:

@@ -8,10 +8,12 @@ yet"), and re-reads until the task's deadline.
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.civil import DAY, iso, to_civil
-from protocols.dlt645 import apdu, di as DI, values, v1997
+from protocols.dlt645 import apdu, const as K, di as DI, values, v1997
+from protocols.dlt645.frame import encode_frame as encode_645
+from protocols.gdw1376_2 import afn as A
 
 from edge import validate as V
-from edge.effects import Broadcast, Transact
+from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health
 from edge.links import Result, is_error, summary
@@ -220,7 +222,7 @@ class PowerDownEvents(Task):
 
 
 class ClockCheck(Task):
-    """Each meter's clock against ours (after the broadcast time sync on RS-485 ports)."""
+    """Each meter's clock against ours, after the port's broadcast time sync."""
 
     name = "clock"
     lane = EVENT
@@ -338,7 +340,21 @@ def _readings(agent, meter, task, window, result):
                     (), agent.wall)]
 
 
-def broadcast_time_job(agent, port):
-    """Broadcast our time to every meter on an RS-485 port (645 §7.8: no reply)."""
-    yield Broadcast(port, apdu.BroadcastTime(agent.wall))
-
+def time_sync_job(agent, port, task, window):
+    """Broadcast our time to the meters on ``port`` (645 §7.8: no reply; on a carrier port the
+    module floods it, 1376.2 05F3), wait until it has reached them, then check their clocks."""
+    sync = apdu.BroadcastTime(agent.wall)
+    meters = [m for m in agent.archive.meters.values()
+              if m.port == port and task.applies(m, window.boundary)]
+    if agent.archive.ports[port].carrier:
+        body = encode_645(sync.to_frame(K.BROADCAST_ADDR), preamble=4)
+        answer = yield ModuleCall(port, A.StartBroadcast(A.PROTO_645_2007, body))
+        if isinstance(answer, A.Confirm):
+            yield SleepUntil(agent.now + answer.wait_s)
+        else:
+            agent.count("time_sync_refused")
+    else:
+        for baud in sorted({m.baud for m in meters}):     # a meter hears only its own rate
+            yield Broadcast(port, sync, baud)
+    for m in meters:
+        agent.spawn(read_job(agent, m, task, window), m, task.lane, port)

@@ -1,6 +1,6 @@
 """Bus links, sans-I/O: the byte side of one RS-485 port or of the carrier module's UART.
 
-Both take ``start(token, addr, requests, preamble, now)`` (645 requests for one meter, several
+Both take ``start(token, addr, requests, preamble, now, baud)`` (645 requests for one meter, several
 coalesced into one job) and hand back ``(token, Result)`` from ``completed()``; in between the
 driver moves bytes (``data_to_send``/``receive_data``) and calls ``on_timer`` at
 ``next_deadline()``. The RS-485 link runs one 645 exchange at a time; the module link speaks
@@ -91,21 +91,23 @@ class Rs485Link:
 
     def __init__(self, baud=2400, response_timeout=0.5, retries=0):
         self.baud = baud
+        self.line_baud = baud               # the rate of the exchange on the line now
         self.response_timeout = response_timeout
         self.retries = retries
         self._job = None
         self._ex = None
         self._done = []
 
-    def start(self, token, addr, requests, preamble, now):
+    def start(self, token, addr, requests, preamble, now, baud=None):
         self._job = (token, bytes(addr), list(requests), preamble, [], now)
+        self.line_baud = baud or self.baud
         self._next(now)
 
     def _next(self, now):
         _, addr, requests, preamble, outcomes, _ = self._job
         # the reply must start within the response timeout after our last byte has gone out
         self._ex = Exchange(addr, requests[len(outcomes)], now, self.response_timeout,
-                            self.retries, preamble, byte_s=BITS_PER_BYTE / float(self.baud))
+                            self.retries, preamble, byte_s=BITS_PER_BYTE / float(self.line_baud))
 
     def data_to_send(self, now):
         if self._ex is None:
@@ -164,6 +166,8 @@ class _Pending:
 class ModuleLink:
     """The concentrator side of the carrier module's UART (Q/GDW 1376.2 master)."""
 
+    line_baud = None                        # the UART to the module keeps its rate
+
     def __init__(self, comm=COMM_HPLC, concurrency=5, answer_timeout=100.0, call_timeout=10.0,
                  busy_retry_s=1.0):
         self.comm = comm
@@ -193,7 +197,7 @@ class ModuleLink:
         """A management request (10F2, 11F1, 12F2 ...); completes with the answer unit or None."""
         self._send(token, unit, now, timeout or self.call_timeout)
 
-    def start(self, token, addr, requests, preamble, now):
+    def start(self, token, addr, requests, preamble, now, baud=None):
         body = b"".join(encode_645(r.to_frame(addr), preamble=preamble) for r in requests)
         proto = A.PROTO_645_1997 if isinstance(requests[0], v1997.Read97) else A.PROTO_645_2007
         unit = (A.ConcurrentRequest(proto, body) if self.concurrent

@@ -19,8 +19,8 @@ class Rs485Port:
         self.network = network
         self.deliver = deliver
 
-    def write(self, data):
-        self.env.process(self.network.transact(None, data, on_bytes=self.deliver))
+    def write(self, data, baud=None):
+        self.env.process(self.network.transact(None, data, on_bytes=self.deliver, baud=baud))
 
 
 class ModulePort:
@@ -32,7 +32,10 @@ class ModulePort:
         self.module = CarrierModule(env, network, link.b.send, comm=comm)
         link.b.on_bytes = self.module.on_bytes
         link.a.on_bytes = deliver
-        self.write = link.a.send
+        self.send = link.a.send
+
+    def write(self, data, baud=None):
+        self.send(data)
 
 
 class SimRuntime:
@@ -61,7 +64,7 @@ class SimRuntime:
                 out = self.agent.data_to_send(name, now)
                 if not out:
                     break
-                port.write(out)
+                port.write(out, self.agent.line_baud(name))
 
     def _on_bytes(self, name, data):
         self.agent.receive_data(name, data, self.env.now, self.env.now)

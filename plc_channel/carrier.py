@@ -47,6 +47,10 @@ class CarrierNetwork:
         """Network the area now (call at a quiet hour)."""
         self.router.build(self.env.now)
 
+    def airtime(self, nbytes):
+        """Seconds one hop of an ``nbytes`` frame occupies the channel."""
+        return self.phy.airtime(nbytes)
+
     def depth(self, addr):
         """Relay level of ``addr`` (1 = heard directly, 0 = not in the network)."""
         i = self.index.get(addr)

@@ -3,12 +3,14 @@
 Any 1376.2 master - our agent or a real concentrator in a rig - talks to it over a byte stream;
 behind it is a simulated carrier network (``CarrierNetwork``) or an RS-485 bus. It answers:
 confirm/deny, module information (03F1, 03F4, 05F1), slave nodes (10F1, 10F2, 10F4, 11F1, 11F2),
-route control (12F1 restart, 12F2 pause, 12F3 resume), forwarding a 645 frame (02F1, 13F1 monitor
+route control (12F1 restart, 12F2 pause, 12F3 resume), broadcast (05F3), forwarding a 645 frame (02F1, 13F1 monitor
 slave node), HPLC concurrent reads (F1F1, bounded), and it reports on its own: router-driven
 reading (14F1 requests, 06F2 read data), route status changes (06F3) and meter events (06F5).
 Rules of this file: every reply echoes the request's sequence number; the module's own reports
 use its own counter; anything it cannot parse is denied with a reason, never dropped silently.
 """
+import math
+
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645 import Read, decode_frame as decode_645, encode_frame as encode_645
 from protocols.dlt645 import di as DI
@@ -20,6 +22,7 @@ from plc_channel.topology import quality
 MODULE_ADDR = bytes.fromhex("010000000000")
 ROUTER_ANSWER_TIMEOUT_S = 10.0    # router-driven mode: wait this long for the 14F1 answer
 EVENT_FAMILIES = (DI.EV_POWER_DOWN,)
+BROADCAST_REPEATS = 3             # each relay level repeats a broadcast this often (flooding)
 
 
 class CarrierModule:
@@ -168,6 +171,27 @@ class CarrierModule:
         if on and self._round is None and self.nodes:
             self._round = self.env.process(self._router_round())
 
+    def _broadcast(self, req, unit):
+        """05F3: confirm with the flood's duration, then every meter with a route gets the frame
+        as its relay level is reached (a meter cut off at that moment misses it)."""
+        net = self.network
+        per_level = BROADCAST_REPEATS * net.airtime(len(unit.body))
+        levels = {}
+        for i, m in enumerate(net.meters):
+            levels.setdefault(max(net.depth(m.addr), 1), []).append(i)
+        wait = int(math.ceil(max(levels or [1]) * per_level)) + 1
+        self._emit(A.Confirm(wait_s=wait), req.seq)
+        self.env.process(self._flood(unit.body, per_level, levels))
+
+    def _flood(self, body, per_level, levels):
+        env, net = self.env, self.network
+        start = env.now
+        for level in sorted(levels):
+            yield env.timeout(max(0.0, start + level * per_level - env.now))
+            for i in levels[level]:
+                if net.reachable(i, env.now):
+                    net.meters[i].handle(body, env.now)
+
     # --- reading ------------------------------------------------------------------------------
     def _target(self, req, body):
         """Meter address of a carried 645 frame: A3 of the 1376.2 frame, else the 645 address."""
@@ -281,6 +305,7 @@ _HANDLERS = {
     A.RouteRestart: CarrierModule._restart,
     A.RoutePause: CarrierModule._pause,
     A.RouteResume: CarrierModule._resume,
+    A.StartBroadcast: CarrierModule._broadcast,
     A.MonitorRequest: CarrierModule._monitor,
     A.Forward: CarrierModule._monitor,
     A.ConcurrentRequest: CarrierModule._concurrent,

@@ -45,6 +45,9 @@ class Rs485Bus:
     def meters(self):
         return self.bus.meters
 
+    def airtime(self, nbytes):
+        return airtime(nbytes, self.baud)
+
     def depth(self, addr):
         return 0
 
@@ -72,20 +75,22 @@ class Rs485Bus:
                 out[k] ^= 1 << self.rng.randrange(8)
         return bytes(out)
 
-    def transact(self, addr, request, priority=0, on_bytes=None):
-        """SimPy process: send ``request``, wait for the answer; returns a Delivery.
+    def transact(self, addr, request, priority=0, on_bytes=None, baud=None):
+        """SimPy process: send ``request`` at ``baud`` (default the bus rate), wait for the
+        answer; returns a Delivery. Only meters set to that rate understand it.
 
         ``on_bytes(chunk)``, when given, receives the reply as it arrives on the line, in
         chunks of at most ``CHUNK`` bytes, so a byte-stream reader sees a frame still arriving."""
+        baud = baud or self.baud
         env = self.env
         start = env.now
         with self.line.request(priority=priority) as slot:
             yield slot
             d = Delivery("ok", depth=0, tx=1)
-            t_req = airtime(len(request), self.baud)
+            t_req = airtime(len(request), baud)
             yield env.timeout(t_req)
             d.airtime += t_req
-            reply, delay = self.bus.handle(self._noisy(request), env.now)
+            reply, delay = self.bus.handle(self._noisy(request), env.now, baud)
             if reply is None or delay > self.response_timeout:
                 yield env.timeout(self.response_timeout)
                 d.reason = "meter silent"
@@ -94,7 +99,7 @@ class Rs485Bus:
                 reply = self._noisy(reply)
                 for k in range(0, len(reply), CHUNK):
                     chunk = reply[k:k + CHUNK]
-                    t_chunk = airtime(len(chunk), self.baud)
+                    t_chunk = airtime(len(chunk), baud)
                     yield env.timeout(t_chunk)
                     d.airtime += t_chunk
                     if on_bytes is not None:

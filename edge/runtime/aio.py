@@ -70,6 +70,9 @@ class AgentRunner:
                 out = self.agent.data_to_send(name, time.monotonic())
                 if not out:
                     break
+                baud = self.agent.line_baud(name)
+                if baud and port.baudrate != baud:
+                    port.baudrate = baud         # meters at several rates on one pair
                 port.write(out)
 
     def _on_data(self, name, data, now):

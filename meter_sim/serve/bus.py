@@ -1,7 +1,8 @@
 """RS-485 multi-drop semantics over a set of firmware meters.
 
 Only the addressed meter answers; broadcasts reach all and get no reply; a wildcard address that
-selects several meters makes them all answer at once, and the bus delivers the collision.
+selects several meters makes them all answer at once, and the bus delivers the collision. When
+the line rate is given, a meter set to another rate hears only noise and stays silent.
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645.errors import DecodeError
@@ -19,27 +20,32 @@ class MeterBus:
         self.requests = 0
         self.collisions = 0
 
-    def handle(self, request, t):
-        """(reply bytes or None, reply delay in seconds) for one request frame."""
+    def handle(self, request, t, baud=None):
+        """(reply bytes or None, reply delay in seconds) for one request frame sent at ``baud``."""
         try:
             frame = decode_frame(request)
         except ProtocolDecodeError:
             return None, 0.0
-        return self.handle_frame(frame, t)
+        return self.handle_frame(frame, t, baud)
 
-    def handle_frame(self, frame, t):
+    def handle_frame(self, frame, t, baud=None):
         self.requests += 1
         if frame.is_broadcast:
             for m in self.meters:
-                m.handle_frame(frame, t)
+                if _hears(m, baud):
+                    m.handle_frame(frame, t)
             return None, 0.0
         meter = self._by_addr.get(frame.addr)
         if meter is not None:
+            if not _hears(meter, baud):
+                return None, 0.0
             return meter.handle_frame(frame, t), meter.reply_delay
         if 0xAA not in frame.addr:
             return None, 0.0
         replies = []
         for m in self.meters:
+            if not _hears(m, baud):
+                continue
             r = m.handle_frame(frame, t)
             if r is not None:
                 replies.append((r, m.reply_delay))
@@ -51,6 +57,10 @@ class MeterBus:
             return replies[0]
         self.collisions += 1
         return _collide([r for r, _ in replies]), min(d for _, d in replies)
+
+
+def _hears(meter, baud):
+    return baud is None or getattr(meter, "baud", baud) == baud
 
 
 def _collide(replies):

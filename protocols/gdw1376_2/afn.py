@@ -445,6 +445,14 @@ class ForwardReply(Forward):
 
 
 @_register
+class StartBroadcast(Forward):
+    """AFN05 F3 启动广播 (down): control word (protocol type) + L + the frame every node gets.
+    The module confirms with the seconds the broadcast will take (00F1 wait time)."""
+
+    AFN, FN, UP = 0x05, 3, False
+
+
+@_register
 class MonitorRequest(_Carried):
     """AFN13 F1 监控从节点 (down): protocol, delay-related flag, attached nodes, L, frame."""
 

@@ -53,16 +53,37 @@ def test_a_backing_off_dead_meter_does_not_starve_live_ones():
 
 
 def test_health_moves_online_suspect_offline_and_back():
-    p = HealthPolicy(suspect_after=2, offline_after=4, base_s=10.0, cap_s=40.0, probe_s=1000.0)
+    p = HealthPolicy(suspect_after=2, offline_after=4, base_s=10.0, cap_s=40.0, probe_s=1000.0,
+                     offline_after_s=60.0)
     m = MeterHealth("000000000001")
-    delays = []
+    delays, t = [], 100.0
     for k in range(4):
-        p.failure(m, 100.0)
-        delays.append(m.next_try - 100.0)
+        p.failure(m, t)
+        delays.append(m.next_try - t)
+        t = m.next_try
     assert m.health is Health.OFFLINE and delays[-1] >= 1000.0
     assert delays[0] < delays[1] < delays[2] <= 40.0 * 1.25
     p.success(m, 5000.0)
     assert (m.health, m.failures, m.last_success) == (Health.ONLINE, 0, 5000.0)
+
+
+def test_quick_failures_make_a_meter_suspect_not_offline():
+    """Five failures within seconds (idle-bus re-reads) are not yet a dead meter."""
+    p = HealthPolicy(offline_after=5, offline_after_s=600.0)
+    m = MeterHealth("000000000002")
+    for k in range(8):
+        p.failure(m, 10.0 + k)
+    assert m.health is Health.SUSPECT
+    p.failure(m, 610.0)
+    assert m.health is Health.OFFLINE
+    p.success(m, 700.0)
+    p.failure(m, 701.0)
+    assert m.failing_since == 701.0 and m.health is Health.ONLINE
+
+
+def test_backoff_stays_at_the_cap_after_any_number_of_failures():
+    p = HealthPolicy(base_s=5.0, cap_s=1800.0)
+    assert 1800.0 <= p.backoff("000000000003", 10 ** 6) < 1800.0 * 1.25
 
 
 def test_backoff_is_spread_per_meter_but_deterministic():

@@ -77,7 +77,7 @@ UNITS = [
     A.SlaveInfo(2, [A.SlaveNode(METER, 3, 9, 2, 2), A.SlaveNode(MASTER, 1, 15, 1, 1)]),
     A.RouteStatusQuery(), A.RouteStatus(True, False, 10, 9, 4, 960, 5),
     A.AddSlaves([(METER, 2), (MASTER, 1)]), A.DeleteSlaves([METER]), A.RouteRestart(),
-    A.RoutePause(), A.RouteResume(), A.Forward(2, b"\x68\x16"), A.ForwardReply(2, b"\x68"),
+    A.RoutePause(), A.RouteResume(), A.StartBroadcast(2, b"\x68\x08"), A.Forward(2, b"\x68\x16"), A.ForwardReply(2, b"\x68"),
     A.MonitorRequest(2, b"\x68\x00", 1, [METER]), A.MonitorReply(2, b"\x68\x00\x16", 7),
     A.ConcurrentRequest(2, b"\x68" * 300), A.ConcurrentReply(2, b"\x16" * 3),
     A.ReportReadData(5, 2, b"\x68\x16", 3), A.ReportRouteChange(A.ROUTE_READ_DONE),
@@ -98,6 +98,12 @@ def test_prm_marks_requests_and_module_reports_not_answers():
     assert not A.to_frame(A.MonitorReply(2, b"")).prm
     assert A.to_frame(A.ReportReadData(1, 2, b"")).prm
     assert not A.to_frame(A.Confirm(), up=False).prm
+
+
+def test_start_broadcast_layout():
+    """05F3: control word (protocol type), L, then the frame; a request, so PRM is set."""
+    f = A.to_frame(A.StartBroadcast(A.PROTO_645_2007, b"\x68\x99\x16"))
+    assert (f.afn, f.fn, f.prm, f.data) == (0x05, 3, True, b"\x02\x03\x68\x99\x16")
 
 
 def test_unknown_class_is_kept_as_bytes_not_an_error():
