@@ -14,6 +14,7 @@ from protocols.dlt645 import const as K
 from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
+from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health, MeterHealth
@@ -60,8 +61,9 @@ class Agent:
     """The concentrator's collection logic over one archive and one store."""
 
     def __init__(self, archive, store, settings=None, now=0.0, wall=0.0):
-        self.archive = archive
         self.store = store
+        self.counters = {}
+        self.archive = self._with_saved_changes(archive)
         self.settings = settings or Settings()
         self.policy = self.settings.health
         self.limits = self.settings.limits
@@ -74,7 +76,6 @@ class Agent:
             link = make_link(port, self.settings)
             self.buses[name] = Bus(port, link, BusScheduler(link.capacity, self.settings.gap_s))
         self.health = {}
-        self.counters = {}
         self.planned = {}                 # (task, period) -> deadline of the windows opened
         self.closing = {}                 # freeze windows whose read rate is saved at the deadline
         self.read_rates = {}              # (task, period) -> rows, once closed
@@ -208,6 +209,46 @@ class Agent:
 
     def module_ready(self, port):
         self.buses[port].ready = True
+
+    # --- archive changes (档案设置, from the master station) ------------------------------------
+    def _with_saved_changes(self, archive):
+        add, remove = self.store.archive_changes()
+        if not add and not remove:
+            return archive
+        try:
+            return archive.with_changes(add, remove)
+        except ArchiveError:
+            self.count("archive_changes_rejected")      # e.g. a port the config no longer has
+            return archive
+
+    def change_archive(self, add=(), remove=()):
+        """Add or replace meter records (dicts as in the archive TOML) and remove addresses.
+        Validated first (ArchiveError: nothing changes), saved, then applied: jobs of changed
+        or removed meters stop, carrier modules are re-synced, open task windows start for the
+        new records."""
+        add, remove = [dict(m) for m in add], list(remove)
+        new = self.archive.with_changes(add, remove)
+        old = self.archive
+        self.store.save_archive_changes(add, remove)
+        self.archive = new
+        touched = [old.meters[a] for a in remove if a in old.meters]
+        touched += [old.meters[m["addr"]] for m in add if m["addr"] in old.meters]
+        fresh = [new.meters[m["addr"]] for m in add]
+        for a in remove:
+            self.health.pop(a, None)
+        for name in sorted({m.port for m in touched + fresh}):
+            bus = self.buses[name]
+            if bus.port.carrier and bus.ready:
+                bus.ready = False
+                self.spawn(module_sync(self, name), None, PREPAID, name)
+        for task in self.tasks:
+            if isinstance(task, ClockCheck):
+                continue
+            for window in open_windows(task, self.wall):
+                for m in fresh:
+                    if task.applies(m, window.boundary):
+                        self.spawn(read_job(self, m, task, window), m, task.lane, m.port)
+        self._pump_all()
 
     # --- planning -----------------------------------------------------------------------------
     def _plan(self):

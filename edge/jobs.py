@@ -303,6 +303,8 @@ def read_job(agent, meter, task, window):
     early = None
     humble = False
     while agent.now < deadline:
+        if agent.archive.meters.get(meter.addr) is not meter:
+            return                                  # removed or changed by the master station
         todo = [k for k, r in enumerate(have) if r is None or is_error(r)]
         attempt = yield Transact([requests[k] for k in todo], not_before, early, humble)
         if agent.now >= deadline and attempt.kind != OK:

@@ -38,21 +38,34 @@ def _slave_table(agent, port):
 
 
 def module_sync(agent, port):
-    """Generator job: pause the router, sync the slave table, record each meter's relay level."""
+    """Generator job: pause the router, sync the slave table, record each meter's relay level;
+    again if the archive changed meanwhile."""
     yield from _call(agent, port, A.RoutePause())
+    archive = None
+    while archive is not agent.archive:
+        archive = agent.archive
+        yield from _sync_table(agent, port)
+    agent.module_ready(port)
+
+
+def _sync_table(agent, port):
     nodes = yield from _slave_table(agent, port)
-    wanted = {m.wire_addr: m for m in agent.archive.on_port(port)}
-    extra = [a for a in nodes if a not in wanted]
+    wanted = {m.wire_addr: _protocol(m) for m in agent.archive.on_port(port)}
+    # a node archived with another protocol is deleted and added again
+    extra = [a for a, node in nodes.items() if wanted.get(a) != node.protocol]
     for k in range(0, len(extra), BATCH):
         yield from _call(agent, port, A.DeleteSlaves(extra[k:k + BATCH]))
-    missing = [(a, A.PROTO_645_1997 if m.protocol == "645-1997" else A.PROTO_645_2007)
-               for a, m in wanted.items() if a not in nodes]
+    missing = [(a, proto) for a, proto in wanted.items()
+               if a not in nodes or nodes[a].protocol != proto]
     for k in range(0, len(missing), BATCH):
         answer = yield from _call(agent, port, A.AddSlaves(missing[k:k + BATCH]))
         if isinstance(answer, A.Deny):
             agent.count("module_add_denied")
     nodes = yield from _slave_table(agent, port)
-    for addr, m in wanted.items():
-        node = nodes.get(addr)
+    for m in agent.archive.on_port(port):
+        node = nodes.get(m.wire_addr)
         agent.health_of(m.addr).depth = node.level if node is not None else 0
-    agent.module_ready(port)
+
+
+def _protocol(meter):
+    return A.PROTO_645_1997 if meter.protocol == "645-1997" else A.PROTO_645_2007

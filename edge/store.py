@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
     depth INTEGER NOT NULL DEFAULT 0, next_probe REAL);
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS archive_change (addr TEXT PRIMARY KEY, record TEXT);
 CREATE TABLE IF NOT EXISTS read_rate (
     task TEXT NOT NULL, period TEXT NOT NULL, medium TEXT NOT NULL, depth INTEGER NOT NULL,
     meters INTEGER NOT NULL, read INTEGER NOT NULL, PRIMARY KEY (task, period, medium, depth));
@@ -186,6 +187,25 @@ class Store:
         if row is None:
             return None
         return dict(zip(("health", "last_success", "failures", "depth", "next_probe"), row))
+
+    # --- archive changes from the master station ---------------------------------------------
+    def save_archive_changes(self, add=(), remove=()):
+        """Meter records added or replaced, and addresses removed, in one transaction; they are
+        laid over the configured archive at every start."""
+        with _transaction(self.db):
+            self.db.executemany("INSERT OR REPLACE INTO archive_change VALUES (?, ?)",
+                                [(m["addr"], json.dumps(m, sort_keys=True)) for m in add]
+                                + [(a, None) for a in remove])
+
+    def archive_changes(self):
+        """(records added or replaced, addresses removed) as saved."""
+        add, remove = [], []
+        for addr, record in self.db.execute("SELECT addr, record FROM archive_change ORDER BY addr"):
+            if record is None:
+                remove.append(addr)
+            else:
+                add.append(json.loads(record))
+        return add, remove
 
     # --- counters -----------------------------------------------------------------------------
     def _bump(self, name, n):

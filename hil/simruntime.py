@@ -66,11 +66,16 @@ class SimRuntime:
                     break
                 port.write(out, self.agent.line_baud(name))
 
+    def kick(self):
+        """Let the loop run now: call after changing the agent from outside (archive edits,
+        on-demand reads), so what it wants to send goes out."""
+        if not self._wake.triggered:
+            self._wake.succeed()
+
     def _on_bytes(self, name, data):
         self.agent.receive_data(name, data, self.env.now, self.env.now)
         self._flush()
-        if not self._wake.triggered:
-            self._wake.succeed()
+        self.kick()
 
     def _loop(self):
         env = self.env

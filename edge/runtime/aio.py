@@ -84,6 +84,11 @@ class AgentRunner:
         self._flush()
         self._wake.set()
 
+    def kick(self):
+        """Let the loop run now (after changing the agent from outside the loop's callbacks)."""
+        if self._wake is not None:
+            self._wake.set()
+
     def stop(self):
         self._stopping = True
         if self._wake is not None:

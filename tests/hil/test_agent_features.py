@@ -1,10 +1,12 @@
 """Agent features against the simulator in virtual time: broadcast time sync on both media,
-meters at several line rates on one RS-485 pair, and event reports from the carrier module. The
+meters at several line rates on one RS-485 pair, event reports from the carrier module, and archive
+changes from the master station while reading. The
 simulated meters' own clocks, rates and event logs are the ground truth."""
+import pytest
 import simpy
 
 from edge.agent import Agent
-from edge.archive import Archive
+from edge.archive import Archive, ArchiveError
 from edge.plan import Settings
 from edge.store import Store
 from meter_sim.faults import firmware
@@ -96,3 +98,30 @@ def test_an_event_reported_by_the_module_is_read_at_once():
         assert r.period == "power_down#1" and r.quality == "ok"
         start, end = r.value["start"], r.value["end"]
         assert iso(START + 0.4 * 3600 - 60) < start < end < iso(START + 0.6 * 3600 + 60)
+
+
+def test_archive_changes_resync_the_module_start_reads_and_survive_a_restart():
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 20, "hplc", 6, DEFAULT_EPOCH)
+    full = area_archive(area).to_dict()
+    late = full["meter"][18:]
+    doc = dict(full, meter=full["meter"][:18])
+    store = Store(":memory:", durable=False)
+    agent = Agent(Archive.from_dict(doc), store, Settings(
+        curve_every_min=0, event_every_h=0, clock_check_h=None), now=env.now, wall=env.now)
+    runtime = SimRuntime(env, agent, {"plc": area.network})
+    env.run(until=START + 1200.0)
+    gone = full["meter"][0]["addr"]
+    with pytest.raises(ArchiveError):
+        agent.change_archive(add=[{"addr": "00000000001X", "port": "plc"}])
+    assert store.archive_changes() == ([], [])
+    agent.change_archive(add=late, remove=[gone])
+    runtime.kick()
+    env.run(until=START + 3600.0)
+    module = runtime.ports["plc"].module
+    wanted = {bytes.fromhex(m["addr"])[::-1] for m in full["meter"][1:]}
+    assert set(module.nodes) == wanted
+    read = {r.addr for r in store.readings(task="daily_freeze") if r.quality == "ok"}
+    assert {m["addr"] for m in late} <= read
+    again = Agent(Archive.from_dict(doc), store, agent.settings, now=env.now, wall=env.now)
+    assert set(again.archive.meters) == {m["addr"] for m in full["meter"][1:]}
