@@ -60,7 +60,7 @@ def make_link(port, settings):
 class Agent:
     """The concentrator's collection logic over one archive and one store."""
 
-    def __init__(self, archive, store, settings=None, now=0.0, wall=0.0):
+    def __init__(self, archive, store, settings=None, now=0.0, wall=0.0, prepaid=None):
         self.store = store
         self.counters = {}
         self.archive = self._with_saved_changes(archive)
@@ -83,6 +83,12 @@ class Agent:
         self._sleepers = []
         self._order = itertools.count()
         self._restore()
+        self.prepaid = None
+        if prepaid is not None:           # cost control only where [prepaid] is configured
+            from edge.prepaid.engine import Prepaid
+            self.prepaid = Prepaid(self, prepaid)
+            self.tasks.insert(0, self.prepaid.task)
+            self.prepaid.resume()
         for name, bus in self.buses.items():
             if bus.port.carrier:
                 self.spawn(module_sync(self, name), None, PREPAID, name)
@@ -153,6 +159,9 @@ class Agent:
         except StopIteration:
             self.active -= 1
             return
+        if isinstance(effect, SleepUntil):
+            heapq.heappush(self._sleepers, (effect.t, next(self._order), run))
+            return
         bus = self.buses[getattr(effect, "port", None) or run.port]
         if isinstance(effect, Transact):
             bus.scheduler.submit(Job(run.meter.addr, run.lane, effect.not_before, (run, effect),
@@ -162,8 +171,6 @@ class Agent:
                                      after_s=BROADCAST_SETTLE_S))
         elif isinstance(effect, ModuleCall):
             bus.link.call(run, effect.unit, self.now)
-        elif isinstance(effect, SleepUntil):
-            heapq.heappush(self._sleepers, (effect.t, next(self._order), run))
         else:
             raise TypeError("a job yielded %r, not an effect" % (effect,))
 

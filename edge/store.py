@@ -86,7 +86,7 @@ class Store:
     def commit(self, readings=(), states=()):
         """Readings and meter states (tuples as ``save_meter_state`` takes) in one transaction."""
         written = 0
-        with _transaction(self.db):
+        with transaction(self.db):
             for r in readings:
                 cur = self.db.execute(
                     "INSERT INTO reading (addr, task, di, period, value, quality, flags, read_at)"
@@ -126,7 +126,7 @@ class Store:
 
     def save_read_rate(self, task, period, rows):
         """Read-rate figures of a closed task window: rows of (medium, depth, meters, read)."""
-        with _transaction(self.db):
+        with transaction(self.db):
             self.db.executemany("INSERT OR REPLACE INTO read_rate VALUES (?,?,?,?,?,?)",
                                 [(task, period) + tuple(r) for r in rows])
 
@@ -164,13 +164,13 @@ class Store:
 
     def confirm(self, addrs_periods):
         """Mark readings as confirmed by the master station (eligible for eviction first)."""
-        with _transaction(self.db):
+        with transaction(self.db):
             self.db.executemany("UPDATE reading SET confirmed=1 WHERE addr=? AND period=?",
                                 list(addrs_periods))
 
     # --- meter state --------------------------------------------------------------------------
     def save_meter_state(self, addr, health, last_success, failures, depth=0, next_probe=None):
-        with _transaction(self.db):
+        with transaction(self.db):
             self.db.execute("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
                             (addr, health, last_success, failures, depth, next_probe))
 
@@ -192,7 +192,7 @@ class Store:
     def save_archive_changes(self, add=(), remove=()):
         """Meter records added or replaced, and addresses removed, in one transaction; they are
         laid over the configured archive at every start."""
-        with _transaction(self.db):
+        with transaction(self.db):
             self.db.executemany("INSERT OR REPLACE INTO archive_change VALUES (?, ?)",
                                 [(m["addr"], json.dumps(m, sort_keys=True)) for m in add]
                                 + [(a, None) for a in remove])
@@ -227,7 +227,7 @@ def _reading(row):
     return Reading(a, t, di, p, json.loads(value), q, tuple(f for f in flags.split(",") if f), at)
 
 
-class _transaction:
+class transaction:
     """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error) on an autocommit connection."""
 
     def __init__(self, db):

@@ -325,7 +325,7 @@ def agent_cmd(config_path, epoch, duration, print_commits):
         sys.stdout.flush()
     store = Store(cfg.store, cfg.max_readings, on_commit=echo_commit if print_commits else None)
     wall = local_clock(_parse_time(epoch) if epoch else None)
-    agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall())
+    agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
     try:
         runner = AgentRunner.open(agent, wall)
     except Exception as exc:            # a port that cannot be opened: say which
@@ -347,6 +347,62 @@ def agent_cmd(config_path, epoch, duration, print_commits):
     store.close()
     if runner.errors:
         raise click.ClickException("port failed: %s" % ", ".join(n for n, _ in runner.errors))
+
+
+@main.group()
+def prepaid():
+    """Cost control in a running agent's store: post payments, show balances and commands."""
+
+
+def _prepaid_store(config_path):
+    from edge.runtime.config import ConfigError, load_config
+    from edge.store import Store
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc))
+    if cfg.prepaid is None:
+        raise click.ClickException("%s has no [prepaid] section" % config_path)
+    return Store(cfg.store)
+
+
+@prepaid.command("pay")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--customer", required=True)
+@click.option("--amount", required=True, type=float, help="Yuan.")
+@click.option("--id", "payment_id", default=None,
+              help="Payment id (default: customer and time); the same id is applied once.")
+def prepaid_pay(config_path, customer, amount, payment_id):
+    """Leave a payment in the agent's inbox; the running agent applies it within seconds."""
+    from edge.prepaid.ledger import post_payment
+    from edge.prepaid.tariff import to_uyuan
+    if amount <= 0:
+        raise click.ClickException("the amount must be positive")
+    store = _prepaid_store(config_path)
+    now = time.time()
+    payment_id = payment_id or "%s-%d" % (customer, int(now * 1000))
+    posted = post_payment(store.db, payment_id, customer, to_uyuan(amount), now)
+    click.echo(json.dumps({"payment": payment_id, "customer": customer, "amount": amount,
+                           "posted": posted}))
+
+
+@prepaid.command("status")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--commands", "show_commands", is_flag=True, help="Also list the command journal.")
+def prepaid_status(config_path, show_commands):
+    """Balances, waiting payments and (optionally) every journaled command, as JSON."""
+    from edge.prepaid.journal import Journal
+    from edge.prepaid.ledger import Ledger
+    from edge.prepaid.tariff import to_yuan
+    store = _prepaid_store(config_path)
+    ledger = Ledger(store)
+    out = {"balances": {c: to_yuan(a.balance) for c, a in sorted(ledger.accounts.items())},
+           "inbox": [{"id": i, "customer": c, "amount": to_yuan(a)} for i, c, a, _ in ledger.inbox()]}
+    if show_commands:
+        out["commands"] = [{"id": c.id, "meter": c.meter, "action": c.action, "state": c.state,
+                            "reason": c.reason, "source": c.source, "attempts": c.attempts,
+                            "created": iso(c.created)} for c in Journal(store).all()]
+    click.echo(json.dumps(out, indent=1))
 
 
 @main.command()

@@ -8,6 +8,7 @@
     [tasks]                                    # edge.plan.Settings: freeze_deadline_h = 6 ...
     [tasks.health]                             # edge.health.HealthPolicy figures
     [tasks.limits]                             # edge.validate.Limits figures
+    [prepaid]                                  # cost control (edge.prepaid.engine.PrepaidSettings)
 
 Relative paths are taken from the config file's folder. Problems are reported all at once.
 """
@@ -27,8 +28,10 @@ class ConfigError(ValueError):
 class Config:
     """The parsed agent.toml."""
 
-    def __init__(self, archive, settings, store, max_readings=1_000_000, metrics=None):
+    def __init__(self, archive, settings, store, max_readings=1_000_000, metrics=None,
+                 prepaid=None):
         self.archive = archive
+        self.prepaid = prepaid
         self.settings = settings
         self.store = store
         self.max_readings = max_readings
@@ -53,7 +56,7 @@ def load_config(path):
     """Read, validate and resolve ``path``."""
     doc = _toml(path)
     here = os.path.dirname(os.path.abspath(path))
-    problems = ["unknown section [%s]" % k for k in sorted(set(doc) - {"agent", "tasks"} - ARCHIVE_KEYS)]
+    problems = ["unknown section [%s]" % k for k in sorted(set(doc) - {"agent", "tasks", "prepaid"} - ARCHIVE_KEYS)]
     agent = doc.get("agent", {})
     problems += ["unknown [agent] key %r" % k for k in sorted(set(agent) - AGENT_KEYS)]
     if "store" not in agent:
@@ -63,6 +66,14 @@ def load_config(path):
     except (TypeError, ValueError) as exc:
         problems.append("[tasks]: %s" % exc)
         settings = None
+    prepaid = None
+    if "prepaid" in doc:
+        from edge.prepaid.engine import PrepaidSettings
+        from edge.prepaid.tariff import TariffError
+        try:
+            prepaid = PrepaidSettings.from_dict(doc["prepaid"])
+        except (TypeError, ValueError, TariffError) as exc:
+            problems.append("[prepaid]: %s" % exc)
     archive = None
     try:
         if "archive" in agent:
@@ -79,4 +90,4 @@ def load_config(path):
     if store != ":memory:":
         store = os.path.join(here, store)
     return Config(archive, settings, store, agent.get("max_readings", 1_000_000),
-                  agent.get("metrics"))
+                  agent.get("metrics"), prepaid)

@@ -1,0 +1,255 @@
+"""The cost-control engine in the agent: settings, balances charged from prepaid reads, the
+policy evaluated on every reading and payment, commands journaled and carried out by jobs.
+
+Master-station commands (trip, allow-close, keep-power on/off) enter through ``command`` and
+pass the same checks as the policy's own: a trip under keep-power or in a friendly window, or
+a close of a meter still below its close-allowed amount, is refused and journaled as such.
+"""
+import itertools
+
+from edge.prepaid.jobs import CMD_OPEN_BIT, KEEP_BIT, OPEN_BIT, ALARM_BIT, PrepaidRead, command_job
+from edge.prepaid.journal import Command, Journal
+from edge.prepaid.ledger import Ledger
+from edge.prepaid.policy import (CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP, FriendlyWindows,
+                                 Situation, Thresholds, decide)
+from edge.effects import SleepUntil
+from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan
+from edge.scheduler import PREPAID
+from edge.store import Reading
+
+NOMINAL_V = 220.0
+
+
+class PrepaidSettings:
+    """``[prepaid]``: read interval, command expiry, guards, friendly windows, tariffs, and the
+    customers' thresholds (defaults in ``[prepaid.defaults]``, per customer in
+    ``[[prepaid.customer]]``). Amounts in yuan."""
+
+    DEFAULTS = {"alarm": 20.0, "trip": 0.0, "close_allowed": 10.0, "balance": 100.0,
+                "direct_close": False, "keep_power": False}
+
+    def __init__(self, every_min=15, expiry_h=24.0, voltage_guard=0.7, large_current_a=30.0,
+                 large_current_max_min=120.0, friendly=None, tariffs=None, defaults=None,
+                 customers=None, password="000000", level=2, inbox_s=5.0):
+        self.every_min = every_min
+        self.expiry_h = expiry_h
+        self.voltage_guard = voltage_guard
+        self.large_current_a = large_current_a
+        self.large_current_max_s = large_current_max_min * 60.0
+        self.friendly = friendly or FriendlyWindows()
+        self.tariffs = tariffs or {"flat": tariff_from_dict({"kind": "flat", "price": 0.56})}
+        self.defaults = dict(self.DEFAULTS, **(defaults or {}))
+        self.customers = dict(customers or {})
+        self.password = password
+        self.level = level
+        self.inbox_s = inbox_s          # how often the payment inbox is looked at (0: never)
+
+    KEYS = {"every_min", "expiry_h", "voltage_guard", "large_current_a", "large_current_max_min",
+            "password", "level", "inbox_s", "friendly", "tariff", "defaults", "customer"}
+
+    @classmethod
+    def from_dict(cls, doc):
+        """From the ``[prepaid]`` table; ValueError names every unknown key."""
+        doc = dict(doc)
+        bad = sorted(set(doc) - cls.KEYS)
+        bad += ["defaults.%s" % k for k in sorted(set(doc.get("defaults", {})) - set(cls.DEFAULTS))]
+        for c in doc.get("customer", []):
+            if "id" not in c:
+                bad.append("customer without id")
+            bad += ["customer %s: %s" % (c.get("id"), k)
+                    for k in sorted(set(c) - set(cls.DEFAULTS) - {"id"})]
+        if bad:
+            raise ValueError("unknown [prepaid] settings: %s" % ", ".join(bad))
+        friendly = doc.pop("friendly", None)
+        if friendly is not None:
+            night = friendly.get("night", (20, 8))
+            friendly = FriendlyWindows(night[0], night[1], friendly.get("weekends", True),
+                                       friendly.get("holidays", ()))
+        tariffs = {k: tariff_from_dict(dict(v, kind=v.get("kind", k)))
+                   for k, v in doc.pop("tariff", {}).items()} or None
+        customers = {c["id"]: c for c in doc.pop("customer", [])}
+        return cls(friendly=friendly, tariffs=tariffs, defaults=doc.pop("defaults", None),
+                   customers=customers, **doc)
+
+    def customer(self, cid):
+        """A customer's settings: defaults overlaid by its own entry."""
+        return dict(self.defaults, **self.customers.get(cid, {}))
+
+
+class Belief:
+    """What the last status word 3 said of one meter's relay (and who opened it)."""
+
+    __slots__ = ("open", "cmd_open", "alarm", "keep", "for_credit", "voltage_low", "high_since",
+                 "seen")
+
+    def __init__(self):
+        self.open = self.cmd_open = self.alarm = self.keep = False
+        self.for_credit = self.voltage_low = False
+        self.high_since = None
+        self.seen = False
+
+
+class Prepaid:
+    """Cost control over the agent's remote-prepaid meters."""
+
+    operator = b"\x01\x00\x00\x00"
+
+    def __init__(self, agent, settings):
+        self.agent = agent
+        self.settings = settings
+        self.ledger = Ledger(agent.store)
+        self.journal = Journal(agent.store)
+        self.beliefs = {}
+        self.keep_power = {}            # customer -> keep-power set (config or master)
+        self._ids = itertools.count(1)
+        self.task = PrepaidRead(settings.every_min * 60.0, 0.0, settings.every_min * 60.0)
+        for m in self.meters():
+            c = settings.customer(m.customer)
+            self.ledger.open(m.customer, to_uyuan(c["balance"]))
+            self.keep_power.setdefault(m.customer, bool(c["keep_power"]))
+        for addr, (action, source) in self.journal.last_relay_done().items():
+            self.belief(addr).for_credit = action == TRIP and source == "policy"
+
+    def resume(self):
+        """Carry on with the commands a restart interrupted (their state is in the journal), and
+        start watching the payment inbox."""
+        if self.settings.inbox_s:
+            self.agent.spawn(self._inbox_job(), None, PREPAID, None)
+        for c in self.journal.open_commands():
+            m = self.agent.archive.meters.get(c.meter)
+            if m is not None:
+                self.agent.spawn(command_job(self.agent, m, c), m, PREPAID, m.port)
+
+    def meters(self, customer=None):
+        return [m for m in self.agent.archive.meters.values() if m.prepaid == "remote"
+                and (customer is None or m.customer == customer)]
+
+    def level(self, meter):
+        return int(meter.extra.get("control_level", self.settings.level))
+
+    def password(self, meter):
+        return bytes.fromhex(str(meter.extra.get("password", self.settings.password)))[::-1]
+
+    def belief(self, addr):
+        b = self.beliefs.get(addr)
+        if b is None:
+            b = self.beliefs[addr] = Belief()
+        return b
+
+    # --- inputs -------------------------------------------------------------------------------
+    def on_reading(self, meter, reading):
+        """A prepaid read: charge the balance, note the relay and the guards, decide."""
+        v = reading.value
+        self.observe(meter, v["status3"], v["at"])
+        b = self.belief(meter.addr)
+        b.voltage_low = v["voltage"] < self.settings.voltage_guard * NOMINAL_V
+        if v["current"] > self.settings.large_current_a:
+            b.high_since = b.high_since if b.high_since is not None else v["at"]
+        else:
+            b.high_since = None
+        acct = self.ledger.accounts[meter.customer]
+        tariff = self.settings.tariffs.get(meter.tariff) or next(iter(self.settings.tariffs.values()))
+        if acct.charge(v["kwh"], v["at"], tariff) is not None:
+            self.ledger.save(acct)
+        self.evaluate(meter)
+
+    def observe(self, meter, word, at):
+        b = self.belief(meter.addr)
+        b.open, b.cmd_open = bool(word & OPEN_BIT), bool(word & CMD_OPEN_BIT)
+        b.alarm, b.keep, b.seen = bool(word & ALARM_BIT), bool(word & KEEP_BIT), True
+
+    def pay(self, payment_id, customer, amount_yuan):
+        """Apply a payment once; then re-decide for the customer's meters."""
+        if customer not in self.ledger.accounts:
+            raise KeyError("no prepaid customer %r" % customer)
+        applied = self.ledger.pay(payment_id, customer, to_uyuan(amount_yuan), self.agent.wall)
+        if applied:
+            for m in self.meters(customer):
+                self.evaluate(m)
+        return applied
+
+    def _inbox_job(self):
+        while True:
+            self.apply_inbox()
+            yield SleepUntil(self.agent.now + self.settings.inbox_s)
+
+    def apply_inbox(self):
+        """Apply the payments left in the inbox; one for an unknown customer stays there and
+        is counted."""
+        for pid, customer, amount, at in self.ledger.inbox():
+            if customer not in self.ledger.accounts:
+                self.agent.count("payment_unknown_customer")
+                continue
+            self.pay(pid, customer, amount / float(UYUAN))
+            self.ledger.take(pid)
+
+    # --- deciding -----------------------------------------------------------------------------
+    def situation(self, meter):
+        c = self.settings.customer(meter.customer)
+        b = self.belief(meter.addr)
+        th = Thresholds(to_uyuan(c["alarm"]), to_uyuan(c["trip"]), to_uyuan(c["close_allowed"]),
+                        bool(c["direct_close"]))
+        until = None if b.high_since is None else b.high_since + self.settings.large_current_max_s
+        return Situation(self.ledger.accounts[meter.customer].balance, th,
+                         self.keep_power.get(meter.customer, False),
+                         self.settings.friendly.active(self.agent.wall), b.voltage_low, until,
+                         self.agent.wall, b.open or b.cmd_open, b.for_credit, b.alarm)
+
+    def evaluate(self, meter):
+        if not self.belief(meter.addr).seen:
+            return None                      # never act on a relay we have not read
+        action, reason = decide(self.situation(meter))
+        if action is None:
+            return None
+        return self._issue(meter, action, reason, "policy")
+
+    def still_wanted(self, meter, cmd):
+        """A policy command is sent (again) only while the policy still asks for it: a payment
+        that arrived meanwhile cancels a trip. Master commands stand until they expire."""
+        if cmd.source != "policy":
+            return True
+        s = self.situation(meter)
+        if cmd.action == TRIP:
+            s.relay_open = False                # re-sending into a relay that did not open
+        elif cmd.action in CLOSES:
+            s.relay_open = True
+        return decide(s)[0] == cmd.action
+
+    def command(self, addr, action, command_id, expires=None, reason="master"):
+        """A master-station command through the same journal and checks. Returns the Command,
+        or raises ValueError naming why it is refused."""
+        meter = self.agent.archive.meters[addr]
+        s = self.situation(meter)
+        if action == TRIP and (s.keep_power or s.friendly):
+            raise ValueError("trip refused: %s" % ("keep_power" if s.keep_power else "friendly_window"))
+        if action in CLOSES and s.balance < s.thresholds.close_allowed:
+            raise ValueError("close refused: balance below the close-allowed amount")
+        if action in (KEEP_POWER, KEEP_POWER_RELEASE):
+            self.keep_power[meter.customer] = action == KEEP_POWER
+        return self._issue(meter, action, reason, "master", command_id, expires)
+
+    def _issue(self, meter, action, reason, source, command_id=None, expires=None):
+        now = self.agent.wall
+        cid = command_id or "%s-%s-%d-%d" % (source, meter.addr, int(now), next(self._ids))
+        cmd = Command(cid, meter.addr, action, reason, source, now,
+                      expires if expires is not None else now + self.settings.expiry_h * 3600.0)
+        cmd, new = self.journal.submit(cmd, now)
+        if new and cmd.open:
+            self.agent.spawn(command_job(self.agent, meter, cmd), meter, PREPAID, meter.port)
+        return cmd
+
+    # --- outcomes -----------------------------------------------------------------------------
+    def done(self, meter, cmd):
+        b = self.belief(meter.addr)
+        if cmd.action == TRIP:
+            b.for_credit = cmd.source == "policy"
+        elif cmd.action in CLOSES:
+            b.for_credit = False
+        self.agent.count("prepaid_%s_done" % cmd.action)
+
+    def escalate(self, meter, cmd, word):
+        """The relay still did not move: an event reading a head-end can alarm on."""
+        self.agent.count("prepaid_escalated")
+        self.agent.store_readings([Reading(meter.addr, "prepaid_event", 0, cmd.id,
+                                           {"event": "relay_not_moved", "action": cmd.action,
+                                            "status3": word}, "ok", (), self.agent.wall)])

@@ -1,0 +1,100 @@
+"""Prepaid jobs: the periodic read that feeds the balance (energy, voltage, current, status word
+3 in one coalesced exchange), and the command job that sends a 0x1C control and verifies it by
+reading status word 3 back, re-sending on the firmware's 60/120/180 s steps before escalating."""
+from protocols.dlt645 import apdu, const as K, di as DI
+
+from edge.effects import SleepUntil, Transact
+from edge.exchange import OK
+from edge.jobs import Task, _value
+from edge.prepaid import journal as J
+from edge.prepaid.policy import (ALARM, ALARM_RELEASE, ALLOW_CLOSE, DIRECT_CLOSE, KEEP_POWER,
+                                 KEEP_POWER_RELEASE, TRIP)
+from edge.scheduler import ON_DEMAND
+
+DI_ENERGY = 0x0001FF00
+DI_VOLTAGE_A = 0x02010100
+DI_CURRENT_A = 0x02020100
+VERIFY_AFTER_S = 5.0             # the contact moves within seconds when voltage and load allow
+RETRY_STEPS_S = (60.0, 120.0, 180.0)
+CODES = {TRIP: K.CTRL_TRIP, ALLOW_CLOSE: K.CTRL_ALLOW_CLOSE, DIRECT_CLOSE: K.CTRL_DIRECT_CLOSE,
+         ALARM: K.CTRL_ALARM, ALARM_RELEASE: K.CTRL_ALARM_RELEASE, KEEP_POWER: K.CTRL_KEEP_POWER,
+         KEEP_POWER_RELEASE: K.CTRL_KEEP_POWER_RELEASE}
+OPEN_BIT, CMD_OPEN_BIT, ALARM_BIT, KEEP_BIT = 1 << 4, 1 << 6, 1 << 7, 1 << 12
+
+
+def verified(action, word):
+    """Whether status word 3 shows ``action`` carried out (PROTOCOLS.md: bits 4, 6, 7, 12)."""
+    return {TRIP: bool(word & OPEN_BIT), DIRECT_CLOSE: not word & OPEN_BIT,
+            ALLOW_CLOSE: not word & CMD_OPEN_BIT, ALARM: bool(word & ALARM_BIT),
+            ALARM_RELEASE: not word & ALARM_BIT, KEEP_POWER: bool(word & KEEP_BIT),
+            KEEP_POWER_RELEASE: not word & KEEP_BIT}[action]
+
+
+class PrepaidRead(Task):
+    """Energy block, voltage, current and status word 3 of a remote-prepaid meter."""
+
+    name = "prepaid"
+    lane = ON_DEMAND
+    key_di = DI_ENERGY
+
+    def applies(self, meter, boundary):
+        return meter.prepaid == "remote" and meter.protocol == "645-2007"
+
+    def requests(self, meter, window):
+        return [apdu.Read(d) for d in (DI_ENERGY, DI_VOLTAGE_A, DI_CURRENT_A, DI.DI_STATUS_3)]
+
+    def readings(self, agent, meter, window, result):
+        kwh, volts, amps, word = [_value(q, r) for q, r in zip(result.requests, result.replies)]
+        value = {"kwh": kwh, "voltage": volts, "current": amps, "status3": word, "at": agent.wall}
+        return [self.reading(agent, meter, window, value)]
+
+    def after(self, agent, meter, readings):
+        agent.prepaid.on_reading(meter, readings[0])
+        return ()
+
+
+def command_job(agent, meter, cmd):
+    """Generator: carry ``cmd`` to the meter and verify it; every step is journaled first."""
+    engine = agent.prepaid
+    journal = engine.journal
+    not_moved = 0
+    while cmd.open:
+        if agent.wall >= cmd.expires:
+            journal.move(cmd, "expire", agent.wall)
+            return
+        if cmd.state in (J.QUEUED, J.RETRY):
+            if not engine.still_wanted(meter, cmd):
+                journal.move(cmd, "supersede", agent.wall, "no longer wanted")
+                return
+            journal.move(cmd, "send", agent.wall)
+            control = apdu.Control(CODES[cmd.action], cmd.expires, level=engine.level(meter),
+                                   password=engine.password(meter), operator=engine.operator)
+            result = yield Transact([control], agent.now)
+            if result.kind != OK:
+                journal.move(cmd, "no_answer" if result.replies[0] is None else "refused",
+                             agent.wall, result.kind)
+                yield SleepUntil(agent.now + RETRY_STEPS_S[0])
+                continue
+            journal.move(cmd, "ack", agent.wall)
+        yield SleepUntil(agent.now + VERIFY_AFTER_S)
+        status = apdu.Read(DI.DI_STATUS_3)
+        result = yield Transact([status], agent.now)
+        if result.kind != OK:
+            journal.move(cmd, "no_answer", agent.wall, "status read " + result.kind)
+            journal.move(cmd, "verify", agent.wall)
+            yield SleepUntil(agent.now + RETRY_STEPS_S[0])
+            continue
+        word = _value(status, result.replies[0])
+        engine.observe(meter, word, agent.wall)
+        if verified(cmd.action, word):
+            journal.move(cmd, "verified", agent.wall, "status3 %04X" % word)
+            engine.done(meter, cmd)
+            return
+        journal.move(cmd, "not_moved", agent.wall, "status3 %04X" % word)
+        if not_moved >= len(RETRY_STEPS_S):
+            journal.move(cmd, "escalate", agent.wall)
+            engine.escalate(meter, cmd, word)
+            return
+        yield SleepUntil(agent.now + RETRY_STEPS_S[not_moved])
+        not_moved += 1
+

@@ -1,0 +1,183 @@
+"""The command journal: every cost-control command with an id, a reason and an expiry, and its
+lifecycle as one transition table (STYLE.md: h11-style states; an illegal move is a typed error
+naming state and event).
+
+    queued --send--> sent --ack--> verifying --verified--> done
+       |               |               |
+       |           no_answer /      not_moved / no_answer
+       |            refused            v
+       |               +---------->  retry --send--> sent ...
+       |                               |
+       +--expire / supersede-----------+--escalate--> escalated
+                                       +--expire / supersede--> expired / superseded
+
+``submit`` does not double-act: a command id seen before returns the journaled command, and an
+open command of the same action for the meter absorbs a new one; an open command of another
+relay action is superseded. Expired commands never go on the wire.
+"""
+import json
+
+from edge.prepaid.policy import ACTIONS, ALARM, ALARM_RELEASE, KEEP_POWER, KEEP_POWER_RELEASE, TRIP
+from edge.store import transaction
+
+QUEUED, SENT, VERIFYING, RETRY = "queued", "sent", "verifying", "retry"
+DONE, ESCALATED, EXPIRED, SUPERSEDED = "done", "escalated", "expired", "superseded"
+OPEN = (QUEUED, SENT, VERIFYING, RETRY)
+ENDED = (DONE, ESCALATED, EXPIRED, SUPERSEDED)
+
+TRANSITIONS = {
+    (QUEUED, "send"): SENT, (QUEUED, "expire"): EXPIRED, (QUEUED, "supersede"): SUPERSEDED,
+    (SENT, "ack"): VERIFYING, (SENT, "no_answer"): RETRY, (SENT, "refused"): RETRY,
+    (VERIFYING, "verified"): DONE, (VERIFYING, "not_moved"): RETRY, (VERIFYING, "no_answer"): RETRY,
+    (RETRY, "send"): SENT, (RETRY, "verify"): VERIFYING, (RETRY, "escalate"): ESCALATED,
+    (RETRY, "expire"): EXPIRED, (RETRY, "supersede"): SUPERSEDED,
+    (SENT, "supersede"): SUPERSEDED, (VERIFYING, "supersede"): SUPERSEDED,
+    (SENT, "expire"): EXPIRED, (VERIFYING, "expire"): EXPIRED,
+}
+# actions that fight each other over the relay, alarm or keep-power: a new one supersedes
+GROUPS = {TRIP: "relay", "allow_close": "relay", "direct_close": "relay",
+          ALARM: "alarm", ALARM_RELEASE: "alarm", KEEP_POWER: "keep", KEEP_POWER_RELEASE: "keep"}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS command (
+    id TEXT PRIMARY KEY, meter TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL,
+    source TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL, history TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX IF NOT EXISTS command_open ON command (state, meter);
+"""
+
+
+class JournalError(ValueError):
+    """An event the command's state does not allow."""
+
+    def __init__(self, state, event, command_id):
+        self.state = state
+        self.event = event
+        super().__init__("command %s: %r is not allowed in state %r" % (command_id, event, state))
+
+
+class Command:
+    __slots__ = ("id", "meter", "action", "reason", "source", "created", "expires", "state",
+                 "attempts", "updated", "history")
+
+    def __init__(self, id, meter, action, reason, source, created, expires, state=QUEUED,
+                 attempts=0, updated=None, history=None):
+        if action not in ACTIONS:
+            raise ValueError("unknown action %r" % (action,))
+        self.id = id
+        self.meter = meter
+        self.action = action
+        self.reason = reason
+        self.source = source
+        self.created = created
+        self.expires = expires
+        self.state = state
+        self.attempts = attempts
+        self.updated = created if updated is None else updated
+        self.history = list(history or [])
+
+    @property
+    def open(self):
+        return self.state in OPEN
+
+    def row(self):
+        return (self.id, self.meter, self.action, self.reason, self.source, self.created,
+                self.expires, self.state, self.attempts, self.updated, json.dumps(self.history))
+
+    def __repr__(self):
+        return "Command(%s %s %s %s)" % (self.id, self.meter, self.action, self.state)
+
+
+def next_state(state, event, command_id=""):
+    try:
+        return TRANSITIONS[(state, event)]
+    except KeyError:
+        raise JournalError(state, event, command_id) from None
+
+
+class Journal:
+    """Commands in the agent's store; every transition is written before it is acted on."""
+
+    def __init__(self, store):
+        self.db = store.db
+        self.db.executescript(SCHEMA)
+        self.by_id = {}
+        self.open_by_meter = {}
+        rows = self.db.execute("SELECT * FROM command WHERE state IN (%s)" % ",".join("?" * len(OPEN)),
+                               OPEN)
+        for row in rows:
+            c = Command(*row[:10], history=json.loads(row[10]))
+            self.by_id[c.id] = c
+            self.open_by_meter.setdefault(c.meter, []).append(c)
+
+    def get(self, command_id):
+        c = self.by_id.get(command_id)
+        if c is None:
+            row = self.db.execute("SELECT * FROM command WHERE id=?", (command_id,)).fetchone()
+            if row is not None:
+                c = Command(*row[:10], history=json.loads(row[10]))
+        return c
+
+    def open_commands(self, meter=None):
+        if meter is not None:
+            return list(self.open_by_meter.get(meter, ()))
+        return [c for cs in self.open_by_meter.values() for c in cs]
+
+    def submit(self, command, now):
+        """(command, created): the journaled command this one resolves to, and whether it is new.
+        An expired command is journaled as expired and never sent."""
+        known = self.get(command.id)
+        if known is not None:
+            return known, False
+        group = GROUPS[command.action]
+        for other in self.open_commands(command.meter):
+            if other.action == command.action:
+                return other, False
+        with transaction(self.db):
+            for other in self.open_commands(command.meter):
+                if GROUPS[other.action] == group:
+                    self._move(other, "supersede", now, "by " + command.id)
+            self._insert(command)
+            if command.expires <= now:
+                self._move(command, "expire", now)
+        return command, True
+
+    def _insert(self, c):
+        self.db.execute("INSERT INTO command VALUES (?,?,?,?,?,?,?,?,?,?,?)", c.row())
+        self.by_id[c.id] = c
+        self.open_by_meter.setdefault(c.meter, []).append(c)
+
+    def move(self, command, event, now, note=""):
+        """Apply ``event``; the new state is durable when this returns."""
+        with transaction(self.db):
+            self._move(command, event, now, note)
+
+    def _move(self, c, event, now, note=""):
+        c.state = next_state(c.state, event, c.id)
+        c.updated = now
+        if event == "send":
+            c.attempts += 1
+        c.history.append([round(now, 3), event, note] if note else [round(now, 3), event])
+        self.db.execute("UPDATE command SET state=?, attempts=?, updated=?, history=? WHERE id=?",
+                        (c.state, c.attempts, c.updated, json.dumps(c.history), c.id))
+        if not c.open:
+            self.by_id.pop(c.id, None)
+            left = [o for o in self.open_by_meter.get(c.meter, ()) if o is not c]
+            if left:
+                self.open_by_meter[c.meter] = left
+            else:
+                self.open_by_meter.pop(c.meter, None)
+
+    def last_relay_done(self):
+        """meter -> (action, source) of its last relay command carried out."""
+        rows = self.db.execute("SELECT meter, action, source FROM command WHERE state=? AND action"
+                               " IN ('trip', 'allow_close', 'direct_close') ORDER BY updated, id",
+                               (DONE,))
+        return {m: (a, src) for m, a, src in rows}
+
+    def all(self, meter=None):
+        sql, args = "SELECT * FROM command", ()
+        if meter is not None:
+            sql, args = sql + " WHERE meter=?", (meter,)
+        return [Command(*r[:10], history=json.loads(r[10]))
+                for r in self.db.execute(sql + " ORDER BY created, id", args)]

@@ -1,0 +1,127 @@
+"""Customer balances (余额) and payments in the agent's SQLite file.
+
+A balance is charged from the meter's energy registers: each ok reading newer than the last one
+used costs its delta at the customer's tariff; a reading older than the last, or with a register
+below the last, charges nothing (validation has flagged it; money is never taken twice or
+given back by a bad register). Payments carry an id: the same payment applied twice credits once.
+Money is integer micro-yuan (``tariff.UYUAN``).
+"""
+import json
+
+from protocols.civil import to_civil
+
+from edge.prepaid.tariff import centi_kwh
+from edge.store import transaction
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS account (
+    customer TEXT PRIMARY KEY, balance INTEGER NOT NULL, regs TEXT, regs_at REAL,
+    year INTEGER NOT NULL DEFAULT 0, annual INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS payment (
+    id TEXT PRIMARY KEY, customer TEXT NOT NULL, amount INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS payment_inbox (
+    id TEXT PRIMARY KEY, customer TEXT NOT NULL, amount INTEGER NOT NULL, at REAL NOT NULL);
+"""
+
+
+def post_payment(db, payment_id, customer, amount, at):
+    """Leave a payment for a running agent (a rig's CLI or a local file importer); the agent
+    applies it once. Returns False when that id is already waiting."""
+    db.executescript(SCHEMA)
+    cur = db.execute("INSERT OR IGNORE INTO payment_inbox VALUES (?,?,?,?)",
+                     (payment_id, customer, amount, at))
+    return cur.rowcount == 1
+
+
+class Account:
+    """One customer's balance and the registers it was last charged up to."""
+
+    __slots__ = ("customer", "balance", "regs", "regs_at", "year", "annual")
+
+    def __init__(self, customer, balance, regs=None, regs_at=None, year=0, annual=0):
+        self.customer = customer
+        self.balance = balance
+        self.regs = regs
+        self.regs_at = regs_at
+        self.year = year
+        self.annual = annual
+
+    def charge(self, kwh, at, tariff):
+        """Charge the delta from the last registers to ``kwh`` (total, tariff 1..4) read at ``at``.
+        Returns the cost in micro-yuan, or None when the reading is not newer or goes backwards."""
+        regs = [centi_kwh(v) for v in kwh]
+        if self.regs is None:
+            self._move(regs, at)
+            return 0
+        if at <= self.regs_at or len(regs) != len(self.regs):
+            return None
+        deltas = [b - a for a, b in zip(self.regs, regs)]
+        if any(d < 0 for d in deltas):
+            return None
+        year = to_civil(at)[0]
+        if year != self.year:
+            self.year, self.annual = year, 0          # the ladder year starts again
+        cost = tariff.cost(deltas, self.annual)
+        self.balance -= cost
+        self.annual += deltas[0]
+        self._move(regs, at)
+        return cost
+
+    def _move(self, regs, at):
+        self.regs, self.regs_at = regs, at
+        if not self.year:
+            self.year = to_civil(at)[0]
+
+
+class Ledger:
+    """Accounts and payments, kept next to the readings in the agent's store."""
+
+    def __init__(self, store):
+        self.db = store.db
+        self.db.executescript(SCHEMA)
+        self.accounts = {}
+        for row in self.db.execute("SELECT customer, balance, regs, regs_at, year, annual FROM account"):
+            c, bal, regs, at, year, annual = row
+            self.accounts[c] = Account(c, bal, json.loads(regs) if regs else None, at, year, annual)
+
+    def open(self, customer, balance):
+        """The customer's account, opened with ``balance`` (micro-yuan) if new."""
+        acct = self.accounts.get(customer)
+        if acct is None:
+            acct = self.accounts[customer] = Account(customer, balance)
+            self.save(acct)
+        return acct
+
+    def save(self, acct):
+        with transaction(self.db):
+            self._write(acct)
+
+    def _write(self, acct):
+        self.db.execute("INSERT OR REPLACE INTO account VALUES (?,?,?,?,?,?)",
+                        (acct.customer, acct.balance, json.dumps(acct.regs) if acct.regs else None,
+                         acct.regs_at, acct.year, acct.annual))
+
+    def pay(self, payment_id, customer, amount, at):
+        """Credit ``amount`` micro-yuan once per ``payment_id``; False if already applied."""
+        acct = self.accounts[customer]
+        with transaction(self.db):
+            cur = self.db.execute("INSERT OR IGNORE INTO payment VALUES (?,?,?,?)",
+                                  (payment_id, customer, amount, at))
+            if cur.rowcount == 0:
+                return False
+            acct.balance += amount
+            self._write(acct)
+        return True
+
+    def inbox(self):
+        """Payments waiting in the inbox: (id, customer, amount, at)."""
+        return self.db.execute("SELECT id, customer, amount, at FROM payment_inbox ORDER BY at, id").fetchall()
+
+    def take(self, payment_id):
+        self.db.execute("DELETE FROM payment_inbox WHERE id=?", (payment_id,))
+
+    def payments(self, customer=None):
+        sql, args = "SELECT id, customer, amount, at FROM payment", ()
+        if customer is not None:
+            sql, args = sql + " WHERE customer=?", (customer,)
+        return self.db.execute(sql + " ORDER BY at, id", args).fetchall()
