@@ -87,7 +87,7 @@ class Agent:
         if prepaid is not None:           # cost control only where [prepaid] is configured
             from edge.prepaid.engine import Prepaid
             self.prepaid = Prepaid(self, prepaid)
-            self.tasks.insert(0, self.prepaid.task)
+            self.tasks[:0] = self.prepaid.tasks
             self.prepaid.resume()
         for name, bus in self.buses.items():
             if bus.port.carrier:

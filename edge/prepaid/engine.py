@@ -7,6 +7,7 @@ a close of a meter still below its close-allowed amount, is refused and journale
 """
 import itertools
 
+from edge.prepaid.audit import PARAMETERS, LocalAudit
 from edge.prepaid.jobs import CMD_OPEN_BIT, KEEP_BIT, OPEN_BIT, ALARM_BIT, PrepaidRead, command_job
 from edge.prepaid.journal import Command, Journal
 from edge.prepaid.ledger import Ledger
@@ -30,7 +31,13 @@ class PrepaidSettings:
 
     def __init__(self, every_min=15, expiry_h=24.0, voltage_guard=0.7, large_current_a=30.0,
                  large_current_max_min=120.0, friendly=None, tariffs=None, defaults=None,
-                 customers=None, password="000000", level=2, inbox_s=5.0):
+                 customers=None, password="000000", level=2, inbox_s=5.0, audit_every_h=6,
+                 local=None):
+        for name, every in (("every_min", every_min * 60), ("audit_every_h", audit_every_h * 3600)):
+            if every and (every < 0 or 86400 % every):
+                raise ValueError("%s must divide a day, got %r" % (name, every))
+        if not every_min:
+            raise ValueError("every_min must be set: balances are charged from these reads")
         self.every_min = every_min
         self.expiry_h = expiry_h
         self.voltage_guard = voltage_guard
@@ -43,9 +50,12 @@ class PrepaidSettings:
         self.password = password
         self.level = level
         self.inbox_s = inbox_s          # how often the payment inbox is looked at (0: never)
+        self.audit_every_h = audit_every_h          # local-wallet audit (0: none)
+        self.local = dict(local or {})              # expected local thresholds, yuan
 
     KEYS = {"every_min", "expiry_h", "voltage_guard", "large_current_a", "large_current_max_min",
-            "password", "level", "inbox_s", "friendly", "tariff", "defaults", "customer"}
+            "password", "level", "inbox_s", "audit_every_h", "local", "friendly", "tariff",
+            "defaults", "customer"}
 
     @classmethod
     def from_dict(cls, doc):
@@ -58,6 +68,7 @@ class PrepaidSettings:
                 bad.append("customer without id")
             bad += ["customer %s: %s" % (c.get("id"), k)
                     for k in sorted(set(c) - set(cls.DEFAULTS) - {"id"})]
+        bad += ["local.%s" % k for k in sorted(set(doc.get("local", {})) - set(PARAMETERS))]
         if bad:
             raise ValueError("unknown [prepaid] settings: %s" % ", ".join(bad))
         friendly = doc.pop("friendly", None)
@@ -102,7 +113,10 @@ class Prepaid:
         self.beliefs = {}
         self.keep_power = {}            # customer -> keep-power set (config or master)
         self._ids = itertools.count(1)
-        self.task = PrepaidRead(settings.every_min * 60.0, 0.0, settings.every_min * 60.0)
+        self.tasks = [PrepaidRead(settings.every_min * 60.0, 0.0, settings.every_min * 60.0)]
+        if settings.audit_every_h:
+            every = settings.audit_every_h * 3600.0
+            self.tasks.append(LocalAudit(every, 600.0, every, settings.local))
         for m in self.meters():
             c = settings.customer(m.customer)
             self.ledger.open(m.customer, to_uyuan(c["balance"]))

@@ -1,5 +1,6 @@
 """Prepaid cost control end to end in virtual time: the agent trips, reconnects and escalates on
 a simulated HPLC area, and the meters' own relays (the simulator) are the ground truth."""
+import pytest
 import simpy
 
 from edge.agent import Agent
@@ -64,3 +65,60 @@ def test_low_balances_trip_a_payment_reconnects_keep_power_holds_a_stuck_relay_e
     trips = [c for c in agent.prepaid.journal.all() if c.action == "trip"]
     assert {c.meter for c in trips} == {area.meters[i].addr[::-1].hex() for i in (0, 1, 2, STUCK)}
     assert all(c.state == "done" for c in trips if c.meter != area.meters[STUCK].addr[::-1].hex())
+
+
+def test_local_wallet_audit_flags_mismatch_overdraft_and_contradicting_relays():
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 5, "rs485", 8, DEFAULT_EPOCH, population={"local_share": 1.0})
+    meters = [firmware(m) for m in area.meters]
+    meters[1].wallet.alarm_1 = 25.0                   # someone set it by hand
+    meters[2].relay.stuck = True                      # its contact cannot open ...
+    meters[2].wallet._balance = -6.0                  # ... past the 5 yuan overdraft limit
+    meters[3].relay.closed = False                    # open with 100+ yuan left: a relay fault
+    doc = {"port": [{"name": "rs485-1", "url": "sim:rs485", "medium": "rs485"}],
+           "meter": [{"addr": m.addr[::-1].hex(), "port": "rs485-1", "prepaid": "local"}
+                     for m in area.meters]}
+    prepaid = PrepaidSettings.from_dict({"audit_every_h": 6, "local": {
+        "alarm_1": 20.0, "alarm_2": 10.0, "overdraft_limit": 5.0, "hoarding_limit": 9999.0,
+        "close_allowed": 0.0}})
+    store = Store(":memory:", durable=False)
+    agent = Agent(Archive.from_dict(doc), store, Settings(curve_every_min=0, event_every_h=0,
+                                                          clock_check_h=None),
+                  now=env.now, wall=env.now, prepaid=prepaid)
+    SimRuntime(env, agent, {"rs485-1": area.network})
+    env.run(until=START + 3600.0)
+    events = {}
+    for r in store.readings(task="prepaid_event"):
+        events.setdefault(r.addr, set()).add(r.value["event"])
+    addr = [m.addr[::-1].hex() for m in area.meters]
+    assert events == {addr[1]: {"threshold_mismatch"},
+                      addr[2]: {"overdraft", "relay_closed_in_overdraft"},
+                      addr[3]: {"relay_open_with_credit"}}
+    audits = [r for r in store.readings(task="local_audit")]
+    assert len(audits) == 5 and {r.quality for r in audits if r.addr in (addr[0], addr[4])} == {"ok"}
+
+
+def test_master_commands_pass_the_same_checks_and_a_master_trip_stays_open():
+    env = simpy.Environment(initial_time=START)
+    area, archive, prepaid = build(env)
+    store = Store(":memory:", durable=False)
+    agent = Agent(archive, store, Settings(curve_every_min=0, event_every_h=0, clock_check_h=None),
+                  now=env.now, wall=env.now, prepaid=prepaid)
+    runtime = SimRuntime(env, agent, {"plc": area.network})
+    env.run(until=START + 600.0)
+    addr = [m.addr[::-1].hex() for m in area.meters]
+    engine = agent.prepaid
+    with pytest.raises(ValueError, match="keep_power"):
+        engine.command(addr[KEEP], "trip", "m-1")
+    with pytest.raises(ValueError, match="close-allowed"):
+        engine.command(addr[0], "direct_close", "m-2")              # 0.5 yuan: still in debt
+    trip = engine.command(addr[8], "trip", "m-3", reason="tamper")
+    assert engine.command(addr[8], "trip", "m-3") is trip           # the master resends: once
+    runtime.kick()
+    env.run(until=START + 1800.0)
+    assert trip.state == "done" and not firmware(area.meters[8]).relay.closed
+    engine.pay("pay-8", "C8", 100.0)                                 # money does not undo it
+    runtime.kick()
+    env.run(until=START + 3600.0)
+    assert not firmware(area.meters[8]).relay.closed
+    assert [c.id for c in engine.journal.all(addr[8])] == ["m-3"]
