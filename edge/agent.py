@@ -95,7 +95,8 @@ class Agent:
         self._plan()
 
     # --- time ---------------------------------------------------------------------------------
-    def _clock(self, now, wall):
+    def set_clock(self, now, wall):
+        """Bring the agent's clocks up to date (a runtime does so before every call into it)."""
         self.now = now
         self.wall = wall
 
@@ -118,14 +119,14 @@ class Agent:
         return self.buses[port].link.line_baud
 
     def receive_data(self, port, data, now, wall):
-        self._clock(now, wall)
+        self.set_clock(now, wall)
         bus = self.buses[port]
         bus.link.receive_data(data, now)
         self._collect(bus)
         self._pump_all()
 
     def on_timer(self, now, wall):
-        self._clock(now, wall)
+        self.set_clock(now, wall)
         self._plan()
         for bus in self.buses.values():
             bus.link.on_timer(now)

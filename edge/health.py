@@ -54,12 +54,16 @@ class HealthPolicy:
         self.offline_after_s = offline_after_s
 
     def idle_retry(self, state, now):
-        """From when a re-read may use an otherwise idle bus: at once, or for an offline meter
-        ``idle_offline_s`` after its last such try, whichever of its jobs it was (a dead meter
-        is not hammered)."""
-        if state.health is not Health.OFFLINE:
+        """From when a re-read may use an otherwise idle bus: at once for an online meter; for
+        a suspect one after a gap growing by 0.5 s per failure, up to ``idle_offline_s``;
+        for an offline one ``idle_offline_s`` after its last such try (whichever of its jobs it
+        was): a meter lost in the evening noise is not hammered for hours."""
+        if state.health is Health.ONLINE:
             return now
-        state.next_idle = max(now, state.next_idle) + self.idle_offline_s
+        gap = self.idle_offline_s
+        if state.health is Health.SUSPECT:
+            gap = min(gap, 0.5 * max(state.failures - self.suspect_after + 1, 1))
+        state.next_idle = max(now, state.next_idle) + gap
         return state.next_idle
 
     def _offset(self, addr):

@@ -264,6 +264,37 @@ def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, a
                                          report["route_repairs"], report["wall_s"]))
 
 
+@sim.command("prepaid")
+@click.option("--meters", "count", default=200, show_default=True)
+@click.option("--days", default=2.0, show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--medium", type=click.Choice(["rs485", "nbplc", "hplc"]), default="hplc",
+              show_default=True)
+@click.option("--read-every", "every_min", default=15, show_default=True,
+              help="Minutes between the prepaid reads that charge the balances.")
+@click.option("--stuck", default=0.005, show_default=True, help="Share of relays that do not move.")
+@click.option("--keep-power", "keep", default=0.02, show_default=True,
+              help="Share of keep-power customers.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the JSON report here.")
+def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
+    """Prepaid cost control in virtual time: trips, reconnects, wrongful/missed operations and
+    latencies from the simulated meters' own relays. Exits 1 on a wrongful or missed operation."""
+    from hil.prepaid_run import run_prepaid
+
+    def progress(done, total):
+        click.echo("\r%5.1f %% of %.1f simulated days" % (100.0 * done / total, total / 86400.0),
+                   nl=False, err=True)
+    report, _, _ = run_prepaid(count, days, seed, medium, every_min, stuck, keep, progress=progress)
+    click.echo("", err=True)
+    text = json.dumps(report, indent=1)
+    if report_path:
+        with open(report_path, "w") as f:
+            f.write(text + "\n")
+    click.echo(text)
+    sys.exit(1 if report["wrongful_ops"] or report["missed_ops"] else 0)
+
+
 @sim.command("module")
 @click.option("--meters", "count", default=100, show_default=True)
 @click.option("--medium", type=click.Choice(["nbplc", "hplc"]), default="hplc", show_default=True)

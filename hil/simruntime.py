@@ -66,6 +66,14 @@ class SimRuntime:
                     break
                 port.write(out, self.agent.line_baud(name))
 
+    def call(self, fn, *args, **kw):
+        """Call into the agent from outside its loop (a payment, a master command, an archive
+        edit) at the current virtual time, then let the loop send what it wants."""
+        self.agent.set_clock(self.env.now, self.env.now)
+        out = fn(*args, **kw)
+        self.kick()
+        return out
+
     def kick(self):
         """Let the loop run now: call after changing the agent from outside (archive edits,
         on-demand reads), so what it wants to send goes out."""

@@ -19,6 +19,7 @@ from edge.scheduler import PREPAID
 from edge.store import Reading
 
 NOMINAL_V = 220.0
+FRIENDLY_MARGIN_S = 600.0       # no credit trip this close to a friendly window
 
 
 class PrepaidSettings:
@@ -206,8 +207,12 @@ class Prepaid:
         until = None if b.high_since is None else b.high_since + self.settings.large_current_max_s
         return Situation(self.ledger.accounts[meter.customer].balance, th,
                          self.keep_power.get(meter.customer, False),
-                         self.settings.friendly.active(self.agent.wall), b.voltage_low, until,
+                         self._friendly(self.agent.wall), b.voltage_low, until,
                          self.agent.wall, b.open or b.cmd_open, b.for_credit, b.alarm)
+
+    def _friendly(self, t):
+        w = self.settings.friendly
+        return w.active(t) or w.active(t + FRIENDLY_MARGIN_S)
 
     def evaluate(self, meter):
         if not self.belief(meter.addr).seen:
@@ -245,8 +250,11 @@ class Prepaid:
     def _issue(self, meter, action, reason, source, command_id=None, expires=None):
         now = self.agent.wall
         cid = command_id or "%s-%s-%d-%d" % (source, meter.addr, int(now), next(self._ids))
-        cmd = Command(cid, meter.addr, action, reason, source, now,
-                      expires if expires is not None else now + self.settings.expiry_h * 3600.0)
+        if expires is None:
+            expires = now + self.settings.expiry_h * 3600.0
+        if action == TRIP and expires > now:     # the meter refuses it once a friendly window opens
+            expires = self.settings.friendly.next_start(now, expires - now) or expires
+        cmd = Command(cid, meter.addr, action, reason, source, now, expires)
         cmd, new = self.journal.submit(cmd, now)
         if new and cmd.open:
             self.agent.spawn(command_job(self.agent, meter, cmd), meter, PREPAID, meter.port)

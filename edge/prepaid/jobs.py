@@ -16,6 +16,7 @@ DI_VOLTAGE_A = 0x02010100
 DI_CURRENT_A = 0x02020100
 VERIFY_AFTER_S = 5.0             # the contact moves within seconds when voltage and load allow
 RETRY_STEPS_S = (60.0, 120.0, 180.0)
+LOAD_WAIT_S = 600.0              # re-check a trip the meter defers for its load this often
 CODES = {TRIP: K.CTRL_TRIP, ALLOW_CLOSE: K.CTRL_ALLOW_CLOSE, DIRECT_CLOSE: K.CTRL_DIRECT_CLOSE,
          ALARM: K.CTRL_ALARM, ALARM_RELEASE: K.CTRL_ALARM_RELEASE, KEEP_POWER: K.CTRL_KEEP_POWER,
          KEEP_POWER_RELEASE: K.CTRL_KEEP_POWER_RELEASE}
@@ -77,9 +78,9 @@ def command_job(agent, meter, cmd):
                 continue
             journal.move(cmd, "ack", agent.wall)
         yield SleepUntil(agent.now + VERIFY_AFTER_S)
-        status = apdu.Read(DI.DI_STATUS_3)
-        result = yield Transact([status], agent.now)
-        if result.kind != OK:
+        status, current = apdu.Read(DI.DI_STATUS_3), apdu.Read(DI_CURRENT_A)
+        result = yield Transact([status, current], agent.now)
+        if result.replies[0] is None:
             journal.move(cmd, "no_answer", agent.wall, "status read " + result.kind)
             journal.move(cmd, "verify", agent.wall)
             yield SleepUntil(agent.now + RETRY_STEPS_S[0])
@@ -90,6 +91,13 @@ def command_job(agent, meter, cmd):
             journal.move(cmd, "verified", agent.wall, "status3 %04X" % word)
             engine.done(meter, cmd)
             return
+        amps = _value(current, result.replies[1]) if result.replies[1] is not None else 0.0
+        if cmd.action == TRIP and word & CMD_OPEN_BIT and amps > engine.settings.large_current_a:
+            # the meter holds the trip while the load is high (large-current deferral): wait
+            journal.move(cmd, "not_moved", agent.wall, "deferred by the meter at %.1f A" % amps)
+            journal.move(cmd, "verify", agent.wall)
+            yield SleepUntil(agent.now + LOAD_WAIT_S)
+            continue
         journal.move(cmd, "not_moved", agent.wall, "status3 %04X" % word)
         if not_moved >= len(RETRY_STEPS_S):
             journal.move(cmd, "escalate", agent.wall)

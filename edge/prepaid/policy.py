@@ -98,6 +98,13 @@ class FriendlyWindows:
         self.weekends = weekends
         self.holidays = holidays
 
+    def next_start(self, t, horizon_s):
+        """The first minute at or after ``t`` (within ``horizon_s``) inside a window, or None."""
+        for k in range(int(horizon_s // 60) + 1):
+            if self.active(t + 60 * k):
+                return t + 60 * k
+        return None
+
     def active(self, t):
         y, m, d, hh, mm, ss, weekday = to_civil(t)
         if "%04d-%02d-%02d" % (y, m, d) in self.holidays:

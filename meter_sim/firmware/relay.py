@@ -38,6 +38,7 @@ class Relay:
         self.pretrip_until = None
         self.pending = None           # [action, since, deadline, operator, scanned_upto]
         self._fault = None
+        self.on_move = None           # a simulator's ground-truth hook: on_move(t, closed)
 
     # --- commands ------------------------------------------------------------------------------
     def trip(self, t, operator, credit=False):
@@ -136,6 +137,8 @@ class Relay:
         if close == self.closed:
             return
         self.closed = close
+        if self.on_move is not None:
+            self.on_move(t, close)
         self.m.supply_changed(t)
         energy = self.m.ledger.total(t)
         family = DI.EV_CLOSE if close else DI.EV_TRIP

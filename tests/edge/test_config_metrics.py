@@ -19,6 +19,19 @@ def test_the_shipped_example_config_loads():
     assert cfg.archive.meters["000000000002"].protocol == "645-1997"
     assert cfg.settings.health.offline_after == 5 and cfg.settings.health.base_s == 5.0
     assert cfg.metrics == "127.0.0.1:9108"
+    assert cfg.archive.meters["000000000101"].prepaid == "remote"
+    assert cfg.prepaid.customer("C-0101")["balance"] == 120.0
+    assert cfg.prepaid.friendly.active(1790812800.0)          # 2026-10-01 00:00 is a holiday
+
+
+def test_a_bad_prepaid_section_is_named(tmp_path):
+    path = tmp_path / "agent.toml"
+    path.write_text('[agent]\nstore = "a.sqlite"\n[prepaid]\nevery_min = 7\n'
+                    '[prepaid.tariff.flat]\nkind = "flat"\n[[prepaid.customer]]\nid = "c"\n'
+                    'colour = "red"\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "customer c: colour" in str(err.value)
 
 
 def test_a_bad_config_names_every_problem(tmp_path):

@@ -115,8 +115,7 @@ def test_archive_changes_resync_the_module_start_reads_and_survive_a_restart():
     with pytest.raises(ArchiveError):
         agent.change_archive(add=[{"addr": "00000000001X", "port": "plc"}])
     assert store.archive_changes() == ([], [])
-    agent.change_archive(add=late, remove=[gone])
-    runtime.kick()
+    runtime.call(agent.change_archive, add=late, remove=[gone])
     env.run(until=START + 3600.0)
     module = runtime.ports["plc"].module
     wanted = {bytes.fromhex(m["addr"])[::-1] for m in full["meter"][1:]}

@@ -56,9 +56,8 @@ def test_low_balances_trip_a_payment_reconnects_keep_power_holds_a_stuck_relay_e
     assert agent.counters.get("prepaid_escalated") == 1
     for i in set(range(12)) - set(LOW):
         assert relays[i].closed and not relays[i].cmd_open             # nobody else touched
-    assert agent.prepaid.pay("pay-1", "C1", 10.0)
-    assert not agent.prepaid.pay("pay-1", "C1", 10.0)                 # same payment: once
-    runtime.kick()
+    assert runtime.call(agent.prepaid.pay, "pay-1", "C1", 10.0)
+    assert not runtime.call(agent.prepaid.pay, "pay-1", "C1", 10.0)   # same payment: once
     env.run(until=START + 5 * 3600.0)
     assert relays[1].closed and not relays[1].cmd_open                  # 1C direct close
     assert not relays[0].closed
@@ -109,16 +108,14 @@ def test_master_commands_pass_the_same_checks_and_a_master_trip_stays_open():
     addr = [m.addr[::-1].hex() for m in area.meters]
     engine = agent.prepaid
     with pytest.raises(ValueError, match="keep_power"):
-        engine.command(addr[KEEP], "trip", "m-1")
+        runtime.call(engine.command, addr[KEEP], "trip", "m-1")
     with pytest.raises(ValueError, match="close-allowed"):
-        engine.command(addr[0], "direct_close", "m-2")              # 0.5 yuan: still in debt
-    trip = engine.command(addr[8], "trip", "m-3", reason="tamper")
-    assert engine.command(addr[8], "trip", "m-3") is trip           # the master resends: once
-    runtime.kick()
+        runtime.call(engine.command, addr[0], "direct_close", "m-2")   # 0.5 yuan: in debt
+    trip = runtime.call(engine.command, addr[8], "trip", "m-3", reason="tamper")
+    assert runtime.call(engine.command, addr[8], "trip", "m-3") is trip   # resent: acts once
     env.run(until=START + 1800.0)
     assert trip.state == "done" and not firmware(area.meters[8]).relay.closed
-    engine.pay("pay-8", "C8", 100.0)                                 # money does not undo it
-    runtime.kick()
+    runtime.call(engine.pay, "pay-8", "C8", 100.0)                  # money does not undo it
     env.run(until=START + 3600.0)
     assert not firmware(area.meters[8]).relay.closed
     assert [c.id for c in engine.journal.all(addr[8])] == ["m-3"]
