@@ -55,6 +55,7 @@ class SimRuntime:
             else:
                 self.ports[name] = ModulePort(env, network, deliver, medium)
         self._wake = env.event()
+        self.stopped = False
         self.process = env.process(self._loop())
 
     def _flush(self):
@@ -80,7 +81,15 @@ class SimRuntime:
         if not self._wake.triggered:
             self._wake.succeed()
 
+    def stop(self):
+        """The concentrator goes down (a crash or reboot in a scenario): nothing more reaches
+        or leaves this agent."""
+        self.stopped = True
+        self.kick()
+
     def _on_bytes(self, name, data):
+        if self.stopped:
+            return
         self.agent.receive_data(name, data, self.env.now, self.env.now)
         self._flush()
         self.kick()
@@ -88,7 +97,7 @@ class SimRuntime:
     def _loop(self):
         env = self.env
         self.agent.on_timer(env.now, env.now)
-        while True:
+        while not self.stopped:
             self._flush()
             t = self.agent.next_deadline()
             if self._wake.triggered:
@@ -97,4 +106,5 @@ class SimRuntime:
                 yield self._wake
             else:
                 yield self._wake | env.timeout(max(0.0, t - env.now))
-            self.agent.on_timer(env.now, env.now)
+            if not self.stopped:
+                self.agent.on_timer(env.now, env.now)

@@ -122,6 +122,7 @@ class Prepaid:
             c = settings.customer(m.customer)
             self.ledger.open(m.customer, to_uyuan(c["balance"]))
             self.keep_power.setdefault(m.customer, bool(c["keep_power"]))
+        self.keep_power.update(self.ledger.keep_power())   # the master's word survives restarts
         for addr, (action, source) in self.journal.last_relay_done().items():
             self.belief(addr).for_credit = action == TRIP and source == "policy"
 
@@ -206,7 +207,7 @@ class Prepaid:
                         bool(c["direct_close"]))
         until = None if b.high_since is None else b.high_since + self.settings.large_current_max_s
         return Situation(self.ledger.accounts[meter.customer].balance, th,
-                         self.keep_power.get(meter.customer, False),
+                         self.keep_power.get(meter.customer, False) or b.keep,
                          self._friendly(self.agent.wall), b.voltage_low, until,
                          self.agent.wall, b.open or b.cmd_open, b.for_credit, b.alarm)
 
@@ -240,11 +241,13 @@ class Prepaid:
         meter = self.agent.archive.meters[addr]
         s = self.situation(meter)
         if action == TRIP and (s.keep_power or s.friendly):
-            raise ValueError("trip refused: %s" % ("keep_power" if s.keep_power else "friendly_window"))
+            why = "keep_power" if s.keep_power else "friendly_window"
+            raise ValueError("trip refused: %s" % why)
         if action in CLOSES and s.balance < s.thresholds.close_allowed:
             raise ValueError("close refused: balance below the close-allowed amount")
         if action in (KEEP_POWER, KEEP_POWER_RELEASE):
             self.keep_power[meter.customer] = action == KEEP_POWER
+            self.ledger.set_keep_power(meter.customer, action == KEEP_POWER)
         return self._issue(meter, action, reason, "master", command_id, expires)
 
     def _issue(self, meter, action, reason, source, command_id=None, expires=None):

@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS account (
     year INTEGER NOT NULL DEFAULT 0, annual INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS payment (
     id TEXT PRIMARY KEY, customer TEXT NOT NULL, amount INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS keep_power (customer TEXT PRIMARY KEY, active INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS payment_inbox (
     id TEXT PRIMARY KEY, customer TEXT NOT NULL, amount INTEGER NOT NULL, at REAL NOT NULL);
 """
@@ -113,9 +114,19 @@ class Ledger:
             self._write(acct)
         return True
 
+    def keep_power(self):
+        """customer -> keep-power as last set by the master station (overrides the config)."""
+        return {c: bool(a) for c, a in self.db.execute("SELECT customer, active FROM keep_power")}
+
+    def set_keep_power(self, customer, active):
+        with transaction(self.db):
+            self.db.execute("INSERT OR REPLACE INTO keep_power VALUES (?, ?)",
+                            (customer, int(active)))
+
     def inbox(self):
         """Payments waiting in the inbox: (id, customer, amount, at)."""
-        return self.db.execute("SELECT id, customer, amount, at FROM payment_inbox ORDER BY at, id").fetchall()
+        return self.db.execute("SELECT id, customer, amount, at FROM payment_inbox"
+                               " ORDER BY at, id").fetchall()
 
     def take(self, payment_id):
         self.db.execute("DELETE FROM payment_inbox WHERE id=?", (payment_id,))

@@ -180,3 +180,9 @@ def test_duplicates_do_not_double_act_and_expired_commands_never_go_out(tmp_path
     assert new and old.state == J.EXPIRED and not old.open
     reopened = Journal(Store(tmp_path / "j.sqlite"))
     assert [c.id for c in reopened.open_commands()] == ["c"]         # resumes after a restart
+
+
+def test_master_keep_power_survives_a_restart(tmp_path):
+    store = Store(tmp_path / "k.sqlite")
+    Ledger(store).set_keep_power("C1", True)
+    assert Ledger(Store(tmp_path / "k.sqlite")).keep_power() == {"C1": True}

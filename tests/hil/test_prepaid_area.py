@@ -119,3 +119,30 @@ def test_master_commands_pass_the_same_checks_and_a_master_trip_stays_open():
     env.run(until=START + 3600.0)
     assert not firmware(area.meters[8]).relay.closed
     assert [c.id for c in engine.journal.all(addr[8])] == ["m-3"]
+
+
+def test_a_restart_keeps_balances_journal_and_who_opened_the_relay(tmp_path):
+    """The concentrator reboots after the trips: balances, the master's keep-power and the
+    journal come back from the store, and a payment still reconnects a credit trip."""
+    env = simpy.Environment(initial_time=START)
+    area, archive, prepaid = build(env)
+    settings = Settings(curve_every_min=0, event_every_h=0, clock_check_h=None)
+    path = tmp_path / "agent.sqlite"
+    agent = Agent(archive, Store(path), settings, now=env.now, wall=env.now, prepaid=prepaid)
+    runtime = SimRuntime(env, agent, {"plc": area.network})
+    env.run(until=START + 3 * 3600.0)
+    addr = [m.addr[::-1].hex() for m in area.meters]
+    runtime.call(agent.prepaid.command, addr[9], "keep_power", "m-keep")
+    env.run(until=START + 3 * 3600.0 + 600.0)
+    balances = {c: a.balance for c, a in agent.prepaid.ledger.accounts.items()}
+    runtime.stop()
+    again = Agent(archive, Store(path), settings, now=env.now, wall=env.now, prepaid=prepaid)
+    assert {c: a.balance for c, a in again.prepaid.ledger.accounts.items()} == balances
+    assert again.prepaid.keep_power["C9"] and again.prepaid.belief(addr[0]).for_credit
+    runtime = SimRuntime(env, again, {"plc": area.network})
+    env.run(until=START + 3.5 * 3600.0)
+    runtime.call(again.prepaid.pay, "pay-0", "C0", 10.0)
+    env.run(until=START + 4 * 3600.0)
+    assert firmware(area.meters[0]).relay.closed is False         # 1B: closes on the button
+    assert not firmware(area.meters[0]).relay.cmd_open             # ... which it now may
+    assert firmware(area.meters[9]).relay.keep_power
