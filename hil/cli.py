@@ -399,22 +399,39 @@ def _prepaid_store(config_path):
 
 @prepaid.command("pay")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
-@click.option("--customer", required=True)
-@click.option("--amount", required=True, type=float, help="Yuan.")
+@click.option("--customer", default=None)
+@click.option("--amount", type=float, default=None, help="Yuan.")
 @click.option("--id", "payment_id", default=None,
               help="Payment id (default: customer and time); the same id is applied once.")
-def prepaid_pay(config_path, customer, amount, payment_id):
-    """Leave a payment in the agent's inbox; the running agent applies it within seconds."""
+@click.option("--file", "csv_path", type=click.Path(exists=True, dir_okay=False),
+              help="A CSV of payments instead: id,customer,amount per line (a rig's import).")
+def prepaid_pay(config_path, customer, amount, payment_id, csv_path):
+    """Leave payments in the agent's inbox; the running agent applies each id once."""
+    import csv
     from edge.prepaid.ledger import post_payment
     from edge.prepaid.tariff import to_uyuan
-    if amount <= 0:
-        raise click.ClickException("the amount must be positive")
-    store = _prepaid_store(config_path)
     now = time.time()
-    payment_id = payment_id or "%s-%d" % (customer, int(now * 1000))
-    posted = post_payment(store.db, payment_id, customer, to_uyuan(amount), now)
-    click.echo(json.dumps({"payment": payment_id, "customer": customer, "amount": amount,
-                           "posted": posted}))
+    if csv_path:
+        with open(csv_path, newline="") as f:
+            rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
+    elif customer and amount is not None:
+        rows = [[payment_id or "%s-%d" % (customer, int(now * 1000)), customer, amount]]
+    else:
+        raise click.UsageError("give --customer and --amount, or --file")
+    payments = []
+    for k, row in enumerate(rows, 1):
+        try:
+            pid, cust, value = row[0].strip(), row[1].strip(), float(row[2])
+        except (IndexError, ValueError):
+            raise click.ClickException("payment %d: expected id,customer,amount, got %r" % (k, row))
+        if value <= 0:
+            raise click.ClickException("payment %s: the amount must be positive" % pid)
+        payments.append((pid, cust, value))
+    store = _prepaid_store(config_path)
+    for pid, cust, value in payments:
+        posted = post_payment(store.db, pid, cust, to_uyuan(value), now)
+        click.echo(json.dumps({"payment": pid, "customer": cust, "amount": value,
+                               "posted": posted}))
 
 
 @prepaid.command("status")

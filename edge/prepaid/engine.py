@@ -11,10 +11,10 @@ from edge.prepaid.audit import PARAMETERS, LocalAudit
 from edge.prepaid.jobs import CMD_OPEN_BIT, KEEP_BIT, OPEN_BIT, ALARM_BIT, PrepaidRead, command_job
 from edge.prepaid.journal import Command, Journal
 from edge.prepaid.ledger import Ledger
-from edge.prepaid.policy import (CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP, FriendlyWindows,
+from edge.prepaid.policy import (ALARM, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP, FriendlyWindows,
                                  Situation, Thresholds, decide)
 from edge.effects import SleepUntil
-from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan
+from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan, to_yuan
 from edge.scheduler import PREPAID
 from edge.store import Reading
 
@@ -221,7 +221,11 @@ class Prepaid:
         action, reason = decide(self.situation(meter))
         if action is None:
             return None
-        return self._issue(meter, action, reason, "policy")
+        cmd = self._issue(meter, action, reason, "policy")
+        if action == ALARM and cmd.created == self.agent.wall:
+            self._event(meter, "balance_alarm", cmd.id, {"balance": to_yuan(
+                self.ledger.accounts[meter.customer].balance)})
+        return cmd
 
     def still_wanted(self, meter, cmd):
         """A policy command is sent (again) only while the policy still asks for it: a payment
@@ -275,6 +279,9 @@ class Prepaid:
     def escalate(self, meter, cmd, word):
         """The relay still did not move: an event reading a head-end can alarm on."""
         self.agent.count("prepaid_escalated")
-        self.agent.store_readings([Reading(meter.addr, "prepaid_event", 0, cmd.id,
-                                           {"event": "relay_not_moved", "action": cmd.action,
-                                            "status3": word}, "ok", (), self.agent.wall)])
+        self._event(meter, "relay_not_moved", cmd.id, {"action": cmd.action, "status3": word})
+
+    def _event(self, meter, event, period, detail):
+        """A ``prepaid_event`` reading: what a head-end alarms on."""
+        self.agent.store_readings([Reading(meter.addr, "prepaid_event", 0, period,
+                                           dict(detail, event=event), "ok", (), self.agent.wall)])

@@ -5,8 +5,9 @@ Rules (CHANNEL.md, real prepaid firmware; PROTOCOLS.md 0x1C):
 - balance <= trip threshold: trip (1A) - unless keep-power (保电) is set, a friendly window is on
   (nights, weekends, holidays defer credit trips), the supply is below the voltage guard, or the
   load is above the large-current limit and the deferral has not yet run out;
-- a relay opened for credit closes only when the balance reaches the close-allowed amount: 1C
-  direct close where configured, else 1B allow-close (the customer presses the button);
+- a relay opened for credit closes only when the balance reaches the close-allowed amount and the
+  supply is above the voltage guard: 1C direct close where configured, else 1B allow-close (the
+  customer presses the button);
 - alarm (2A) at or below the alarm threshold, released (2B) above it.
 A relay opened by the master station is the master's to close: the policy never closes it.
 """
@@ -76,6 +77,8 @@ def decide(s):
             return None, "opened_by_master"
         if s.balance < th.close_allowed:
             return None, "below_close_allowed"
+        if s.voltage_low:
+            return None, "low_voltage"
         return (DIRECT_CLOSE if th.direct_close else ALLOW_CLOSE), "paid"
     if s.balance <= th.alarm and not s.alarm_on:
         return ALARM, "balance_below_alarm"

@@ -71,7 +71,8 @@ def forbidden(action, s):
         return (s.keep_power or s.friendly or s.voltage_low or s.balance > th.trip or s.relay_open
                 or (s.large_current_until is not None and s.now < s.large_current_until))
     if action in (ALLOW_CLOSE, DIRECT_CLOSE):
-        return s.balance < th.close_allowed or not s.opened_for_credit or not s.relay_open
+        return (s.balance < th.close_allowed or not s.opened_for_credit or not s.relay_open
+                or s.voltage_low)
     if action == ALARM:
         return s.balance > th.alarm or s.alarm_on
     if action == ALARM_RELEASE:

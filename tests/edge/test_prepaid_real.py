@@ -72,8 +72,14 @@ def test_real_agent_trips_then_reconnects_after_a_cli_payment(tmp_path, env_with
         assert json.loads(agent.stdout.readline())["agent"] == "running"
         store = Store(tmp_path / "agent.sqlite")
         wait_for(store, lambda cs: any(c.action == "trip" and c.state == "done" for c in cs), 30)
-        out = subprocess.run(cli + ["prepaid", "pay", "--config", str(cfg), "--customer", "C1",
-                                    "--amount", "10", "--id", "receipt-1"],
+        bad = tmp_path / "bad.csv"
+        bad.write_text("receipt-0,C1,ten\n")
+        out = subprocess.run(cli + ["prepaid", "pay", "--config", str(cfg), "--file", str(bad)],
+                             capture_output=True, text=True, env=env_with_path, timeout=30)
+        assert out.returncode != 0 and "expected id,customer,amount" in out.stderr
+        payments = tmp_path / "payments.csv"
+        payments.write_text("# id,customer,amount\nreceipt-1,C1,10\n")
+        out = subprocess.run(cli + ["prepaid", "pay", "--config", str(cfg), "--file", str(payments)],
                              capture_output=True, text=True, env=env_with_path, timeout=30)
         assert out.returncode == 0 and json.loads(out.stdout)["posted"], out.stderr
         done = wait_for(store, lambda cs: any(c.action == "direct_close" and c.state == "done"

@@ -54,6 +54,9 @@ def test_low_balances_trip_a_payment_reconnects_keep_power_holds_a_stuck_relay_e
     assert relays[KEEP].closed and not relays[KEEP].cmd_open           # keep-power absorbed it
     assert relays[STUCK].closed and relays[STUCK].cmd_open             # commanded, did not move
     assert agent.counters.get("prepaid_escalated") == 1
+    alarms = {r.addr for r in store.readings(task="prepaid_event")
+              if r.value["event"] == "balance_alarm"}
+    assert alarms == {area.meters[i].addr[::-1].hex() for i in LOW}   # 2A sent, event raised
     for i in set(range(12)) - set(LOW):
         assert relays[i].closed and not relays[i].cmd_open             # nobody else touched
     assert runtime.call(agent.prepaid.pay, "pay-1", "C1", 10.0)
