@@ -46,21 +46,24 @@ def main():
 @main.command()
 @click.argument("hex_bytes", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a field table.")
-@click.option("--protocol", type=click.Choice(["2007", "1997", "1376.2"]), default="2007",
-              show_default=True, help="DL/T 645-2007, 645-1997, or Q/GDW 1376.2 (module UART).")
+@click.option("--protocol", type=click.Choice(["2007", "1997", "1376.2", "1376.1"]),
+              default="2007", show_default=True,
+              help="DL/T 645-2007, 645-1997, Q/GDW 1376.2 (module UART) or 1376.1 (uplink).")
 def decode(hex_bytes, as_json, protocol):
-    """Decode captured DL/T 645 or Q/GDW 1376.2 bytes (HEX, spaces allowed): every frame, every
-    field; a 645 frame carried inside a 1376.2 frame is decoded too.
+    """Decode captured DL/T 645, Q/GDW 1376.2 or 1376.1 bytes (HEX, spaces allowed): every
+    frame, every field and data unit; a 645 frame carried inside is decoded too.
 
     Noise around the frames is shown as garbage; nothing is silently dropped.
     """
-    from hil.decode import explain_capture, explain_capture_3762
+    from hil.decode import explain_capture, explain_capture_3761, explain_capture_3762
     try:
         data = hex_to_bytes(" ".join(hex_bytes), "hex")
     except ProtocolError as exc:
         raise click.ClickException(str(exc))
     if protocol == "1376.2":
         items = explain_capture_3762(data)
+    elif protocol == "1376.1":
+        items = explain_capture_3761(data)
     else:
         items = explain_capture(data, int(protocol))
     if as_json:

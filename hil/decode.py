@@ -163,3 +163,67 @@ def explain_capture_3762(data):
     """Every 1376.2 frame and every run of garbage in a capture, in order."""
     from protocols.gdw1376_2.deframer import Deframer as Deframer3762
     return _explain_stream(data, Deframer3762(max_buffer=len(data) + 1), explain_3762_frame)
+
+
+AFN_NAMES_3761 = {0x00: "confirm/deny", 0x01: "reset", 0x02: "link test", 0x03: "relay command",
+                  0x04: "set parameters", 0x05: "control", 0x06: "authentication",
+                  0x08: "cascade", 0x09: "configuration", 0x0A: "query parameters",
+                  0x0B: "task data", 0x0C: "class 1 (real-time)", 0x0D: "class 2 (frozen)",
+                  0x0E: "class 3 (events)", 0x0F: "file transfer", 0x10: "forwarding"}
+
+
+def explain_3761_frame(frame):
+    """A dict with every field of one Q/GDW 1376.1 frame and its data units; a 645 frame carried
+    by a forwarding unit is explained too."""
+    from protocols.gdw1376_1.units import parse_units
+    raw = frame.raw or b""
+    out = {
+        "raw": hexstr(raw), "length": len(raw),
+        "direction": "concentrator->master" if frame.up else "master->concentrator",
+        "prm": "initiator" if frame.prm else "answer", "function": frame.func,
+        "control": "%02X" % frame.ctrl, "address": "%s-%d" % (frame.region, frame.terminal),
+        "msa": frame.msa, "group": frame.group,
+        "afn": "%02X %s" % (frame.afn, AFN_NAMES_3761.get(frame.afn, "unknown")),
+        "seq": frame.seq, "fir_fin_con": [frame.fir, frame.fin, frame.con],
+    }
+    if frame.up:
+        out["acd"] = frame.acd
+    else:
+        out["fcb_fcv"] = [frame.fcb, frame.fcv]
+    if frame.pw is not None:
+        out["pw"] = hexstr(frame.pw)
+    if frame.ec is not None:
+        out["event_counters"] = list(frame.ec)
+    if frame.tp is not None:
+        out["tp"] = {"pfc": frame.tp.pfc, "sent": "day %02d %02d:%02d:%02d" % (
+            frame.tp.time[3], frame.tp.time[2], frame.tp.time[1], frame.tp.time[0]),
+            "delay_min": frame.tp.delay_min}
+    out["checksum"] = "%02X ok" % raw[-2] if raw else ""
+    try:
+        units = parse_units(frame.afn, frame.data, frame.up)
+    except ProtocolDecodeError as exc:
+        out["units_error"] = str(exc)
+        out["data"] = hexstr(frame.data)
+        return out
+    out["units"] = [_unit_text(u) for u in units]
+    return out
+
+
+def _unit_text(u):
+    if u.fn == 0:
+        return {"trailing": hexstr(u.value["trailing"]), "reason": u.value["reason"]}
+    out = {"item": "F%d" % u.fn, "point": "p%s" % u.pn}
+    for key, value in sorted((u.value or {}).items()):
+        if key in ("content", "raw", "rest"):
+            out[key] = hexstr(value)
+            if key == "content" and value[:1] in (b"\x68", b"\xfe"):
+                out["meter_frame"] = explain_capture(value)
+        else:
+            out[key] = value
+    return out
+
+
+def explain_capture_3761(data):
+    """Every 1376.1 frame and every run of garbage in a capture, in order."""
+    from protocols.gdw1376_1.deframer import Deframer as Deframer3761
+    return _explain_stream(data, Deframer3761(max_buffer=len(data) + 1), explain_3761_frame)

@@ -71,3 +71,21 @@ def test_decode_1376_2_with_the_carried_645_frame(env_with_path):
     assert golden.returncode == 0 and "ModuleInfoQuery" in golden.stdout
     bad = cli("decode", "--protocol", "1376.2", "68 0F 00", env=env_with_path)
     assert bad.returncode == 1 and "garbage" in bad.stdout
+
+
+def test_decode_1376_1_with_a_forwarded_645_frame(env_with_path):
+    from protocols.gdw1376_1 import Frame as Frame3761, Unit, encode_frame as encode_3761
+    from protocols.gdw1376_1 import encode_units
+    meter = bytes.fromhex("68AAAAAAAAAAAA68910633343435333399 16".replace(" ", ""))
+    forward = encode_3761(Frame3761(0x10, encode_units([Unit(0x10, 1, 0, {
+        "port": 2, "content": meter}, True)]), up=True, prm=False, func=8, region="0171",
+        terminal=2082))
+    login = "683200320068C97101220800027800000100E016"
+    out = cli("decode", "--protocol", "1376.1", "--json", "00 11", login, forward.hex(),
+              env=env_with_path)
+    assert out.returncode == 0, out.stderr
+    items = json.loads(out.stdout)
+    assert items[0]["garbage"] == "00 11"
+    assert items[1]["afn"] == "02 link test" and items[1]["units"] == [{"item": "F1", "point": "p0"}]
+    unit = items[2]["units"][0]
+    assert unit["port"] == 2 and unit["meter_frame"][0]["name"] == "voltage_a"
