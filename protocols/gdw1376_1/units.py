@@ -262,6 +262,105 @@ class Settlement(Layout):
                               for v in (value.get(name) or [None] * (m + 1)))
 
 
+class Repeated(Layout):
+    """A count (``count_bytes`` BIN LE) then that many ``item`` layouts, as a list ``items``."""
+
+    def __init__(self, item, count_bytes=2, limit=2040):
+        self.item = item
+        self.count_bytes = count_bytes
+        self.limit = limit
+
+    def parse(self, data, pos):
+        c = _take(data, pos, self.count_bytes, "n")
+        n = c[0] | (c[1] << 8 if self.count_bytes == 2 else 0)
+        if n > self.limit:
+            raise DecodeError("n", "%d entries, at most %d" % (n, self.limit), c, pos)
+        pos += self.count_bytes
+        items = []
+        for _ in range(n):
+            item, pos = self.item.parse(data, pos)
+            items.append(item)
+        return {"items": items}, pos
+
+    def encode(self, value):
+        items = value.get("items", [])
+        n = len(items)
+        if n > self.limit:
+            raise EncodeError("n", "%d entries, at most %d" % (n, self.limit))
+        head = bytes([n & 0xFF, n >> 8]) if self.count_bytes == 2 else bytes([n])
+        return head + b"".join(self.item.encode(i) for i in items)
+
+
+class U16(Layout):
+    """One BIN 16-bit LE number under ``name`` (a dict field)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def parse(self, data, pos):
+        b = _take(data, pos, 2, self.name)
+        return {self.name: b[0] | (b[1] << 8)}, pos + 2
+
+    def encode(self, value):
+        v = value[self.name]
+        if not 0 <= v <= 0xFFFF:
+            raise EncodeError(self.name, "%r is not 0..65535" % (v,))
+        return bytes([v & 0xFF, v >> 8])
+
+
+class Concat(Layout):
+    """Layouts one after the other, their dict values merged."""
+
+    def __init__(self, *parts):
+        self.parts = parts
+
+    def parse(self, data, pos):
+        out = {}
+        for part in self.parts:
+            value, pos = part.parse(data, pos)
+            out.update(value or {})
+        return out, pos
+
+    def encode(self, value):
+        return b"".join(p.encode(value) for p in self.parts)
+
+
+class Events(Layout):
+    """AFN0E F1/F2 answer: event counters EC1 EC2, pointers Pm Pn, then (ERC, Le, data) each."""
+
+    def parse(self, data, pos):
+        h = _take(data, pos, 4, "EC Pm Pn")
+        pos += 4
+        n = (h[3] - h[2]) % 256
+        events = []
+        for _ in range(n):
+            erc, le = _take(data, pos, 2, "ERC Le")
+            events.append({"erc": erc, "data": _take(data, pos + 2, le, "event data")})
+            pos += 2 + le
+        return {"ec1": h[0], "ec2": h[1], "pm": h[2], "pn": h[3], "events": events}, pos
+
+    def encode(self, value):
+        events = value.get("events", [])
+        pm = value.get("pm", 0)
+        out = bytes([value.get("ec1", 0), value.get("ec2", 0), pm, (pm + len(events)) % 256])
+        for e in events:
+            if len(e["data"]) > 255:
+                raise EncodeError("Le", "event data over 255 bytes")
+            out += bytes([e["erc"], len(e["data"])]) + bytes(e["data"])
+        return out
+
+
+# AFN04/0A F10 meter archive entry (终端电能表配置参数), 27 bytes: index, measuring point,
+# D7..D5 baud code + D4..D0 port, protocol (1 = 645-1997, 30 = 645-2007), address, password,
+# tariff count, integer/decimal digits, collector address, user class (UNVERIFIED against the
+# 2013 text; the layout as commonly implemented)
+METER_ENTRY = Concat(U16("index"), U16("point"), Fields(
+    ("port_baud", "u8"), ("protocol", "u8"), ("addr", "A12")), Fields(
+    *[("pw%d" % k, "u8") for k in range(6)]), Fields(
+    ("tariffs", "u8"), ("digits", "u8"), ("collector", "A12"), ("user_class", "u8")))
+PROTOCOL_645_1997, PROTOCOL_645_2007 = 1, 30
+BAUD_CODES = (0, 600, 1200, 2400, 4800, 7200, 9600, 19200)
+
 # (AFN, Fn, up) -> layout; requests for class 1 carry no data, class 2 requests carry the date
 LAYOUTS = {
     (AFN_CONFIRM, 1, True): Empty(), (AFN_CONFIRM, 1, False): Empty(),
@@ -283,6 +382,24 @@ LAYOUTS = {
     (AFN_FORWARD, 9, True): Carried((("port", "u8"), ("meter", "A12"), ("result", "u8")), 1),
     (AFN_FORWARD, 10, True): Fields(("port", "u8"), ("meter", "A12"), ("result", "u8"),
                                     ("flag", "u8")),
+    # archive: set (AFN04) and query (AFN0A) F10
+    (AFN_SET, 10, False): Repeated(METER_ENTRY),
+    (AFN_QUERY, 10, False): Repeated(U16("index")), (AFN_QUERY, 10, True): Repeated(METER_ENTRY),
+    # control (AFN05): F1 trip (one byte: D7..D4 limit time x 0.5 h, D3..D0 alarm delay min,
+    # UNVERIFIED packing), F2 allow close, F25 keep-power on (duration x 0.5 h, 0 = until
+    # released), F33 keep-power off
+    (AFN_CONTROL, 1, False): Fields(("limit_alarm", "u8")), (AFN_CONTROL, 2, False): Empty(),
+    (AFN_CONTROL, 25, False): Fields(("half_hours", "u8")), (AFN_CONTROL, 33, False): Empty(),
+    # class 3 events: request Pm Pn, answer counters + records
+    (AFN_CLASS3, 1, False): Fields(("pm", "u8"), ("pn", "u8")), (AFN_CLASS3, 1, True): Events(),
+    (AFN_CLASS3, 2, False): Fields(("pm", "u8"), ("pn", "u8")), (AFN_CLASS3, 2, True): Events(),
+    # forwarding downlink: F9 direct meter read, F10 remote trip / allow close (UNVERIFIED field
+    # order: port, relay count, relays, target, then the DI or the control flag)
+    (AFN_FORWARD, 9, False): Fields(("port", "u8"), ("relays", "u8"), ("meter", "A12"),
+                                    ("di_kind", "u8"), ("di0", "u8"), ("di1", "u8"),
+                                    ("di2", "u8"), ("di3", "u8")),
+    (AFN_FORWARD, 10, False): Fields(("port", "u8"), ("relays", "u8"), ("meter", "A12"),
+                                     ("flag", "u8"), ("valid_min", "u8")),
 }
 for _fn in (25, 33, 34, 129, 167, 168):
     LAYOUTS[(AFN_CLASS1, _fn, False)] = Empty()

@@ -245,3 +245,18 @@ def test_property_every_unit_parser_never_crashes(key, data):
 def test_property_deframer_never_crashes_and_keeps_every_byte(chunks):
     items = frames_of(chunks)
     assert sum(len(i.raw) for i in items) == sum(len(c) for c in chunks)
+
+
+def test_archive_control_and_event_units_round_trip():
+    entry = {"index": 1, "point": 1, "port_baud": (3 << 5) | 2, "protocol": 30,
+             "addr": "000000000101", "tariffs": 4, "digits": 0x62, "collector": None,
+             "user_class": 0x11, **{"pw%d" % k: 0 for k in range(6)}}
+    units = [Unit(0x04, 10, 0, {"items": [entry, dict(entry, index=2, addr="000000000102")]},
+                  False), Unit(0x05, 1, 3, {"limit_alarm": 0x21}, False),
+             Unit(0x05, 33, 0, None, False)]
+    data = encode_units(units)
+    assert len(data) == 4 + 2 + 2 * 27 + 4 + 1 + 4
+    assert parse_units(0x04, data[:4 + 2 + 54], False) == units[:1]
+    events = Unit(0x0E, 1, 0, {"ec1": 3, "ec2": 0, "pm": 1, "pn": 3, "events": [
+        {"erc": 14, "data": b"\x01\x02"}, {"erc": 1, "data": b""}]}, True)
+    assert parse_units(0x0E, encode_units([events]), True) == [events]
