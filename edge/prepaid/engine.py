@@ -7,11 +7,14 @@ a close of a meter still below its close-allowed amount, is refused and journale
 """
 import itertools
 
+from protocols.civil import iso
+
 from edge.prepaid.audit import PARAMETERS, LocalAudit
 from edge.prepaid.jobs import CMD_OPEN_BIT, KEEP_BIT, OPEN_BIT, ALARM_BIT, PrepaidRead, command_job
 from edge.prepaid.journal import Command, Journal
 from edge.prepaid.ledger import Ledger
-from edge.prepaid.policy import (ALARM, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP, FriendlyWindows,
+from edge.jobs import Window, read_job
+from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP, FriendlyWindows,
                                  Situation, Thresholds, decide)
 from edge.effects import SleepUntil
 from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan, to_yuan
@@ -181,8 +184,16 @@ class Prepaid:
         applied = self.ledger.pay(payment_id, customer, to_uyuan(amount_yuan), self.agent.wall)
         if applied:
             for m in self.meters(customer):
-                self.evaluate(m)
+                self.read_now(m, "pay " + payment_id)
         return applied
+
+    def read_now(self, meter, label):
+        """A prepaid read now (energy, relay): a decision after a payment stands on fresh
+        registers, not on the last periodic read up to an interval old."""
+        task = self.tasks[0]
+        now = self.agent.wall
+        window = Window(task.name, "%s %s" % (iso(now), label), now, now + task.every_s, now)
+        self.agent.spawn(read_job(self.agent, meter, task, window), meter, task.lane, meter.port)
 
     def _inbox_job(self):
         while True:
@@ -214,6 +225,15 @@ class Prepaid:
     def _friendly(self, t):
         w = self.settings.friendly
         return w.active(t) or w.active(t + FRIENDLY_MARGIN_S)
+
+    def friendly_soon(self):
+        return self._friendly(self.agent.wall)
+
+    def withdraw(self, meter, cmd):
+        """A trip the meter still holds as a friendly window comes: cancel it with 1B (which
+        supersedes the trip in the journal); the policy trips again after the window."""
+        self.agent.count("prepaid_trip_withdrawn")
+        self._issue(meter, ALLOW_CLOSE, "withdraw held trip before a friendly window", "guard")
 
     def evaluate(self, meter):
         if not self.belief(meter.addr).seen:

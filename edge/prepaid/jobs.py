@@ -16,7 +16,8 @@ DI_VOLTAGE_A = 0x02010100
 DI_CURRENT_A = 0x02020100
 VERIFY_AFTER_S = 5.0             # the contact moves within seconds when voltage and load allow
 RETRY_STEPS_S = (60.0, 120.0, 180.0)
-LOAD_WAIT_S = 600.0              # re-check a trip the meter defers for its load this often
+LOAD_WAIT_S = 300.0              # re-check a trip the meter holds for its load this often
+                                 # (twice inside the margin before a friendly window)
 CODES = {TRIP: K.CTRL_TRIP, ALLOW_CLOSE: K.CTRL_ALLOW_CLOSE, DIRECT_CLOSE: K.CTRL_DIRECT_CLOSE,
          ALARM: K.CTRL_ALARM, ALARM_RELEASE: K.CTRL_ALARM_RELEASE, KEEP_POWER: K.CTRL_KEEP_POWER,
          KEEP_POWER_RELEASE: K.CTRL_KEEP_POWER_RELEASE}
@@ -93,8 +94,12 @@ def command_job(agent, meter, cmd):
             return
         amps = _value(current, result.replies[1]) if result.replies[1] is not None else 0.0
         if cmd.action == TRIP and word & CMD_OPEN_BIT and amps > engine.settings.large_current_a:
-            # the meter holds the trip while the load is high (large-current deferral): wait
+            # the meter holds the trip while the load is high (large-current deferral): wait,
+            # but never let it fall into a friendly window - withdraw it before one opens
             journal.move(cmd, "not_moved", agent.wall, "deferred by the meter at %.1f A" % amps)
+            if engine.friendly_soon():
+                engine.withdraw(meter, cmd)
+                return
             journal.move(cmd, "verify", agent.wall)
             yield SleepUntil(agent.now + LOAD_WAIT_S)
             continue
