@@ -144,6 +144,20 @@ class Truth:
         return self.opened[i]
 
 
+def allowed_time(windows, start, end):
+    """Seconds of [start, end) outside friendly windows (minute steps): the time a credit trip
+    was allowed and not yet done. Time inside a window is deferral by rule, not latency."""
+    if end <= start:
+        return 0.0
+    total, t = 0.0, start
+    while t < end:
+        step = min(60.0 - t % 60.0, end - t)
+        if not windows.active(t):
+            total += step
+        t += step
+    return total
+
+
 def _verified_at(cmd):
     for entry in cmd.history:
         if entry[1] == "verified":
@@ -163,6 +177,10 @@ def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium)
             if closed and b < CLOSE_ALLOWED - TOLERANCE:
                 wrongful.append({"meter": i, "at": iso(t), "op": "close", "balance": round(b, 2)})
     journal = agent.prepaid.journal.all()
+    held_at = {}                # meter -> creation times of trips the meter held for its load
+    for c in journal:
+        if c.action == TRIP and any("deferred by the meter" in str(e[2:]) for e in c.history):
+            held_at.setdefault(c.meter, []).append(c.created)
     trip_lat, unloaded, close_lat, states = [], [], [], {}
     for c in journal:
         states[c.state] = states.get(c.state, 0) + 1
@@ -170,13 +188,9 @@ def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium)
         if v is None or c.source != "policy":
             continue
         if c.action == TRIP:
-            allowed = truth.crossing(i, v)
-            if plan.friendly.active(allowed):     # deferred: latency counts from the window's end
-                allowed = (allowed // 60.0 + 1) * 60.0
-                while plan.friendly.active(allowed):
-                    allowed += 60.0
-            trip_lat.append(max(0.0, v - allowed))
-            if not any("deferred by the meter" in str(e[2:]) for e in c.history):
+            crossed = truth.crossing(i, v)
+            trip_lat.append(allowed_time(plan.friendly, crossed, v))
+            if not any(crossed <= t <= v for t in held_at.get(c.meter, ())):
                 unloaded.append(trip_lat[-1])
         elif c.action in CLOSES:
             pays = [at for at, _ in truth.paid.get(i, ()) if at <= c.created]

@@ -16,3 +16,13 @@ def test_three_days_of_prepaid_control_make_no_wrongful_or_missed_operation():
     # at the end only load-held trips may still be open (verifying)
     assert set(report["commands_by_state"]) <= {"done", "escalated", "superseded", "expired",
                                                 "verifying"}
+
+
+def test_latency_counts_only_time_outside_friendly_windows():
+    from edge.prepaid.policy import FriendlyWindows
+    from hil.prepaid_run import allowed_time
+    from protocols.civil import from_civil
+    w = FriendlyWindows(20, 8, weekends=False)
+    start = from_civil(2026, 3, 4, 19, 30)
+    assert allowed_time(w, start, from_civil(2026, 3, 5, 8, 10)) == 40 * 60.0
+    assert allowed_time(w, start + 10, start + 70) == 60.0
