@@ -296,10 +296,11 @@ class Prepaid:
             b.for_credit = False
         self.agent.count("prepaid_%s_done" % cmd.action)
 
-    def escalate(self, meter, cmd, word):
-        """The relay still did not move: an event reading a head-end can alarm on."""
+    def escalate(self, meter, cmd, word, event="relay_not_moved"):
+        """The relay still did not move (or the meter refuses the command): an event reading a
+        head-end can alarm on."""
         self.agent.count("prepaid_escalated")
-        self._event(meter, "relay_not_moved", cmd.id, {"action": cmd.action, "status3": word})
+        self._event(meter, event, cmd.id, {"action": cmd.action, "status3": word})
 
     def _event(self, meter, event, period, detail):
         """A ``prepaid_event`` reading: what a head-end alarms on."""

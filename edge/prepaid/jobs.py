@@ -59,7 +59,7 @@ def command_job(agent, meter, cmd):
     """Generator: carry ``cmd`` to the meter and verify it; every step is journaled first."""
     engine = agent.prepaid
     journal = engine.journal
-    not_moved = 0
+    not_moved = refused = 0
     while cmd.open:
         if agent.wall >= cmd.expires:
             journal.move(cmd, "expire", agent.wall)
@@ -73,15 +73,20 @@ def command_job(agent, meter, cmd):
                                    password=engine.password(meter), operator=engine.operator)
             result = yield Transact([control], agent.now)
             if result.kind != OK:
-                journal.move(cmd, "no_answer" if result.replies[0] is None else "refused",
-                             agent.wall, result.kind)
+                answered = result.replies[0] is not None
+                journal.move(cmd, "refused" if answered else "no_answer", agent.wall, result.kind)
+                refused += answered
+                if refused > len(RETRY_STEPS_S):      # a password or ESAM problem: say so
+                    journal.move(cmd, "escalate", agent.wall, "refused by the meter")
+                    engine.escalate(meter, cmd, None, "command_refused")
+                    return
                 yield SleepUntil(agent.now + RETRY_STEPS_S[0])
                 continue
             journal.move(cmd, "ack", agent.wall)
         yield SleepUntil(agent.now + VERIFY_AFTER_S)
         status, current = apdu.Read(DI.DI_STATUS_3), apdu.Read(DI_CURRENT_A)
         result = yield Transact([status, current], agent.now)
-        if result.replies[0] is None:
+        if not isinstance(result.replies[0], apdu.ReadReply):
             journal.move(cmd, "no_answer", agent.wall, "status read " + result.kind)
             journal.move(cmd, "verify", agent.wall)
             yield SleepUntil(agent.now + RETRY_STEPS_S[0])
@@ -92,7 +97,8 @@ def command_job(agent, meter, cmd):
             journal.move(cmd, "verified", agent.wall, "status3 %04X" % word)
             engine.done(meter, cmd)
             return
-        amps = _value(current, result.replies[1]) if result.replies[1] is not None else 0.0
+        amps = (_value(current, result.replies[1])
+                if isinstance(result.replies[1], apdu.ReadReply) else 0.0)
         if cmd.action == TRIP and word & CMD_OPEN_BIT and amps > engine.settings.large_current_a:
             # the meter holds the trip while the load is high (large-current deferral): wait,
             # but never let it fall into a friendly window - withdraw it before one opens

@@ -149,3 +149,19 @@ def test_a_restart_keeps_balances_journal_and_who_opened_the_relay(tmp_path):
     assert firmware(area.meters[0]).relay.closed is False         # 1B: closes on the button
     assert not firmware(area.meters[0]).relay.cmd_open             # ... which it now may
     assert firmware(area.meters[9]).relay.keep_power
+
+
+def test_a_meter_that_refuses_the_password_is_escalated_not_hammered():
+    env = simpy.Environment(initial_time=START)
+    area, archive, prepaid = build(env)
+    firmware(area.meters[0]).passwords[0x02] = b"\x12\x34\x56"        # not what we send
+    store = Store(":memory:", durable=False)
+    agent = Agent(archive, store, Settings(curve_every_min=0, event_every_h=0, clock_check_h=None),
+                  now=env.now, wall=env.now, prepaid=prepaid)
+    SimRuntime(env, agent, {"plc": area.network})
+    env.run(until=START + 3 * 3600.0)
+    addr = area.meters[0].addr[::-1].hex()
+    commands = agent.prepaid.journal.all(addr)
+    assert commands and all(c.state == "escalated" and c.attempts == 4 for c in commands)
+    events = {r.value["event"] for r in store.readings(task="prepaid_event") if r.addr == addr}
+    assert "command_refused" in events and firmware(area.meters[0]).relay.closed
