@@ -237,29 +237,8 @@ PURCHASE = Fields(("time", "A15"), ("purchases", "A8"), ("remaining_money", "A14
                   ("fault_kwh", "A11"))
 
 
-class Settlement(Layout):
-    """AFN0C F168: reading time, M, settled total + tariffs, unsettled total + tariffs (A.14)."""
-
-    def parse(self, data, pos):
-        t = _take(data, pos, 5, "time")
-        m = _take(data, pos + 5, 1, "M")[0]
-        out = {"time": _value("A15", t, "time"), "m": None if m == 0xEE else m}
-        pos += 6
-        if m == 0xEE:
-            out["rest"] = bytes(data[pos:])
-            return out, len(data)
-        for name in ("settled", "unsettled"):
-            out[name] = [_value("A14", _take(data, pos + 5 * k, 5, name), name) for k in range(m + 1)]
-            pos += 5 * (m + 1)
-        return out, pos
-
-    def encode(self, value):
-        m = value.get("m")
-        out = F.encode("A15", value.get("time")) + bytes([0xEE if m is None else m])
-        if m is None:
-            return out + value.get("rest", b"")
-        return out + b"".join(F.encode("A14", v) for name in ("settled", "unsettled")
-                              for v in (value.get(name) or [None] * (m + 1)))
+# AFN0C F168 (settlement): reading time, M, settled then unsettled active energy, total + tariffs
+SETTLEMENT = Energy(("settled", "A14"), ("unsettled", "A14"))
 
 
 class Repeated(Layout):
@@ -369,7 +348,7 @@ LAYOUTS = {
     (AFN_LINK, 1, True): Empty(), (AFN_LINK, 2, True): Empty(), (AFN_LINK, 3, True): Empty(),
     (AFN_CLASS1, 25, True): POWER, (AFN_CLASS1, 33, True): POSITIVE,
     (AFN_CLASS1, 34, True): REVERSE, (AFN_CLASS1, 129, True): FORWARD_ACTIVE,
-    (AFN_CLASS1, 167, True): PURCHASE, (AFN_CLASS1, 168, True): Settlement(),
+    (AFN_CLASS1, 167, True): PURCHASE, (AFN_CLASS1, 168, True): SETTLEMENT,
     (AFN_CLASS2, 1, False): Dated("A20"), (AFN_CLASS2, 1, True): Dated("A20", POSITIVE),
     (AFN_CLASS2, 2, False): Dated("A20"), (AFN_CLASS2, 2, True): Dated("A20", REVERSE),
     (AFN_CLASS2, 17, False): Dated("A21"), (AFN_CLASS2, 17, True): Dated("A21", POSITIVE),
