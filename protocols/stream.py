@@ -10,6 +10,21 @@ Rules of this file:
 """
 
 
+def whole_frame(raw, check, error):
+    """End of the one frame that ``raw`` must be exactly, by a codec's structural ``check``
+    (as the Hunter uses it); raises the codec's ``error`` naming the bad field otherwise."""
+    if not raw or raw[0] != 0x68:
+        raise error("start", "frame must start with 68", raw[:1], 0)
+    status, end = check(raw, 0)
+    if status == "short":
+        raise error("L", "frame shorter than its length field", raw, 1)
+    if status != "ok":
+        raise error("frame", status, raw, 0)
+    if end != len(raw):
+        raise error("L", "%d bytes after the end of the frame" % (len(raw) - end), raw[end:], end)
+    return end
+
+
 class _NeedData:
     def __repr__(self):
         return "NEED_DATA"

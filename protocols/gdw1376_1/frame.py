@@ -10,6 +10,7 @@ first), A2 terminal address (BIN), A3 D0 group flag, D7..D1 master address MSA. 
 04, 05, 06, 0F and 10; Tp = PFC, send time A.16 (ss mm hh DD), allowed delay in minutes.
 """
 from protocols.errors import hexstr
+from protocols.stream import whole_frame
 from protocols.gdw1376_1.errors import DecodeError, EncodeError
 
 PROTOCOL_ID = 2
@@ -173,15 +174,7 @@ def check_frame(buf, i=0):
 def decode_frame(raw):
     """Strictly decode one whole frame; raises ``DecodeError`` naming the bad field."""
     raw = bytes(raw)
-    if not raw or raw[0] != 0x68:
-        raise DecodeError("start", "frame must start with 68", raw[:1], 0)
-    status, end = check_frame(raw)
-    if status == "short":
-        raise DecodeError("L", "frame shorter than its length field", raw, 1)
-    if status != "ok":
-        raise DecodeError("frame", status, raw, 0)
-    if end != len(raw):
-        raise DecodeError("L", "%d bytes after the end of the frame" % (len(raw) - end), raw[end:], end)
+    end = whole_frame(raw, check_frame, DecodeError)
     return parse(raw, raw[HEADER:end - 2])
 
 

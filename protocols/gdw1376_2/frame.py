@@ -8,6 +8,7 @@ D3 collision detection, D7..D4 relay level n (downlink). R byte5 is the frame se
 CS is the sum mod 256 from C through the data. Fn = DT2 * 8 + (bit of DT1) + 1.
 """
 from protocols.errors import hexstr
+from protocols.stream import whole_frame
 from protocols.gdw1376_2.errors import DecodeError, EncodeError
 
 COMM_NBPLC = 1          # centralised-routing narrowband carrier
@@ -148,15 +149,7 @@ def check_frame(buf, i=0):
 def decode_frame(raw):
     """Strictly decode one whole frame; raises ``DecodeError`` naming the bad field."""
     raw = bytes(raw)
-    if not raw or raw[0] != 0x68:
-        raise DecodeError("start", "frame must start with 68", raw[:1], 0)
-    status, end = check_frame(raw)
-    if status == "short":
-        raise DecodeError("L", "frame shorter than its length field", raw, 1)
-    if status != "ok":
-        raise DecodeError("frame", status, raw, 0)
-    if end != len(raw):
-        raise DecodeError("L", "%d bytes after the end of the frame" % (len(raw) - end), raw[end:], end)
+    end = whole_frame(raw, check_frame, DecodeError)
     return _parse(raw, raw[3:end - 2])
 
 
