@@ -45,3 +45,15 @@ def run_in_memory(exchange, respond, t, link=None):
 
 def exchange(addr, request, **kw):
     return Exchange(addr, request, 0.0, **kw)
+
+
+def deframe(deframer, chunks):
+    """Every item ``deframer`` gives for ``chunks`` fed one by one, then flushed (the stream's
+    end): frames and Garbage in order."""
+    out = []
+    for c in chunks:
+        deframer.feed(c)
+        out.extend(deframer)
+    deframer.flush()
+    out.extend(deframer)
+    return out

@@ -14,6 +14,7 @@ from protocols.gdw1376_1.errors import DecodeError, EncodeError
 from protocols.gdw1376_1.units import LAYOUTS, decode_da, decode_dt, encode_da, encode_dt
 
 from tests.conftest import SHARED
+from tests.helpers import deframe
 
 # the public samples live beside the project (PROTOCOLS.md: read them there, never copy them)
 SAMPLES_PATH = Path(os.environ.get("GRIDEDGE_SHARED", SHARED)) / "vectors" / "gdw1376_1_samples.txt"
@@ -134,14 +135,7 @@ def test_strict_decode_names_the_field():
 
 # --- stream -----------------------------------------------------------------------------------
 def frames_of(chunks):
-    d = Deframer()
-    out = []
-    for c in chunks:
-        d.feed(c)
-        out.extend(d)
-    d.flush()
-    out.extend(d)
-    return out
+    return deframe(Deframer(), chunks)
 
 
 LOGIN = LOGIN_DOC

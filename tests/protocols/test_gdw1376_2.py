@@ -9,6 +9,7 @@ from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import NEED_DATA, Deframer, Garbage
 from protocols.gdw1376_2.frame import decode_fn, encode_fn
 from tests.conftest import ROOT, load_toml
+from tests.helpers import deframe
 
 VECTORS = load_toml(ROOT / "tests/protocols/vectors/gdw1376_2/frames.toml")["frame"]
 METER = bytes.fromhex("010000000000")
@@ -118,14 +119,7 @@ def test_carried_frame_length_must_match():
 
 # --- stream -----------------------------------------------------------------------------------
 def frames_of(chunks):
-    d = Deframer()
-    out = []
-    for c in chunks:
-        d.feed(c)
-        out.extend(d)
-    d.flush()
-    out.extend(d)
-    return out
+    return deframe(Deframer(), chunks)
 
 
 GOOD = hex_to_bytes(VECTORS[0]["hex"])
