@@ -6,7 +6,7 @@ one), ``overdraft`` (the meter is spending credit it does not have), ``relay_ope
 (open although the wallet is above the pre-trip level and no trip was commanded) and
 ``relay_closed_in_overdraft`` (closed at the overdraft limit without keep-power).
 """
-from protocols.dlt645 import apdu, di as DI
+from protocols.dlt645 import apdu, const as K, di as DI
 
 from edge.jobs import Task, _value
 from edge.scheduler import EVENT
@@ -17,7 +17,6 @@ ITEMS = (("remaining", DI.DI_REMAINING_MONEY), ("overdraft", DI.DI_OVERDRAFT_MON
          ("overdraft_limit", DI.DI_OVERDRAFT_LIMIT), ("hoarding_limit", DI.DI_HOARDING_LIMIT),
          ("close_allowed", DI.DI_CLOSE_ALLOWED), ("status3", DI.DI_STATUS_3))
 PARAMETERS = ("alarm_1", "alarm_2", "overdraft_limit", "hoarding_limit", "close_allowed")
-OPEN_BIT, CMD_OPEN_BIT, KEEP_BIT = 1 << 4, 1 << 6, 1 << 12
 MONEY_EPS = 0.005
 
 
@@ -53,10 +52,11 @@ class LocalAudit(Task):
         if v["overdraft"] > MONEY_EPS or v["remaining"] < -MONEY_EPS:
             out.append(("overdraft", {"overdraft": v["overdraft"]}))
         word = v["status3"]
-        if word & OPEN_BIT and not word & CMD_OPEN_BIT and v["remaining"] > v["alarm_2"] + MONEY_EPS:
+        credit = v["remaining"] > v["alarm_2"] + MONEY_EPS
+        if word & K.ST3_RELAY_OPEN and not word & K.ST3_CMD_OPEN and credit:
             out.append(("relay_open_with_credit", {"remaining": v["remaining"]}))
         at_limit = v["overdraft"] >= v["overdraft_limit"] - MONEY_EPS and v["overdraft_limit"] > 0
-        if not word & OPEN_BIT and not word & KEEP_BIT and at_limit:
+        if not word & K.ST3_RELAY_OPEN and not word & K.ST3_KEEP_POWER and at_limit:
             out.append(("relay_closed_in_overdraft", {"overdraft": v["overdraft"]}))
         return out
 

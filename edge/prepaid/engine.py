@@ -8,15 +8,16 @@ a close of a meter still below its close-allowed amount, is refused and journale
 import itertools
 
 from protocols.civil import iso
+from protocols.dlt645 import const as K
 
+from edge.effects import SleepUntil
+from edge.jobs import Window, read_job
 from edge.prepaid.audit import PARAMETERS, LocalAudit
-from edge.prepaid.jobs import CMD_OPEN_BIT, KEEP_BIT, OPEN_BIT, ALARM_BIT, PrepaidRead, command_job
+from edge.prepaid.jobs import PrepaidRead, command_job
 from edge.prepaid.journal import Command, Journal
 from edge.prepaid.ledger import Ledger
-from edge.jobs import Window, read_job
-from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP, FriendlyWindows,
-                                 Situation, Thresholds, decide)
-from edge.effects import SleepUntil
+from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP,
+                                 FriendlyWindows, Situation, Thresholds, decide)
 from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan, to_yuan
 from edge.scheduler import PREPAID
 from edge.store import Reading
@@ -174,8 +175,8 @@ class Prepaid:
 
     def observe(self, meter, word, at):
         b = self.belief(meter.addr)
-        b.open, b.cmd_open = bool(word & OPEN_BIT), bool(word & CMD_OPEN_BIT)
-        b.alarm, b.keep, b.seen = bool(word & ALARM_BIT), bool(word & KEEP_BIT), True
+        b.open, b.cmd_open = bool(word & K.ST3_RELAY_OPEN), bool(word & K.ST3_CMD_OPEN)
+        b.alarm, b.keep, b.seen = bool(word & K.ST3_ALARM), bool(word & K.ST3_KEEP_POWER), True
 
     def pay(self, payment_id, customer, amount_yuan):
         """Apply a payment once; then re-decide for the customer's meters."""

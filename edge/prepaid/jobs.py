@@ -21,15 +21,14 @@ LOAD_WAIT_S = 300.0              # re-check a trip the meter holds for its load 
 CODES = {TRIP: K.CTRL_TRIP, ALLOW_CLOSE: K.CTRL_ALLOW_CLOSE, DIRECT_CLOSE: K.CTRL_DIRECT_CLOSE,
          ALARM: K.CTRL_ALARM, ALARM_RELEASE: K.CTRL_ALARM_RELEASE, KEEP_POWER: K.CTRL_KEEP_POWER,
          KEEP_POWER_RELEASE: K.CTRL_KEEP_POWER_RELEASE}
-OPEN_BIT, CMD_OPEN_BIT, ALARM_BIT, KEEP_BIT = 1 << 4, 1 << 6, 1 << 7, 1 << 12
 
 
 def verified(action, word):
     """Whether status word 3 shows ``action`` carried out (PROTOCOLS.md: bits 4, 6, 7, 12)."""
-    return {TRIP: bool(word & OPEN_BIT), DIRECT_CLOSE: not word & OPEN_BIT,
-            ALLOW_CLOSE: not word & CMD_OPEN_BIT, ALARM: bool(word & ALARM_BIT),
-            ALARM_RELEASE: not word & ALARM_BIT, KEEP_POWER: bool(word & KEEP_BIT),
-            KEEP_POWER_RELEASE: not word & KEEP_BIT}[action]
+    return {TRIP: bool(word & K.ST3_RELAY_OPEN), DIRECT_CLOSE: not word & K.ST3_RELAY_OPEN,
+            ALLOW_CLOSE: not word & K.ST3_CMD_OPEN, ALARM: bool(word & K.ST3_ALARM),
+            ALARM_RELEASE: not word & K.ST3_ALARM, KEEP_POWER: bool(word & K.ST3_KEEP_POWER),
+            KEEP_POWER_RELEASE: not word & K.ST3_KEEP_POWER}[action]
 
 
 class PrepaidRead(Task):
@@ -99,7 +98,7 @@ def command_job(agent, meter, cmd):
             return
         amps = (_value(current, result.replies[1])
                 if isinstance(result.replies[1], apdu.ReadReply) else 0.0)
-        if cmd.action == TRIP and word & CMD_OPEN_BIT and amps > engine.settings.large_current_a:
+        if cmd.action == TRIP and word & K.ST3_CMD_OPEN and amps > engine.settings.large_current_a:
             # the meter holds the trip while the load is high (large-current deferral): wait,
             # but never let it fall into a friendly window - withdraw it before one opens
             journal.move(cmd, "not_moved", agent.wall, "deferred by the meter at %.1f A" % amps)

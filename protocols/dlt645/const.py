@@ -82,6 +82,12 @@ CTRL_ALARM = const(0x2A)            # 报警
 CTRL_ALARM_RELEASE = const(0x2B)    # 报警解除
 CTRL_KEEP_POWER = const(0x3A)       # 保电
 CTRL_KEEP_POWER_RELEASE = const(0x3B)  # 保电解除
+
+# Status word 3 (DI 04000503) bits the relay shows (PROTOCOLS.md; bit 12 from the 2013 amendment)
+ST3_RELAY_OPEN = const(1 << 4)      # the contact is open
+ST3_CMD_OPEN = const(1 << 6)        # the last relay command was a trip
+ST3_ALARM = const(1 << 7)
+ST3_KEEP_POWER = const(1 << 12)     # UNVERIFIED position
 CONTROL_NAMES = {
     0x1A: "trip", 0x1B: "allow_close", 0x1C: "direct_close", 0x2A: "alarm",
     0x2B: "alarm_release", 0x3A: "keep_power", 0x3B: "keep_power_release",
