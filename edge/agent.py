@@ -204,6 +204,15 @@ class Agent:
                     self._on_event_report(bytes(src)[::-1].hex())
             del reports[:]
 
+    def read(self, meter, task, window):
+        """Start ``task`` for ``meter`` in ``window``: a read job on the meter's port."""
+        self.spawn(read_job(self, meter, task, window), meter, task.lane, meter.port)
+
+    def read_from_now(self, meter, task, period, deadline_s):
+        """``task`` for ``meter`` in a window opening now (a report, a payment, a request)."""
+        now = self.wall
+        self.read(meter, task, Window(task.name, period, now, now + deadline_s, now))
+
     def _on_event_report(self, addr):
         """A meter reported a new event through the module (06F5): read its event count and the
         new records now instead of at the next event window."""
@@ -211,9 +220,7 @@ class Agent:
         if m is None or not self.event_task.applies(m, self.wall):
             self.count("event_report_unknown_meter")
             return
-        window = Window(self.event_task.name, iso(self.wall), self.wall,
-                        self.wall + EVENT_REPORT_DEADLINE_S, self.wall)
-        self.spawn(read_job(self, m, self.event_task, window), m, self.event_task.lane, m.port)
+        self.read_from_now(m, self.event_task, iso(self.wall), EVENT_REPORT_DEADLINE_S)
 
     def module_ready(self, port):
         self.buses[port].ready = True
@@ -255,7 +262,7 @@ class Agent:
             for window in open_windows(task, self.wall):
                 for m in fresh:
                     if task.applies(m, window.boundary):
-                        self.spawn(read_job(self, m, task, window), m, task.lane, m.port)
+                        self.read(m, task, window)
         self._pump_all()
 
     # --- planning -----------------------------------------------------------------------------
@@ -278,7 +285,7 @@ class Agent:
             return
         for m in self.archive.meters.values():
             if task.applies(m, window.boundary):
-                self.spawn(read_job(self, m, task, window), m, task.lane, m.port)
+                self.read(m, task, window)
         if isinstance(task, DailyFreeze):
             self.closing[(task.name, window.period)] = window
 
@@ -290,7 +297,7 @@ class Agent:
         window = Window(task.name, label, self.wall, self.wall + deadline_s, self.wall)
         for addr in addrs:
             m = self.archive.meters[addr]
-            self.spawn(read_job(self, m, task, window), m, task.lane, m.port)
+            self.read(m, task, window)
         self._pump_all()
         return label
 

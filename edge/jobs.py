@@ -359,4 +359,4 @@ def time_sync_job(agent, port, task, window):
         for baud in sorted({m.baud for m in meters}):     # a meter hears only its own rate
             yield Broadcast(port, sync, baud)
     for m in meters:
-        agent.spawn(read_job(agent, m, task, window), m, task.lane, port)
+        agent.read(m, task, window)

@@ -11,7 +11,6 @@ from protocols.civil import iso
 from protocols.dlt645 import const as K
 
 from edge.effects import SleepUntil
-from edge.jobs import Window, read_job
 from edge.prepaid.audit import PARAMETERS, LocalAudit
 from edge.prepaid.jobs import PrepaidRead, command_job
 from edge.prepaid.journal import Command, Journal
@@ -192,9 +191,7 @@ class Prepaid:
         """A prepaid read now (energy, relay): a decision after a payment stands on fresh
         registers, not on the last periodic read up to an interval old."""
         task = self.tasks[0]
-        now = self.agent.wall
-        window = Window(task.name, "%s %s" % (iso(now), label), now, now + task.every_s, now)
-        self.agent.spawn(read_job(self.agent, meter, task, window), meter, task.lane, meter.port)
+        self.agent.read_from_now(meter, task, "%s %s" % (iso(self.agent.wall), label), task.every_s)
 
     def _inbox_job(self):
         while True:
