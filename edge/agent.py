@@ -84,6 +84,7 @@ class Agent:
         self._order = itertools.count()
         self._restore()
         self.prepaid = None
+        self.uplink = None                # edge.uplink.Uplink, when [uplink] is configured
         if prepaid is not None:           # cost control only where [prepaid] is configured
             from edge.prepaid.engine import Prepaid
             self.prepaid = Prepaid(self, prepaid)

@@ -4,12 +4,19 @@ A reading is committed (``synchronous=FULL``) before ``put_readings`` returns, s
 caller counts or reports as read survives a power cut or kill -9; WAL keeps the file consistent
 when a write is cut short. Each reading keeps its quality flag (ok, timeout, garbled,
 error_reply, invalid, estimated): flagged values are stored, never dropped or "fixed". The size is
-bounded: past ``max_readings`` the oldest readings already confirmed upstream go first, then the
-oldest of all, and every eviction is counted.
+bounded by ``max_readings`` and, optionally, ``max_bytes`` of live database pages: past either,
+the readings with nothing left to send upstream go first (oldest first), then the oldest of all;
+every eviction is counted, and an evicted reading the master never confirmed is counted as lost.
+
+``confirmed`` per reading: 0 = still to go upstream, 1 = nothing left to send (the master
+confirmed it, or the uplink never sends it: a local task or a failed read), 2 = dropped by the
+uplink (no measuring point for its meter). With ``upload_tasks`` None (no uplink) every reading
+starts at 0, as before.
 """
 import json
 import sqlite3
 
+WAL_LIMIT = 1 << 20
 _COLUMNS = "addr, task, di, period, value, quality, flags, read_at"
 QUALITIES = ("ok", "timeout", "garbled", "error_reply", "invalid", "estimated")
 SCHEMA = """
@@ -24,6 +31,8 @@ CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
     depth INTEGER NOT NULL DEFAULT 0, next_probe REAL);
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS event_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL, kind TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS archive_change (addr TEXT PRIMARY KEY, record TEXT);
 CREATE TABLE IF NOT EXISTS read_rate (
     task TEXT NOT NULL, period TEXT NOT NULL, medium TEXT NOT NULL, depth INTEGER NOT NULL,
@@ -63,15 +72,24 @@ class Reading:
 class Store:
     """Readings, per-meter state and counters in one SQLite file (``":memory:"`` in tests)."""
 
-    def __init__(self, path, max_readings=1_000_000, durable=True, on_commit=None):
+    def __init__(self, path, max_readings=1_000_000, durable=True, on_commit=None,
+                 max_bytes=None):
         self.path = str(path)
         self.max_readings = max_readings
+        self.max_bytes = max_bytes
+        self.upload_tasks = None            # set by the uplink: tasks whose readings go upstream
+        self.commits = 0                    # reading commits so far (a cheap "anything new?")
         self.on_commit = on_commit          # called with the readings once they are durable
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         # a simulation has no power to lose: ``durable=False`` skips the fsync, nothing else
         self.db.execute("PRAGMA synchronous=%s" % ("FULL" if durable else "OFF"))
+        # the WAL is checkpointed every 256 pages and cut back to 1 MiB: on disk the store is
+        # its live pages (bounded by ``max_bytes``), free pages SQLite reuses, and at most that
+        self.db.execute("PRAGMA wal_autocheckpoint=256")
+        self.db.execute("PRAGMA journal_size_limit=%d" % WAL_LIMIT)
         self.db.executescript(SCHEMA)
+        self.page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
 
     def close(self):
         self.db.close()
@@ -89,19 +107,29 @@ class Store:
         with transaction(self.db):
             for r in readings:
                 cur = self.db.execute(
-                    "INSERT INTO reading (addr, task, di, period, value, quality, flags, read_at)"
-                    " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (addr, task, di, period) DO UPDATE SET"
-                    " value=excluded.value, quality=excluded.quality, flags=excluded.flags,"
-                    " read_at=excluded.read_at WHERE reading.quality != 'ok'", r.row())
+                    "INSERT INTO reading (addr, task, di, period, value, quality, flags, read_at,"
+                    " confirmed) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (addr, task, di, period)"
+                    " DO UPDATE SET value=excluded.value, quality=excluded.quality,"
+                    " flags=excluded.flags, read_at=excluded.read_at,"
+                    " confirmed=excluded.confirmed WHERE reading.quality != 'ok'",
+                    r.row() + (self._settled(r),))
                 written += cur.rowcount
             self._bump("readings_written", written)
             self._evict()
             if states:
                 self.db.executemany("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
                                     list(states))
-        if self.on_commit is not None and readings:
-            self.on_commit(readings)
+        if readings:
+            self.commits += 1
+            if self.on_commit is not None:
+                self.on_commit(readings)
         return written
+
+    def _settled(self, r):
+        """The ``confirmed`` a new reading starts with."""
+        if self.upload_tasks is None:
+            return 0
+        return 0 if r.task in self.upload_tasks and r.quality in ("ok", "invalid") else 1
 
     def latest(self, addr, task, before=None):
         """The newest reading of ``task`` for ``addr`` (with a period before ``before``)."""
@@ -135,13 +163,29 @@ class Store:
             "SELECT medium, depth, meters, read FROM read_rate WHERE task=? AND period=?"
             " ORDER BY medium, depth", (task, period))]
 
+    def bytes_used(self):
+        """Bytes of the database pages in use (the file does not shrink; freed pages are reused)."""
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        return (pages - free) * self.page_size
+
     def _evict(self):
-        excess = self.count() - self.max_readings
-        if excess <= 0:
-            return
-        self.db.execute("DELETE FROM reading WHERE id IN (SELECT id FROM reading"
-                        " ORDER BY confirmed DESC, id LIMIT ?)", (excess,))
+        self._evict_some(self.count() - self.max_readings)
+        while self.max_bytes is not None and self.bytes_used() > self.max_bytes:
+            if not self._evict_some(self.count() // 100 + 1):     # 1 % at a time until under
+                break
+
+    def _evict_some(self, excess):
+        if excess <= 0 or not self.count():
+            return 0
+        victims = "SELECT id FROM reading ORDER BY confirmed DESC, id LIMIT ?"
+        lost = self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 0 AND id IN (%s)"
+                               % victims, (excess,)).fetchone()[0]
+        self.db.execute("DELETE FROM reading WHERE id IN (%s)" % victims, (excess,))
         self._bump("readings_evicted", excess)
+        if self.upload_tasks is not None:
+            self._bump("readings_lost", lost)
+        return excess
 
     def readings(self, addr=None, task=None, period=None):
         sql, args = "SELECT %s FROM reading" % _COLUMNS, []
@@ -167,6 +211,26 @@ class Store:
         with transaction(self.db):
             self.db.executemany("UPDATE reading SET confirmed=1 WHERE addr=? AND period=?",
                                 list(addrs_periods))
+
+    # --- the upstream backlog -----------------------------------------------------------------
+    def unsent(self, limit):
+        """(id, Reading) of the oldest readings still to go upstream."""
+        rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0 ORDER BY id"
+                               " LIMIT ?" % _COLUMNS, (limit,))
+        return [(row[0], _reading(row[1:])) for row in rows]
+
+    def unsent_ids(self, limit):
+        return [i for (i,) in self.db.execute(
+            "SELECT id FROM reading WHERE confirmed = 0 ORDER BY id LIMIT ?", (limit,))]
+
+    def unsent_count(self):
+        return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 0").fetchone()[0]
+
+    def settle(self, ids, value=1):
+        """Mark readings ``ids`` confirmed upstream (1) or dropped (2), in one transaction."""
+        with transaction(self.db):
+            self.db.executemany("UPDATE reading SET confirmed = ? WHERE id = ?",
+                                [(value, i) for i in ids])
 
     # --- meter state --------------------------------------------------------------------------
     def save_meter_state(self, addr, health, last_success, failures, depth=0, next_probe=None):
@@ -206,6 +270,19 @@ class Store:
             else:
                 add.append(json.loads(record))
         return add, remove
+
+    # --- what happened (refused requests ...) ------------------------------------------------
+    def log_event(self, kind, detail, at):
+        with transaction(self.db):
+            self.db.execute("INSERT INTO event_log (at, kind, detail) VALUES (?,?,?)",
+                            (at, kind, detail))
+
+    def logged(self, kind=None):
+        """[(at, kind, detail)] in order, of one kind or all."""
+        sql, args = "SELECT at, kind, detail FROM event_log", ()
+        if kind is not None:
+            sql, args = sql + " WHERE kind = ?", (kind,)
+        return list(self.db.execute(sql + " ORDER BY id", args))
 
     # --- counters -----------------------------------------------------------------------------
     def _bump(self, name, n):

@@ -357,9 +357,14 @@ def agent_cmd(config_path, epoch, duration, print_commits):
         click.echo(json.dumps({"committed": [[r.addr, r.task, r.period, r.quality]
                                              for r in readings]}))
         sys.stdout.flush()
-    store = Store(cfg.store, cfg.max_readings, on_commit=echo_commit if print_commits else None)
+    store = Store(cfg.store, cfg.max_readings, on_commit=echo_commit if print_commits else None,
+                  max_bytes=None if cfg.max_store_mb is None else int(cfg.max_store_mb * 2 ** 20))
     wall = local_clock(_parse_time(epoch) if epoch else None)
     agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
+    if cfg.uplink is not None:
+        import random
+        from edge.uplink import Uplink
+        Uplink(agent, cfg.uplink, random.Random(cfg.uplink.seed or time.time_ns()))
     try:
         runner = AgentRunner.open(agent, wall)
     except Exception as exc:            # a port that cannot be opened: say which
@@ -369,7 +374,8 @@ def agent_cmd(config_path, epoch, duration, print_commits):
         serve_metrics(runner, cfg.metrics)
     click.echo(json.dumps({"agent": "running", "meters": len(cfg.archive),
                            "ports": sorted(cfg.archive.ports), "store": cfg.store,
-                           "metrics": cfg.metrics, "clock": iso(wall())}))
+                           "metrics": cfg.metrics, "clock": iso(wall()),
+                           "uplink": cfg.uplink.master if cfg.uplink else None}))
     sys.stdout.flush()
 
     async def main_loop():
@@ -381,6 +387,101 @@ def agent_cmd(config_path, epoch, duration, print_commits):
     store.close()
     if runner.errors:
         raise click.ClickException("port failed: %s" % ", ".join(n for n, _ in runner.errors))
+
+
+def _hostport(text):
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter("expected HOST:PORT, got %r" % text)
+    return host, int(port)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--listen", default=None, help="HOST:PORT for concentrators (1376.1 over TCP).")
+@click.option("--db", "db_path", default="master.sqlite", show_default=True,
+              type=click.Path(dir_okay=False), help="SQLite file of logins, data and events.")
+@click.option("--control", default="127.0.0.1:9001", show_default=True,
+              help="HOST:PORT of the JSON-lines control port (`gridedge master ask`).")
+@click.option("--tls-cert", default=None, help="Serve TLS with this certificate (PEM) ...")
+@click.option("--tls-key", default=None, help="... and key.")
+@click.option("--tls-ca", default=None, help="Require client certificates from this CA.")
+@click.option("--duration", type=float, help="Stop after this many seconds (default: until killed).")
+@click.pass_context
+def master(ctx, listen, db_path, control, tls_cert, tls_key, tls_ca, duration):
+    """Run a Q/GDW 1376.1 master station: accept concentrators, record logins, heartbeats and
+    uploads in SQLite, and carry requests from the control port.
+
+    `gridedge master --listen 0.0.0.0:9000 --db master.sqlite` serves; `gridedge master ask ...`
+    talks to a running one.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if listen is None:
+        raise click.UsageError("give --listen HOST:PORT (or a sub-command)")
+    import asyncio
+    import signal
+    from hostlink.aio import MasterServer, server_context
+    host, port = _hostport(listen)
+    chost, cport = _hostport(control)
+    ctx_tls = server_context(tls_cert, tls_key, tls_ca) if tls_cert else None
+
+    async def serve():
+        server = MasterServer(db_path)
+        where = await server.listen(host, port, ctx_tls)
+        cwhere = await server.listen_control(chost, cport)
+        click.echo(json.dumps({"master": "%s:%d" % where, "control": "%s:%d" % cwhere,
+                               "db": db_path, "tls": bool(ctx_tls)}))
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await asyncio.wait_for(stop.wait(), duration)
+        except asyncio.TimeoutError:
+            pass
+        await server.close()
+        server.store.close()
+    asyncio.run(serve())
+
+
+@master.command("ask")
+@click.argument("op", type=click.Choice([
+    "terminals", "data", "read-current", "read-day", "read-month", "read-curve", "events",
+    "control", "archive-query", "forward-read"]))
+@click.option("--control", default="127.0.0.1:9001", show_default=True)
+@click.option("--terminal", help="RRRR-NNNNN: region code and terminal address.")
+@click.option("--point", "points", type=int, multiple=True, help="Measuring point(s).")
+@click.option("--fn", type=int, help="Item Fn (default per op: F129, F161, F177 ...).")
+@click.option("--date", help="YYYY-MM-DD (read-day) or YYYY-MM (read-month).")
+@click.option("--start", help="Curve start YYYY-MM-DD hh:mm (read-curve).")
+@click.option("--count", type=int, default=4, show_default=True, help="Curve points.")
+@click.option("--action", type=click.Choice(["trip", "allow-close", "keep-power",
+                                             "keep-power-off"]))
+@click.option("--meter", help="Meter address (forward-read).")
+@click.option("--di", help="Data identifier in hex (forward-read).")
+@click.option("--password", default="00" * 16, show_default=True, help="PW field, 32 hex digits.")
+@click.option("--timeout", type=float, default=60.0, show_default=True)
+def master_ask(op, control, terminal, points, fn, date, start, count, action, meter, di,
+               password, timeout):
+    """Ask a running master station to read, control or query a concentrator; prints JSON."""
+    import asyncio
+    from hostlink.aio import control_call
+    cmd = {"op": op, "password": password, "timeout_s": timeout, "count": count}
+    for key, value in (("terminal", terminal), ("fn", fn), ("date", date), ("start", start),
+                       ("action", action), ("meter", meter), ("di", di)):
+        if value is not None:
+            cmd[key] = value
+    if points:
+        cmd["points"] = list(points)
+    host, port = _hostport(control)
+    try:
+        reply = asyncio.run(control_call(host, port, cmd, timeout + 5))
+    except OSError as exc:
+        raise click.ClickException("no master control port at %s: %s" % (control, exc))
+    click.echo(json.dumps(reply, indent=2, ensure_ascii=False))
+    if "error" in reply or reply.get("outcome") not in (None, "ok"):
+        sys.exit(1)
 
 
 @main.group()

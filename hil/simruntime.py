@@ -56,6 +56,7 @@ class SimRuntime:
                 self.ports[name] = ModulePort(env, network, deliver, medium)
         self._wake = env.event()
         self.stopped = False
+        self.after_step = []              # callables run after each agent step (the uplink)
         self.process = env.process(self._loop())
 
     def _flush(self):
@@ -93,6 +94,8 @@ class SimRuntime:
         self.agent.receive_data(name, data, self.env.now, self.env.now)
         self._flush()
         self.kick()
+        for fn in self.after_step:
+            fn()
 
     def _loop(self):
         env = self.env
@@ -108,3 +111,5 @@ class SimRuntime:
                 yield self._wake | env.timeout(max(0.0, t - env.now))
             if not self.stopped:
                 self.agent.on_timer(env.now, env.now)
+                for fn in self.after_step:
+                    fn()

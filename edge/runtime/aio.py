@@ -10,6 +10,7 @@ import threading
 import time
 
 from edge.runtime.ports import open_port
+from hostlink.aio import TerminalClient, client_context, local_wall
 
 SNAPSHOT_EVERY_S = 5.0
 
@@ -18,7 +19,7 @@ def local_clock(epoch=None):
     """``wall()`` in local civil seconds: the system clock, or counting from ``epoch`` (a rig
     that plays a simulated calendar)."""
     if epoch is None:
-        return lambda: time.time() + time.localtime().tm_gmtoff
+        return local_wall
     start = time.monotonic()
     return lambda: epoch + (time.monotonic() - start)
 
@@ -53,6 +54,7 @@ class AgentRunner:
         self.agent = agent
         self.ports = ports
         self.wall = wall
+        self.client = None              # the 1376.1 uplink, when the agent has one
         self.snapshot = []
         self.errors = []
         self._wake = None
@@ -94,6 +96,18 @@ class AgentRunner:
         if self._wake is not None:
             self._wake.set()
 
+    def _uplink_client(self):
+        uplink = getattr(self.agent, "uplink", None)
+        if uplink is None:
+            return None
+        s = uplink.settings
+        host, _, port = s.master.rpartition(":")
+        ctx = client_context(s.cafile, s.certfile, s.keyfile) if s.tls else None
+
+        def clocks():
+            self.agent.set_clock(time.monotonic(), self.wall())
+        return TerminalClient(uplink.session, host, int(port), ctx, before=clocks, after=self.kick)
+
     async def run(self, until=None):
         """Serve until ``stop()`` or the monotonic time ``until``."""
         loop = asyncio.get_running_loop()
@@ -101,6 +115,8 @@ class AgentRunner:
         self._readers = [PortReader(n, p, loop, self._on_data) for n, p in self.ports.items()]
         for r in self._readers:
             r.start()
+        self.client = self._uplink_client()
+        uplink_task = None if self.client is None else asyncio.ensure_future(self.client.run())
         next_snapshot = 0.0
         try:
             while not self._stopping:
@@ -109,6 +125,8 @@ class AgentRunner:
                     break
                 self.agent.on_timer(now, self.wall())
                 self._flush()
+                if self.client is not None:
+                    self.client.kick()           # new readings, deferred answers: upstream
                 if now >= next_snapshot:
                     self.snapshot = self.agent.metrics()
                     next_snapshot = now + SNAPSHOT_EVERY_S
@@ -122,6 +140,12 @@ class AgentRunner:
                     pass
                 self._wake.clear()
         finally:
+            if uplink_task is not None:
+                self.client.stop()
+                try:
+                    await asyncio.wait_for(uplink_task, 5.0)
+                except asyncio.TimeoutError:
+                    uplink_task.cancel()
             for r in self._readers:
                 r.running = False
             for r in self._readers:

@@ -9,6 +9,7 @@ first), A2 terminal address (BIN), A3 D0 group flag, D7..D1 master address MSA. 
 (Tp present), D6 FIR, D5 FIN, D4 CON, D3..D0 PSEQ/RSEQ. PW (16 bytes) only downlink on AFN 01,
 04, 05, 06, 0F and 10; Tp = PFC, send time A.16 (ss mm hh DD), allowed delay in minutes.
 """
+from protocols.civil import from_civil, to_civil
 from protocols.errors import hexstr
 from protocols.stream import whole_frame
 from protocols.gdw1376_1.errors import DecodeError, EncodeError
@@ -35,6 +36,36 @@ class Tp:
     def __eq__(self, other):
         return isinstance(other, Tp) and (self.pfc, self.time, self.delay_min) == (
             other.pfc, other.time, other.delay_min)
+
+    @classmethod
+    def at(cls, pfc, wall, delay_min=0):
+        """The label of a frame sent at local seconds ``wall``."""
+        c = to_civil(wall)
+        return cls(pfc & 0xFF, (c[5], c[4], c[3], c[2]), delay_min)
+
+    def sent_at(self, wall, skew_s=300.0):
+        """Local seconds the label names: the latest instant with its day, hour, minute and
+        second not after ``wall + skew_s`` (the label has no month; searched back two months),
+        or None when no month has that day."""
+        ss, mm, hh, dd = self.time
+        y, m = to_civil(wall + skew_s)[:2]
+        for _ in range(3):
+            try:
+                t = from_civil(y, m, dd, hh, mm, ss)
+            except ValueError:
+                t = None
+            if t is not None and t <= wall + skew_s:
+                return t
+            y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+        return None
+
+    def stale(self, wall):
+        """Whether a frame with this label arrives too late at ``wall`` (its allowed delay is
+        over, or its time is no date at all); delay 0 means no limit."""
+        if self.delay_min == 0:
+            return False
+        sent = self.sent_at(wall)
+        return sent is None or wall - sent > self.delay_min * 60
 
     def __repr__(self):
         return "Tp(pfc=%d %02d:%02d:%02d day %02d delay %d)" % (

@@ -241,6 +241,45 @@ PURCHASE = Fields(("time", "A15"), ("purchases", "A8"), ("remaining_money", "A14
 SETTLEMENT = Energy(("settled", "A14"), ("unsettled", "A14"))
 
 
+class Curve(Layout):
+    """A curve: time label Td_c (start A.15, density code, point count), then one ``fmt`` value
+    per point, as ``{"start", "density", "values"}``; with ``fmt`` None only the label (a
+    request), as ``{"start", "density", "points"}``."""
+
+    def __init__(self, fmt=None):
+        self.fmt = fmt
+
+    def parse(self, data, pos):
+        head = _take(data, pos, 7, "Td_c")
+        out = {"start": _value("A15", head[:5], "start"), "density": head[5]}
+        n = head[6]
+        pos += 7
+        if self.fmt is None:
+            out["points"] = n
+            return out, pos
+        size = F.size(self.fmt)
+        invalid = []
+        out["values"] = [_value(self.fmt, _take(data, pos + k * size, size, "values"), "values",
+                                invalid) for k in range(n)]
+        if invalid:
+            out["invalid"] = invalid
+        return out, pos + n * size
+
+    def encode(self, value):
+        if self.fmt is None:
+            return F.encode("A15", value.get("start")) + bytes([value.get("density", 1),
+                                                                 value.get("points", 0)])
+        vals = value.get("values", [])
+        if len(vals) > 255:
+            raise EncodeError("Td_c", "a curve has at most 255 points")
+        return (F.encode("A15", value.get("start")) + bytes([value.get("density", 1), len(vals)])
+                + b"".join(F.encode(self.fmt, v, "values") for v in vals))
+
+
+# curve density codes (密度): minutes between points
+DENSITY_MIN = {1: 15, 2: 30, 3: 60, 254: 5, 255: 1}
+
+
 class Repeated(Layout):
     """A count (``count_bytes`` BIN LE) then that many ``item`` layouts, as a list ``items``."""
 
@@ -354,6 +393,10 @@ LAYOUTS = {
     (AFN_CLASS2, 17, False): Dated("A21"), (AFN_CLASS2, 17, True): Dated("A21", POSITIVE),
     (AFN_CLASS2, 18, False): Dated("A21"), (AFN_CLASS2, 18, True): Dated("A21", REVERSE),
     (AFN_CLASS2, 161, False): Dated("A20"), (AFN_CLASS2, 161, True): Dated("A20", FORWARD_ACTIVE),
+    (AFN_CLASS2, 177, False): Dated("A21"), (AFN_CLASS2, 177, True): Dated("A21", FORWARD_ACTIVE),
+    # F101 forward active total energy curve: the request carries Td_c with no values; the
+    # points are A.11 (UNVERIFIED: some peers use A.14 for the indication curves)
+    (AFN_CLASS2, 101, False): Curve(), (AFN_CLASS2, 101, True): Curve("A11"),
     # AFN10 F1 transparent forward (ksy afn16_f1 for the answer)
     (AFN_FORWARD, 1, False): Carried((("port", "u8"), ("control", "u8"), ("frame_timeout", "u8"),
                                       ("byte_timeout", "u8"))),

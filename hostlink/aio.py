@@ -1,0 +1,340 @@
+"""asyncio shells for the 1376.1 uplink: the master station's TCP server (with a JSON-lines
+control port for operators and rigs) and the terminal's TCP client.
+
+Both are aioquic-style shells over the sans-I/O cores: feed bytes in, write what the core wants
+to send, sleep until its next deadline or the next bytes. TLS is an ``ssl.SSLContext`` away.
+"""
+import asyncio
+import json
+import ssl
+import time
+
+from protocols.gdw1376_1 import Unit
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL,
+                                       AFN_FORWARD, AFN_QUERY, AFN_SET)
+from hostlink.master import OK, MasterConnection, parse_terminal_name
+from hostlink.store import MasterStore, jsonable
+
+READ_CHUNK = 65536
+
+
+def local_wall():
+    """Local civil seconds now (the clock 1376.1 time labels and freezes are in)."""
+    return time.time() + time.localtime().tm_gmtoff
+
+
+def client_context(cafile=None, certfile=None, keyfile=None, verify=True):
+    """TLS for the terminal's connection (a CA file for a private master, a client certificate
+    where the master asks for one)."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    if certfile:
+        ctx.load_cert_chain(certfile, keyfile)
+    return ctx
+
+
+def server_context(certfile, keyfile, cafile=None):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=cafile)
+    ctx.load_cert_chain(certfile, keyfile)
+    if cafile:
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+async def _pump(reader, wake, timeout):
+    """The next bytes (b"" at EOF), or None when ``timeout`` passed or ``wake`` was set first."""
+    read = asyncio.ensure_future(reader.read(READ_CHUNK))
+    kicked = asyncio.ensure_future(wake.wait())
+    try:
+        done, _ = await asyncio.wait({read, kicked}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        kicked.cancel()
+    wake.clear()
+    if read in done:
+        return read.result()
+    read.cancel()
+    try:
+        await read
+    except asyncio.CancelledError:
+        pass
+    return None
+
+
+# --- the master station -----------------------------------------------------------------------
+class MasterServer:
+    """Accepts concentrators, records what they send in ``store``, and carries requests."""
+
+    def __init__(self, store, msa=1, wall=local_wall):
+        self.store = store if isinstance(store, MasterStore) else MasterStore(store)
+        self.msa = msa
+        self.wall = wall
+        self.connections = {}          # terminal name -> (MasterConnection, writer, wake)
+        self.servers = []
+
+    async def listen(self, host, port, ssl_context=None):
+        server = await asyncio.start_server(self._serve, host, port, ssl=ssl_context,
+                                            limit=READ_CHUNK)
+        self.servers.append(server)
+        return server.sockets[0].getsockname()[:2]
+
+    async def listen_control(self, host, port):
+        server = await asyncio.start_server(self._serve_control, host, port)
+        self.servers.append(server)
+        return server.sockets[0].getsockname()[:2]
+
+    async def close(self):
+        for s in self.servers:
+            s.close()
+        for conn, writer, wake in list(self.connections.values()):
+            writer.close()
+        for s in self.servers:
+            await s.wait_closed()
+
+    async def _serve(self, reader, writer):
+        conn = MasterConnection(self.store, self.msa)
+        wake = asyncio.Event()
+        try:
+            while True:
+                deadline = conn.next_deadline()
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                data = await _pump(reader, wake, timeout)
+                if data == b"":
+                    break
+                now = time.monotonic()
+                if data:
+                    conn.receive_data(data, now, self.wall())
+                    if conn.name is not None and self.connections.get(conn.name, (None,))[0] is not conn:
+                        old = self.connections.get(conn.name)
+                        if old is not None:         # the terminal came back on a new connection
+                            old[1].close()
+                        self.connections[conn.name] = (conn, writer, wake)
+                conn.on_timer(now)
+                out = conn.data_to_send()
+                if out:
+                    writer.write(out)
+                    await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError,
+                asyncio.CancelledError):
+            pass                                 # the peer went, or the server is closing
+        finally:
+            if conn.name is not None and self.connections.get(conn.name, (None,))[0] is conn:
+                del self.connections[conn.name]
+            conn.connection_lost()
+            writer.close()
+
+    def online(self):
+        return sorted(self.connections)
+
+    async def request(self, terminal, afn, units, timeout_s=30.0, pw=None, tp_delay_min=5):
+        """Send ``units`` to ``terminal`` (``RRRR-NNNNN``) and wait for the answer: the
+        finished ``hostlink.master.Request`` (outcome ok, denied, timeout or gone)."""
+        entry = self.connections.get(terminal)
+        if entry is None:
+            raise KeyError("terminal %s is not connected" % terminal)
+        conn, writer, wake = entry
+        done = asyncio.get_running_loop().create_future()
+        r = conn.request(afn, units, time.monotonic(), self.wall(), timeout_s, pw, tp_delay_min)
+        r.callbacks.append(lambda req: done.done() or done.set_result(req))
+        writer.write(conn.data_to_send())
+        wake.set()                          # re-arm the connection's timer for this request
+        return await done
+
+    async def send_frame(self, terminal, frame, timeout_s=30.0):
+        """Send a ready-made frame (rigs and tests: replays, malformed units)."""
+        conn, writer, wake = self.connections[terminal]
+        done = asyncio.get_running_loop().create_future()
+        r = conn.send_request(frame, time.monotonic(), timeout_s)
+        r.callbacks.append(lambda req: done.done() or done.set_result(req))
+        writer.write(conn.data_to_send())
+        wake.set()
+        return await done
+
+    # --- the control port: one JSON object per line in, one per line out ----------------------
+    async def _serve_control(self, reader, writer):
+        try:
+            while True:
+                line = await reader.readline()
+                if not line:
+                    break
+                try:
+                    reply = await self.command(json.loads(line))
+                except (ValueError, KeyError, TypeError) as exc:
+                    reply = {"error": str(exc)}
+                writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    async def command(self, cmd):
+        """One operator command (the CLI's ``gridedge master ...`` verbs), as a JSON-able dict."""
+        op = cmd.get("op")
+        if op == "terminals":
+            return {"online": self.online(), "terminals": self.store.terminals()}
+        if op == "data":
+            return {"data": self.store.data(cmd.get("terminal"), cmd.get("afn"), cmd.get("fn")),
+                    "counts": self.store.counts()}
+        terminal = cmd["terminal"]
+        parse_terminal_name(terminal)
+        afn, units = request_units(cmd)
+        pw = bytes.fromhex(cmd.get("password", "00" * 16))
+        r = await self.request(terminal, afn, units, cmd.get("timeout_s", 30.0), pw,
+                               cmd.get("tp_delay_min", 5))
+        return {"outcome": r.outcome, "units": [
+            {"afn": u.afn, "fn": u.fn, "pn": u.pn, "value": jsonable(u.value)} for u in r.answer]}
+
+
+def _date(text, month=False):
+    y, m = int(text[0:4]), int(text[5:7])
+    return (m, y % 100) if month else (int(text[8:10]), m, y % 100)
+
+
+def request_units(cmd):
+    """(AFN, units) of an operator command: read-current, read-day, read-month, read-curve,
+    events, control, archive-query, archive-set, forward-read."""
+    op, pns = cmd["op"], cmd.get("points") or [cmd.get("point", 1)]
+    if op == "read-current":
+        return AFN_CLASS1, [Unit(AFN_CLASS1, cmd.get("fn", 129), p, None, False) for p in pns]
+    if op in ("read-day", "read-month"):
+        fn = cmd.get("fn", 161 if op == "read-day" else 177)
+        td = _date(cmd["date"], op == "read-month")
+        return AFN_CLASS2, [Unit(AFN_CLASS2, fn, p, {"td": td}, False) for p in pns]
+    if op == "read-curve":
+        y, mo, d, hh, mi = (int(cmd["start"][k:k + n]) for k, n in
+                            ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2)))
+        value = {"start": (mi, hh, d, mo, y % 100), "density": cmd.get("density", 1),
+                 "points": cmd.get("count", 4)}
+        return AFN_CLASS2, [Unit(AFN_CLASS2, 101, p, value, False) for p in pns]
+    if op == "events":
+        return AFN_CLASS3, [Unit(AFN_CLASS3, cmd.get("fn", 1), 0,
+                                 {"pm": cmd.get("from", 0), "pn": cmd.get("to", 255)}, False)]
+    if op == "control":
+        fn = {"trip": 1, "allow-close": 2, "keep-power": 25, "keep-power-off": 33}[cmd["action"]]
+        value = {"limit_alarm": 0} if fn == 1 else {"half_hours": 0} if fn == 25 else None
+        return AFN_CONTROL, [Unit(AFN_CONTROL, fn, p, value, False) for p in pns]
+    if op == "archive-query":
+        return AFN_QUERY, [Unit(AFN_QUERY, 10, 0, {"items": [{"index": p} for p in pns]}, False)]
+    if op == "archive-set":
+        return AFN_SET, [Unit(AFN_SET, 10, 0, {"items": cmd["entries"]}, False)]
+    if op == "forward-read":
+        di = int(cmd["di"], 16)
+        value = {"port": cmd.get("port", 1), "relays": 0, "meter": cmd["meter"], "di_kind": 4,
+                 **{"di%d" % k: (di >> 8 * k) & 0xFF for k in range(4)}}
+        return AFN_FORWARD, [Unit(AFN_FORWARD, 9, 0, value, False)]
+    raise ValueError("unknown op %r" % op)
+
+
+async def control_call(host, port, cmd, timeout_s=60.0):
+    """Send one command to a master's control port and return its JSON reply."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
+    try:
+        writer.write(json.dumps(cmd).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout_s)
+        return json.loads(line)
+    finally:
+        writer.close()
+
+
+# --- the terminal -----------------------------------------------------------------------------
+class TerminalClient:
+    """Keeps ``session`` connected to ``host:port``: dial when it says, feed it, write for it.
+    ``before()`` runs before every call into the session (the agent sets its clocks there),
+    ``after()`` after the session took bytes or time (the agent's loop looks for new work)."""
+
+    def __init__(self, session, host, port, ssl_context=None, before=None, after=None,
+                 dial_timeout_s=10.0):
+        self.session = session
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.before = before or (lambda: None)
+        self.after = after or (lambda: None)
+        self.dial_timeout_s = dial_timeout_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._writer = None
+
+    def kick(self):
+        """Look at the session now (new readings to upload, a deferred answer to send)."""
+        self._wake.set()
+
+    def drop(self):
+        """Cut the connection (tests: a broken cable) without telling the session first."""
+        if self._writer is not None:
+            self._writer.transport.abort()
+
+    def stop(self):
+        self._stopping = True
+        self._wake.set()
+
+    async def _sleep_until(self, t):
+        delay = max(0.0, t - time.monotonic())
+        try:
+            await asyncio.wait_for(self._wake.wait(), delay)
+        except asyncio.TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def run(self):
+        s = self.session
+        while not self._stopping:
+            at = s.connect_at()
+            if at is not None and at > time.monotonic():
+                await self._sleep_until(at)
+                continue
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                    self.host, self.port, ssl=self.ssl_context), self.dial_timeout_s)
+            except (OSError, asyncio.TimeoutError, ssl.SSLError):
+                self.before()
+                s.connection_failed(time.monotonic())
+                continue
+            self._writer = writer
+            self.before()
+            s.connection_made(time.monotonic())
+            try:
+                await self._connected(reader, writer)
+                writer.close()                   # flush what is queued (a logout), then FIN
+                await asyncio.wait_for(writer.wait_closed(), 2.0)
+            except (ConnectionError, ssl.SSLError, OSError, asyncio.TimeoutError):
+                pass
+            finally:
+                self._writer = None
+                writer.transport.abort()
+                self.before()
+                s.connection_lost(time.monotonic())
+
+    async def _connected(self, reader, writer):
+        s = self.session
+        while not self._stopping and not s.wants_close:
+            out = s.data_to_send()
+            if out:
+                writer.write(out)
+                await writer.drain()
+            deadline = s.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+            data = await _pump(reader, self._wake, timeout)
+            if data == b"":
+                return
+            self.before()
+            now = time.monotonic()
+            if data:
+                s.receive_data(data, now)
+            s.on_timer(now)
+            self.after()
+        if self._stopping and s.online:
+            self.before()
+            s.close(time.monotonic())            # log out before hanging up
+        out = s.data_to_send()
+        if out:
+            writer.write(out)
+            await writer.drain()
+
+
+__all__ = ["MasterServer", "TerminalClient", "control_call", "request_units", "local_wall",
+           "client_context", "server_context", "OK"]

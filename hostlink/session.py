@@ -1,0 +1,356 @@
+"""The concentrator's end of the Q/GDW 1376.1 uplink (终端会话), sans-I/O.
+
+One TCP connection at a time: dial, log in (AFN02 F1), heartbeat (F3), answer the master's
+requests, and upload data (AFN0D/0E, CON set) one frame per confirm, rate-limited. Driven like an
+aioquic connection: the shell dials at ``connect_at()``, reports ``connection_made`` /
+``connection_failed`` / ``connection_lost``, feeds ``receive_data(data, now)``, writes
+``data_to_send()``, closes the connection when ``wants_close``, and calls ``on_timer(now)`` at
+``next_deadline()``. ``now`` is monotonic seconds. What the concentrator knows comes from a
+handler (``edge.uplink.Uplink`` on a board):
+
+    handler.answer(frame, now) -> [Unit]           the response; AFN00 units confirm or deny
+    handler.has_upload() -> bool                   whether anything waits to go up
+    handler.next_upload(max_bytes) -> (token, afn, [Unit]) or None
+    handler.upload_done(token, outcome)            CONFIRMED, DENIED or LOST (not confirmed)
+
+Rules of this file: the state moves only through TRANSITIONS, and an event a state does not
+expect raises SessionError naming both. Uploads are never counted as delivered until the
+master's confirm arrives on the connection that carried them; a lost connection or a confirm
+timeout hands them back to the handler as LOST, and they go up again.
+"""
+import enum
+
+from protocols.gdw1376_1 import Deframer, Frame, Garbage, NEED_DATA, Unit, encode_frame
+from protocols.gdw1376_1.errors import DecodeError
+from protocols.gdw1376_1.frame import F_CONFIRM, F_LINK_TEST, F_RESPONSE, F_USER_DATA
+from protocols.gdw1376_1.units import AFN_CONFIRM, AFN_LINK, encode_units, parse_units
+
+CONFIRMED, DENIED, LOST = "confirmed", "denied", "lost"
+LOGIN, LOGOUT, HEARTBEAT = 1, 2, 3             # AFN02 items
+
+
+class State(enum.Enum):
+    OFFLINE = "offline"        # no connection: dial at connect_at()
+    LOGIN = "login"            # connected, login sent, waiting for its confirm
+    ONLINE = "online"          # logged in: heartbeats, answers, uploads
+    CLOSING = "closing"        # this connection is given up; the shell closes it
+
+
+S = State
+TRANSITIONS = {
+    (S.OFFLINE, "connected"): S.LOGIN,
+    (S.OFFLINE, "dial_failed"): S.OFFLINE,
+    (S.LOGIN, "login_confirmed"): S.ONLINE,
+    (S.LOGIN, "login_denied"): S.CLOSING,
+    (S.LOGIN, "login_timeout"): S.CLOSING,
+    (S.LOGIN, "lost"): S.OFFLINE,
+    (S.ONLINE, "heartbeat_dead"): S.CLOSING,
+    (S.ONLINE, "logout"): S.CLOSING,
+    (S.ONLINE, "lost"): S.OFFLINE,
+    (S.CLOSING, "lost"): S.OFFLINE,
+}
+
+
+class SessionError(Exception):
+    """An event the session's state does not allow (a shell bug)."""
+
+    def __init__(self, state, event):
+        self.state = state
+        self.event = event
+        super().__init__("1376.1 session: %r is not allowed in state %s" % (event, state.value))
+
+
+class SessionSettings:
+    """Timing of the uplink; every figure is a parameter (``[uplink]`` in agent.toml)."""
+
+    FIELDS = ("heartbeat_s", "confirm_timeout_s", "login_tries", "max_missed", "reconnect_min_s",
+              "reconnect_max_s", "jitter", "window", "upload_per_s", "frame_bytes")
+
+    def __init__(self, heartbeat_s=60.0, confirm_timeout_s=30.0, login_tries=3, max_missed=3,
+                 reconnect_min_s=5.0, reconnect_max_s=300.0, jitter=0.5, window=1,
+                 upload_per_s=2.0, frame_bytes=1024):
+        self.heartbeat_s = heartbeat_s
+        self.confirm_timeout_s = confirm_timeout_s
+        self.login_tries = login_tries
+        self.max_missed = max_missed              # unconfirmed heartbeats before giving up
+        self.reconnect_min_s = reconnect_min_s
+        self.reconnect_max_s = reconnect_max_s
+        self.jitter = jitter                      # a dial waits (1 - jitter .. 1) x the back-off
+        self.window = window                      # upload frames awaiting a confirm at once
+        self.upload_per_s = upload_per_s          # upload frames per second (token bucket)
+        self.frame_bytes = frame_bytes            # data units per upload frame, bytes
+        if not 0 <= jitter < 1 or window < 1 or upload_per_s <= 0 or frame_bytes < 64:
+            raise ValueError("need 0 <= jitter < 1, window >= 1, upload_per_s > 0 and "
+                             "frame_bytes >= 64")
+
+
+class _Pending:
+    __slots__ = ("kind", "token", "deadline")
+
+    def __init__(self, kind, token, deadline):
+        self.kind = kind
+        self.token = token
+        self.deadline = deadline
+
+
+class TerminalSession:
+    """The terminal ``region``/``terminal`` (A1/A2) talking to one master station."""
+
+    def __init__(self, region, terminal, handler, rng, settings=None):
+        self.region = region
+        self.terminal = terminal
+        self.handler = handler
+        self.rng = rng
+        self.settings = settings or SessionSettings()
+        self.state = S.OFFLINE
+        self.counters = {}
+        self._out = bytearray()
+        self._deframer = Deframer()
+        self._pseq = 0
+        self._pending = {}
+        self._failures = 0
+        self._dial_at = 0.0
+        self._next_heartbeat = None
+        self._missed = 0
+        self._login_tries = 0
+        self._credit = 1.0
+        self._credit_at = 0.0
+        self.connection = 0                       # which connection answers belong to
+
+    # --- states -------------------------------------------------------------------------------
+    def _move(self, event):
+        try:
+            self.state = TRANSITIONS[(self.state, event)]
+        except KeyError:
+            raise SessionError(self.state, event) from None
+        self.count(event)
+
+    def count(self, name, n=1):
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    @property
+    def wants_close(self):
+        return self.state is S.CLOSING
+
+    @property
+    def has_data_to_send(self):
+        return bool(self._out)
+
+    @property
+    def online(self):
+        return self.state is S.ONLINE
+
+    # --- the shell's calls --------------------------------------------------------------------
+    def connect_at(self):
+        """When to dial (monotonic seconds), or None while connected."""
+        return self._dial_at if self.state is S.OFFLINE else None
+
+    def connection_made(self, now):
+        self._move("connected")
+        self.connection += 1
+        self._deframer = Deframer()
+        self._pending = {}
+        self._missed = 0
+        self._login_tries = 0
+        self._send_login(now)
+
+    def connection_failed(self, now):
+        self._move("dial_failed")
+        self._failures += 1
+        self._schedule_dial(now)
+
+    def connection_lost(self, now):
+        if self.state is S.OFFLINE:
+            return
+        reached = self.state is not S.LOGIN
+        self._move("lost")
+        for p in self._pending.values():
+            if p.kind == "upload":
+                self.handler.upload_done(p.token, LOST)
+        self._pending = {}
+        self._out = bytearray()
+        self._next_heartbeat = None
+        self._failures = 0 if reached else self._failures + 1
+        self._schedule_dial(now)
+
+    def close(self, now):
+        """Log out (AFN02 F2) and give the connection up (the agent is stopping)."""
+        if self.state is S.ONLINE:
+            self._send_link(LOGOUT, now, expect=False)
+            self._move("logout")
+
+    def data_to_send(self):
+        out = bytes(self._out)
+        self._out = bytearray()
+        return out
+
+    def next_deadline(self):
+        if self.state is S.OFFLINE:
+            return self._dial_at
+        times = [p.deadline for p in self._pending.values()]
+        if self.state is S.ONLINE:
+            times.append(self._next_heartbeat)
+            if self._uploads_in_flight() < self.settings.window and self.handler.has_upload():
+                times.append(self._credit_at + max(0.0, 1.0 - self._credit) / self.settings.upload_per_s)
+        return min(times) if times else None
+
+    def on_timer(self, now):
+        for seq, p in sorted(self._pending.items(), key=lambda kv: kv[1].deadline):
+            if p.deadline > now or self.state is S.CLOSING:
+                continue
+            del self._pending[seq]
+            self._expired(p, now)
+        if self.state is S.ONLINE and now >= self._next_heartbeat:
+            self._send_link(HEARTBEAT, now)
+            self._next_heartbeat = now + self.settings.heartbeat_s
+        self._pump_uploads(now)
+
+    def receive_data(self, data, now):
+        self._deframer.feed(data, now)
+        while True:
+            item = self._deframer.next()
+            if item is NEED_DATA:
+                break
+            if isinstance(item, Garbage):
+                self.count("garbage")
+                continue
+            self._on_frame(item, now)
+        self._pump_uploads(now)
+
+    def respond(self, request, units, connection):
+        """Send a deferred answer (a forwarded meter read that took time) to ``request``,
+        if the connection that asked is still the one up."""
+        if connection == self.connection and self.state is S.ONLINE:
+            self._answer(request, units)
+        else:
+            self.count("answer_dropped_connection_gone")
+
+    # --- inside -------------------------------------------------------------------------------
+    def _schedule_dial(self, now):
+        s = self.settings
+        delay = min(s.reconnect_max_s, s.reconnect_min_s * 2.0 ** min(self._failures, 16))
+        self._dial_at = now + delay * (1.0 - s.jitter * self.rng.random())
+
+    def _next_seq(self):
+        seq = self._pseq
+        self._pseq = (self._pseq + 1) & 0x0F
+        return seq
+
+    def _frame(self, afn, units, func, prm=True, **kw):
+        return Frame(afn, encode_units(units), up=True, prm=prm, func=func, region=self.region,
+                     terminal=self.terminal, **kw)
+
+    def _send(self, frame):
+        self._out += encode_frame(frame)
+
+    def _send_login(self, now):
+        self._login_tries += 1
+        self._send_link(LOGIN, now)
+
+    def _send_link(self, fn, now, expect=True):
+        seq = self._next_seq()
+        self._send(self._frame(AFN_LINK, [Unit(AFN_LINK, fn, 0, None, True)], F_LINK_TEST,
+                               seq=seq, con=True))
+        if expect:
+            kind = "login" if fn == LOGIN else "heartbeat"
+            self._pending[seq] = _Pending(kind, None, now + self.settings.confirm_timeout_s)
+
+    def _expired(self, p, now):
+        if p.kind == "login":
+            if self._login_tries < self.settings.login_tries:
+                self._send_login(now)
+            else:
+                self._move("login_timeout")
+        elif p.kind == "heartbeat":
+            self._missed += 1
+            self.count("heartbeat_missed")
+            if self._missed >= self.settings.max_missed:
+                self._move("heartbeat_dead")
+        else:
+            self.count("upload_timeout")
+            self.handler.upload_done(p.token, LOST)
+
+    def _uploads_in_flight(self):
+        return sum(1 for p in self._pending.values() if p.kind == "upload")
+
+    def _pump_uploads(self, now):
+        s = self.settings
+        if self.state is not S.ONLINE:
+            return
+        self._credit = min(float(s.window), self._credit + (now - self._credit_at) * s.upload_per_s)
+        self._credit_at = now
+        while self._credit >= 1.0 and self._uploads_in_flight() < s.window:
+            item = self.handler.next_upload(s.frame_bytes)
+            if item is None:
+                break
+            token, afn, units = item
+            seq = self._next_seq()
+            self._send(self._frame(afn, units, F_USER_DATA, seq=seq, con=True))
+            self._pending[seq] = _Pending("upload", token, now + s.confirm_timeout_s)
+            self._credit -= 1.0
+            self.count("upload_frames")
+
+    def _on_frame(self, f, now):
+        if f.up or f.region != self.region or f.terminal != self.terminal:
+            self.count("frame_not_for_us")
+            return
+        self._missed = 0
+        if f.prm:
+            if self.state is S.ONLINE:
+                self._answer(f, self.handler.answer(f, now))
+            else:
+                self.count("request_before_login")
+            return
+        p = self._pending.pop(f.seq, None)
+        if p is None:
+            self.count("confirm_unexpected")
+            return
+        outcome = _confirm_outcome(f)
+        if p.kind == "login":
+            if outcome == CONFIRMED:
+                self._move("login_confirmed")
+                self._next_heartbeat = now + self.settings.heartbeat_s
+                self._credit, self._credit_at = 1.0, now
+            else:
+                self._move("login_denied")
+        elif p.kind == "upload":
+            self.count("upload_%s" % outcome)
+            self.handler.upload_done(p.token, outcome)
+
+    def _answer(self, request, units):
+        """Pack ``units`` into response frames (several when long: FIR/FIN, RSEQ counting up
+        from the request's), echoing the request's time label."""
+        if not units:
+            return
+        afn = units[0].afn
+        func = F_CONFIRM if afn == AFN_CONFIRM else F_RESPONSE
+        frames, chunk, size = [], [], 0
+        for u in units:
+            n = len(encode_units([u]))
+            if chunk and size + n > self.settings.frame_bytes:
+                frames.append(chunk)
+                chunk, size = [], 0
+            chunk.append(u)
+            size += n
+        frames.append(chunk)
+        for k, chunk in enumerate(frames):
+            self._send(self._frame(afn, chunk, func, prm=False, msa=request.msa,
+                                   seq=(request.seq + k) & 0x0F, fir=k == 0,
+                                   fin=k == len(frames) - 1, tp=request.tp))
+        self.count("answers")
+
+
+def _confirm_outcome(f):
+    """CONFIRMED for AFN00 F1 (or F3 with every unit ok), DENIED for F2 or a unit in error."""
+    if f.afn != AFN_CONFIRM:
+        return DENIED
+    try:
+        units = parse_units(f.afn, f.data, up=False)
+    except DecodeError:
+        return DENIED
+    for u in units:
+        if u.fn == 1:
+            return CONFIRMED
+        if u.fn == 3 and all(err == 0 for _, _, err in u.value["items"]):
+            return CONFIRMED
+    return DENIED

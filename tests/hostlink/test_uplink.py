@@ -1,0 +1,180 @@
+"""The agent's side of the uplink: every public request sample answered from the store, the
+archive and controls carried into the agent, and refusals (wrong password, stale time label,
+malformed data) denied, logged, and changing nothing."""
+import random
+
+import pytest
+
+from edge.agent import Agent
+from edge.archive import Archive
+from edge.plan import Settings
+from edge.prepaid.engine import PrepaidSettings
+from edge.prepaid.journal import Journal
+from edge.store import Reading, Store
+from edge.uplink import Uplink, UplinkSettings, points_of
+from hostlink.master import MasterConnection
+from hostlink.session import S
+from hostlink.store import MasterStore
+from protocols.civil import from_civil
+from protocols.gdw1376_1 import Deframer, Frame, Tp, Unit, decode_frame, encode_frame
+from protocols.gdw1376_1.frame import F_CLASS2, F_USER_DATA
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CONFIRM, AFN_CONTROL, AFN_QUERY, AFN_SET,
+                                       encode_units, parse_units)
+
+from tests.helpers import deframe
+from tests.protocols.test_gdw1376_1 import SAMPLES, needs_samples
+
+PASSWORD = bytes(range(16))
+WEDNESDAY = from_civil(2026, 11, 25, 12, 0)          # no friendly window: trips may go out
+
+
+def agent_at(wall, prepaid=False):
+    meters = [{"addr": "000000000001", "port": "p1"},
+              {"addr": "000000000002", "port": "p1", "point": 7}]
+    if prepaid:
+        for m in meters:
+            m.update(prepaid="remote", customer="C%s" % m["addr"][-1], tariff="flat")
+    archive = Archive.from_dict({"port": [{"name": "p1", "url": "loop://"}], "meter": meters})
+    settings = PrepaidSettings.from_dict({"tariff": {"flat": {"price": 1.0}},
+                                          "defaults": {"balance": -5.0}}) if prepaid else None
+    agent = Agent(archive, Store(":memory:", durable=False),
+                  Settings(curve_every_min=0, event_every_h=0, clock_check_h=-1),
+                  now=0.0, wall=wall, prepaid=settings)
+    Uplink(agent, UplinkSettings("127.0.0.1:0", "0171", 2082, password=PASSWORD.hex()),
+           random.Random(1))
+    return agent
+
+
+def online(agent):
+    """The agent's session logged in to a master connection core; returns the master."""
+    s, master = agent.uplink.session, MasterConnection(MasterStore(":memory:"))
+    s.connection_made(0.0)
+    master.receive_data(s.data_to_send(), 0.0, agent.wall)
+    s.receive_data(master.data_to_send(), 0.0)
+    assert s.state is S.ONLINE
+    return master
+
+
+def ask(agent, frame):
+    """Feed one downlink frame; the frames the terminal answers with (not its uploads)."""
+    s = agent.uplink.session
+    s.receive_data(encode_frame(frame), 1.0)
+    return [f for f in deframe(Deframer(), [s.data_to_send()]) if not f.prm]
+
+
+def down(afn, units, tp=None, pw=None, func=F_USER_DATA, data=None):
+    return Frame(afn, encode_units(units) if data is None else data, up=False, prm=True,
+                 func=func, region="0171", terminal=2082, msa=1, seq=5, tp=tp, pw=pw)
+
+
+def test_points_are_the_records_or_numbered_in_order():
+    assert points_of(agent_at(WEDNESDAY).archive) == {1: "000000000001", 7: "000000000002"}
+
+
+REQUESTS = sorted(n for n in SAMPLES if n.startswith("q"))
+
+
+@needs_samples
+@pytest.mark.parametrize("name", REQUESTS)
+def test_every_request_sample_is_answered_like_the_sample_response(name):
+    request = decode_frame(SAMPLES[name])
+    agent = agent_at(from_civil(2018, 8, 28, 16, 30))
+    agent.store.put_readings([Reading("000000000001", "daily_freeze", 0x05060101, "2018-08-27",
+                                      {"kwh": [1.0, 0.25, 0.25, 0.25, 0.25], "at": 0.0})])
+    online(agent)
+    [answer] = ask(agent, request)
+    ours = parse_units(answer.afn, answer.data, True)
+    asked = parse_units(request.afn, request.data, False)
+    assert (answer.afn, answer.ctrl, answer.seq, answer.tp) == (
+        request.afn, 0x88, request.seq, request.tp)
+    assert [(u.fn, u.pn) for u in ours] == [(u.fn, u.pn) for u in asked]
+    if "r" + name[1:] in SAMPLES:       # the concentrator's own answer (qafn13f18 has none)
+        expected = decode_frame(SAMPLES["r" + name[1:]])
+        theirs = [u for u in parse_units(expected.afn, expected.data, True) if u.fn]
+        assert [(u.fn, u.pn) for u in ours] == [(u.fn, u.pn) for u in theirs]
+        assert set(ours[0].value) >= set(theirs[0].value) - {"invalid", "rest"}
+    if name in ("qafn13f1",):
+        assert ours[0].value["forward_active"] == [1.0, 0.25, 0.25, 0.25, 0.25]
+
+
+def _trip(pw=PASSWORD, tp=None, pn=1):
+    return down(AFN_CONTROL, [Unit(AFN_CONTROL, 1, pn, {"limit_alarm": 0}, False)],
+                tp=tp or Tp.at(1, WEDNESDAY, 5), pw=pw)
+
+
+def _denied(agent, frame, reason):
+    [answer] = ask(agent, frame)
+    assert answer.afn == AFN_CONFIRM and parse_units(0, answer.data, True)[0].fn == 2
+    logged = agent.store.logged("uplink_denied")
+    assert logged and reason in logged[-1][2]
+
+
+def test_a_control_with_the_right_password_and_a_fresh_label_is_journaled():
+    agent = agent_at(WEDNESDAY, prepaid=True)
+    online(agent)
+    [answer] = ask(agent, _trip())
+    assert parse_units(0, answer.data, True)[0].fn == 1
+    [cmd] = Journal(agent.store).all()
+    assert (cmd.meter, cmd.action, cmd.source) == ("000000000001", "trip", "master")
+    ask(agent, _trip())                                 # the same frame again acts once
+    assert len(Journal(agent.store).all()) == 1
+
+
+@pytest.mark.parametrize("frame,reason", [
+    (_trip(pw=bytes(16)), "wrong password"),
+    (_trip(tp=Tp.at(1, WEDNESDAY - 600, 5)), "stale time label"),
+    (_trip(tp=Tp(1, (0, 0, 12, 31), 5)), "stale time label"),     # 31 November: no such day
+    (down(AFN_CONTROL, [], pw=PASSWORD, tp=Tp.at(1, WEDNESDAY, 5), data=b"\x01\x01\x01"),
+     "malformed"),
+    (_trip(pn=9), "no meter at point 9"),
+])
+def test_refused_controls_are_denied_logged_and_change_nothing(frame, reason):
+    agent = agent_at(WEDNESDAY, prepaid=True)
+    online(agent)
+    _denied(agent, frame, reason)
+    assert Journal(agent.store).all() == []
+
+
+def _entry(addr, point, port=1, protocol=30):
+    return {"index": point, "point": point, "port_baud": (3 << 5) | port, "protocol": protocol,
+            "addr": addr, **{"pw%d" % k: 0 for k in range(6)}, "tariffs": 4, "digits": 9,
+            "collector": None, "user_class": 0}
+
+
+def test_archive_set_and_query_through_the_uplink():
+    agent = agent_at(WEDNESDAY)
+    online(agent)
+    new = _entry("000000000003", 3)
+    [answer] = ask(agent, down(AFN_SET, [Unit(AFN_SET, 10, 0, {"items": [new]}, False)],
+                               pw=PASSWORD, tp=Tp.at(2, WEDNESDAY, 5)))
+    assert parse_units(0, answer.data, True)[0].fn == 1
+    m = agent.archive.meters["000000000003"]
+    assert (m.baud, m.extra["point"]) == (2400, 3)
+    [answer] = ask(agent, down(AFN_QUERY, [Unit(AFN_QUERY, 10, 0, {"items": [{"index": 3}]},
+                                                False)], tp=Tp.at(3, WEDNESDAY, 5)))
+    [got] = parse_units(AFN_QUERY, answer.data, True)[0].value["items"]
+    assert got["addr"] == "000000000003" and got["point"] == 3 and got["port_baud"] == 0x61
+    assert agent.store.archive_changes()[0][0]["addr"] == "000000000003"    # kept for restarts
+
+
+@pytest.mark.parametrize("entries,reason", [
+    ([_entry("000000000003", 7)], "point 7 belongs to 000000000002"),
+    ([_entry("000000000003", 3, port=4)], "no port 4"),
+    ([_entry("000000000003", 3, protocol=2)], "protocol 2 not served"),
+])
+def test_bad_archive_entries_are_denied_and_the_archive_is_unchanged(entries, reason):
+    agent = agent_at(WEDNESDAY)
+    online(agent)
+    before = dict(agent.archive.meters)
+    _denied(agent, down(AFN_SET, [Unit(AFN_SET, 10, 0, {"items": entries}, False)],
+                        pw=PASSWORD, tp=Tp.at(2, WEDNESDAY, 5)), reason)
+    assert agent.archive.meters == before and agent.store.archive_changes() == ([], [])
+
+
+def test_class1_balance_comes_from_the_prepaid_ledger():
+    agent = agent_at(WEDNESDAY, prepaid=True)
+    agent.prepaid.pay("r1", "C1", 42.5)
+    online(agent)
+    [answer] = ask(agent, down(AFN_CLASS1, [Unit(AFN_CLASS1, 167, 1, None, False)],
+                               func=F_CLASS2, tp=Tp.at(4, WEDNESDAY, 5)))
+    assert parse_units(AFN_CLASS1, answer.data, True)[0].value["remaining_money"] == 37.5
