@@ -144,6 +144,42 @@ def disk_bytes(path):
     return sum(os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p))
 
 
+class UplinkArea:
+    """A simulated area, the agent collecting it, and its uplink to a master station on a
+    ``SimLink``: what the uplink scenarios and tests start from."""
+
+    def __init__(self, meters=20, medium="rs485", seed=1, outages=(), loss=0.0,
+                 max_store_mb=None, folder=None, settings=None, uplink=None, start=None):
+        self.start = start = DEFAULT_EPOCH + DAY if start is None else start
+        self.env = env = simpy.Environment(initial_time=start)
+        self.area = build_area(env, meters, medium, seed, DEFAULT_EPOCH)
+        self.path = ":memory:" if folder is None else os.path.join(str(folder), "agent.sqlite")
+        self.bound = None if max_store_mb is None else int(max_store_mb * 2 ** 20)
+        self.store = Store(self.path, durable=False, max_bytes=self.bound)
+        self.agent = Agent(area_archive(self.area), self.store, settings or Settings(),
+                           now=start, wall=start)
+        self.runtime = SimRuntime(env, self.agent, {PORT[medium]: self.area.network})
+        self.settings = uplink or UplinkSettings("sim:0", "0171", 2082, seed=seed)
+        self.uplink = Uplink(self.agent, self.settings, random.Random(seed))
+        self.master = MasterStore(":memory:" if folder is None else
+                                  os.path.join(str(folder), "master.sqlite"))
+        self.link = SimLink(env, self.runtime, self.uplink, self.master, outages=outages,
+                            loss=loss, rng=random.Random(seed + 1))
+        self.name = terminal_name(self.settings.region, self.settings.terminal)
+
+    def ask(self, afn, units, timeout_s=600.0, **kw):
+        """SimPy process: send ``units`` from the master once connected; returns the finished
+        Request."""
+        env = self.env
+        while self.link.master is None or not self.link.session.online:
+            yield env.timeout(1.0)
+        r = self.link.master.request(afn, units, env.now, env.now, timeout_s, **kw)
+        self.link.kick()
+        while not r.done:
+            yield env.timeout(0.5)
+        return r
+
+
 def run_outage(meters=20, medium="rs485", seed=1, days=5.0, outage_start_h=1.0,
                outage_h=96.0, loss=0.0, max_store_mb=None, folder=None, settings=None,
                uplink=None):
@@ -152,20 +188,10 @@ def run_outage(meters=20, medium="rs485", seed=1, days=5.0, outage_start_h=1.0,
     every uploadable reading the agent produced is at the master exactly once, or counted lost
     (evicted by the disk bound before the master confirmed it)."""
     start = DEFAULT_EPOCH + DAY
-    env = simpy.Environment(initial_time=start)
-    area = build_area(env, meters, medium, seed, DEFAULT_EPOCH)
-    path = ":memory:" if folder is None else os.path.join(str(folder), "agent.sqlite")
-    bound = None if max_store_mb is None else int(max_store_mb * 2 ** 20)
-    store = Store(path, durable=False, max_bytes=bound)
-    agent = Agent(area_archive(area), store, settings or Settings(), now=start, wall=start)
-    runtime = SimRuntime(env, agent, {PORT[medium]: area.network})
-    up = Uplink(agent, uplink or UplinkSettings("sim:0", "0171", 2082, seed=seed),
-                random.Random(seed))
-    master_path = ":memory:" if folder is None else os.path.join(str(folder), "master.sqlite")
-    master = MasterStore(master_path)
     begin, end = start + 3600.0 * outage_start_h, start + 3600.0 * (outage_start_h + outage_h)
-    link = SimLink(env, runtime, up, master, outages=[(begin, end)], loss=loss,
-                   rng=random.Random(seed + 1))
+    ua = UplinkArea(meters, medium, seed, [(begin, end)], loss, max_store_mb, folder, settings,
+                    uplink, start)
+    env, store, path, up, master = ua.env, ua.store, ua.path, ua.uplink, ua.master
     peak = {"bytes_used": 0, "disk_bytes": 0, "backlog": 0}
     drained = []
 
@@ -181,9 +207,7 @@ def run_outage(meters=20, medium="rs485", seed=1, days=5.0, outage_start_h=1.0,
             yield env.timeout(60.0)
     env.process(watch())
     env.run(until=start + days * DAY)
-    name = terminal_name("0171", 2082) if uplink is None else terminal_name(
-        uplink.region, uplink.terminal)
-    at_master = {(d["afn"], d["fn"], d["pn"], d["label"]) for d in master.data(name)}
+    at_master = {(d["afn"], d["fn"], d["pn"], d["label"]) for d in master.data(ua.name)}
     kept = [r for r in store.readings() if r.task in UPLOAD_TASKS and r.quality in ("ok", "invalid")]
     counts = master.counts()
     lost, left = store.counter("readings_lost"), store.unsent_count()
@@ -200,10 +224,10 @@ def run_outage(meters=20, medium="rs485", seed=1, days=5.0, outage_start_h=1.0,
         "backlog_peak": peak["backlog"],
         "drain_s": drained[0] if drained else None,
         "drain_readings_per_s": round(peak["backlog"] / drained[0], 1) if drained and drained[0] else None,
-        "store_bound_bytes": bound,
+        "store_bound_bytes": ua.bound,
         "store_bytes_used_peak": peak["bytes_used"],
         "disk_bytes_peak": peak["disk_bytes"] or None,
-        "connections": link.connections,
+        "connections": ua.link.connections,
         "session": dict(sorted(up.session.counters.items())),
     }
 

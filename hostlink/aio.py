@@ -73,6 +73,7 @@ class MasterServer:
         self.wall = wall
         self.connections = {}          # terminal name -> (MasterConnection, writer, wake)
         self.servers = []
+        self._serving = set()
 
     async def listen(self, host, port, ssl_context=None):
         server = await asyncio.start_server(self._serve, host, port, ssl=ssl_context,
@@ -88,14 +89,18 @@ class MasterServer:
     async def close(self):
         for s in self.servers:
             s.close()
-        for conn, writer, wake in list(self.connections.values()):
-            writer.close()
+        for task in list(self._serving):
+            task.cancel()
+        if self._serving:
+            await asyncio.wait(list(self._serving), timeout=5.0)
         for s in self.servers:
             await s.wait_closed()
 
     async def _serve(self, reader, writer):
         conn = MasterConnection(self.store, self.msa)
         wake = asyncio.Event()
+        task = asyncio.current_task()
+        self._serving.add(task)
         try:
             while True:
                 deadline = conn.next_deadline()
@@ -124,6 +129,7 @@ class MasterServer:
                 del self.connections[conn.name]
             conn.connection_lost()
             writer.close()
+            self._serving.discard(task)
 
     def online(self):
         return sorted(self.connections)

@@ -26,6 +26,9 @@ from protocols.gdw1376_1.frame import F_CONFIRM, F_LINK_TEST, F_RESPONSE, F_USER
 from protocols.gdw1376_1.units import AFN_CONFIRM, AFN_LINK, encode_units, parse_units
 
 CONFIRMED, DENIED, LOST = "confirmed", "denied", "lost"
+# an active upload goes as DIR 1 PRM 1 function 4 (user data) with CON set, and the master
+# confirms it with AFN00 F1 (UNVERIFIED: peers differ on the C byte of active reports)
+UPLOAD_FUNC = F_USER_DATA
 LOGIN, LOGOUT, HEARTBEAT = 1, 2, 3             # AFN02 items
 
 
@@ -285,7 +288,7 @@ class TerminalSession:
                 break
             token, afn, units = item
             seq = self._next_seq()
-            self._send(self._frame(afn, units, F_USER_DATA, seq=seq, con=True))
+            self._send(self._frame(afn, units, UPLOAD_FUNC, seq=seq, con=True))
             self._pending[seq] = _Pending("upload", token, now + s.confirm_timeout_s)
             self._credit -= 1.0
             self.count("upload_frames")

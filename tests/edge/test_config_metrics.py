@@ -22,6 +22,17 @@ def test_the_shipped_example_config_loads():
     assert cfg.archive.meters["000000000101"].prepaid == "remote"
     assert cfg.prepaid.customer("C-0101")["balance"] == 120.0
     assert cfg.prepaid.friendly.active(1790812800.0)          # 2026-10-01 00:00 is a holiday
+    assert (cfg.uplink.master, cfg.uplink.region, cfg.uplink.terminal) == ("10.0.0.10:9000",
+                                                                           "0171", 2082)
+    assert cfg.uplink.session.heartbeat_s == 60 and cfg.max_store_mb == 512
+
+
+def test_a_bad_uplink_section_is_named(tmp_path):
+    path = tmp_path / "agent.toml"
+    path.write_text('[agent]\nstore = "a.sqlite"\n[uplink]\nregion = "0171"\nspeed = 3\n')
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "unknown [uplink] settings: speed" in str(err.value)
 
 
 def test_a_bad_prepaid_section_is_named(tmp_path):
