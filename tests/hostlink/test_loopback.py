@@ -1,11 +1,14 @@
 """Real sockets on 127.0.0.1: one master station, 200 concentrators logged in at once, each
 answering a class-2 request from its own store; uploads confirmed and kept once."""
 import asyncio
+import shutil
+import subprocess
 import time
 
 import pytest
 
-from hostlink.aio import MasterServer, TerminalClient, local_wall
+from hostlink.aio import (MasterServer, TerminalClient, client_context, local_wall,
+                         server_context)
 from hostlink.master import OK, terminal_name
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import AFN_CLASS2
@@ -65,4 +68,43 @@ def test_200_concentrators_log_in_upload_and_answer_class2(tmp_path):
             await server.close()
         assert len(server.store.log(event="logout")) == COUNT     # each logged out on the way down
         assert not any(t["online"] for t in server.store.terminals())
+    asyncio.run(scenario())
+
+
+def _self_signed(tmp_path):
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl binary to make a test certificate")
+    cert, key = tmp_path / "master.pem", tmp_path / "master.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=master", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+@pytest.mark.timeout(60)
+def test_tls_uplink_logs_in_and_a_plain_client_does_not(tmp_path):
+    cert, key = _self_signed(tmp_path)
+
+    async def scenario():
+        server = MasterServer(tmp_path / "master.sqlite")
+        _, port = await server.listen("127.0.0.1", 0, server_context(cert, key))
+        secure, plain = concentrator(1), concentrator(2)
+        for a in (secure, plain):
+            a.uplink.session.settings.reconnect_min_s = 0.2
+        clients = [_client(secure, port), _client(plain, port)]
+        clients[0].ssl_context = client_context(cafile=cert)
+        tasks = [asyncio.ensure_future(c.run()) for c in clients]
+        try:
+            await _until(lambda: server.store.counts()["units"] == 2, 20)
+            r = await server.request(terminal_name("0171", 1), AFN_CLASS2, [
+                Unit(AFN_CLASS2, 161, 1, {"td": (21, 11, 26)}, False)])
+            assert r.outcome == OK and r.answer[0].value["forward_active"] == freeze_kwh(1, 0)
+            await asyncio.sleep(1.0)
+            assert server.online() == [terminal_name("0171", 1)]
+            assert plain.uplink.session.counters.get("login_confirmed", 0) == 0
+        finally:
+            for c in clients:
+                c.stop()
+            await asyncio.wait_for(asyncio.gather(*tasks), 20)
+            await server.close()
     asyncio.run(scenario())

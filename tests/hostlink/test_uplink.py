@@ -178,3 +178,24 @@ def test_class1_balance_comes_from_the_prepaid_ledger():
     [answer] = ask(agent, down(AFN_CLASS1, [Unit(AFN_CLASS1, 167, 1, None, False)],
                                func=F_CLASS2, tp=Tp.at(4, WEDNESDAY, 5)))
     assert parse_units(AFN_CLASS1, answer.data, True)[0].value["remaining_money"] == 37.5
+
+
+def test_events_go_up_as_records_and_are_settled_by_the_confirm():
+    agent = agent_at(WEDNESDAY)
+    agent.store.put_readings([
+        Reading("000000000002", "event", 0x03110001, "power_down#3",
+                {"start": "2026-11-24 21:10:05", "end": "2026-11-24 21:40:00"}, read_at=1.0),
+        Reading("000000000001", "prepaid_event", 0, "cmd-1",
+                {"event": "relay_not_moved", "action": "trip"}, read_at=WEDNESDAY)])
+    master = online(agent)
+    s = agent.uplink.session
+    for _ in range(4):
+        s.on_timer(10.0)
+        master.receive_data(s.data_to_send(), 10.0, WEDNESDAY)
+        s.receive_data(master.data_to_send(), 10.0)
+    rows = master.station.data()
+    assert [(r["afn"], r["value"]["erc"]) for r in rows] == [(0x0E, 64), (0x0E, 65)]
+    power = bytes.fromhex(rows[0]["value"]["data"])
+    assert power[:2] == b"\x07\x00" and power[2:7] == bytes.fromhex("1021241126")   # point 7, A.15
+    assert bytes.fromhex(rows[1]["value"]["data"])[7] == 2                          # relay_not_moved
+    assert agent.store.unsent_count() == 0

@@ -254,3 +254,31 @@ def test_archive_control_and_event_units_round_trip():
     events = Unit(0x0E, 1, 0, {"ec1": 3, "ec2": 0, "pm": 1, "pn": 3, "events": [
         {"erc": 14, "data": b"\x01\x02"}, {"erc": 1, "data": b""}]}, True)
     assert parse_units(0x0E, encode_units([events]), True) == [events]
+
+
+@settings(max_examples=200)
+@given(st.lists(values["A11"], max_size=96), st.sampled_from([1, 2, 3, 254, 255]), st.data())
+def test_property_curve_and_month_units_round_trip(points, density, data):
+    start = (data.draw(st.integers(0, 59)), data.draw(st.integers(0, 23)),
+             data.draw(st.integers(1, 28)), data.draw(st.integers(1, 12)), 26)
+    pn = data.draw(st.integers(1, 2040))
+    up = Unit(0x0D, 101, pn, {"start": start, "density": density, "values": points}, True)
+    down = Unit(0x0D, 101, pn, {"start": start, "density": density, "points": len(points)}, False)
+    month = Unit(0x0D, 177, pn, {"td": start[3:], "time": start, "m": 0,
+                                 "forward_active": [data.draw(values["A14"])]}, True)
+    assert parse_units(0x0D, encode_units([up, month]), True) == [up, month]
+    assert parse_units(0x0D, encode_units([down]), False) == [down]
+    assert len(encode_units([down])) == 4 + 7
+
+
+def test_time_label_names_its_send_time_and_goes_stale_after_its_delay():
+    from protocols.civil import from_civil
+    from protocols.gdw1376_1 import Tp
+    sent = from_civil(2026, 3, 1, 0, 0, 30)
+    tp = Tp.at(7, sent, 2)
+    assert tp.time == (30, 0, 0, 1) and tp.sent_at(sent + 60) == sent
+    assert not tp.stale(sent + 120) and tp.stale(sent + 121)
+    assert Tp(7, (30, 0, 0, 28), 2).sent_at(sent) == from_civil(2026, 2, 28, 0, 0, 30)
+    assert Tp(7, (0, 0, 0, 31), 5).stale(from_civil(2026, 4, 1, 0, 0))   # 31 March: long ago
+    assert not Tp(7, (0, 0, 0, 31), 0).stale(sent)                       # delay 0: no limit
+    assert Tp(7, (0, 0, 0, 30), 5).sent_at(from_civil(2026, 2, 27)) == from_civil(2026, 1, 30)
