@@ -11,7 +11,7 @@ allowed delay; a refusal is answered with a denial (AFN00 F2) and logged, and ch
 Measuring points (测量点号): a meter record's ``point``, else numbered in archive order from 1.
 Ports (AFN04 F10 D4..D0): the archive's ports in order, from 1.
 """
-from protocols.civil import DAY, from_civil, to_civil
+from protocols.civil import from_civil, to_civil
 from protocols.dlt645 import apdu
 from protocols.dlt645.frame import decode_frame as decode_645, encode_frame as encode_645
 from protocols.errors import ProtocolError
@@ -25,7 +25,6 @@ from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_C
 
 from edge.archive import ArchiveError, vars_of
 from edge.effects import Transact
-from edge.exchange import OK
 from edge.scheduler import ON_DEMAND
 from hostlink.session import CONFIRMED, DENIED, SessionSettings, TerminalSession
 
@@ -260,6 +259,8 @@ class Uplink:
             return handler(frame, units)
         except _Refused as exc:
             return self._refuse(frame, str(exc))
+        except ValueError as exc:            # a date or time field naming no real instant
+            return self._refuse(frame, "bad value: %s" % exc)
 
     def _refuse(self, frame, reason):
         """Deny (AFN00 F2) and log; nothing has been changed."""
@@ -521,7 +522,7 @@ class Uplink:
     def _forward_job(self, frame, m, request, port, fn, connection):
         """Generator: one exchange with the meter, then the deferred answer upstream."""
         result = yield Transact([request], early=0.0)
-        reply = result.replies[0] if result.kind == OK or result.replies else None
+        reply = result.replies[0] if result.replies else None
         if fn == 1:
             content = b"" if reply is None else encode_645(reply.to_frame(m.wire_addr))
             value = {"port": port, "content": content}

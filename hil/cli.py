@@ -19,11 +19,15 @@ def _parse_time(text):
     return from_civil(y, m, d, *parts)
 
 
-def _tcp_url(hostport):
-    host, _, port = hostport.rpartition(":")
+def _hostport(text):
+    host, _, port = text.rpartition(":")
     if not host or not port.isdigit():
-        raise click.BadParameter("expected HOST:PORT, got %r" % hostport)
-    return "socket://%s:%s" % (host, port)
+        raise click.BadParameter("expected HOST:PORT, got %r" % text)
+    return host, int(port)
+
+
+def _tcp_url(hostport):
+    return "socket://%s:%d" % _hostport(hostport)
 
 
 def _serve_until(server, end):
@@ -415,13 +419,6 @@ def agent_cmd(config_path, epoch, duration, print_commits):
     store.close()
     if runner.errors:
         raise click.ClickException("port failed: %s" % ", ".join(n for n, _ in runner.errors))
-
-
-def _hostport(text):
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise click.BadParameter("expected HOST:PORT, got %r" % text)
-    return host, int(port)
 
 
 @main.group(invoke_without_command=True)

@@ -15,7 +15,7 @@ from edge.plan import Settings
 from edge.store import Store
 from edge.uplink import UPLOAD_TASKS, Uplink, UplinkSettings
 from hostlink.master import MasterConnection, terminal_name
-from hostlink.store import MasterStore
+from hostlink.store import MasterStore, unit_records
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from protocols.civil import DAY
@@ -234,7 +234,6 @@ def run_outage(meters=20, medium="rs485", seed=1, days=5.0, outage_start_h=1.0,
 
 def _key(uplink, reading):
     """The master's key of the unit that carries ``reading``."""
-    from hostlink.store import _records
     unit = uplink.upload_unit(reading)
-    label = _records(unit)[0][0]
+    label = unit_records(unit)[0][0]
     return (unit.afn, unit.fn, unit.pn, label)

@@ -161,9 +161,9 @@ class MasterConnection:
                 self.station.link_event(self.name, what, "", wall)
                 if u.fn == 1:
                     self.logged_in = True
-            if f.con or f.afn == AFN_LINK:
-                self._confirm(f, [Unit(AFN_CONFIRM, 3, 0, {"afn": AFN_LINK, "items": [
-                    ([u.pn], [u.fn], 0) for u in units]}, False)], F_LINK_STATUS)
+            # every link test is confirmed unit by unit (AFN00 F3), as dgiot's master does
+            self._confirm(f, [Unit(AFN_CONFIRM, 3, 0, {"afn": AFN_LINK, "items": [
+                ([u.pn], [u.fn], 0) for u in units]}, False)], F_LINK_STATUS)
             return
         self.station.store_upload(self.name, f.afn, units, wall)
         if f.con:

@@ -32,7 +32,7 @@ def jsonable(value):
     return value
 
 
-def _records(unit):
+def unit_records(unit):
     """(label, value) rows of one uploaded unit: what tells two units of one item and point
     apart is the freeze date or the curve start; an event upload is one row per record."""
     v = unit.value if isinstance(unit.value, dict) else {}
@@ -81,7 +81,7 @@ class MasterStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             for u in units:
-                for label, value in _records(u):
+                for label, value in unit_records(u):
                     self.db.execute(
                         "INSERT INTO data VALUES (?,?,?,?,?,?,?,1) ON CONFLICT (terminal, afn, fn,"
                         " pn, label) DO UPDATE SET deliveries = deliveries + 1",

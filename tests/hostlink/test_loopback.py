@@ -13,7 +13,7 @@ from hostlink.master import OK, terminal_name
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import AFN_CLASS2
 
-from tests.hostlink.helpers import DAY_READ, concentrator, freeze_kwh
+from tests.hostlink.helpers import concentrator, freeze_kwh
 
 COUNT = 200
 

@@ -4,13 +4,14 @@ import random
 
 import pytest
 
-from tests.helpers import deframe
 from hostlink.master import DENIED, OK, TIMEOUT, MasterConnection
 from hostlink.session import (CONFIRMED, LOST, S, SessionError, SessionSettings,
                               TerminalSession)
 from hostlink.store import MasterStore
 from protocols.gdw1376_1 import Deframer, Frame, Unit, decode_frame, encode_frame
 from protocols.gdw1376_1.units import AFN_CLASS2, AFN_CONFIRM, parse_units
+
+from tests.helpers import deframe
 
 LOGIN = bytes.fromhex("683200320068c97101220800027800000100e016")      # PROTOCOLS.md ✔
 
@@ -132,7 +133,6 @@ def test_reconnect_backs_off_with_jitter_and_resets_after_a_login():
 
 
 def _confirm_of(raw):
-    f = decode_frame(raw)
     c = MasterConnection(MasterStore(":memory:"))
     c.receive_data(raw, 0.0, 1.0e9)
     return c.data_to_send()

@@ -18,7 +18,7 @@ from hostlink.store import MasterStore
 from protocols.civil import from_civil
 from protocols.gdw1376_1 import Deframer, Frame, Tp, Unit, decode_frame, encode_frame
 from protocols.gdw1376_1.frame import F_CLASS2, F_USER_DATA
-from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CONFIRM, AFN_CONTROL, AFN_QUERY, AFN_SET,
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONFIRM, AFN_CONTROL, AFN_QUERY, AFN_SET,
                                        encode_units, parse_units)
 
 from tests.helpers import deframe
@@ -199,3 +199,10 @@ def test_events_go_up_as_records_and_are_settled_by_the_confirm():
     assert power[:2] == b"\x07\x00" and power[2:7] == bytes.fromhex("1021241126")   # point 7, A.15
     assert bytes.fromhex(rows[1]["value"]["data"])[7] == 2                          # relay_not_moved
     assert agent.store.unsent_count() == 0
+
+
+def test_a_curve_request_for_no_real_instant_is_denied():
+    agent = agent_at(WEDNESDAY)
+    online(agent)
+    bad = Unit(AFN_CLASS2, 101, 1, {"start": (0, 0, 31, 2, 26), "density": 1, "points": 4}, False)
+    _denied(agent, down(AFN_CLASS2, [bad], func=F_CLASS2, tp=Tp.at(5, WEDNESDAY, 5)), "bad value")
