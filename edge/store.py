@@ -171,8 +171,11 @@ class Store:
 
     def _evict(self):
         self._evict_some(self.count() - self.max_readings)
-        while self.max_bytes is not None and self.bytes_used() > self.max_bytes:
-            if not self._evict_some(self.count() // 100 + 1):     # 1 % at a time until under
+        if self.max_bytes is None or self.bytes_used() <= self.max_bytes:
+            return
+        # down to 95 %: room for what other tables write before the next reading commit
+        while self.bytes_used() > 0.95 * self.max_bytes:
+            if not self._evict_some(self.count() // 100 + 1):     # 1 % at a time
                 break
 
     def _evict_some(self, excess):

@@ -312,7 +312,7 @@ def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
               help="How long the master is unreachable (from the first hour).")
 @click.option("--loss", default=0.02, show_default=True,
               help="Share of uplink byte chunks lost on the way (confirms re-sent).")
-@click.option("--max-store-mb", default=8.0, show_default=True,
+@click.option("--max-store-mb", default=64.0, show_default=True,
               help="The agent's store bound (live pages).")
 @click.option("--folder", type=click.Path(file_okay=False), default=None,
               help="Keep agent.sqlite and master.sqlite here (default: a temporary folder).")
