@@ -597,5 +597,50 @@ def demo(count, seed, medium):
     sys.exit(0 if report["read_rate"] == 1.0 else 1)
 
 
+@main.group()
+def hil():
+    """Hardware-in-the-loop harness: scenario runs with KPI reports and CI gates."""
+
+
+@hil.command("run")
+@click.argument("scenario_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--report", "report_dir", default="report", show_default=True,
+              type=click.Path(file_okay=False), help="Folder for report.json and report.html.")
+@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def hil_run(scenario_path, report_dir, seed, quiet):
+    """Run a scenario (TOML) in virtual time: the agent against the simulated area, the KPIs
+    from the simulator's ground truth, report.json and report.html in --report. Exits 1 when a
+    gate fails (CI uses it as it is), 2 when the scenario is invalid."""
+    from hil.report import write_report
+    from hil.scenario import Scenario, ScenarioError
+    from hil.scenario_run import run_scenario
+    try:
+        sc = Scenario.load(scenario_path)
+    except ScenarioError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    if seed is not None:
+        sc.seed = seed
+    click.echo(sc.describe(), err=True)
+    total = int(sc.hours * 3600)
+    with click.progressbar(length=total, label="simulating", file=sys.stderr,
+                           hidden=quiet, show_pos=False) as bar:
+        seen = [0]
+
+        def progress(done, _):
+            bar.update(int(done) - seen[0])
+            seen[0] = int(done)
+        report, samples = run_scenario(sc, report_dir, progress)
+    path_json, path_html = write_report(report, samples, report_dir)
+    for g in report["gates"]:
+        click.echo("%-4s %s %s %s (got %s)" % ("ok" if g["passed"] else "FAIL", g["metric"],
+                                              g["op"], g["limit"], g["value"]))
+    click.echo(json.dumps({"passed": report["passed"], "report": path_json, "html": path_html,
+                           "read_rate": report["read_rate"], "wrongful_ops": report["wrongful_ops"],
+                           "readings_lost": report["readings_lost"]}))
+    sys.exit(0 if report["passed"] else 1)
+
+
 if __name__ == "__main__":
     main()

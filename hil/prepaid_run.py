@@ -76,38 +76,56 @@ def run_prepaid(count=200, days=2.0, seed=1, medium="hplc", every_min=60, stuck_
     faults = [{"kind": "relay_stuck", "share": stuck_share}] if stuck_share else []
     area = build_area(env, count, medium, seed, DEFAULT_EPOCH, faults,
                       population={"local_share": 0.0})
-    doc = area_archive(area).to_dict()
-    for i, row in enumerate(doc["meter"]):
-        row.update(prepaid="remote", tariff="flat", customer="C%d" % i)
-    moves = [[] for _ in range(count)]
-    for i, m in enumerate(area.meters):
-        firmware(m).relay.on_move = lambda t, closed, i=i: moves[i].append((t, closed))
+    moves = watch_relays(area)
     store = Store(":memory:", durable=False)
-    agent = Agent(Archive.from_dict(doc), store, Settings(curve_every_min=0, event_every_h=0,
+    agent = Agent(prepaid_archive(area), store, Settings(curve_every_min=0, event_every_h=0,
                                                           clock_check_h=None),
                   now=start, wall=start, prepaid=plan.settings(every_min))
     runtime = SimRuntime(env, agent, {PORT[medium]: area.network})
     paid_at = {}
-
-    def payments():
-        for t, i, amount, pid in plan.payments:
-            yield env.timeout(max(0.0, t - env.now))
-            runtime.call(agent.prepaid.pay, pid, "C%d" % i, amount)
-            paid_at[pid] = env.now
-    env.process(payments())
+    env.process(payments(env, runtime, plan, paid_at))
     hour = start
     while hour < end:
         hour = min(end, hour + 3600.0)
         env.run(until=hour)
         if progress is not None:
             progress(hour - start, end - start)
-    first = {}                          # each account starts at the meter's first prepaid read
+    truth = truth_of(store, area, plan, paid_at, start)
+    return report(agent, area, plan, truth, moves, start, end, every_min, seed, medium), agent, area
+
+
+def payments(env, runtime, plan, paid_at):
+    """SimPy process: each planned payment reaches the agent at its time (``paid_at`` notes it)."""
+    for t, i, amount, pid in plan.payments:
+        yield env.timeout(max(0.0, t - env.now))
+        runtime.call(runtime.agent.prepaid.pay, pid, "C%d" % i, amount)
+        paid_at[pid] = env.now
+
+
+def prepaid_archive(area):
+    """The area's archive with every meter under remote cost control, customer C<i>."""
+    doc = area_archive(area).to_dict()
+    for i, row in enumerate(doc["meter"]):
+        row.update(prepaid="remote", tariff="flat", customer="C%d" % i)
+    return Archive.from_dict(doc)
+
+
+def watch_relays(area):
+    """Per meter, every (time, closed) relay move of the simulated meters (ground truth)."""
+    moves = [[] for _ in area.meters]
+    for i, m in enumerate(area.meters):
+        firmware(m).relay.on_move = lambda t, closed, i=i: moves[i].append((t, closed))
+    return moves
+
+
+def truth_of(store, area, plan, paid_at, start):
+    """The ground truth of balances; each account starts at its meter's first prepaid read."""
+    first = {}
     for r in store.readings(task="prepaid"):
         if r.quality == "ok":
             first[r.addr] = min(first.get(r.addr, r.value["at"]), r.value["at"])
     opened = [first.get(m.addr[::-1].hex(), start) for m in area.meters]
-    truth = Truth(area, plan, opened, paid_at)
-    return report(agent, area, plan, truth, moves, start, end, every_min, seed, medium), agent, area
+    return Truth(area, plan, opened, paid_at)
 
 
 class Truth:
@@ -165,7 +183,8 @@ def _verified_at(cmd):
     return None
 
 
-def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium):
+def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium, samples=None):
+    """The prepaid KPIs; ``samples`` (a dict), when given, gets the raw latency lists."""
     addr_index = {m.addr[::-1].hex(): i for i, m in enumerate(area.meters)}
     stuck = {i for i, m in enumerate(truth.meters) if m.relay.stuck}
     wrongful = []
@@ -196,6 +215,8 @@ def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium)
             pays = [at for at, _ in truth.paid.get(i, ()) if at <= c.created]
             if pays:
                 close_lat.append(v - pays[-1])
+    if samples is not None:
+        samples.update(trip_latency_s=trip_lat, reconnect_latency_s=close_lat)
     settle = every_min * 60.0 + 1800.0          # one read interval and the command's own time
     quiet = not any(plan.friendly.active(t) for t in range(int(end - settle), int(end) + 1, 60))
     hold = agent.prepaid.settings.large_current_max_s

@@ -87,7 +87,7 @@ class CarrierNetwork:
             d = yield from self._deliver(self.index.get(addr), request)
         d.started = start
         d.ended = self.env.now
-        self.stats.add(d)
+        self.stats.add(d, self.env.now)
         self._log("delivery", addr.hex(), d.reason, d.depth)
         return d
 

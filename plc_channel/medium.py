@@ -29,12 +29,18 @@ class Delivery:
 
 
 class Stats:
-    """Per-depth counters of a medium: requests, answered, airtime."""
+    """Per-depth counters of a medium (requests, answered, airtime) and per hour of the day
+    (requests, answered: the channel quality a report plots)."""
 
     def __init__(self):
         self.by_depth = {}
+        self.by_hour = {}
 
-    def add(self, d):
+    def add(self, d, t=None):
+        if t is not None:
+            hour = self.by_hour.setdefault(int(t // 3600) % 24, {"requests": 0, "answered": 0})
+            hour["requests"] += 1
+            hour["answered"] += 1 if d.ok else 0
         row = self.by_depth.setdefault(d.depth, {"requests": 0, "answered": 0, "airtime_s": 0.0,
                                                  "transmissions": 0})
         row["requests"] += 1

@@ -107,7 +107,7 @@ class Rs485Bus:
                 d.reply = reply
         d.started = start
         d.ended = env.now
-        self.stats.add(d)
+        self.stats.add(d, self.env.now)
         if self.trace is not None:
             self.trace.append((round(env.now, 6), "delivery", (addr or b"").hex(), d.reason, 0))
         return d

@@ -1,0 +1,155 @@
+"""Scenario files (TOML): what area to simulate, for how long, with which faults, customers and
+uplink outages, and the gates a run must pass. Validated as a whole: every problem is named.
+
+    [scenario]   name, seed, start ("YYYY-MM-DD hh:mm", local), hours
+    [area]       meters, medium (rs485 | nbplc | hplc)
+    [channel] [topology] [noise] [rs485]   the channel model's parameters (CHANNEL.md names)
+    [population] the meter mix (plc_channel/meter_sim population keywords)
+    [[fault]]    kind, share, ... (meter_sim.faults)
+    [tasks]      the agent's [tasks] settings (freeze_deadline_h = 6 ...)
+    [prepaid]    customers: keep_power, pay, stuck, holiday, read_every_min
+    [uplink]     outages = [[start_h, hours], ...], loss
+    [[gate]]     metric (a report.json key, dotted for nested ones), op, value
+"""
+import hashlib
+import operator
+
+from protocols.civil import from_civil, iso
+
+SECTIONS = {"scenario", "area", "channel", "topology", "noise", "rs485", "population", "fault",
+            "tasks", "prepaid", "uplink", "gate"}
+SCENARIO_KEYS = {"name", "seed", "start", "hours", "description"}
+AREA_KEYS = {"meters", "medium"}
+PREPAID_KEYS = {"keep_power", "pay", "stuck", "holiday", "read_every_min"}
+UPLINK_KEYS = {"outages", "loss", "max_store_mb"}
+OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
+       "==": operator.eq}
+DEFAULT_START = "2026-01-06 00:00"          # the population epoch's next day (a Tuesday)
+
+
+class ScenarioError(ValueError):
+    """The scenario file is unusable; the message lists every problem."""
+
+
+class Gate:
+    """One pass/fail rule on a report figure."""
+
+    def __init__(self, metric, op, value):
+        self.metric = metric
+        self.op = op
+        self.value = value
+
+    def check(self, report):
+        """{metric, op, limit, value, passed} for ``report`` (a missing figure fails)."""
+        got = report
+        for part in self.metric.split("."):
+            got = got.get(part) if isinstance(got, dict) else None
+        passed = got is not None and OPS[self.op](got, self.value)
+        return {"metric": self.metric, "op": self.op, "limit": self.value, "value": got,
+                "passed": bool(passed)}
+
+
+class Scenario:
+    """A parsed scenario; ``sha256`` is of the file's bytes, as the report carries it."""
+
+    def __init__(self, doc, sha256="", path=None):
+        self.doc = doc
+        self.sha256 = sha256
+        self.path = path
+        s = doc.get("scenario", {})
+        self.name = s.get("name", "scenario")
+        self.seed = s.get("seed", 1)
+        self.start_text = s.get("start", DEFAULT_START)
+        self.hours = s.get("hours", 24.0)
+        a = doc.get("area", {})
+        self.meters = a.get("meters", 100)
+        self.medium = a.get("medium", "hplc")
+        self.area_kw = {k: doc[k] for k in ("channel", "topology", "noise", "rs485",
+                                           "population") if k in doc}
+        self.faults = list(doc.get("fault", []))
+        self.tasks = dict(doc.get("tasks", {}))
+        self.prepaid = doc.get("prepaid")
+        self.uplink = doc.get("uplink")
+        self.gates = [Gate(g.get("metric"), g.get("op", ">="), g.get("value"))
+                      for g in doc.get("gate", [])]
+
+    @property
+    def start(self):
+        date, _, clock = self.start_text.partition(" ")
+        y, m, d = (int(x) for x in date.split("-"))
+        hh, mm = (int(x) for x in (clock or "00:00").split(":")[:2])
+        return from_civil(y, m, d, hh, mm)
+
+    @classmethod
+    def load(cls, path):
+        try:
+            import tomllib
+        except ImportError:                 # Python 3.10
+            import tomli as tomllib
+        try:
+            with open(path, "rb") as f:
+                raw = f.read()
+        except OSError as exc:
+            raise ScenarioError("%s: %s" % (path, exc.strerror)) from None
+        try:
+            doc = tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ScenarioError("%s: not TOML: %s" % (path, exc)) from None
+        return cls.from_dict(doc, hashlib.sha256(raw).hexdigest(), str(path))
+
+    @classmethod
+    def from_dict(cls, doc, sha256="", path=None):
+        problems = check(doc)
+        if problems:
+            raise ScenarioError("%s:\n  %s" % (path or "scenario", "\n  ".join(problems)))
+        return cls(doc, sha256, path)
+
+    def describe(self):
+        return "%s: %d %s meters, %s from %s, seed %d" % (
+            self.name, self.meters, self.medium, _hours(self.hours), iso(self.start)[:16],
+            self.seed)
+
+
+def _hours(h):
+    return "%g days" % (h / 24.0) if h >= 48 else "%g h" % h
+
+
+def check(doc):
+    """Every problem of a scenario document, as text."""
+    problems = ["unknown section [%s]" % k for k in sorted(set(doc) - SECTIONS)]
+    for section, keys in (("scenario", SCENARIO_KEYS), ("area", AREA_KEYS),
+                          ("prepaid", PREPAID_KEYS), ("uplink", UPLINK_KEYS)):
+        problems += ["unknown [%s] key %r" % (section, k)
+                     for k in sorted(set(doc.get(section, {}) or {}) - keys)]
+    s = doc.get("scenario", {})
+    if not isinstance(s.get("seed", 1), int):
+        problems.append("[scenario] seed must be an integer")
+    hours = s.get("hours", 24.0)
+    if not isinstance(hours, (int, float)) or hours <= 0:
+        problems.append("[scenario] hours must be a positive number")
+    try:
+        Scenario({"scenario": {"start": s.get("start", DEFAULT_START)}}).start
+    except (ValueError, TypeError):
+        problems.append("[scenario] start must be 'YYYY-MM-DD hh:mm', got %r" % (s.get("start"),))
+    a = doc.get("area", {})
+    if a.get("medium", "hplc") not in ("rs485", "nbplc", "hplc"):
+        problems.append("[area] medium must be rs485, nbplc or hplc")
+    if not isinstance(a.get("meters", 100), int) or not 1 <= a.get("meters", 100) <= 100000:
+        problems.append("[area] meters must be 1..100000")
+    for k, f in enumerate(doc.get("fault", [])):
+        if "kind" not in f:
+            problems.append("fault[%d] needs a kind" % k)
+    for k, g in enumerate(doc.get("gate", [])):
+        if not isinstance(g.get("metric"), str):
+            problems.append("gate[%d] needs a metric (a report.json key)" % k)
+        if g.get("op", ">=") not in OPS:
+            problems.append("gate[%d] op must be one of %s" % (k, " ".join(OPS)))
+        if not isinstance(g.get("value"), (int, float)):
+            problems.append("gate[%d] value must be a number" % k)
+        unknown = set(g) - {"metric", "op", "value"}
+        if unknown:
+            problems.append("gate[%d]: unknown keys %s" % (k, ", ".join(sorted(unknown))))
+    for k, o in enumerate((doc.get("uplink") or {}).get("outages", [])):
+        if not (isinstance(o, list) and len(o) == 2 and all(isinstance(x, (int, float)) for x in o)):
+            problems.append("uplink.outages[%d] must be [start_h, hours]" % k)
+    return problems

@@ -1,0 +1,176 @@
+"""Run a scenario: the unmodified agent against the simulated area in virtual time, with the
+scenario's faults, prepaid customers and uplink outages, and every KPIS.md figure computed
+from the simulator's ground truth (the meters' own freezes, relays and ledgers, the master's
+database), never from the agent's belief.
+"""
+import os
+import platform
+import random
+
+import simpy
+
+from edge.agent import Agent
+from edge.plan import Settings
+from edge.store import Store
+from edge.uplink import UPLOAD_TASKS, Uplink, UplinkSettings
+from hostlink.store import MasterStore
+from meter_sim.population import DEFAULT_EPOCH
+from plc_channel.area import build_area
+from plc_channel.baseline import report as area_report
+from protocols.civil import DAY, iso, midnight
+from hil.agent_run import FREEZE_DIS, PORT, _Done, area_archive, freeze_done
+from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
+                             truth_of, watch_relays)
+from hil.simruntime import SimRuntime
+from hil.uplink_sim import SimLink
+
+
+def version():
+    try:
+        from importlib.metadata import version as v
+        return {"gridedge": v("gridedge"), "simpy": v("simpy"), "python": platform.python_version()}
+    except Exception:                   # not installed as a package (a bare checkout)
+        return {"gridedge": "unknown", "python": platform.python_version()}
+
+
+class Run:
+    """Everything one scenario run builds, kept for the report and its plots."""
+
+    def __init__(self, sc, folder=None):
+        self.sc = sc
+        self.start = sc.start
+        self.end = sc.start + 3600.0 * sc.hours
+        self.env = env = simpy.Environment(initial_time=self.start)
+        pre = sc.prepaid
+        faults = list(sc.faults)
+        kw = dict(sc.area_kw)
+        if pre is not None:
+            if pre.get("stuck", 0.005):
+                faults.append({"kind": "relay_stuck", "share": pre.get("stuck", 0.005)})
+            kw["population"] = dict(kw.get("population", {}), local_share=0.0)
+        self.area = build_area(env, sc.meters, sc.medium, sc.seed, DEFAULT_EPOCH, faults, **kw)
+        self.settings = Settings.from_dict(sc.tasks)
+        self.plan = self.moves = None
+        archive, pre_settings = area_archive(self.area), None
+        if pre is not None:
+            self.every_min = pre.get("read_every_min", 60)
+            self.plan = Plan(sc.meters, sc.hours / 24.0, sc.seed, self.start,
+                             pre.get("keep_power", 0.02), pre.get("pay", 0.6),
+                             pre.get("holiday", True))
+            archive, pre_settings = prepaid_archive(self.area), self.plan.settings(self.every_min)
+            self.moves = watch_relays(self.area)
+        up = sc.uplink
+        bound = None if up is None or "max_store_mb" not in up else int(up["max_store_mb"] * 2 ** 20)
+        path = ":memory:" if folder is None else os.path.join(str(folder), "agent.sqlite")
+        if path != ":memory:":
+            os.makedirs(str(folder), exist_ok=True)
+            for stale in (path, path + "-wal", path + "-shm"):
+                if os.path.exists(stale):
+                    os.remove(stale)
+        self.store = Store(path, durable=False, max_bytes=bound)
+        self.agent = Agent(archive, self.store, self.settings, now=self.start, wall=self.start,
+                           prepaid=pre_settings)
+        self.runtime = SimRuntime(env, self.agent, {PORT[sc.medium]: self.area.network})
+        self.paid_at = {}
+        if self.plan is not None:
+            env.process(payments(env, self.runtime, self.plan, self.paid_at))
+        self.master = self.link = None
+        if up is not None:
+            self.uplink = Uplink(self.agent, UplinkSettings("sim:0", "0171", 1, seed=sc.seed),
+                                 random.Random(sc.seed))
+            self.master = MasterStore(":memory:")
+            outages = [(self.start + 3600.0 * a, self.start + 3600.0 * (a + b))
+                       for a, b in up.get("outages", [])]
+            self.link = SimLink(env, self.runtime, self.uplink, self.master, outages=outages,
+                                loss=up.get("loss", 0.0), rng=random.Random(sc.seed + 1))
+
+    def run(self, progress=None):
+        t = self.start
+        while t < self.end:
+            t = min(self.end, t + 3600.0)
+            self.env.run(until=t)
+            if progress is not None:
+                progress(t - self.start, self.end - self.start)
+        return self
+
+    # --- figures ------------------------------------------------------------------------------
+    def freeze_days(self):
+        """Per daily-freeze window that opened in the run: its KPIs, and the read times."""
+        s = self.settings
+        days, b = [], midnight(self.start)
+        while b + s.freeze_offset_s < self.end:
+            if b + s.freeze_offset_s >= self.start:
+                begin = b + s.freeze_offset_s
+                deadline = min(self.end, b + 3600.0 * s.freeze_deadline_h)
+                period = iso(b - DAY)[:10]
+                done = {a: t for a, t in freeze_done(self.store, period).items() if t <= deadline}
+                exchanges = sum(v for k, v in self.agent.counters.items()
+                                if k.startswith("exchange_"))
+                r = area_report(self.area, _Done(done, exchanges, FREEZE_DIS), begin, deadline,
+                                "agent")
+                r.update(period=period, deadline=iso(deadline)[:16])
+                days.append((r, sorted(t - begin for t in done.values())))
+            b += DAY
+        return days
+
+    def report(self, samples):
+        """report.json's content (KPIS.md); ``samples`` gets the raw series for the plots."""
+        sc = self.sc
+        out = {"scenario": sc.name, "scenario_sha256": sc.sha256, "seed": sc.seed,
+               "version": version(), "medium": sc.medium, "meters": sc.meters,
+               "start": iso(self.start)[:16], "hours": sc.hours}
+        days = self.freeze_days()
+        if days:
+            first, times = days[0]
+            for key in ("read_rate", "reachable_read_rate", "completion_s", "lower_bound_s",
+                        "efficiency", "read_rate_by_depth", "period", "deadline"):
+                out[key] = first[key]
+            samples["freeze_read_times_s"] = times
+            out["days"] = [{k: r[k] for k in ("period", "read_rate", "reachable_read_rate",
+                                              "completion_s", "efficiency")} for r, _ in days]
+        else:
+            out.update(read_rate=None, reachable_read_rate=None, completion_s=None,
+                       lower_bound_s=None, efficiency=None, read_rate_by_depth={})
+        net = self.area.network
+        out["channel_by_hour"] = {str(h): round(r["answered"] / r["requests"], 4)
+                                  for h, r in sorted(net.stats.by_hour.items()) if r["requests"]}
+        out.update(self._prepaid(samples))
+        out.update(self._uplink())
+        out["counters"] = dict(sorted(self.agent.counters.items()))
+        out["gates"] = [g.check(out) for g in sc.gates]
+        out["passed"] = all(g["passed"] for g in out["gates"])
+        return out
+
+    def _prepaid(self, samples):
+        if self.plan is None:
+            none = percentiles([])
+            return {"trip_latency_s": none, "reconnect_latency_s": none, "wrongful_ops": 0,
+                    "missed_ops": 0, "prepaid": None}
+        truth = truth_of(self.store, self.area, self.plan, self.paid_at, self.start)
+        r = prepaid_report(self.agent, self.area, self.plan, truth, self.moves, self.start,
+                           self.end, self.every_min, self.sc.seed, self.sc.medium, samples)
+        keep = ("trip_latency_s", "reconnect_latency_s", "wrongful_ops", "missed_ops")
+        out = {k: r[k] for k in keep}
+        out["prepaid"] = {k: v for k, v in r.items() if k not in keep}
+        return out
+
+    def _uplink(self):
+        kept = sum(1 for r in self.store.readings() if r.task in UPLOAD_TASKS
+                   and r.quality in ("ok", "invalid"))
+        if self.master is None:
+            return {"readings_produced": kept, "readings_confirmed_by_master": None,
+                    "readings_lost": None}
+        counts = self.master.counts()
+        lost, left = self.store.counter("readings_lost"), self.store.unsent_count()
+        return {"readings_produced": counts["units"] + lost + left,
+                "readings_confirmed_by_master": counts["units"], "readings_lost": lost,
+                "uplink": {"backlog_left": left, "repeated_deliveries_absorbed":
+                           counts["deliveries"] - counts["units"],
+                           "session": dict(sorted(self.uplink.session.counters.items()))}}
+
+
+def run_scenario(sc, folder=None, progress=None):
+    """Run ``sc`` (a hil.scenario.Scenario); returns (report, samples)."""
+    run = Run(sc, folder).run(progress)
+    samples = {}
+    return run.report(samples), samples
