@@ -642,5 +642,44 @@ def hil_run(scenario_path, report_dir, seed, quiet):
     sys.exit(0 if report["passed"] else 1)
 
 
+
+@hil.command("fleet")
+@click.argument("scenario_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--areas", default=10, show_default=True, help="Areas to run (area k: seed + k).")
+@click.option("--workers", type=int, default=None,
+              help="Local worker processes (default: one per CPU).")
+@click.option("--scheduler", default=None,
+              help="Dask scheduler address (tcp://host:8786) to run the areas on a cluster.")
+@click.option("--report", "report_dir", default="report-fleet", show_default=True,
+              type=click.Path(file_okay=False))
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def hil_fleet(scenario_path, areas, workers, scheduler, report_dir, quiet):
+    """Run a scenario over many areas in parallel and merge their reports into one; the gates
+    are checked on the merged figures (exit 1 when one fails)."""
+    from hil.fleet import run_fleet
+    from hil.report import write_report
+    from hil.scenario import Scenario, ScenarioError
+    try:
+        sc = Scenario.load(scenario_path)
+    except ScenarioError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo("%d areas of %s on %s" % (areas, sc.describe(), scheduler or "a process pool"),
+               err=True)
+    start = time.monotonic()
+    with click.progressbar(length=areas, label="areas", file=sys.stderr, hidden=quiet) as bar:
+        report, samples = run_fleet(sc, areas, workers, scheduler,
+                                    lambda done, total: bar.update(1))
+    report["wall_s"] = round(time.monotonic() - start, 1)
+    path_json, path_html = write_report(report, samples, report_dir)
+    for g in report["gates"]:
+        click.echo("%-4s %s %s %s (got %s)" % ("ok" if g["passed"] else "FAIL", g["metric"],
+                                              g["op"], g["limit"], g["value"]))
+    click.echo(json.dumps({"passed": report["passed"], "areas": areas, "meters": report["meters"],
+                           "read_rate": report["read_rate"], "wall_s": report["wall_s"],
+                           "report": path_json, "html": path_html}))
+    sys.exit(0 if report["passed"] else 1)
+
+
 if __name__ == "__main__":
     main()

@@ -123,7 +123,8 @@ class Run:
         if days:
             first, times = days[0]
             for key in ("read_rate", "reachable_read_rate", "completion_s", "lower_bound_s",
-                        "efficiency", "read_rate_by_depth", "period", "deadline"):
+                        "efficiency", "read_rate_by_depth", "period", "deadline", "read",
+                        "reachable"):
                 out[key] = first[key]
             samples["freeze_read_times_s"] = times
             out["days"] = [{k: r[k] for k in ("period", "read_rate", "reachable_read_rate",
