@@ -44,7 +44,7 @@ def _value(request, reply):
     return DI.decode_value(request.di, reply.data)[1]
 
 
-def _meter_time(date_raw, time_raw):
+def meter_time(date_raw, time_raw):
     """Local seconds from a meter's date (YYMMDDWW) and time (hhmmss) registers: on the wire,
     ss mm hh followed by DD MM YY is one YYMMDDhhmmss stamp."""
     raw = bytes(time_raw[:3]) + bytes(date_raw[1:4])
@@ -238,7 +238,7 @@ class ClockCheck(Task):
 
     def readings(self, agent, meter, window, result):
         try:
-            meter_t = _meter_time(result.replies[0].data, result.replies[1].data)
+            meter_t = meter_time(result.replies[0].data, result.replies[1].data)
         except (ValueError, ProtocolDecodeError, IndexError):
             return [self.reading(agent, meter, window, None, ("clock_unreadable",))]
         deviation = round(meter_t - agent.wall, 1)

@@ -681,5 +681,34 @@ def hil_fleet(scenario_path, areas, workers, scheduler, report_dir, quiet):
     sys.exit(0 if report["passed"] else 1)
 
 
+
+@hil.command("conformance")
+@click.option("--port", "url", required=True, help="Serial device or pyserial URL of the meter.")
+@click.option("--address", "addr", required=True, help="The meter's address (12 digits).")
+@click.option("--baud", default=2400, show_default=True)
+@click.option("--timeout", default=1.0, show_default=True, help="Reply timeout, seconds.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Also write the JSON report here.")
+def hil_conformance(url, addr, baud, timeout, report_path):
+    """Check a real meter: which DL/T 645-2007 items and commands it answers, how, and how
+    fast. Prints a table and a JSON summary; exits 1 when it answers none of the reads."""
+    from hil.conformance import check_meter
+    try:
+        report = check_meter(url, addr, baud, timeout)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(str(exc))
+    for row in report["checks"]:
+        detail = row.get("value") or row.get("error_code") or row.get("error") or ""
+        click.echo("%-62s %-12s %8s ms  %s" % (row["check"], row["outcome"],
+                                               row["latency_ms"], detail))
+    text = json.dumps(report, indent=1)
+    if report_path:
+        with open(report_path, "w") as f:
+            f.write(text + "\n")
+    click.echo(json.dumps({k: report[k] for k in ("address", "reads_answered", "reads",
+                                                   "unknown_item_refused", "latency_ms")}))
+    sys.exit(0 if report["reads_answered"] else 1)
+
+
 if __name__ == "__main__":
     main()
