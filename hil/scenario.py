@@ -14,6 +14,7 @@ uplink outages, and the gates a run must pass. Validated as a whole: every probl
 import hashlib
 import operator
 
+from meter_sim.faults import KINDS
 from protocols.civil import from_civil, iso
 
 SECTIONS = {"scenario", "area", "channel", "topology", "noise", "rs485", "population", "fault",
@@ -139,6 +140,11 @@ def check(doc):
     for k, f in enumerate(doc.get("fault", [])):
         if "kind" not in f:
             problems.append("fault[%d] needs a kind" % k)
+        elif f["kind"] not in KINDS:
+            problems.append("fault[%d]: unknown kind %r" % (k, f["kind"]))
+        else:                   # spelled out: meter_sim's defaults (p = 1: always) surprise
+            problems += ["fault[%d] (%s) needs %s" % (k, f["kind"], param)
+                         for param in KINDS[f["kind"]] if param not in f]
     for k, g in enumerate(doc.get("gate", [])):
         if not isinstance(g.get("metric"), str):
             problems.append("gate[%d] needs a metric (a report.json key)" % k)

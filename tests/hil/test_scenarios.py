@@ -61,11 +61,13 @@ def test_the_library_has_the_named_scenarios_and_each_validates():
 def test_a_bad_scenario_names_every_problem():
     doc = {"scenario": {"seed": "x", "colour": 1, "start": "2026-02-30 00:00"},
            "area": {"medium": "wifi"}, "gate": [{"metric": "read_rate", "op": "~", "value": "hi"}],
-           "fault": [{"share": 0.1}], "uplink": {"outages": [[1]]}, "weather": {}}
+           "fault": [{"share": 0.1}, {"kind": "intermittent", "share": 0.1}, {"kind": "lag"}],
+           "uplink": {"outages": [[1]]}, "weather": {}}
     with pytest.raises(ScenarioError) as err:
         Scenario.from_dict(doc)
     for needle in ("[weather]", "'colour'", "seed must be", "start must be", "medium must be",
-                   "op must be", "value must be", "fault[0] needs a kind", "outages[0]"):
+                   "op must be", "value must be", "fault[0] needs a kind",
+                   "fault[1] (intermittent) needs p", "fault[2]: unknown kind 'lag'", "outages[0]"):
         assert needle in str(err.value)
 
 
