@@ -225,7 +225,10 @@ def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium,
         if plan.keep[i] or i in stuck or not quiet or not m.relay.closed:
             continue
         if truth.balance(i, end - settle) <= TRIP_AT - TOLERANCE:
-            loaded = m.current_at(end) > agent.prepaid.settings.large_current_a
+            # a hold may still run if the true load was large at any time the agent's last
+            # read could have seen (the load at ``end`` alone misses a hold begun before)
+            loaded = max(m.current_at(t) for t in range(int(end - settle), int(end) + 1, 60)) > \
+                agent.prepaid.settings.large_current_a
             if m.relay.cmd_open and m.relay.pending and m.relay.pending[0] == "open":
                 held += 1               # commanded; the meter holds it while the load is high
             elif loaded and end - truth.crossing(i, end) < settle + hold:
