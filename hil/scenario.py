@@ -10,6 +10,7 @@ uplink outages, and the gates a run must pass. Validated as a whole: every probl
     [prepaid]    customers: keep_power, pay, stuck, holiday, read_every_min
     [uplink]     outages = [[start_h, hours], ...], loss
     [[gate]]     metric (a report.json key, dotted for nested ones), op, value
+    [rig]        password (PW for the concentrator under test, hex), archive_port
 """
 import hashlib
 import operator
@@ -18,7 +19,7 @@ from meter_sim.faults import KINDS
 from protocols.civil import from_civil, iso
 
 SECTIONS = {"scenario", "area", "channel", "topology", "noise", "rs485", "population", "fault",
-            "tasks", "prepaid", "uplink", "gate"}
+            "tasks", "prepaid", "uplink", "gate", "rig"}
 SCENARIO_KEYS = {"name", "seed", "start", "hours", "description"}
 AREA_KEYS = {"meters", "medium"}
 PREPAID_KEYS = {"keep_power", "pay", "stuck", "holiday", "read_every_min"}
@@ -119,6 +120,7 @@ def check(doc):
     """Every problem of a scenario document, as text."""
     problems = ["unknown section [%s]" % k for k in sorted(set(doc) - SECTIONS)]
     for section, keys in (("scenario", SCENARIO_KEYS), ("area", AREA_KEYS),
+                          ("rig", {"password", "archive_port"}),
                           ("prepaid", PREPAID_KEYS), ("uplink", UPLINK_KEYS)):
         problems += ["unknown [%s] key %r" % (section, k)
                      for k in sorted(set(doc.get(section, {}) or {}) - keys)]
