@@ -631,7 +631,7 @@ def hil_run(scenario_path, report_dir, seed, quiet):
         def progress(done, _):
             bar.update(int(done) - seen[0])
             seen[0] = int(done)
-        report, samples = run_scenario(sc, report_dir, progress)
+        report, samples = run_scenario(sc, progress)
     path_json, path_html = write_report(report, samples, report_dir)
     for g in report["gates"]:
         click.echo("%-4s %s %s %s (got %s)" % ("ok" if g["passed"] else "FAIL", g["metric"],

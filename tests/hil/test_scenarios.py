@@ -87,7 +87,7 @@ def small(tmp_path_factory):
     path = folder / "small.toml"
     path.write_text(SMALL)
     sc = Scenario.load(path)
-    report, samples = run_scenario(sc, folder / "run1")
+    report, samples = run_scenario(sc)
     return sc, report, samples, folder
 
 
@@ -110,7 +110,7 @@ def test_a_run_reports_every_kpi_from_ground_truth(small):
 
 def test_a_run_reproduces_exactly_from_its_seed(small):
     sc, report, _, folder = small
-    again, _ = run_scenario(sc, folder / "run2")
+    again, _ = run_scenario(sc)
     assert again == report
 
 
