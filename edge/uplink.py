@@ -11,7 +11,7 @@ allowed delay; a refusal is answered with a denial (AFN00 F2) and logged, and ch
 Measuring points (测量点号): a meter record's ``point``, else numbered in archive order from 1.
 Ports (AFN04 F10 D4..D0): the archive's ports in order, from 1.
 """
-from protocols.civil import from_civil, to_civil
+from protocols.civil import from_civil, parse_local, to_civil
 from protocols.dlt645 import apdu
 from protocols.dlt645.frame import decode_frame as decode_645, encode_frame as encode_645
 from protocols.errors import ProtocolError
@@ -20,7 +20,8 @@ from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        AFN_CONTROL, AFN_FORWARD, AFN_QUERY, AFN_SET, BAUD_CODES,
-                                       DENSITY_MIN, PROTOCOL_645_1997, PROTOCOL_645_2007,
+                                       DENSITY_MIN, POSITIVE, PROTOCOL_645_1997,
+                                       PROTOCOL_645_2007, REVERSE,
                                        encode_units, parse_units)
 
 from edge.archive import ArchiveError, vars_of
@@ -105,10 +106,7 @@ def _a15(t):
 
 def _a15_text(text):
     """A.15 of a ``YYYY-MM-DD hh:mm[:ss]`` stamp (None when there is none)."""
-    if not text:
-        return None
-    y, m, d = int(text[0:4]), int(text[5:7]), int(text[8:10])
-    return (int(text[14:16]), int(text[11:13]), d, m, y % 100)
+    return None if not text else _a15(parse_local(text))
 
 
 def _a15_seconds(v):
@@ -123,6 +121,15 @@ def _energy(kwh, at):
                 "forward_active": [None] * (TARIFFS + 1)}
     kwh = list(kwh)[:15]
     return {"time": None if at is None else _a15(at), "m": len(kwh) - 1, "forward_active": kwh}
+
+
+def _unread_groups(value, layout):
+    """``value`` with every value group of ``layout`` it lacks answered as EE (no data): the
+    agent reads forward active energy only, not the reactive and reverse registers."""
+    n = value["m"] + 1
+    for name, _ in layout.groups:
+        value.setdefault(name, [None] * n)
+    return value
 
 
 class Uplink:
@@ -285,13 +292,9 @@ class Uplink:
                 r = self._newest(m.addr, ("prepaid", "realtime"))
                 v = _energy(r.value.get("kwh") if r else None, r.read_at if r else self.agent.wall)
                 if u.fn == 33:
-                    m4 = v["m"] + 1
-                    v.update(forward_reactive=[None] * m4, q1_reactive=[None] * m4,
-                             q4_reactive=[None] * m4)
+                    v = _unread_groups(v, POSITIVE)
             elif u.fn == 34:
-                v = {"time": _a15(self.agent.wall), "m": TARIFFS}
-                for k in ("reverse_active", "reverse_reactive", "q2_reactive", "q3_reactive"):
-                    v[k] = [None] * (TARIFFS + 1)
+                v = _unread_groups({"time": _a15(self.agent.wall), "m": TARIFFS}, REVERSE)
             elif u.fn == 25:
                 r = self._newest(m.addr, ("prepaid", "realtime"))
                 v = {"time": _a15(r.read_at if r else self.agent.wall)}
@@ -337,13 +340,9 @@ class Uplink:
                 got = r.value if r is not None else {}
                 e = _energy(got.get("kwh"), got.get("at") or (r.read_at if r else None))
                 if u.fn in (2, 18):
-                    e = {"time": e["time"], "m": TARIFFS}
-                    for k in ("reverse_active", "reverse_reactive", "q2_reactive", "q3_reactive"):
-                        e[k] = [None] * (TARIFFS + 1)
+                    e = _unread_groups({"time": e["time"], "m": TARIFFS}, REVERSE)
                 elif u.fn in (1, 17):
-                    n = e["m"] + 1
-                    e.update(forward_reactive=[None] * n, q1_reactive=[None] * n,
-                             q4_reactive=[None] * n)
+                    e = _unread_groups(e, POSITIVE)
                 out.append(Unit(AFN_CLASS2, u.fn, u.pn, dict(e, td=td), True))
             elif u.fn == 101:
                 out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v), True))

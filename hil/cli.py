@@ -6,17 +6,8 @@ import time
 import click
 
 from protocols.bcd import hex_to_bytes
-from protocols.civil import from_civil, iso
+from protocols.civil import iso, parse_local
 from protocols.errors import ProtocolError
-
-
-def _parse_time(text):
-    """``YYYY-MM-DD[ hh:mm[:ss]]`` to local seconds."""
-    date, _, clock = text.strip().partition(" ")
-    y, m, d = [int(x) for x in date.split("-")]
-    parts = [int(x) for x in clock.split(":")] if clock else []
-    parts += [0] * (3 - len(parts))
-    return from_civil(y, m, d, *parts)
 
 
 def _hostport(text):
@@ -111,9 +102,9 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
     from meter_sim.serve.stream import BusClock, PtyServer, SerialServer, Session, TcpServer
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
-    t0 = _parse_time(epoch)
+    t0 = parse_local(epoch)
     bus = MeterBus(build_meters(count, seed, t0, first))
-    clock = BusClock(_parse_time(start) if start else t0, speed)
+    clock = BusClock(parse_local(start) if start else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
 
@@ -164,7 +155,7 @@ def meters_read(tcp_addr, port_url, addr, di, protocol, blocks, start, baud, tim
         if protocol == "1997":
             request = v1997.Read97(v1997.parse_di(di))
         else:
-            request = Read(DI.parse(di), blocks, _parse_time(start) if start else None)
+            request = Read(DI.parse(di), blocks, parse_local(start) if start else None)
     except (ValueError, ProtocolError) as exc:
         raise click.BadParameter(str(exc))
     port = open_port(url, baud)
@@ -350,7 +341,7 @@ def sim_module(count, medium, seed, url, epoch, duration):
     from plc_channel.realtime import ModulePortServer
     from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
     try:
-        start = _parse_time(epoch)
+        start = parse_local(epoch)
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DD hh:mm, got %r" % epoch)
     server = ModulePortServer(lambda env_at: build_area(env_at(start), count, medium, seed,
@@ -391,7 +382,7 @@ def agent_cmd(config_path, epoch, duration, print_commits):
         sys.stdout.flush()
     store = Store(cfg.store, cfg.max_readings, on_commit=echo_commit if print_commits else None,
                   max_bytes=None if cfg.max_store_mb is None else int(cfg.max_store_mb * 2 ** 20))
-    wall = local_clock(_parse_time(epoch) if epoch else None)
+    wall = local_clock(parse_local(epoch) if epoch else None)
     agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
     if cfg.uplink is not None:
         import random
@@ -455,7 +446,7 @@ def master(ctx, listen, db_path, control, tls_cert, tls_key, tls_ca, epoch, dura
     ctx_tls = server_context(tls_cert, tls_key, tls_ca) if tls_cert else None
 
     async def serve():
-        server = MasterServer(db_path, wall=local_clock(_parse_time(epoch) if epoch else None))
+        server = MasterServer(db_path, wall=local_clock(parse_local(epoch) if epoch else None))
         where = await server.listen(host, port, ctx_tls)
         cwhere = await server.listen_control(chost, cport)
         click.echo(json.dumps({"master": "%s:%d" % where, "control": "%s:%d" % cwhere,

@@ -16,7 +16,7 @@ import hashlib
 import operator
 
 from meter_sim.faults import KINDS
-from protocols.civil import from_civil, iso
+from protocols.civil import iso, parse_local
 
 SECTIONS = {"scenario", "area", "channel", "topology", "noise", "rs485", "population", "fault",
             "tasks", "prepaid", "uplink", "gate", "rig"}
@@ -77,10 +77,7 @@ class Scenario:
 
     @property
     def start(self):
-        date, _, clock = self.start_text.partition(" ")
-        y, m, d = (int(x) for x in date.split("-"))
-        hh, mm = (int(x) for x in (clock or "00:00").split(":")[:2])
-        return from_civil(y, m, d, hh, mm)
+        return parse_local(self.start_text)
 
     @classmethod
     def load(cls, path):

@@ -9,7 +9,9 @@ import json
 import ssl
 import time
 
+from protocols.civil import parse_local, to_civil
 from protocols.gdw1376_1 import Unit
+from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL,
                                        AFN_FORWARD, AFN_QUERY, AFN_SET)
 from hostlink.master import OK, MasterConnection, parse_terminal_name
@@ -23,13 +25,10 @@ def local_wall():
     return time.time() + time.localtime().tm_gmtoff
 
 
-def client_context(cafile=None, certfile=None, keyfile=None, verify=True):
+def client_context(cafile=None, certfile=None, keyfile=None):
     """TLS for the terminal's connection (a CA file for a private master, a client certificate
     where the master asks for one)."""
     ctx = ssl.create_default_context(cafile=cafile)
-    if not verify:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
     if certfile:
         ctx.load_cert_chain(certfile, keyfile)
     return ctx
@@ -148,16 +147,6 @@ class MasterServer:
         wake.set()                          # re-arm the connection's timer for this request
         return await done
 
-    async def send_frame(self, terminal, frame, timeout_s=30.0):
-        """Send a ready-made frame (rigs and tests: replays, malformed units)."""
-        conn, writer, wake = self.connections[terminal]
-        done = asyncio.get_running_loop().create_future()
-        r = conn.send_request(frame, time.monotonic(), timeout_s)
-        r.callbacks.append(lambda req: done.done() or done.set_result(req))
-        writer.write(conn.data_to_send())
-        wake.set()
-        return await done
-
     # --- the control port: one JSON object per line in, one per line out ----------------------
     async def _serve_control(self, reader, writer):
         try:
@@ -210,9 +199,8 @@ def request_units(cmd):
         td = _date(cmd["date"], op == "read-month")
         return AFN_CLASS2, [Unit(AFN_CLASS2, fn, p, {"td": td}, False) for p in pns]
     if op == "read-curve":
-        y, mo, d, hh, mi = (int(cmd["start"][k:k + n]) for k, n in
-                            ((0, 4), (5, 2), (8, 2), (11, 2), (14, 2)))
-        value = {"start": (mi, hh, d, mo, y % 100), "density": cmd.get("density", 1),
+        value = {"start": time_a15(to_civil(parse_local(cmd["start"]))),
+                 "density": cmd.get("density", 1),
                  "points": cmd.get("count", 4)}
         return AFN_CLASS2, [Unit(AFN_CLASS2, 101, p, value, False) for p in pns]
     if op == "events":

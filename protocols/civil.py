@@ -65,3 +65,14 @@ def iso(t):
     """``YYYY-MM-DD hh:mm:ss`` for logs and reports."""
     c = to_civil(t)
     return "%04d-%02d-%02d %02d:%02d:%02d" % c[:6]
+
+
+def parse_local(text):
+    """Seconds of ``YYYY-MM-DD[ hh:mm[:ss]]`` (the inverse of ``iso``); ValueError otherwise."""
+    date, _, clock = text.strip().partition(" ")
+    y, m, d = [int(x) for x in date.split("-")]
+    parts = [int(x) for x in clock.split(":")] if clock else []
+    if len(parts) > 3:
+        raise ValueError("no such time %r" % clock)
+    parts += [0] * (3 - len(parts))
+    return from_civil(y, m, d, *parts)
