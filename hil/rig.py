@@ -8,6 +8,7 @@ import asyncio
 import threading
 import time
 
+from edge.jobs import DI_FREEZE_ENERGY
 from meter_sim.faults import firmware
 from meter_sim.population import DEFAULT_EPOCH, build_population
 from meter_sim.serve.bus import MeterBus
@@ -23,7 +24,6 @@ from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 from hostlink.aio import MasterServer
 from hostlink.master import OK
 
-DI_FREEZE_ENERGY = 0x05060101
 TOLERANCE_KWH = 0.005
 
 

@@ -11,7 +11,7 @@ import simpy
 from edge.agent import Agent
 from edge.plan import Settings
 from edge.store import Store
-from edge.uplink import UPLOAD_TASKS, Uplink, UplinkSettings
+from edge.uplink import Uplink, UplinkSettings
 from hostlink.store import MasterStore
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
@@ -21,7 +21,7 @@ from hil.agent_run import FREEZE_DIS, PORT, _Done, area_archive, freeze_done
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
 from hil.simruntime import SimRuntime
-from hil.uplink_sim import SimLink
+from hil.uplink_sim import SimLink, uplink_counts, uploadable
 
 
 def version():
@@ -93,6 +93,7 @@ class Run:
     def freeze_days(self):
         """Per daily-freeze window that opened in the run: its KPIs, and the read times."""
         s = self.settings
+        exchanges = sum(v for k, v in self.agent.counters.items() if k.startswith("exchange_"))
         days, b = [], midnight(self.start)
         while b + s.freeze_offset_s < self.end:
             if b + s.freeze_offset_s >= self.start:
@@ -100,8 +101,6 @@ class Run:
                 deadline = min(self.end, b + 3600.0 * s.freeze_deadline_h)
                 period = iso(b - DAY)[:10]
                 done = {a: t for a, t in freeze_done(self.store, period).items() if t <= deadline}
-                exchanges = sum(v for k, v in self.agent.counters.items()
-                                if k.startswith("exchange_"))
                 r = area_report(self.area, _Done(done, exchanges, FREEZE_DIS), begin, deadline,
                                 "agent")
                 r.update(period=period, deadline=iso(deadline)[:16])
@@ -152,18 +151,14 @@ class Run:
         return out
 
     def _uplink(self):
-        kept = sum(1 for r in self.store.readings() if r.task in UPLOAD_TASKS
-                   and r.quality in ("ok", "invalid"))
         if self.master is None:
-            return {"readings_produced": kept, "readings_confirmed_by_master": None,
-                    "readings_lost": None}
-        counts = self.master.counts()
-        lost, left = self.store.counter("readings_lost"), self.store.unsent_count()
-        return {"readings_produced": counts["units"] + lost + left,
-                "readings_confirmed_by_master": counts["units"], "readings_lost": lost,
-                "uplink": {"backlog_left": left, "repeated_deliveries_absorbed":
-                           counts["deliveries"] - counts["units"],
-                           "session": dict(sorted(self.uplink.session.counters.items()))}}
+            return {"readings_produced": len(uploadable(self.store)),
+                    "readings_confirmed_by_master": None, "readings_lost": None}
+        out = uplink_counts(self.store, self.master)
+        out["uplink"] = {"backlog_left": out.pop("backlog_left"),
+                         "repeated_deliveries_absorbed": out.pop("repeated_deliveries_absorbed"),
+                         "session": dict(sorted(self.uplink.session.counters.items()))}
+        return out
 
 
 def run_scenario(sc, progress=None):

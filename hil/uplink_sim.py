@@ -208,28 +208,37 @@ def run_outage(meters=20, medium="rs485", seed=1, days=5.0, outage_start_h=1.0,
     env.process(watch())
     env.run(until=start + days * DAY)
     at_master = {(d["afn"], d["fn"], d["pn"], d["label"]) for d in master.data(ua.name)}
-    kept = [r for r in store.readings() if r.task in UPLOAD_TASKS and r.quality in ("ok", "invalid")]
+    return dict(
+        {"meters": meters, "medium": medium, "seed": seed, "days": days,
+         "outage_h": outage_h, "loss": loss},
+        **uplink_counts(store, master),
+        readings_evicted=store.counter("readings_evicted"),
+        readings_kept_not_at_master=sum(_key(up, r) not in at_master for r in uploadable(store)),
+        backlog_peak=peak["backlog"],
+        drain_s=drained[0] if drained else None,
+        drain_readings_per_s=round(peak["backlog"] / drained[0], 1) if drained and drained[0] else None,
+        store_bound_bytes=ua.bound,
+        store_bytes_used_peak=peak["bytes_used"],
+        disk_bytes_peak=peak["disk_bytes"] or None,
+        connections=ua.link.connections,
+        session=dict(sorted(up.session.counters.items())))
+
+
+def uploadable(store):
+    """The readings in ``store`` that go upstream (ok or flagged ones of the uploaded tasks)."""
+    return [r for r in store.readings() if r.task in UPLOAD_TASKS
+            and r.quality in ("ok", "invalid")]
+
+
+def uplink_counts(store, master):
+    """The uplink KPIs (KPIS.md) from the agent's store and the master's database: a reading
+    produced is at the master, counted lost (evicted unconfirmed), or still in the backlog."""
     counts = master.counts()
     lost, left = store.counter("readings_lost"), store.unsent_count()
-    return {
-        "meters": meters, "medium": medium, "seed": seed, "days": days,
-        "outage_h": outage_h, "loss": loss,
-        "readings_produced": counts["units"] + lost + left,
-        "readings_confirmed_by_master": counts["units"],
-        "readings_lost": lost,
-        "readings_evicted": store.counter("readings_evicted"),
-        "readings_kept_not_at_master": sum(_key(up, r) not in at_master for r in kept),
-        "repeated_deliveries_absorbed": counts["deliveries"] - counts["units"],
-        "backlog_left": store.unsent_count(),
-        "backlog_peak": peak["backlog"],
-        "drain_s": drained[0] if drained else None,
-        "drain_readings_per_s": round(peak["backlog"] / drained[0], 1) if drained and drained[0] else None,
-        "store_bound_bytes": ua.bound,
-        "store_bytes_used_peak": peak["bytes_used"],
-        "disk_bytes_peak": peak["disk_bytes"] or None,
-        "connections": ua.link.connections,
-        "session": dict(sorted(up.session.counters.items())),
-    }
+    return {"readings_produced": counts["units"] + lost + left,
+            "readings_confirmed_by_master": counts["units"], "readings_lost": lost,
+            "backlog_left": left,
+            "repeated_deliveries_absorbed": counts["deliveries"] - counts["units"]}
 
 
 def _key(uplink, reading):

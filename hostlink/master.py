@@ -33,9 +33,8 @@ def parse_terminal_name(text):
 class Request:
     """One master request in flight on a connection."""
 
-    def __init__(self, afn, units, seq, deadline):
+    def __init__(self, afn, seq, deadline):
         self.afn = afn
-        self.units = units
         self.seq = seq
         self.next_seq = seq
         self.deadline = deadline
@@ -122,11 +121,12 @@ class MasterConnection:
         return self.send_request(frame, now, timeout_s)
 
     def send_request(self, frame, now, timeout_s=30.0):
-        """Send a ready frame (a test's malformed or replayed one); completes like ``request``."""
+        """Send a ready frame; it completes like ``request`` (a request reusing a sequence
+        number still in flight ends the older one as a timeout)."""
         old = self._requests.pop(frame.seq, None)
         if old is not None:
             old._finish(TIMEOUT)
-        r = Request(frame.afn, None, frame.seq, now + timeout_s)
+        r = Request(frame.afn, frame.seq, now + timeout_s)
         self._requests[frame.seq] = r
         self._out += encode_frame(frame)
         return r
