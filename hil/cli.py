@@ -713,14 +713,18 @@ def hil_conformance(url, addr, baud, timeout, report_path):
               help="Seconds to let the concentrator collect after it logged in.")
 @click.option("--archive-port", default=1, show_default=True,
               help="The concentrator's port number for these meters in AFN04 F10.")
+@click.option("--every", "every_s", default=60.0, show_default=True,
+              help="Seconds between the real-time KPI lines (0: none).")
 @click.option("--report", "report_dir", default="report-rig", show_default=True,
               type=click.Path(file_okay=False))
-def hil_rig(scenario_path, url, listen, duration, archive_port, report_dir):
+def hil_rig(scenario_path, url, listen, duration, archive_port, every_s, report_dir):
     """Put a real concentrator under test: serve the scenario's simulated area on a port in
-    real time (its clock starts at the scenario's start) and be its master station; the
-    daily-freeze KPIs come from the simulated meters' own freezes. Exit 1 on a failed gate."""
+    real time (its clock starts at the scenario's start) and be its master station. The KPIs
+    come from the simulated meters' own freezes and relays: a JSON line every --every seconds,
+    and report.json/report.html at the end. With [prepaid] the rig is the master's cost
+    control too (AFN10 F1 forwarded trips and closes). Exit 1 on a failed gate."""
     import asyncio
-    import os
+    from hil.report import write_report
     from hil.rig import Rig, drive
     from hil.scenario import Scenario, ScenarioError
     try:
@@ -731,23 +735,30 @@ def hil_rig(scenario_path, url, listen, duration, archive_port, report_dir):
     rig = Rig(sc, url)
 
     def ready(where):
-        click.echo(json.dumps({"serving": rig.path, "medium": sc.medium, "meters": sc.meters,
-                               "master": "%s:%d" % where, "clock": iso(rig.now())}))
-        sys.stdout.flush()
+        _line({"serving": rig.path, "medium": sc.medium, "meters": sc.meters,
+               "master": "%s:%d" % where, "clock": iso(rig.now())})
+
+    samples = {}
     try:
         report = asyncio.run(drive(rig, _hostport(listen), duration, archive_port,
-                                   on_ready=ready))
+                                   on_ready=ready, every_s=every_s,
+                                   on_snapshot=lambda s: _line({"snapshot": s}),
+                                   samples=samples))
     except TimeoutError as exc:
         raise click.ClickException(str(exc))
     finally:
         rig.close()
-    os.makedirs(report_dir, exist_ok=True)
-    path = os.path.join(report_dir, "report.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=1, sort_keys=True)
-    click.echo(json.dumps({"passed": report["passed"], "read_rate": report["read_rate"],
-                           "wrong_values": report["wrong_values"], "report": path}))
+    path, page = write_report(report, samples, report_dir)
+    _line({"passed": report["passed"], "read_rate": report["read_rate"],
+           "wrong_values": report["wrong_values"], "wrongful_ops": report["wrongful_ops"],
+           "missed_ops": report["missed_ops"], "report": path, "html": page})
     sys.exit(0 if report["passed"] else 1)
+
+
+def _line(doc):
+    """One JSON line on stdout, flushed (a lab's script reads them as they come)."""
+    click.echo(json.dumps(doc, ensure_ascii=False))
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

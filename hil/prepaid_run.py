@@ -38,21 +38,26 @@ def percentiles(values):
 
 
 class Plan:
-    """Customers, payments and windows drawn from the seed."""
+    """Customers, payments and windows drawn from the seed: opening balances in ``opening``
+    (yuan), payments between ``pay_between`` seconds after the start (default: from the first
+    hour to four hours before the end), friendly windows unless ``friendly`` is false."""
 
-    def __init__(self, count, days, seed, start, keep_share, pay_share, holiday):
+    def __init__(self, count, days, seed, start, keep_share, pay_share, holiday,
+                 opening=(2.0, 40.0), pay_between=None, friendly=True):
         rng = random.Random("%s/prepaid" % seed)
-        self.opening = [round(rng.uniform(2.0, 40.0), 2) for _ in range(count)]
+        lo, hi = pay_between or (3600.0, days * DAY - 4 * 3600.0)
+        self.opening = [round(rng.uniform(*opening), 2) for _ in range(count)]
         self.keep = [rng.random() < keep_share for _ in range(count)]
         self.direct = [rng.random() < 0.5 for _ in range(count)]
         self.payments = []              # (time, meter index, yuan, id)
         for i in range(count):
             if rng.random() < pay_share:
-                t = start + rng.uniform(3600.0, days * DAY - 4 * 3600.0)
+                t = start + rng.uniform(lo, hi)
                 self.payments.append((t, i, float(rng.choice((20, 50, 100))), "pay-%d" % i))
         self.payments.sort()
         self.holidays = [iso(start + 4 * DAY)[:10]] if holiday else []
-        self.friendly = FriendlyWindows(20, 8, weekends=True, holidays=self.holidays)
+        self.friendly = (FriendlyWindows(20, 8, weekends=True, holidays=self.holidays) if friendly
+                         else FriendlyWindows(0, 0, weekends=False))
 
     def settings(self, every_min):
         customers = [{"id": "C%d" % i, "balance": b, "keep_power": k, "direct_close": d}
@@ -76,7 +81,7 @@ def run_prepaid(count=200, days=2.0, seed=1, medium="hplc", every_min=60, stuck_
     faults = [{"kind": "relay_stuck", "share": stuck_share}] if stuck_share else []
     area = build_area(env, count, medium, seed, DEFAULT_EPOCH, faults,
                       population={"local_share": 0.0})
-    moves = watch_relays(area)
+    moves = watch_relays(area.meters)
     store = Store(":memory:", durable=False)
     agent = Agent(prepaid_archive(area), store, Settings(curve_every_min=0, event_every_h=0,
                                                           clock_check_h=None),
@@ -110,10 +115,10 @@ def prepaid_archive(area):
     return Archive.from_dict(doc)
 
 
-def watch_relays(area):
+def watch_relays(meters):
     """Per meter, every (time, closed) relay move of the simulated meters (ground truth)."""
-    moves = [[] for _ in area.meters]
-    for i, m in enumerate(area.meters):
+    moves = [[] for _ in meters]
+    for i, m in enumerate(meters):
         firmware(m).relay.on_move = lambda t, closed, i=i: moves[i].append((t, closed))
     return moves
 
@@ -125,21 +130,25 @@ def truth_of(store, area, plan, paid_at, start):
         if r.quality == "ok":
             first[r.addr] = min(first.get(r.addr, r.value["at"]), r.value["at"])
     opened = [first.get(m.addr[::-1].hex(), start) for m in area.meters]
-    return Truth(area, plan, opened, paid_at)
+    return Truth(area.meters, plan, opened, paid_at)
 
 
 class Truth:
     """Balances recomputed from the simulated meters' own energy ledgers."""
 
-    def __init__(self, area, plan, opened, paid_at):
-        self.meters = [firmware(m) for m in area.meters]
+    def __init__(self, meters, plan, opened, paid_at):
+        self.meters = [firmware(m) for m in meters]
         self.plan = plan
         self.opened = opened            # when each account took its first register reading
         self.e0 = [sum(m.ledger.at(t)) for m, t in zip(self.meters, opened)]
         self.paid = {}
         for t, i, amount, pid in plan.payments:
             if pid in paid_at:
-                self.paid.setdefault(i, []).append((paid_at[pid], amount))
+                self.pay(i, paid_at[pid], amount)
+
+    def pay(self, i, at, amount):
+        """A payment for meter ``i``'s customer made at ``at``."""
+        self.paid.setdefault(i, []).append((at, amount))
 
     def balance(self, i, t):
         used = sum(self.meters[i].ledger.at(t)) - self.e0[i]

@@ -2,7 +2,10 @@
 port (its carrier module in Q/GDW 1376.2, or its RS-485 meters), and a 1376.1 master station the
 concentrator logs in to. The master sets the concentrator's archive (AFN04 F10), collects what
 it uploads, and the KPIs are computed from the simulator's ground truth: each meter's own
-daily freeze against the value the concentrator delivered for it.
+daily freeze against the value the concentrator delivered for it, and, with a ``[prepaid]``
+section, its relays' true moves under the rig's own cost control (hil/rig_prepaid.py). The
+KPIs are computed while the run goes (``drive``'s snapshots) and at its end, with the same keys
+as a virtual-time run's report.
 """
 import asyncio
 import threading
@@ -15,6 +18,7 @@ from meter_sim.serve.bus import MeterBus
 from meter_sim.serve.stream import BusClock, PtyServer, SerialServer, Session
 from plc_channel.area import build_area
 from plc_channel.realtime import ModulePortServer
+from plc_channel.baseline import report as area_report
 from protocols.civil import DAY, iso, midnight
 from protocols.dlt645 import apdu
 from protocols.dlt645.frame import decode_frame, encode_frame
@@ -23,6 +27,10 @@ from protocols.gdw1376_1.units import AFN_SET, PROTOCOL_645_2007
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 from hostlink.aio import MasterServer
 from hostlink.master import OK
+from hil.agent_run import FREEZE_DIS, _Done
+from hil.prepaid_run import percentiles
+from hil.rig_prepaid import CostControl
+from hil.scenario_run import version
 
 TOLERANCE_KWH = 0.005
 
@@ -33,12 +41,19 @@ class Rig:
     def __init__(self, sc, url=None):
         self.sc = sc
         self.start = sc.start
-        self._started = time.monotonic()
+        self.area = self.control = None
+        faults = list(sc.faults)
+        pop = dict(sc.area_kw.get("population", {}))
+        if sc.prepaid is not None:
+            if sc.prepaid.get("stuck", 0.005):
+                faults.append({"kind": "relay_stuck", "share": sc.prepaid.get("stuck", 0.005)})
+            pop["local_share"] = 0.0    # remote cost control: the master decides
         if sc.medium == "rs485":
-            self.meters = build_population(sc.meters, sc.seed, DEFAULT_EPOCH, sc.faults,
-                                           **sc.area_kw.get("population", {}))
+            self.meters = build_population(sc.meters, sc.seed, DEFAULT_EPOCH, faults, **pop)
             clock = BusClock(self.start)
-            session = Session(MeterBus(self.meters), clock, threading.Lock())
+            self._clock = clock.now
+            self.lock = threading.Lock()
+            session = Session(MeterBus(self.meters), clock, self.lock)
             if url is None:
                 self.server = PtyServer(session).start()
                 self.path = self.server.path
@@ -47,18 +62,22 @@ class Rig:
                 self.path = url
             self.reachable = lambda i, t: True
         else:
-            kw = {k: v for k, v in sc.area_kw.items()}
+            kw = dict(sc.area_kw, population=pop)
             self.server = ModulePortServer(
                 lambda env_at: build_area(env_at(self.start), sc.meters, sc.medium, sc.seed,
-                                          DEFAULT_EPOCH, sc.faults, **kw),
+                                          DEFAULT_EPOCH, faults, **kw),
                 COMM_HPLC if sc.medium == "hplc" else COMM_NBPLC, url=url).start()
             self.path = self.server.path
-            self.meters = self.server.area.meters
-            self.reachable = self.server.area.network.reachable
+            self._clock = self.server.sim_time
+            self.area = self.server.area
+            self.meters = self.area.meters
+            self.lock = self.server.lock
+            self.reachable = self.area.network.reachable
 
     def now(self):
-        """The simulated local time now (the rig's clock runs at wall speed from the start)."""
-        return self.start + (time.monotonic() - self._started)
+        """The simulated local time now: the served meters' own clock, at wall speed from the
+        scenario's start."""
+        return self._clock()
 
     def addresses(self):
         return [m.addr[::-1].hex() for m in self.meters]
@@ -75,53 +94,130 @@ class Rig:
         return [Unit(AFN_SET, 10, 0, {"items": entries[i:i + 30]}, False)
                 for i in range(0, len(entries), 30)]
 
-    def true_freeze(self, i, t):
-        """Meter ``i``'s own last daily freeze (forward active total) at ``t``, from its firmware."""
+    def true_freeze(self, i, t, n=1):
+        """Meter ``i``'s own ``n``-th last daily freeze (forward active total) at ``t``, read
+        from its firmware (DI 050601nn)."""
         fw = firmware(self.meters[i])
-        raw = fw.handle(encode_frame(apdu.Read(DI_FREEZE_ENERGY).to_frame(fw.addr)), t)
+        request = apdu.Read(DI_FREEZE_ENERGY - 1 + n).to_frame(fw.addr)
+        with self.lock:
+            raw = fw.handle(encode_frame(request), t)
         reply = apdu.parse_reply(decode_frame(raw)) if raw else None
         if not isinstance(reply, apdu.ReadReply):
             return None
         return reply.value()[1]["total"]
 
-    def report(self, store, terminal):
-        """The rig's KPIs for the daily freeze of the day before the last midnight."""
-        t = self.now()
-        day = midnight(t) - DAY
-        d, m, y = int(iso(day)[8:10]), int(iso(day)[5:7]), int(iso(day)[2:4])
-        label = "%02d-%02d-%02d" % (d, m, y)
+    def freeze_day(self, store, terminal, day, t, samples=None):
+        """The daily-freeze KPIs of the freeze taken at midnight ``day`` (its period is the day
+        before), measured at ``t``: a meter counts as read when the master holds its correct
+        value; the time it was read is when the master received it, counted from the freeze
+        or from the rig's start if that was later."""
+        begin = max(day, self.start)
+        n_back = int((midnight(t) - day) // DAY) + 1
+        period = day - DAY
+        label = "%s-%s-%s" % (iso(period)[8:10], iso(period)[5:7], iso(period)[2:4])
         got = {r["pn"]: r for r in store.data(terminal, 0x0D, 161) if r["label"] == label}
-        correct, wrong, missing, unreachable = 0, [], 0, 0
-        for i in range(len(self.meters)):
-            truth = self.true_freeze(i, t)
+        done, wrong = {}, []
+        for i, m in enumerate(self.meters):
             row = got.get(i + 1)
             if row is None:
-                missing += 1
-                unreachable += 0 if self.reachable(i, t) else 1
                 continue
+            truth = self.true_freeze(i, t, n_back)
             value = (row["value"].get("forward_active") or [None])[0]
             if truth is not None and value is not None and abs(value - truth) <= TOLERANCE_KWH:
-                correct += 1
+                done[m.addr] = row["received_at"]
             else:
                 wrong.append({"point": i + 1, "delivered": value, "truth": truth})
-        n = len(self.meters)
-        reachable = n - unreachable
-        return {"scenario": self.sc.name, "seed": self.sc.seed, "scenario_sha256": self.sc.sha256,
-                "meters": n, "period": iso(day)[:10], "terminal": terminal,
-                "read_rate": round(correct / float(n), 6),
-                "reachable_read_rate": round(correct / float(reachable), 6) if reachable else None,
-                "wrong_values": len(wrong), "missing": missing, "wrong": wrong[:20]}
+        if self.area is not None:
+            with self.lock:
+                r = area_report(self.area, _Done(done, None, FREEZE_DIS), begin, t, "rig")
+        else:
+            n = len(self.meters)
+            times = sorted(done.values())
+            r = {"read": len(done), "reachable": n, "read_rate": round(len(done) / float(n), 6),
+                 "reachable_read_rate": round(len(done) / float(n), 6),
+                 "completion_s": round(times[-1] - begin, 3) if times else None,
+                 "lower_bound_s": None, "efficiency": None,
+                 "read_rate_by_depth": {"0": {"meters": n, "read": len(done),
+                                              "rate": round(len(done) / float(n), 6)}}}
+        if samples is not None:
+            samples["freeze_read_times_s"] = sorted(v - begin for v in done.values())
+        out = {k: r[k] for k in ("read_rate", "reachable_read_rate", "completion_s",
+                                 "lower_bound_s", "efficiency", "read_rate_by_depth", "read",
+                                 "reachable")}
+        out.update(period=iso(period)[:10], wrong_values=len(wrong),
+                   missing=len(self.meters) - len(done) - len(wrong), wrong=wrong[:20])
+        return out
+
+    def report(self, store, terminal, samples=None):
+        """The rig's report now: report.json's keys (KPIS.md) as a virtual-time run has them.
+        The freeze figures are those of the last midnight's freeze; ``days`` has each one the
+        run saw (a freeze older than 62 days is out of the meters' memory)."""
+        t = self.now()
+        sc = self.sc
+        out = {"scenario": sc.name, "scenario_sha256": sc.sha256, "seed": sc.seed,
+               "version": version(), "medium": sc.medium, "meters": len(self.meters),
+               "start": iso(self.start)[:16], "hours": round((t - self.start) / 3600.0, 4),
+               "clock": iso(t), "terminal": terminal}
+        days, day = [], midnight(self.start)
+        while day <= t:
+            if midnight(t) - day < 62 * DAY:
+                r = self.freeze_day(store, terminal, day, t,
+                                    samples if day == midnight(t) else None)
+                days.append(r)
+            day += DAY
+        if days:
+            out.update(days[-1])
+            out["days"] = [{k: r[k] for k in ("period", "read_rate", "reachable_read_rate",
+                                              "completion_s", "wrong_values")} for r in days]
+        else:                           # no freeze taken since the rig started
+            out.update(read_rate=None, reachable_read_rate=None, completion_s=None,
+                       lower_bound_s=None, efficiency=None, read_rate_by_depth={},
+                       wrong_values=0, missing=0, period=None)
+        if self.area is not None:
+            with self.lock:
+                by_hour = sorted(self.area.network.stats.by_hour.items())
+            out["channel_by_hour"] = {str(h): round(r["answered"] / r["requests"], 4)
+                                      for h, r in by_hour if r["requests"]}
+        if self.control is not None:
+            out.update(self.control.report(t, samples))
+        else:
+            none = percentiles([])
+            out.update(trip_latency_s=none, reconnect_latency_s=none, wrongful_ops=0,
+                       missed_ops=0, prepaid=None)
+        # a concentrator under test does not say what it produced: only what reached us
+        out.update(readings_produced=None, readings_lost=None,
+                   readings_confirmed_by_master=len(store.data(terminal)))
+        out["gates"] = [g.check(out) for g in sc.gates]
+        out["passed"] = all(g["passed"] for g in out["gates"])
+        return out
+
+
+SNAPSHOT_KEYS = ("clock", "period", "read_rate", "reachable_read_rate", "completion_s",
+                 "wrong_values", "readings_confirmed_by_master", "trip_latency_s",
+                 "reconnect_latency_s", "wrongful_ops", "missed_ops", "passed")
+
+
+def snapshot(report):
+    """The real-time line of a report: its headline KPIs and the control counts."""
+    out = {k: report.get(k) for k in SNAPSHOT_KEYS}
+    pre = report.get("prepaid")
+    if pre:
+        out.update({k: pre[k] for k in ("commands", "waiting", "relay_moves")})
+    return out
 
 
 async def drive(rig, listen, duration, archive_port=1, db=":memory:", on_ready=None,
-                login_timeout=60.0):
+                login_timeout=60.0, every_s=0.0, on_snapshot=None, samples=None):
     """Serve the master on ``listen`` (host, port) for ``duration`` seconds: wait for the
-    concentrator, set its archive, let it collect; returns the report (gates checked)."""
+    concentrator, set its archive, let it collect (and, with ``[prepaid]``, play the master's
+    cost control); every ``every_s`` seconds ``on_snapshot`` gets the KPIs so far. Returns the
+    final report (gates checked; ``samples`` gets the raw series for the plots)."""
     start_wall = time.monotonic()
     server = MasterServer(db, wall=rig.now)
     where = await server.listen(*listen)
     if on_ready is not None:
         on_ready(where)
+    tasks = set()
     try:
         end = time.monotonic() + login_timeout
         while not server.online() and time.monotonic() < end:
@@ -130,19 +226,38 @@ async def drive(rig, listen, duration, archive_port=1, db=":memory:", on_ready=N
             raise TimeoutError("no concentrator logged in to %s:%d within %.0f s"
                                % (where[0], where[1], login_timeout))
         terminal = server.online()[0]
-        pw = bytes.fromhex(rig.sc.doc.get("rig", {}).get("password", "00" * 16))
-        archive_port = rig.sc.doc.get("rig", {}).get("archive_port", archive_port)
+        rig_doc = rig.sc.doc.get("rig", {})
+        pw = bytes.fromhex(rig_doc.get("password", "00" * 16))
+        archive_port = rig_doc.get("archive_port", archive_port)
         outcomes = []
         for unit in rig.archive_units(archive_port):
             r = await server.request(terminal, AFN_SET, [unit], pw=pw)
             outcomes.append(r.outcome)
-        remaining = duration - (time.monotonic() - start_wall)
-        if remaining > 0:
-            await asyncio.sleep(remaining)
-        report = rig.report(server.store, terminal)
+        if rig.sc.prepaid is not None:
+            rig.control = CostControl(rig, rig.sc.prepaid, rig_doc, duration)
+        finish = start_wall + duration
+        next_control = next_snapshot = time.monotonic()
+        while time.monotonic() < finish:
+            now = time.monotonic()
+            if rig.control is not None and now >= next_control:
+                for cmd in rig.control.due(rig.now()):
+                    task = asyncio.ensure_future(
+                        rig.control.send(server, terminal, pw, archive_port, cmd))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                next_control = now + rig.control.every_s
+            if every_s > 0 and on_snapshot is not None and now >= next_snapshot:
+                if now > start_wall:
+                    on_snapshot(snapshot(rig.report(server.store, terminal)))
+                next_snapshot = now + every_s
+            wake = min(finish, next_snapshot if every_s > 0 else finish,
+                       next_control if rig.control is not None else finish)
+            await asyncio.sleep(max(0.0, min(wake - time.monotonic(), 1.0)))
+        report = rig.report(server.store, terminal, samples)
         report["archive_set"] = all(o == OK for o in outcomes)
-        report["gates"] = [g.check(report) for g in rig.sc.gates]
-        report["passed"] = report["archive_set"] and all(g["passed"] for g in report["gates"])
+        report["passed"] = report["passed"] and report["archive_set"]
         return report
     finally:
+        for task in tasks:
+            task.cancel()
         await server.close()

@@ -7,10 +7,12 @@ uplink outages, and the gates a run must pass. Validated as a whole: every probl
     [population] the meter mix (plc_channel/meter_sim population keywords)
     [[fault]]    kind, share, ... (meter_sim.faults)
     [tasks]      the agent's [tasks] settings (freeze_deadline_h = 6 ...)
-    [prepaid]    customers: keep_power, pay, stuck, holiday, read_every_min
+    [prepaid]    customers: keep_power, pay, stuck, holiday, read_every_min, opening = [lo, hi]
+                 (yuan), friendly (false: no friendly windows)
     [uplink]     outages = [[start_h, hours], ...], loss
     [[gate]]     metric (a report.json key, dotted for nested ones), op, value
-    [rig]        password (PW for the concentrator under test, hex), archive_port
+    [rig]        password (PW for the concentrator under test, hex), archive_port; the rig's
+                 cost control: control_every_s, retry_s, tries, settle_s
 """
 import hashlib
 import operator
@@ -22,7 +24,8 @@ SECTIONS = {"scenario", "area", "channel", "topology", "noise", "rs485", "popula
             "tasks", "prepaid", "uplink", "gate", "rig"}
 SCENARIO_KEYS = {"name", "seed", "start", "hours", "description"}
 AREA_KEYS = {"meters", "medium"}
-PREPAID_KEYS = {"keep_power", "pay", "stuck", "holiday", "read_every_min"}
+PREPAID_KEYS = {"keep_power", "pay", "stuck", "holiday", "read_every_min", "opening", "friendly"}
+RIG_KEYS = {"password", "archive_port", "control_every_s", "retry_s", "tries", "settle_s"}
 UPLINK_KEYS = {"outages", "loss", "max_store_mb"}
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
        "==": operator.eq}
@@ -117,7 +120,7 @@ def check(doc):
     """Every problem of a scenario document, as text."""
     problems = ["unknown section [%s]" % k for k in sorted(set(doc) - SECTIONS)]
     for section, keys in (("scenario", SCENARIO_KEYS), ("area", AREA_KEYS),
-                          ("rig", {"password", "archive_port"}),
+                          ("rig", RIG_KEYS),
                           ("prepaid", PREPAID_KEYS), ("uplink", UPLINK_KEYS)):
         problems += ["unknown [%s] key %r" % (section, k)
                      for k in sorted(set(doc.get(section, {}) or {}) - keys)]
@@ -154,6 +157,10 @@ def check(doc):
         unknown = set(g) - {"metric", "op", "value"}
         if unknown:
             problems.append("gate[%d]: unknown keys %s" % (k, ", ".join(sorted(unknown))))
+    opening = (doc.get("prepaid") or {}).get("opening", [0, 1])
+    if not (isinstance(opening, list) and len(opening) == 2 and
+            all(isinstance(x, (int, float)) for x in opening) and opening[0] <= opening[1]):
+        problems.append("[prepaid] opening must be [lowest, highest] yuan")
     for k, o in enumerate((doc.get("uplink") or {}).get("outages", [])):
         if not (isinstance(o, list) and len(o) == 2 and all(isinstance(x, (int, float)) for x in o)):
             problems.append("uplink.outages[%d] must be [start_h, hours]" % k)

@@ -55,9 +55,11 @@ class Run:
             self.every_min = pre.get("read_every_min", 60)
             self.plan = Plan(sc.meters, sc.hours / 24.0, sc.seed, self.start,
                              pre.get("keep_power", 0.02), pre.get("pay", 0.6),
-                             pre.get("holiday", True))
+                             pre.get("holiday", True),
+                             opening=tuple(pre.get("opening", (2.0, 40.0))),
+                             friendly=pre.get("friendly", True))
             archive, pre_settings = prepaid_archive(self.area), self.plan.settings(self.every_min)
-            self.moves = watch_relays(self.area)
+            self.moves = watch_relays(self.area.meters)
         up = sc.uplink
         bound = None if up is None or "max_store_mb" not in up else int(up["max_store_mb"] * 2 ** 20)
         # in memory: a simulation has no power to lose, and a week of prepaid commits on a

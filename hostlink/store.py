@@ -99,14 +99,14 @@ class MasterStore:
             "SELECT %s FROM terminal ORDER BY name" % ", ".join(cols))]
 
     def data(self, terminal=None, afn=None, fn=None):
-        sql, args, where = "SELECT terminal, afn, fn, pn, label, value, deliveries FROM data", [], []
+        cols = ("terminal", "afn", "fn", "pn", "label", "value", "deliveries", "received_at")
+        sql, args, where = "SELECT %s FROM data" % ", ".join(cols), [], []
         for col, v in (("terminal", terminal), ("afn", afn), ("fn", fn)):
             if v is not None:
                 where.append("%s = ?" % col)
                 args.append(v)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        cols = ("terminal", "afn", "fn", "pn", "label", "value", "deliveries")
         rows = [dict(zip(cols, r)) for r in self.db.execute(sql + " ORDER BY rowid", args)]
         for r in rows:
             r["value"] = json.loads(r["value"])

@@ -25,6 +25,9 @@ class SelectRealtimeEnvironment(simpy.rt.RealtimeEnvironment):
         self.readers = {}
         self.max_wait = max_wait
         self.stop = threading.Event()
+        # held while the simulation moves: another thread (a rig's ground-truth checks) takes
+        # it to look at the simulated meters between two steps
+        self.lock = threading.RLock()
 
     def add_reader(self, fd, callback, read=None):
         """``callback(bytes)`` runs (in the simulation thread) when ``fd`` has data;
@@ -48,8 +51,9 @@ class SelectRealtimeEnvironment(simpy.rt.RealtimeEnvironment):
             except OSError:
                 data = b""
             if data:
-                self._now = max(self.now, self.sim_time())
-                callback(data)
+                with self.lock:
+                    self._now = max(self.now, self.sim_time())
+                    callback(data)
 
     def _real_time_of_next(self):
         evt_time = self.peek()
@@ -62,7 +66,8 @@ class SelectRealtimeEnvironment(simpy.rt.RealtimeEnvironment):
         while not self.stop.is_set():
             delta = self._real_time_of_next() - time.monotonic()
             if delta <= 0:
-                simpy.core.Environment.step(self)
+                with self.lock:
+                    simpy.core.Environment.step(self)
                 return
             self.poll(min(delta, self.max_wait))
 
@@ -121,6 +126,15 @@ class ModulePortServer:
         self.thread.start()
         self._ready.wait(30.0)
         return self
+
+    def sim_time(self):
+        """The area's simulation time of this wall instant."""
+        return self._env.sim_time()
+
+    @property
+    def lock(self):
+        """Held while the area's simulation moves (see SelectRealtimeEnvironment.lock)."""
+        return self._env.lock
 
     def close(self):
         if self._ready.is_set():

@@ -1,7 +1,8 @@
 """A lab rig with our own agent process as the concentrator under test: the rig serves the
 simulated area on a real pty (the carrier module in 1376.2, or the RS-485 meters) and is the
-master station on 127.0.0.1; it sets the agent's archive over 1376.1, and the daily freezes the
-agent delivers are checked against the simulated meters' own."""
+master station on 127.0.0.1; it sets the agent's archive over 1376.1, checks the daily freezes
+the agent delivers against the simulated meters' own, and plays master-side cost control
+(trips and closes forwarded through the agent) judged by the meters' true relay moves."""
 import json
 import subprocess
 import sys
@@ -15,12 +16,29 @@ name = "rig-%(medium)s"
 seed = 2
 start = "%(start)s"
 [area]
-meters = 5
+meters = 8
 medium = "%(medium)s"
+[prepaid]
+opening = [-3.0, 8.0]          # some customers are due a trip at once; payments come later
+friendly = false
+keep_power = 0.2
+stuck = 0
+[rig]
+control_every_s = 1
+retry_s = 8
+settle_s = 6
 [[gate]]
 metric = "read_rate"
 op = ">="
 value = 1.0
+[[gate]]
+metric = "wrongful_ops"
+op = "=="
+value = 0
+[[gate]]
+metric = "missed_ops"
+op = "=="
+value = 0
 """
 AGENT = """
 [agent]
@@ -51,7 +69,8 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
     scenario = tmp_path / "rig.toml"
     scenario.write_text(SCENARIO % {"medium": medium, "start": START})
     rig = subprocess.Popen(cli + ["hil", "rig", str(scenario), "--listen", "127.0.0.1:0",
-                                  "--duration", "20", "--report", str(tmp_path / "rep")],
+                                  "--duration", "25", "--every", "5",
+                                  "--report", str(tmp_path / "rep")],
                            stdout=subprocess.PIPE, text=True, env=env_with_path)
     agent = None
     try:
@@ -60,10 +79,11 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
         cfg.write_text(AGENT % {"master": info["master"], "path": info["serving"],
                                 "medium": medium, "baud": 9600 if medium == "hplc" else 2400})
         agent = subprocess.Popen(cli + ["agent", "--config", str(cfg), "--epoch", START,
-                                        "--duration", "30"], stdout=subprocess.DEVNULL,
+                                        "--duration", "35"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, env=env_with_path)
         rig.wait(timeout=60)
-        summary = json.loads(rig.stdout.read().strip().splitlines()[-1])
+        lines = [json.loads(x) for x in rig.stdout.read().strip().splitlines()]
+        summary = lines[-1]
     finally:
         for p in (agent, rig):
             if p is not None and p.poll() is None:
@@ -74,3 +94,16 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
     assert report["archive_set"] and report["terminal"] == "0171-00007"
     assert report["read_rate"] == 1.0 and report["wrong_values"] == 0 and report["missing"] == 0
     assert report["period"] == "2026-01-05"
+    assert (tmp_path / "rep" / "report.html").read_text().startswith("<!doctype html>")
+    # the KPIs in real time: a line every 5 s while the concentrator works
+    snaps = [x["snapshot"] for x in lines if "snapshot" in x]
+    assert len(snaps) >= 3 and snaps[0]["clock"] < snaps[-1]["clock"]
+    assert snaps[-1]["read_rate"] == 1.0
+    pre = report["prepaid"]
+    # seed 2: customers start below zero (trips) and some of them pay (closes) in the run
+    assert pre["trips"] >= 2 and pre["closes"] >= 1 and pre["waiting"] == 0, pre
+    assert report["wrongful_ops"] == 0 and report["missed_ops"] == 0
+    assert report["trip_latency_s"]["n"] == pre["trips"]
+    assert report["reconnect_latency_s"]["n"] == pre["closes"]
+    assert pre["answers"] == {"ok": pre["sends"]}
+    assert 0 <= pre["delivery_latency_s"]["max"] < 20      # send to the relay's true move

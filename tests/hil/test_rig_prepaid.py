@@ -1,0 +1,93 @@
+"""The rig's master-side cost control on its own: what it decides to send, and that its KPIs
+catch a relay that moved when it should not have and one that did not move when it should."""
+import tomllib
+
+import pytest
+
+from hil.rig import Rig
+from hil.rig_prepaid import CLOSE, TRIP, CostControl
+from hil.scenario import Scenario
+from meter_sim.faults import firmware
+from protocols.dlt645 import apdu
+from protocols.dlt645.frame import decode_frame
+
+SCENARIO = """
+[scenario]
+name = "rig-prepaid-unit"
+seed = 4
+start = "2026-01-07 10:00"
+[area]
+meters = 12
+medium = "rs485"
+[prepaid]
+opening = [-3.0, 8.0]
+friendly = false
+keep_power = 0
+pay = 0
+stuck = 0
+[rig]
+settle_s = 10
+"""
+
+
+@pytest.fixture
+def rig():
+    r = Rig(Scenario(tomllib.loads(SCENARIO)))
+    yield r
+    r.close()
+
+
+def test_cost_control_trips_the_overdrawn_and_judges_by_true_relay_moves(rig):
+    control = CostControl(rig, rig.sc.prepaid, rig.sc.doc["rig"], 3600.0)
+    t = rig.now() + 60.0
+    balances = [control.truth.balance(i, t) for i in range(len(rig.meters))]
+    overdrawn = [i for i, b in enumerate(balances) if b <= 0.0]
+    in_credit = [i for i, b in enumerate(balances) if b > 1.0]
+    # missed: below the trip amount by more than the tolerance since settle_s ago
+    settled = [i for i in overdrawn if control.truth.balance(i, t - 10.0) < -0.01]
+    assert overdrawn and in_credit
+
+    # nobody sent anything yet: every overdrawn customer is a missed trip once settled
+    r = control.report(t)
+    assert r["missed_ops"] == len(settled) > 0 and r["wrongful_ops"] == 0
+    assert {m["meter"] for m in r["prepaid"]["missed"]} == set(settled)
+
+    # a relay opening for a customer in credit is wrongful, whoever did it
+    victim = in_credit[0]
+    with rig.lock:
+        firmware(rig.meters[victim]).relay.trip(t, b"\x00" * 4)
+    r = control.report(t)
+    assert r["wrongful_ops"] == 1 and r["prepaid"]["wrongful"][0]["meter"] == victim
+
+    # the master decides a trip for each overdrawn customer, nothing for the victim (it did not
+    # open that relay, so it is not its to close), and nothing twice while one is in flight
+    due = control.due(t)
+    assert sorted((c.meter, c.action) for c in due) == [(i, TRIP) for i in overdrawn]
+    for c in due:
+        c.sent.append(t)
+    assert control.due(t + 1.0) == []
+
+    # the trips arrive: the relays move, the commands are done and the latency is measured
+    with rig.lock:
+        for i in overdrawn:
+            firmware(rig.meters[i]).relay.trip(t + 5.0, b"\x00" * 4)
+    assert control.due(t + 6.0) == [] and not control.pending
+    r = control.report(t + 6.0)
+    assert r["missed_ops"] == 0 and r["trip_latency_s"]["n"] == len(overdrawn)
+    assert r["prepaid"]["delivery_latency_s"]["max"] == 5.0
+
+    # a payment lifts one of them above the close-allowed amount: the master closes it
+    control.truth.pay(overdrawn[0], t + 7.0, 100.0)
+    due = control.due(t + 8.0)
+    assert [(c.meter, c.action) for c in due] == [(overdrawn[0], CLOSE)]
+
+
+def test_unit_carries_a_645_control_the_meter_accepts(rig):
+    control = CostControl(rig, rig.sc.prepaid, {}, 3600.0)
+    t = rig.now()
+    unit = control.unit(control._new(0, TRIP, t), t, 1)
+    fw = firmware(rig.meters[0])
+    with rig.lock:
+        raw = fw.handle(unit.value["content"], t)
+    assert isinstance(apdu.parse_reply(decode_frame(raw)), apdu.Ack)
+    assert fw.relay.cmd_open
