@@ -29,6 +29,7 @@ from edge.effects import Transact
 from edge.scheduler import ON_DEMAND
 from hostlink.session import CONFIRMED, DENIED, SessionSettings, TerminalSession
 
+CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
 UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event")
 TARIFFS = 4
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
@@ -395,7 +396,6 @@ class Uplink:
     # --- archive ------------------------------------------------------------------------------
     def _set(self, frame, units):
         add, remove = [], []
-        ports = list(self.agent.archive.ports)
         for u in units:
             if u.fn != 10:
                 raise _Refused("AFN04 F%d not served" % u.fn)
@@ -403,14 +403,14 @@ class Uplink:
                 if e["point"] == 0:                       # point 0 deletes the entry
                     remove.append(e["addr"])
                     continue
-                port = e["port_baud"] & 0x1F
-                if not 1 <= port <= len(ports):
-                    raise _Refused("entry %d: no port %d" % (e["index"], port))
+                port = self._port_named(e["port_baud"] & 0x1F)
+                if port is None:
+                    raise _Refused("entry %d: no port %d" % (e["index"], e["port_baud"] & 0x1F))
                 proto = {PROTOCOL_645_1997: "645-1997", PROTOCOL_645_2007: "645-2007"}.get(
                     e["protocol"])
                 if proto is None:
                     raise _Refused("entry %d: protocol %d not served" % (e["index"], e["protocol"]))
-                rec = {"addr": e["addr"], "port": ports[port - 1], "protocol": proto,
+                rec = {"addr": e["addr"], "port": port, "protocol": proto,
                        "point": e["point"]}
                 old = self.agent.archive.meters.get(e["addr"])
                 if old is not None:
@@ -444,10 +444,24 @@ class Uplink:
             out.append(Unit(AFN_QUERY, 10, u.pn, {"items": entries}, True))
         return out
 
+    def _port_named(self, number):
+        """The archive port a 1376.1 port number names: 1..n in configuration order, and 31
+        the first carrier port (the number concentrators give their carrier module)."""
+        ports = list(self.agent.archive.ports.values())
+        if number == CARRIER_PORT:
+            carrier = [p.name for p in ports if p.carrier]
+            return carrier[0] if carrier else None
+        return ports[number - 1].name if 1 <= number <= len(ports) else None
+
+    def _port_number(self, name):
+        ports = list(self.agent.archive.ports.values())
+        carrier = [p.name for p in ports if p.carrier]
+        return CARRIER_PORT if carrier and carrier[0] == name else \
+            [p.name for p in ports].index(name) + 1
+
     def _entry(self, pn, m):
-        ports = list(self.agent.archive.ports)
         code = BAUD_CODES.index(m.baud) if m.baud in BAUD_CODES else 0
-        return {"index": pn, "point": pn, "port_baud": (code << 5) | (ports.index(m.port) + 1),
+        return {"index": pn, "point": pn, "port_baud": (code << 5) | self._port_number(m.port),
                 "protocol": PROTOCOL_645_1997 if m.protocol == "645-1997" else PROTOCOL_645_2007,
                 "addr": m.addr, **{"pw%d" % k: 0 for k in range(6)}, "tariffs": TARIFFS,
                 "digits": 0x09, "collector": None, "user_class": 0}

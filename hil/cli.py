@@ -707,6 +707,9 @@ def hil_conformance(url, addr, baud, timeout, report_path):
 @click.option("--port", "url", default=None,
               help="Serial device or URL to serve the area on (default: a new pty). A carrier"
                    " area serves its 1376.2 module there, an RS-485 area its meters.")
+@click.option("--rs485-port", "rs485_url", default=None,
+              help="Serial device or URL for a carrier area's extra RS-485 meters ([rig]"
+                   " rs485_meters; default: a new pty).")
 @click.option("--listen", default="0.0.0.0:9000", show_default=True,
               help="HOST:PORT of the master station the concentrator logs in to.")
 @click.option("--duration", default=600.0, show_default=True,
@@ -717,7 +720,7 @@ def hil_conformance(url, addr, baud, timeout, report_path):
               help="Seconds between the real-time KPI lines (0: none).")
 @click.option("--report", "report_dir", default="report-rig", show_default=True,
               type=click.Path(file_okay=False))
-def hil_rig(scenario_path, url, listen, duration, archive_port, every_s, report_dir):
+def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every_s, report_dir):
     """Put a real concentrator under test: serve the scenario's simulated area on a port in
     real time (its clock starts at the scenario's start) and be its master station. The KPIs
     come from the simulated meters' own freezes and relays: a JSON line every --every seconds,
@@ -732,11 +735,12 @@ def hil_rig(scenario_path, url, listen, duration, archive_port, every_s, report_
     except ScenarioError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    rig = Rig(sc, url)
+    rig = Rig(sc, url, rs485_url)
 
     def ready(where):
-        _line({"serving": rig.path, "medium": sc.medium, "meters": sc.meters,
-               "master": "%s:%d" % where, "clock": iso(rig.now())})
+        _line({"serving": rig.path, "medium": sc.medium, "meters": len(rig.meters),
+               "serving_rs485": rig.rs485_path, "master": "%s:%d" % where,
+               "clock": iso(rig.now())})
 
     samples = {}
     try:

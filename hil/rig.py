@@ -36,12 +36,15 @@ TOLERANCE_KWH = 0.005
 
 
 class Rig:
-    """The area of scenario ``sc`` on port ``url`` (None: a new pty), on the scenario's clock."""
+    """The area of scenario ``sc`` on port ``url`` (None: a new pty), on the scenario's clock;
+    with ``[rig] rs485_meters`` a carrier area also has that many RS-485 meters, served on
+    ``rs485_url`` (None: a new pty) - a concentrator's module and its RS-485 port at once."""
 
-    def __init__(self, sc, url=None):
+    def __init__(self, sc, url=None, rs485_url=None):
         self.sc = sc
         self.start = sc.start
-        self.area = self.control = None
+        self.area = self.control = self.rs485_path = None
+        self.servers = []
         faults = list(sc.faults)
         pop = dict(sc.area_kw.get("population", {}))
         if sc.prepaid is not None:
@@ -52,45 +55,59 @@ class Rig:
             self.meters = build_population(sc.meters, sc.seed, DEFAULT_EPOCH, faults, **pop)
             clock = BusClock(self.start)
             self._clock = clock.now
-            self.lock = threading.Lock()
-            session = Session(MeterBus(self.meters), clock, self.lock)
-            if url is None:
-                self.server = PtyServer(session).start()
-                self.path = self.server.path
-            else:
-                self.server = SerialServer(session, url).start()
-                self.path = url
+            self.lock = threading.RLock()
+            self.path = self._serve_rs485(self.meters, clock, url)
+            self.carrier_count = 0
             self.reachable = lambda i, t: True
-        else:
-            kw = dict(sc.area_kw, population=pop)
-            self.server = ModulePortServer(
-                lambda env_at: build_area(env_at(self.start), sc.meters, sc.medium, sc.seed,
-                                          DEFAULT_EPOCH, faults, **kw),
-                COMM_HPLC if sc.medium == "hplc" else COMM_NBPLC, url=url).start()
-            self.path = self.server.path
-            self._clock = self.server.sim_time
-            self.area = self.server.area
-            self.meters = self.area.meters
-            self.lock = self.server.lock
-            self.reachable = self.area.network.reachable
+            return
+        kw = dict(sc.area_kw, population=pop)
+        server = ModulePortServer(
+            lambda env_at: build_area(env_at(self.start), sc.meters, sc.medium, sc.seed,
+                                      DEFAULT_EPOCH, faults, **kw),
+            COMM_HPLC if sc.medium == "hplc" else COMM_NBPLC, url=url).start()
+        self.servers.append(server)
+        self.path = server.path
+        self._clock = server.sim_time
+        self.area = server.area
+        self.lock = server.lock         # the RS-485 meters move under the same lock
+        self.meters = list(self.area.meters)
+        n = self.carrier_count = len(self.meters)
+        net = self.area.network
+        self.reachable = lambda i, t: i >= n or net.reachable(i, t)
+        wired = int(sc.doc.get("rig", {}).get("rs485_meters", 0))
+        if wired:
+            more = build_population(wired, sc.seed, DEFAULT_EPOCH, faults, first=n + 1, **pop)
+            self.rs485_path = self._serve_rs485(more, _Clock(self._clock), rs485_url)
+            self.meters += more
+
+    def _serve_rs485(self, meters, clock, url):
+        session = Session(MeterBus(meters), clock, self.lock)
+        server = PtyServer(session).start() if url is None else SerialServer(session, url).start()
+        self.servers.append(server)
+        return server.path if url is None else url
 
     def now(self):
         """The simulated local time now: the served meters' own clock, at wall speed from the
         scenario's start."""
         return self._clock()
 
-    def addresses(self):
-        return [m.addr[::-1].hex() for m in self.meters]
-
     def close(self):
-        self.server.close()
+        for server in self.servers:
+            server.close()
 
-    def archive_units(self, port):
-        """AFN04 F10 units naming every meter: point k + 1, on the concentrator's ``port``."""
-        entries = [{"index": k + 1, "point": k + 1, "port_baud": port, "addr": a,
-                    "protocol": PROTOCOL_645_2007, **{"pw%d" % j: 0 for j in range(6)},
-                    "tariffs": 4, "digits": 9, "collector": None, "user_class": 0}
-                   for k, a in enumerate(self.addresses())]
+    def archive_ports(self, port, rs485_port):
+        """The concentrator's port number of each meter: ``port`` for the scenario's medium,
+        ``rs485_port`` for a carrier area's extra RS-485 meters."""
+        n = self.carrier_count or len(self.meters)
+        return [port if i < n else rs485_port for i in range(len(self.meters))]
+
+    def archive_units(self, ports):
+        """AFN04 F10 units naming every meter: point k + 1, on the concentrator's ``ports[k]``."""
+        entries = [{"index": k + 1, "point": k + 1, "port_baud": ports[k],
+                    "addr": m.addr[::-1].hex(), "protocol": PROTOCOL_645_2007,
+                    **{"pw%d" % j: 0 for j in range(6)}, "tariffs": 4, "digits": 9,
+                    "collector": None, "user_class": 0}
+                   for k, m in enumerate(self.meters)]
         return [Unit(AFN_SET, 10, 0, {"items": entries[i:i + 30]}, False)
                 for i in range(0, len(entries), 30)]
 
@@ -116,34 +133,37 @@ class Rig:
         period = day - DAY
         label = "%s-%s-%s" % (iso(period)[8:10], iso(period)[5:7], iso(period)[2:4])
         got = {r["pn"]: r for r in store.data(terminal, 0x0D, 161) if r["label"] == label}
-        done, wrong = {}, []
-        for i, m in enumerate(self.meters):
+        done, wrong = {}, []            # meter index -> when the master had its value
+        for i in range(len(self.meters)):
             row = got.get(i + 1)
             if row is None:
                 continue
             truth = self.true_freeze(i, t, n_back)
             value = (row["value"].get("forward_active") or [None])[0]
             if truth is not None and value is not None and abs(value - truth) <= TOLERANCE_KWH:
-                done[m.addr] = row["received_at"]
+                done[i] = row["received_at"]
             else:
                 wrong.append({"point": i + 1, "delivered": value, "truth": truth})
+        n, n_area = len(self.meters), self.carrier_count
+        wired_read = sum(1 for i in done if i >= n_area)
+        out = {"read": len(done), "reachable": n, "lower_bound_s": None, "efficiency": None,
+               "read_rate_by_depth": {"0": {"meters": n, "read": len(done),
+                                            "rate": round(len(done) / float(n), 6)}}}
         if self.area is not None:
+            carrier = {self.meters[i].addr: v for i, v in done.items() if i < n_area}
             with self.lock:
-                r = area_report(self.area, _Done(done, None, FREEZE_DIS), begin, t, "rig")
-        else:
-            n = len(self.meters)
-            times = sorted(done.values())
-            r = {"read": len(done), "reachable": n, "read_rate": round(len(done) / float(n), 6),
-                 "reachable_read_rate": round(len(done) / float(n), 6),
-                 "completion_s": round(times[-1] - begin, 3) if times else None,
-                 "lower_bound_s": None, "efficiency": None,
-                 "read_rate_by_depth": {"0": {"meters": n, "read": len(done),
-                                              "rate": round(len(done) / float(n), 6)}}}
+                r = area_report(self.area, _Done(carrier, None, FREEZE_DIS), begin, t, "rig")
+            out.update({k: r[k] for k in ("lower_bound_s", "efficiency", "read_rate_by_depth")})
+            out["reachable"] = r["reachable"] + n - n_area
+            if n > n_area:
+                out["read_rate_rs485"] = round(wired_read / float(n - n_area), 6)
+        times = sorted(v - begin for v in done.values())
+        out.update(read_rate=round(len(done) / float(n), 6),
+                   reachable_read_rate=round(len(done) / float(out["reachable"]), 6)
+                   if out["reachable"] else None,
+                   completion_s=round(times[-1], 3) if times else None)
         if samples is not None:
-            samples["freeze_read_times_s"] = sorted(v - begin for v in done.values())
-        out = {k: r[k] for k in ("read_rate", "reachable_read_rate", "completion_s",
-                                 "lower_bound_s", "efficiency", "read_rate_by_depth", "read",
-                                 "reachable")}
+            samples["freeze_read_times_s"] = times
         out.update(period=iso(period)[:10], wrong_values=len(wrong),
                    missing=len(self.meters) - len(done) - len(wrong), wrong=wrong[:20])
         return out
@@ -192,6 +212,13 @@ class Rig:
         return out
 
 
+class _Clock:
+    """The RS-485 meters of a mixed rig read the carrier area's clock."""
+
+    def __init__(self, now):
+        self.now = now
+
+
 SNAPSHOT_KEYS = ("clock", "period", "read_rate", "reachable_read_rate", "completion_s",
                  "wrong_values", "readings_confirmed_by_master", "trip_latency_s",
                  "reconnect_latency_s", "wrongful_ops", "missed_ops", "passed")
@@ -228,9 +255,10 @@ async def drive(rig, listen, duration, archive_port=1, db=":memory:", on_ready=N
         terminal = server.online()[0]
         rig_doc = rig.sc.doc.get("rig", {})
         pw = bytes.fromhex(rig_doc.get("password", "00" * 16))
-        archive_port = rig_doc.get("archive_port", archive_port)
+        ports = rig.archive_ports(rig_doc.get("archive_port", archive_port),
+                                  rig_doc.get("rs485_archive_port", 2))
         outcomes = []
-        for unit in rig.archive_units(archive_port):
+        for unit in rig.archive_units(ports):
             r = await server.request(terminal, AFN_SET, [unit], pw=pw)
             outcomes.append(r.outcome)
         if rig.sc.prepaid is not None:
@@ -242,7 +270,7 @@ async def drive(rig, listen, duration, archive_port=1, db=":memory:", on_ready=N
             if rig.control is not None and now >= next_control:
                 for cmd in rig.control.due(rig.now()):
                     task = asyncio.ensure_future(
-                        rig.control.send(server, terminal, pw, archive_port, cmd))
+                        rig.control.send(server, terminal, pw, ports[cmd.meter], cmd))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 next_control = now + rig.control.every_s

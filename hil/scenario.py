@@ -11,7 +11,8 @@ uplink outages, and the gates a run must pass. Validated as a whole: every probl
                  (yuan), friendly (false: no friendly windows)
     [uplink]     outages = [[start_h, hours], ...], loss
     [[gate]]     metric (a report.json key, dotted for nested ones), op, value
-    [rig]        password (PW for the concentrator under test, hex), archive_port; the rig's
+    [rig]        password (PW for the concentrator under test, hex), archive_port; a carrier
+                 area's extra RS-485 meters: rs485_meters, rs485_archive_port; the rig's
                  cost control: control_every_s, retry_s, tries, settle_s
 """
 import hashlib
@@ -25,7 +26,8 @@ SECTIONS = {"scenario", "area", "channel", "topology", "noise", "rs485", "popula
 SCENARIO_KEYS = {"name", "seed", "start", "hours", "description"}
 AREA_KEYS = {"meters", "medium"}
 PREPAID_KEYS = {"keep_power", "pay", "stuck", "holiday", "read_every_min", "opening", "friendly"}
-RIG_KEYS = {"password", "archive_port", "control_every_s", "retry_s", "tries", "settle_s"}
+RIG_KEYS = {"password", "archive_port", "rs485_meters", "rs485_archive_port", "control_every_s",
+            "retry_s", "tries", "settle_s"}
 UPLINK_KEYS = {"outages", "loss", "max_store_mb"}
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
        "==": operator.eq}
@@ -157,6 +159,12 @@ def check(doc):
         unknown = set(g) - {"metric", "op", "value"}
         if unknown:
             problems.append("gate[%d]: unknown keys %s" % (k, ", ".join(sorted(unknown))))
+    wired = (doc.get("rig") or {}).get("rs485_meters", 0)
+    if not isinstance(wired, int) or wired < 0:
+        problems.append("[rig] rs485_meters must be a count")
+    elif wired and a.get("medium", "hplc") == "rs485":
+        problems.append("[rig] rs485_meters adds RS-485 meters to a carrier area; this area is"
+                        " RS-485 already")
     opening = (doc.get("prepaid") or {}).get("opening", [0, 1])
     if not (isinstance(opening, list) and len(opening) == 2 and
             all(isinstance(x, (int, float)) for x in opening) and opening[0] <= opening[1]):

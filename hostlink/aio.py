@@ -238,7 +238,7 @@ async def control_call(host, port, cmd, timeout_s=60.0):
 class TerminalClient:
     """Keeps ``session`` connected to ``host:port``: dial when it says, feed it, write for it.
     ``before()`` runs before every call into the session (the agent sets its clocks there),
-    ``after()`` after the session took bytes or time (the agent's loop looks for new work)."""
+    ``after()`` after the session took bytes (the agent's loop looks for new work)."""
 
     def __init__(self, session, host, port, ssl_context=None, before=None, after=None,
                  dial_timeout_s=10.0):
@@ -320,7 +320,10 @@ class TerminalClient:
             if data:
                 s.receive_data(data, now)
             s.on_timer(now)
-            self.after()
+            if data:
+                # only bytes from the master make work for the agent; calling back after a
+                # kick from the agent's own loop would wake that loop, which kicks us: a spin
+                self.after()
         if self._stopping and s.online:
             self.before()
             s.close(time.monotonic())            # log out before hanging up

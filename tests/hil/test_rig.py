@@ -1,5 +1,6 @@
 """A lab rig with our own agent process as the concentrator under test: the rig serves the
-simulated area on a real pty (the carrier module in 1376.2, or the RS-485 meters) and is the
+simulated area on real ptys (the carrier module in 1376.2 with three more meters on RS-485, or
+an RS-485 area's meters) and is the
 master station on 127.0.0.1; it sets the agent's archive over 1376.1, checks the daily freezes
 the agent delivers against the simulated meters' own, and plays master-side cost control
 (trips and closes forwarded through the agent) judged by the meters' true relay moves."""
@@ -24,6 +25,7 @@ friendly = false
 keep_power = 0.2
 stuck = 0
 [rig]
+%(wired)s
 control_every_s = 1
 retry_s = 8
 settle_s = 6
@@ -58,6 +60,13 @@ name = "p1"
 url = "%(path)s"
 medium = "%(medium)s"
 baud = %(baud)d
+%(wired_port)s"""
+WIRED_PORT = """
+[[port]]
+name = "p2"
+url = "%s"
+medium = "rs485"
+baud = 2400
 """
 
 
@@ -67,7 +76,9 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
                                                                    env_with_path):
     cli = [sys.executable, "-m", "hil.cli"]
     scenario = tmp_path / "rig.toml"
-    scenario.write_text(SCENARIO % {"medium": medium, "start": START})
+    mixed = medium != "rs485"
+    scenario.write_text(SCENARIO % {"medium": medium, "start": START,
+                                    "wired": "rs485_meters = 3" if mixed else ""})
     rig = subprocess.Popen(cli + ["hil", "rig", str(scenario), "--listen", "127.0.0.1:0",
                                   "--duration", "25", "--every", "5",
                                   "--report", str(tmp_path / "rep")],
@@ -77,7 +88,8 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
         info = json.loads(rig.stdout.readline())
         cfg = tmp_path / "agent.toml"
         cfg.write_text(AGENT % {"master": info["master"], "path": info["serving"],
-                                "medium": medium, "baud": 9600 if medium == "hplc" else 2400})
+                                "medium": medium, "baud": 9600 if mixed else 2400,
+                                "wired_port": WIRED_PORT % info["serving_rs485"] if mixed else ""})
         agent = subprocess.Popen(cli + ["agent", "--config", str(cfg), "--epoch", START,
                                         "--duration", "35"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, env=env_with_path)
@@ -94,6 +106,10 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
     assert report["archive_set"] and report["terminal"] == "0171-00007"
     assert report["read_rate"] == 1.0 and report["wrong_values"] == 0 and report["missing"] == 0
     assert report["period"] == "2026-01-05"
+    assert report["meters"] == (11 if mixed else 8)
+    if mixed:       # the module's meters by relay depth, the RS-485 ones on their own
+        assert report["read_rate_rs485"] == 1.0
+        assert sum(d["meters"] for d in report["read_rate_by_depth"].values()) == 8
     assert (tmp_path / "rep" / "report.html").read_text().startswith("<!doctype html>")
     # the KPIs in real time: a line every 5 s while the concentrator works
     snaps = [x["snapshot"] for x in lines if "snapshot" in x]

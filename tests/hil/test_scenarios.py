@@ -52,7 +52,8 @@ value = 0
 
 def test_the_library_has_the_named_scenarios_and_each_validates():
     names = {p.stem for p in LIBRARY}
-    assert {"smoke", "hard", "prepaid-week", "uplink-outage-week", "area-10000"} <= names
+    assert {"smoke", "hard", "prepaid-week", "uplink-outage-week", "area-10000",
+            "rig-lab"} <= names
     for path in LIBRARY:
         sc = Scenario.load(path)
         assert sc.gates and len(sc.sha256) == 64
@@ -68,6 +69,12 @@ def test_a_bad_scenario_names_every_problem():
     for needle in ("[weather]", "'colour'", "seed must be", "start must be", "medium must be",
                    "op must be", "value must be", "fault[0] needs a kind",
                    "fault[1] (intermittent) needs p", "fault[2]: unknown kind 'lag'", "outages[0]"):
+        assert needle in str(err.value)
+    doc = {"area": {"medium": "rs485"}, "prepaid": {"opening": [5, 1]},
+           "rig": {"rs485_meters": 2, "port": 1}}
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(doc)
+    for needle in ("RS-485 already", "opening must be", "unknown [rig] key 'port'"):
         assert needle in str(err.value)
 
 

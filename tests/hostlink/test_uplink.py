@@ -28,13 +28,16 @@ PASSWORD = bytes(range(16))
 WEDNESDAY = from_civil(2026, 11, 25, 12, 0)          # no friendly window: trips may go out
 
 
-def agent_at(wall, prepaid=False):
+def agent_at(wall, prepaid=False, carrier=False):
     meters = [{"addr": "000000000001", "port": "p1"},
               {"addr": "000000000002", "port": "p1", "point": 7}]
     if prepaid:
         for m in meters:
             m.update(prepaid="remote", customer="C%s" % m["addr"][-1], tariff="flat")
-    archive = Archive.from_dict({"port": [{"name": "p1", "url": "loop://"}], "meter": meters})
+    ports = [{"name": "p1", "url": "loop://"}]
+    if carrier:
+        ports.append({"name": "plc", "url": "loop://", "medium": "hplc", "baud": 9600})
+    archive = Archive.from_dict({"port": ports, "meter": meters})
     settings = PrepaidSettings.from_dict({"tariff": {"flat": {"price": 1.0}},
                                           "defaults": {"balance": -5.0}}) if prepaid else None
     agent = Agent(archive, Store(":memory:", durable=False),
@@ -155,6 +158,23 @@ def test_archive_set_and_query_through_the_uplink():
     [got] = parse_units(AFN_QUERY, answer.data, True)[0].value["items"]
     assert got["addr"] == "000000000003" and got["point"] == 3 and got["port_baud"] == 0x61
     assert agent.store.archive_changes()[0][0]["addr"] == "000000000003"    # kept for restarts
+
+
+def test_port_31_names_the_carrier_module_as_concentrators_number_it():
+    agent = agent_at(WEDNESDAY, carrier=True)
+    online(agent)
+    entries = [_entry("000000000003", 3, port=31), _entry("000000000004", 4, port=2),
+               _entry("000000000005", 5, port=1)]
+    ask(agent, down(AFN_SET, [Unit(AFN_SET, 10, 0, {"items": entries}, False)],
+                    pw=PASSWORD, tp=Tp.at(2, WEDNESDAY, 5)))
+    ports = {a: agent.archive.meters[a].port for a in ("000000000003", "000000000004",
+                                                       "000000000005")}
+    assert ports == {"000000000003": "plc", "000000000004": "plc", "000000000005": "p1"}
+    query = [{"index": 3}, {"index": 5}]
+    [answer] = ask(agent, down(AFN_QUERY, [Unit(AFN_QUERY, 10, 0, {"items": query}, False)],
+                               tp=Tp.at(3, WEDNESDAY, 5)))
+    got = parse_units(AFN_QUERY, answer.data, True)[0].value["items"]
+    assert [g["port_baud"] & 0x1F for g in got] == [31, 1]
 
 
 @pytest.mark.parametrize("entries,reason", [
