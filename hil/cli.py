@@ -680,12 +680,19 @@ def hil_fleet(scenario_path, areas, workers, scheduler, report_dir, quiet):
 @click.option("--timeout", default=1.0, show_default=True, help="Reply timeout, seconds.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the JSON report here.")
-def hil_conformance(url, addr, baud, timeout, report_path):
+@click.option("--relay", is_flag=True,
+              help="Also trip and close the relay and read each back (cuts the supply).")
+@click.option("--password", default="000000", show_default=True,
+              help="Control password as printed (6 hex digits), for --relay.")
+@click.option("--level", default="02", show_default=True, help="Password level (hex).")
+def hil_conformance(url, addr, baud, timeout, report_path, relay, password, level):
     """Check a real meter: which DL/T 645-2007 items and commands it answers, how, and how
-    fast. Prints a table and a JSON summary; exits 1 when it answers none of the reads."""
+    fast; with --relay whether it carries out a trip and a close. Prints a table and a JSON
+    summary; exits 1 when it answers none of the reads (or, with --relay, does not move)."""
     from hil.conformance import check_meter
     try:
-        report = check_meter(url, addr, baud, timeout)
+        report = check_meter(url, addr, baud, timeout, relay=relay, level=int(level, 16),
+                             password=bytes.fromhex(password)[::-1])
     except (OSError, ValueError) as exc:
         raise click.ClickException(str(exc))
     for row in report["checks"]:
@@ -697,8 +704,10 @@ def hil_conformance(url, addr, baud, timeout, report_path):
         with open(report_path, "w") as f:
             f.write(text + "\n")
     click.echo(json.dumps({k: report[k] for k in ("address", "reads_answered", "reads",
-                                                   "unknown_item_refused", "latency_ms")}))
-    sys.exit(0 if report["reads_answered"] else 1)
+                                                   "unknown_item_refused", "relay_carried_out",
+                                                   "latency_ms")}))
+    moved = report["relay_carried_out"] is None or all(report["relay_carried_out"] or [False])
+    sys.exit(0 if report["reads_answered"] and moved else 1)
 
 
 

@@ -7,7 +7,9 @@ from protocols.dlt645 import apdu, di as DI
 from protocols.dlt645.frame import address
 from protocols.errors import ProtocolError
 from edge.exchange import OK
-from edge.jobs import meter_time
+from edge.jobs import _value, meter_time
+from edge.prepaid.jobs import verified
+from edge.prepaid.policy import DIRECT_CLOSE, TRIP
 from edge.runtime.ports import open_port, transact
 from hil.prepaid_run import percentiles
 
@@ -49,6 +51,30 @@ def _commands(t):
     return out
 
 
+def _relay_checks(port, wire, t, timeout, retries, level, password, settle_s):
+    """Trip (1A), then direct close (1C), each read back from status word 3 after ``settle_s``:
+    whether the meter carries them out, not only acknowledges them. Cuts the supply: opt-in."""
+    rows = []
+    for action, code in ((TRIP, 0x1A), (DIRECT_CLOSE, 0x1C)):
+        request = apdu.Control(code, t + 600.0, level=level, password=password)
+        outcome = transact(port, wire, request, timeout, retries)
+        rows.append(dict(_describe(outcome, request),
+                         check="%s (0x1C %02X, level %02X)" % (action.replace("_", " "), code,
+                                                               level)))
+        time.sleep(settle_s)
+        status = apdu.Read(DI.DI_STATUS_3)
+        back = transact(port, wire, status, timeout, retries)
+        row = dict(_describe(back, status), check="relay after %s (status word 3 read back)"
+                   % action.replace("_", " "))
+        if back.kind == OK:
+            try:
+                row["carried_out"] = verified(action, _value(status, back.reply))
+            except (ProtocolError, ValueError, TypeError):
+                row["outcome"] = "undecodable"
+        rows.append(row)
+    return rows
+
+
 def _describe(outcome, request):
     kind = outcome.kind
     reply = outcome.reply
@@ -65,8 +91,11 @@ def _describe(outcome, request):
     return row
 
 
-def check_meter(url, addr, baud=2400, timeout=1.0, retries=1, wall=None):
-    """Run every check against the meter ``addr`` (printed) on ``url``; the report as a dict."""
+def check_meter(url, addr, baud=2400, timeout=1.0, retries=1, wall=None, relay=False,
+                level=0x02, password=b"\x00\x00\x00", settle_s=2.0):
+    """Run every check against the meter ``addr`` (printed) on ``url``; the report as a dict.
+    With ``relay`` also trip and close the meter's relay with ``level``/``password`` (3 bytes,
+    wire order) and read each back."""
     t = wall if wall is not None else time.time() + time.localtime().tm_gmtoff
     port = open_port(url, baud)
     rows, replies = [], {}
@@ -83,12 +112,16 @@ def check_meter(url, addr, baud=2400, timeout=1.0, retries=1, wall=None):
         for name, request in _commands(t):
             outcome = transact(port, wire, request, timeout, retries)
             rows.append(dict(_describe(outcome, request), check=name))
+        if relay:
+            rows += _relay_checks(port, wire, t, timeout, retries, level, password, settle_s)
     finally:
         port.close()
     reads = [r for r in rows if r["check"].startswith("read ") and "no meter has" not in r["check"]]
     answered = [r for r in reads if r["outcome"] == "ok"]
     latencies = [r["latency_ms"] for r in rows if r["latency_ms"] is not None]
+    relay_rows = [r for r in rows if "carried_out" in r]
     return {"port": url, "address": addr, "baud": baud, "checks": rows,
+            "relay_carried_out": [r["carried_out"] for r in relay_rows] if relay else None,
             "reads_answered": len(answered), "reads": len(reads),
             "unknown_item_refused": rows[len(READS) + 1]["outcome"] == "error_reply",
             "latency_ms": percentiles(latencies)}

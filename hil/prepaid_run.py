@@ -171,6 +171,20 @@ class Truth:
         return self.opened[i]
 
 
+def wrongful_moves(moves, truth, plan):
+    """The true relay moves the balance did not allow: an opening for a keep-power customer, in
+    a friendly window or in credit; a closing below the close-allowed amount."""
+    wrongful = []
+    for i, events in enumerate(moves):
+        for t, closed in events:
+            b = truth.balance(i, t)
+            if not closed and (plan.keep[i] or plan.friendly.active(t) or b > TRIP_AT + TOLERANCE):
+                wrongful.append({"meter": i, "at": iso(t), "op": "trip", "balance": round(b, 2)})
+            if closed and b < CLOSE_ALLOWED - TOLERANCE:
+                wrongful.append({"meter": i, "at": iso(t), "op": "close", "balance": round(b, 2)})
+    return wrongful
+
+
 def allowed_time(windows, start, end):
     """Seconds of [start, end) outside friendly windows (minute steps): the time a credit trip
     was allowed and not yet done. Time inside a window is deferral by rule, not latency."""
@@ -196,14 +210,7 @@ def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium,
     """The prepaid KPIs; ``samples`` (a dict), when given, gets the raw latency lists."""
     addr_index = {m.addr[::-1].hex(): i for i, m in enumerate(area.meters)}
     stuck = {i for i, m in enumerate(truth.meters) if m.relay.stuck}
-    wrongful = []
-    for i, events in enumerate(moves):
-        for t, closed in events:
-            b = truth.balance(i, t)
-            if not closed and (plan.keep[i] or plan.friendly.active(t) or b > TRIP_AT + TOLERANCE):
-                wrongful.append({"meter": i, "at": iso(t), "op": "trip", "balance": round(b, 2)})
-            if closed and b < CLOSE_ALLOWED - TOLERANCE:
-                wrongful.append({"meter": i, "at": iso(t), "op": "close", "balance": round(b, 2)})
+    wrongful = wrongful_moves(moves, truth, plan)
     journal = agent.prepaid.journal.all()
     held_at = {}                # meter -> creation times of trips the meter held for its load
     for c in journal:

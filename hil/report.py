@@ -86,7 +86,8 @@ def plots(report, samples):
     return out
 
 
-FIGURES = ("read_rate", "reachable_read_rate", "completion_s", "lower_bound_s", "efficiency",
+FIGURES = ("read_rate", "reachable_read_rate", "completion_s", "completion_p99_s",
+           "lower_bound_s", "efficiency",
            "wrongful_ops", "missed_ops", "readings_produced", "readings_confirmed_by_master",
            "readings_lost")
 

@@ -161,7 +161,9 @@ class Rig:
         out.update(read_rate=round(len(done) / float(n), 6),
                    reachable_read_rate=round(len(done) / float(out["reachable"]), 6)
                    if out["reachable"] else None,
-                   completion_s=round(times[-1], 3) if times else None)
+                   completion_s=round(times[-1], 3) if times else None,
+                   completion_p99_s=round(times[int(0.99 * (len(times) - 1))], 3) if times
+                   else None)
         if samples is not None:
             samples["freeze_read_times_s"] = times
         out.update(period=iso(period)[:10], wrong_values=len(wrong),

@@ -16,7 +16,7 @@ from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import AFN_FORWARD
 from hostlink.master import OK
 from hil.prepaid_run import (CLOSE_ALLOWED, TOLERANCE, TRIP_AT, Plan, Truth, allowed_time,
-                             percentiles, watch_relays)
+                             percentiles, watch_relays, wrongful_moves)
 
 TRIP, CLOSE = "trip", "direct_close"
 CODES = {TRIP: K.CTRL_TRIP, CLOSE: K.CTRL_DIRECT_CLOSE}
@@ -139,23 +139,19 @@ class CostControl:
         with self.rig.lock:
             for fw in truth.meters:
                 fw.advance(t)
-            wrongful, trip_lat, close_lat = [], [], []
+            wrongful = wrongful_moves(self.moves, truth, plan)
+            bad = {(w["meter"], w["at"]) for w in wrongful}
+            trip_lat, close_lat = [], []
             for i, events in enumerate(self.moves):
                 for at, closed in events:
-                    b = truth.balance(i, at)
+                    if (i, iso(at)) in bad:
+                        continue
                     if not closed:
-                        if plan.keep[i] or plan.friendly.active(at) or b > TRIP_AT + TOLERANCE:
-                            wrongful.append({"meter": i, "at": iso(at), "op": "trip",
-                                             "balance": round(b, 2)})
-                        else:
-                            trip_lat.append(allowed_time(plan.friendly, truth.crossing(i, at), at))
-                    elif b < CLOSE_ALLOWED - TOLERANCE:
-                        wrongful.append({"meter": i, "at": iso(at), "op": "close",
-                                         "balance": round(b, 2)})
-                    else:
-                        pays = [p for p, _ in truth.paid.get(i, ()) if p <= at]
-                        if pays:
-                            close_lat.append(at - pays[-1])
+                        trip_lat.append(allowed_time(plan.friendly, truth.crossing(i, at), at))
+                        continue
+                    pays = [p for p, _ in truth.paid.get(i, ()) if p <= at]
+                    if pays:
+                        close_lat.append(at - pays[-1])
             missed, held, unreachable = self._missed(t)
         delivery = [c.moved - c.sent[0] for c in self.commands if c.moved is not None and c.sent]
         if samples is not None:
