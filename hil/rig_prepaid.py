@@ -127,6 +127,9 @@ class CostControl:
         try:
             r = await server.request(terminal, AFN_FORWARD, [self.unit(cmd, t, port)],
                                      timeout_s=max(60.0, self.retry_s), pw=pw)
+        except KeyError:                # the concentrator is not connected now: try again later
+            cmd.answers.append("offline")
+            return
         finally:
             cmd.in_flight = False
         cmd.answers.append(r.outcome if r.outcome != OK else _meter_answer(r.answer))
