@@ -170,11 +170,11 @@ class Rig:
                    missing=len(self.meters) - len(done) - len(wrong), wrong=wrong[:20])
         return out
 
-    def report(self, store, terminal, samples=None):
-        """The rig's report now: report.json's keys (KPIS.md) as a virtual-time run has them.
-        The freeze figures are those of the last midnight's freeze; ``days`` has each one the
-        run saw (a freeze older than 62 days is out of the meters' memory)."""
-        t = self.now()
+    def report(self, store, terminal, samples=None, t=None):
+        """The rig's report at ``t`` (default: now): report.json's keys (KPIS.md) as a
+        virtual-time run has them. The freeze figures are those of the last midnight's freeze;
+        ``days`` has each one the run saw (one older than 62 days is out of the meters' memory)."""
+        t = self.now() if t is None else t
         sc = self.sc
         out = {"scenario": sc.name, "scenario_sha256": sc.sha256, "seed": sc.seed,
                "version": version(), "medium": sc.medium, "meters": len(self.meters),

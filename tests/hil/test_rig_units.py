@@ -1,10 +1,14 @@
-"""The rig's master-side cost control on its own: what it decides to send, and that its KPIs
-catch a relay that moved when it should not have and one that did not move when it should."""
+"""The rig's parts on their own: its master-side cost control (what it decides to send, and
+that its KPIs catch a relay that moved when it should not have and one that did not move when
+it should), and its freeze check over every day a run saw."""
 import tomllib
 
 import pytest
 
 from hil.rig import Rig
+from hostlink.store import MasterStore
+from protocols.civil import DAY, iso, midnight
+from protocols.gdw1376_1 import Unit
 from hil.rig_prepaid import CLOSE, TRIP, CostControl
 from hil.scenario import Scenario
 from meter_sim.faults import firmware
@@ -91,3 +95,30 @@ def test_unit_carries_a_645_control_the_meter_accepts(rig):
         raw = fw.handle(unit.value["content"], t)
     assert isinstance(apdu.parse_reply(decode_frame(raw)), apdu.Ack)
     assert fw.relay.cmd_open
+
+
+def test_the_report_checks_each_freeze_day_against_the_meters_own(rig):
+    store, terminal = MasterStore(":memory:"), "0171-00001"
+    t = rig.start + 2 * DAY + 3600.0            # Jan 7 10:00 + 2 days: freezes of Jan 7, 8, 9
+    days = [midnight(rig.start) + k * DAY for k in range(3)]
+    for k, day in enumerate(days):
+        period = iso(day - DAY)
+        td = (int(period[8:10]), int(period[5:7]), int(period[2:4]))
+        for i in range(len(rig.meters)):
+            if k == 2 and i == 1:
+                continue                        # never delivered
+            value = rig.true_freeze(i, t, 3 - k) + (1.0 if (k, i) == (1, 0) else 0.0)
+            unit = Unit(0x0D, 161, i + 1, {"td": td, "forward_active": [value]}, True)
+            store.store_upload(terminal, 0x0D, [unit], at=max(day, rig.start) + 600.0 + i)
+    samples = {}
+    r = rig.report(store, terminal, samples, t=t)
+    n = len(rig.meters)
+    assert [d["period"] for d in r["days"]] == ["2026-01-06", "2026-01-07", "2026-01-08"]
+    assert [d["wrong_values"] for d in r["days"]] == [0, 1, 0]
+    assert r["days"][0]["read_rate"] == 1.0 and r["days"][1]["read_rate"] == round((n - 1) / n, 6)
+    # the headline figures are the last freeze's: one missing, read 600 s + i after midnight
+    assert r["period"] == "2026-01-08" and r["missing"] == 1 and r["wrong_values"] == 0
+    assert r["completion_s"] == 600.0 + n - 1
+    assert samples["freeze_read_times_s"] == [600.0 + i for i in range(n) if i != 1]
+    assert r["readings_confirmed_by_master"] == 3 * n - 1
+    assert r["passed"] is True                  # the scenario has no gates
