@@ -722,9 +722,10 @@ def hil_conformance(url, addr, baud, timeout, report_path, relay, password, leve
 @click.option("--listen", default="0.0.0.0:9000", show_default=True,
               help="HOST:PORT of the master station the concentrator logs in to.")
 @click.option("--duration", default=600.0, show_default=True,
-              help="Seconds to let the concentrator collect after it logged in.")
-@click.option("--archive-port", default=1, show_default=True,
-              help="The concentrator's port number for these meters in AFN04 F10.")
+              help="Seconds the rig runs from its start (the login wait included).")
+@click.option("--archive-port", type=int, default=None,
+              help="The concentrator's port number for the area's meters in AFN04 F10"
+                   " (default: [rig] archive_port, else 1).")
 @click.option("--every", "every_s", default=60.0, show_default=True,
               help="Seconds between the real-time KPI lines (0: none).")
 @click.option("--report", "report_dir", default="report-rig", show_default=True,

@@ -20,7 +20,7 @@ from plc_channel.area import build_area
 from plc_channel.realtime import ModulePortServer
 from plc_channel.baseline import report as area_report
 from protocols.civil import DAY, iso, midnight
-from protocols.dlt645 import apdu
+from protocols.dlt645 import apdu, const as K
 from protocols.dlt645.frame import decode_frame, encode_frame
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import AFN_SET, PROTOCOL_645_2007
@@ -59,6 +59,7 @@ class Rig:
             self.path = self._serve_rs485(self.meters, clock, url)
             self.carrier_count = 0
             self.reachable = lambda i, t: True
+            self.freeze_reads = watch_freeze_reads(self.meters)
             return
         kw = dict(sc.area_kw, population=pop)
         server = ModulePortServer(
@@ -79,6 +80,7 @@ class Rig:
             more = build_population(wired, sc.seed, DEFAULT_EPOCH, faults, first=n + 1, **pop)
             self.rs485_path = self._serve_rs485(more, _Clock(self._clock), rs485_url)
             self.meters += more
+        self.freeze_reads = watch_freeze_reads(self.meters)
 
     def _serve_rs485(self, meters, clock, url):
         session = Session(MeterBus(meters), clock, self.lock)
@@ -126,14 +128,16 @@ class Rig:
     def freeze_day(self, store, terminal, day, t, samples=None):
         """The daily-freeze KPIs of the freeze taken at midnight ``day`` (its period is the day
         before), measured at ``t``: a meter counts as read when the master holds its correct
-        value; the time it was read is when the master received it, counted from the freeze
-        or from the rig's start if that was later."""
-        begin = max(day, self.start)
+        value. Its read time is when the meter answered the concentrator's first good freeze
+        read (ground truth), counted from the concentrator's first freeze read of the day (the
+        start of its freeze task); ``delivered_s`` is the same to the master's receipt."""
+        asked = [r[0] for log in self.freeze_reads for r in log if day <= r[0] < day + DAY]
+        begin = min(asked) if asked else max(day, self.start)
         n_back = int((midnight(t) - day) // DAY) + 1
         period = day - DAY
         label = "%s-%s-%s" % (iso(period)[8:10], iso(period)[5:7], iso(period)[2:4])
         got = {r["pn"]: r for r in store.data(terminal, 0x0D, 161) if r["label"] == label}
-        done, wrong = {}, []            # meter index -> when the master had its value
+        done, received, wrong = {}, {}, []      # meter index -> read time, master's receipt
         for i in range(len(self.meters)):
             row = got.get(i + 1)
             if row is None:
@@ -141,7 +145,9 @@ class Rig:
             truth = self.true_freeze(i, t, n_back)
             value = (row["value"].get("forward_active") or [None])[0]
             if truth is not None and value is not None and abs(value - truth) <= TOLERANCE_KWH:
-                done[i] = row["received_at"]
+                answered = [r[0] for r in self.freeze_reads[i] if r[1] and day <= r[0] < day + DAY]
+                received[i] = row["received_at"]
+                done[i] = min(answered) if answered else row["received_at"]
             else:
                 wrong.append({"point": i + 1, "delivered": value, "truth": truth})
         n, n_area = len(self.meters), self.carrier_count
@@ -162,6 +168,7 @@ class Rig:
                    reachable_read_rate=round(len(done) / float(out["reachable"]), 6)
                    if out["reachable"] else None,
                    completion_s=round(times[-1], 3) if times else None,
+                   delivered_s=round(max(received.values()) - begin, 3) if received else None,
                    completion_p99_s=round(times[int(0.99 * (len(times) - 1))], 3) if times
                    else None)
         if samples is not None:
@@ -214,6 +221,24 @@ class Rig:
         return out
 
 
+def watch_freeze_reads(meters):
+    """Per meter, (time, answered) of every daily-freeze read (DI 0506xxxx) it was asked: the
+    ground truth of when a concentrator under test read it, seen from the meter's side."""
+    log = [[] for _ in meters]
+    for i, m in enumerate(meters):
+        handle = m.handle_frame
+
+        def watched(frame, t, handle=handle, i=i):
+            reply = handle(frame, t)
+            if frame.function == K.F_READ and len(frame.data) >= 4 and \
+                    frame.data[3] == 0x05 and frame.data[2] == 0x06:
+                good = reply is not None and not decode_frame(reply).ctrl & K.ABNORMAL
+                log[i].append((t, good))
+            return reply
+        m.handle_frame = watched
+    return log
+
+
 class _Clock:
     """The RS-485 meters of a mixed rig read the carrier area's clock."""
 
@@ -235,7 +260,7 @@ def snapshot(report):
     return out
 
 
-async def drive(rig, listen, duration, archive_port=1, db=":memory:", on_ready=None,
+async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_ready=None,
                 login_timeout=60.0, every_s=0.0, on_snapshot=None, samples=None):
     """Serve the master on ``listen`` (host, port) for ``duration`` seconds: wait for the
     concentrator, set its archive, let it collect (and, with ``[prepaid]``, play the master's
@@ -257,8 +282,9 @@ async def drive(rig, listen, duration, archive_port=1, db=":memory:", on_ready=N
         terminal = server.online()[0]
         rig_doc = rig.sc.doc.get("rig", {})
         pw = bytes.fromhex(rig_doc.get("password", "00" * 16))
-        ports = rig.archive_ports(rig_doc.get("archive_port", archive_port),
-                                  rig_doc.get("rs485_archive_port", 2))
+        if archive_port is None:
+            archive_port = rig_doc.get("archive_port", 1)
+        ports = rig.archive_ports(archive_port, rig_doc.get("rs485_archive_port", 2))
         outcomes = []
         for unit in rig.archive_units(ports):
             r = await server.request(terminal, AFN_SET, [unit], pw=pw)

@@ -107,6 +107,9 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
     assert report["read_rate"] == 1.0 and report["wrong_values"] == 0 and report["missing"] == 0
     assert report["period"] == "2026-01-05"
     assert report["meters"] == (11 if mixed else 8)
+    # read times are the meters' own answers, from the agent's first freeze read; the master
+    # has each value only after that
+    assert 0 <= report["completion_s"] <= report["delivered_s"] < 25
     if mixed:       # the module's meters by relay depth, the RS-485 ones on their own
         assert report["read_rate_rs485"] == 1.0
         assert sum(d["meters"] for d in report["read_rate_by_depth"].values()) == 8

@@ -12,8 +12,9 @@ from protocols.gdw1376_1 import Unit
 from hil.rig_prepaid import CLOSE, TRIP, CostControl
 from hil.scenario import Scenario
 from meter_sim.faults import firmware
+from edge.jobs import DI_FREEZE_ENERGY
 from protocols.dlt645 import apdu
-from protocols.dlt645.frame import decode_frame
+from protocols.dlt645.frame import decode_frame, encode_frame
 
 SCENARIO = """
 [scenario]
@@ -110,15 +111,24 @@ def test_the_report_checks_each_freeze_day_against_the_meters_own(rig):
             value = rig.true_freeze(i, t, 3 - k) + (1.0 if (k, i) == (1, 0) else 0.0)
             unit = Unit(0x0D, 161, i + 1, {"td": td, "forward_active": [value]}, True)
             store.store_upload(terminal, 0x0D, [unit], at=max(day, rig.start) + 600.0 + i)
+    # on the last day the concentrator reads meter i at 300 s + i after midnight (the meters
+    # note it: ground truth of the read time) and the master receives it at 600 s + i
+    read = apdu.Read(DI_FREEZE_ENERGY)
+    for i, m in enumerate(rig.meters):
+        frame = decode_frame(encode_frame(read.to_frame(firmware(m).addr)))
+        with rig.lock:
+            assert m.handle_frame(frame, days[2] + 300.0 + i) is not None
     samples = {}
     r = rig.report(store, terminal, samples, t=t)
     n = len(rig.meters)
     assert [d["period"] for d in r["days"]] == ["2026-01-06", "2026-01-07", "2026-01-08"]
     assert [d["wrong_values"] for d in r["days"]] == [0, 1, 0]
     assert r["days"][0]["read_rate"] == 1.0 and r["days"][1]["read_rate"] == round((n - 1) / n, 6)
-    # the headline figures are the last freeze's: one missing, read 600 s + i after midnight
+    assert r["days"][0]["completion_s"] == 600.0 + n - 1       # no meter-side reads: receipts
+    # the last freeze's figures head the report: one missing; the freeze task began with the
+    # first read at 300 s, the last meter read n - 1 s later and delivered 300 s after that
     assert r["period"] == "2026-01-08" and r["missing"] == 1 and r["wrong_values"] == 0
-    assert r["completion_s"] == 600.0 + n - 1
-    assert samples["freeze_read_times_s"] == [600.0 + i for i in range(n) if i != 1]
+    assert r["completion_s"] == n - 1 and r["delivered_s"] == 300.0 + n - 1
+    assert samples["freeze_read_times_s"] == [float(i) for i in range(n) if i != 1]
     assert r["readings_confirmed_by_master"] == 3 * n - 1
     assert r["passed"] is True                  # the scenario has no gates
