@@ -131,7 +131,8 @@ class Rig:
         value. Its read time is when the meter answered the concentrator's first good freeze
         read (ground truth), counted from the concentrator's first freeze read of the day (the
         start of its freeze task); ``delivered_s`` is the same to the master's receipt."""
-        asked = [r[0] for log in self.freeze_reads for r in log if day <= r[0] < day + DAY]
+        with self.lock:                 # the simulation thread appends to the logs
+            asked = [r[0] for log in self.freeze_reads for r in log if day <= r[0] < day + DAY]
         begin = min(asked) if asked else max(day, self.start)
         n_back = int((midnight(t) - day) // DAY) + 1
         period = day - DAY
@@ -145,7 +146,9 @@ class Rig:
             truth = self.true_freeze(i, t, n_back)
             value = (row["value"].get("forward_active") or [None])[0]
             if truth is not None and value is not None and abs(value - truth) <= TOLERANCE_KWH:
-                answered = [r[0] for r in self.freeze_reads[i] if r[1] and day <= r[0] < day + DAY]
+                with self.lock:
+                    answered = [r[0] for r in self.freeze_reads[i]
+                                if r[1] and day <= r[0] < day + DAY]
                 received[i] = row["received_at"]
                 done[i] = min(answered) if answered else row["received_at"]
             else:
@@ -197,7 +200,8 @@ class Rig:
         if days:
             out.update(days[-1])
             out["days"] = [{k: r[k] for k in ("period", "read_rate", "reachable_read_rate",
-                                              "completion_s", "wrong_values")} for r in days]
+                                              "completion_s", "delivered_s", "wrong_values")}
+                           for r in days]
         else:                           # no freeze taken since the rig started
             out.update(read_rate=None, reachable_read_rate=None, completion_s=None,
                        lower_bound_s=None, efficiency=None, read_rate_by_depth={},
