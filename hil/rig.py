@@ -80,7 +80,7 @@ class Rig:
             more = build_population(wired, sc.seed, DEFAULT_EPOCH, faults, first=n + 1, **pop)
             self.rs485_path = self._serve_rs485(more, _Clock(self._clock), rs485_url)
             self.meters += more
-        self.freeze_reads = watch_freeze_reads(self.meters)
+        self.freeze_reads = watch_freeze_reads(self.meters, net)
 
     def _serve_rs485(self, meters, clock, url):
         session = Session(MeterBus(meters), clock, self.lock)
@@ -147,8 +147,8 @@ class Rig:
             value = (row["value"].get("forward_active") or [None])[0]
             if truth is not None and value is not None and abs(value - truth) <= TOLERANCE_KWH:
                 with self.lock:
-                    answered = [r[0] for r in self.freeze_reads[i]
-                                if r[1] and day <= r[0] < day + DAY]
+                    answered = [r[1] for r in self.freeze_reads[i]
+                                if r[2] and day <= r[0] < day + DAY]
                 received[i] = row["received_at"]
                 done[i] = min(answered) if answered else row["received_at"]
             else:
@@ -225,19 +225,27 @@ class Rig:
         return out
 
 
-def watch_freeze_reads(meters):
-    """Per meter, (time, answered) of every daily-freeze read (DI 0506xxxx) it was asked: the
-    ground truth of when a concentrator under test read it, seen from the meter's side."""
+def watch_freeze_reads(meters, network=None):
+    """Per meter, (asked, answered, good) of every daily-freeze read (DI 0506xxxx): the ground
+    truth of when a concentrator under test read it. Seen at the meter, so for the first
+    ``network.index`` meters (a carrier area's) the request's and the reply's clean airtime over
+    the meter's hops are added: when the coordinator sent it and got the answer back."""
     log = [[] for _ in meters]
     for i, m in enumerate(meters):
         handle = m.handle_frame
 
-        def watched(frame, t, handle=handle, i=i):
+        def watched(frame, t, handle=handle, i=i, m=m):
             reply = handle(frame, t)
             if frame.function == K.F_READ and len(frame.data) >= 4 and \
                     frame.data[3] == 0x05 and frame.data[2] == 0x06:
                 good = reply is not None and not decode_frame(reply).ctrl & K.ABNORMAL
-                log[i].append((t, good))
+                up = down = 0.0
+                if network is not None and m.addr in network.index:
+                    hops = max(1, network.depth(m.addr))
+                    up = hops * network.airtime(len(encode_frame(frame)))
+                    down = hops * network.airtime(len(reply)) if reply else 0.0
+                done = t + (firmware(m).reply_delay + down if reply else 0.0)
+                log[i].append((t - up, done, good))
             return reply
         m.handle_frame = watched
     return log
