@@ -16,10 +16,13 @@ from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.baseline import report, run_baseline
 from protocols.civil import DAY, iso, midnight
+from protocols.dlt645 import apdu
+from protocols.dlt645.frame import decode_frame, encode_frame
 from hil.simruntime import SimRuntime
 
 FREEZE_DIS = (DI_FREEZE_TIME, DI_FREEZE_ENERGY)
 PORT = {"rs485": "rs485-1", "nbplc": "plc", "hplc": "plc"}
+TOLERANCE_KWH = 0.005           # a delivered freeze within this of the meter's own is right
 
 
 def area_archive(area):
@@ -39,6 +42,17 @@ class _Done:
         self.done = done
         self.requests = requests
         self.dis = dis
+
+
+def true_freeze(meter, t, n=1):
+    """The meter's own ``n``-th last daily freeze (forward active total, kWh) at ``t``, read
+    from its firmware (DI 050601nn); None when it has none."""
+    fw = firmware(meter)
+    raw = fw.handle(encode_frame(apdu.Read(DI_FREEZE_ENERGY - 1 + n).to_frame(fw.addr)), t)
+    reply = apdu.parse_reply(decode_frame(raw)) if raw else None
+    if not isinstance(reply, apdu.ReadReply):
+        return None
+    return reply.value()[1]["total"]
 
 
 def freeze_done(store, period):

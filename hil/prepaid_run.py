@@ -46,6 +46,8 @@ class Plan:
                  opening=(2.0, 40.0), pay_between=None, friendly=True):
         rng = random.Random("%s/prepaid" % seed)
         lo, hi = pay_between or (3600.0, days * DAY - 4 * 3600.0)
+        if hi <= lo:                    # a run of a few hours: payments anywhere in it
+            lo, hi = 0.0, days * DAY
         self.opening = [round(rng.uniform(*opening), 2) for _ in range(count)]
         self.keep = [rng.random() < keep_share for _ in range(count)]
         self.direct = [rng.random() < 0.5 for _ in range(count)]
@@ -238,9 +240,10 @@ def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium,
     hold = agent.prepaid.settings.large_current_max_s
     missed, unreachable, held = [], 0, 0
     for i, m in enumerate(truth.meters):
-        if plan.keep[i] or i in stuck or not quiet or not m.relay.closed:
+        if plan.keep[i] or i in stuck or not quiet or not m.relay.closed or end - settle <= start:
             continue
-        if truth.balance(i, end - settle) <= TRIP_AT - TOLERANCE:
+        # due since end - settle and still due at the end (a payment in between lifts it)
+        if max(truth.balance(i, end - settle), truth.balance(i, end)) <= TRIP_AT - TOLERANCE:
             # a hold may still run if the true load was large at any time the agent's last
             # read could have seen (the load at ``end`` alone misses a hold begun before)
             loaded = max(m.current_at(t) for t in range(int(end - settle), int(end) + 1, 60)) > \

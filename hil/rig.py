@@ -11,7 +11,6 @@ import asyncio
 import threading
 import time
 
-from edge.jobs import DI_FREEZE_ENERGY
 from meter_sim.faults import firmware
 from meter_sim.population import DEFAULT_EPOCH, build_population
 from meter_sim.serve.bus import MeterBus
@@ -20,19 +19,18 @@ from plc_channel.area import build_area
 from plc_channel.realtime import ModulePortServer
 from plc_channel.baseline import report as area_report
 from protocols.civil import DAY, iso, midnight
-from protocols.dlt645 import apdu, const as K
+from protocols.dlt645 import const as K
 from protocols.dlt645.frame import decode_frame, encode_frame
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import AFN_SET, PROTOCOL_645_2007
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 from hostlink.aio import MasterServer
 from hostlink.master import OK
-from hil.agent_run import FREEZE_DIS, _Done
+from hil.agent_run import FREEZE_DIS, TOLERANCE_KWH, _Done, true_freeze
 from hil.prepaid_run import percentiles
 from hil.rig_prepaid import CostControl
 from hil.scenario_run import version
 
-TOLERANCE_KWH = 0.005
 
 
 class Rig:
@@ -114,16 +112,9 @@ class Rig:
                 for i in range(0, len(entries), 30)]
 
     def true_freeze(self, i, t, n=1):
-        """Meter ``i``'s own ``n``-th last daily freeze (forward active total) at ``t``, read
-        from its firmware (DI 050601nn)."""
-        fw = firmware(self.meters[i])
-        request = apdu.Read(DI_FREEZE_ENERGY - 1 + n).to_frame(fw.addr)
+        """Meter ``i``'s own ``n``-th last daily freeze (forward active total) at ``t``."""
         with self.lock:
-            raw = fw.handle(encode_frame(request), t)
-        reply = apdu.parse_reply(decode_frame(raw)) if raw else None
-        if not isinstance(reply, apdu.ReadReply):
-            return None
-        return reply.value()[1]["total"]
+            return true_freeze(self.meters[i], t, n)
 
     def freeze_day(self, store, terminal, day, t, samples=None):
         """The daily-freeze KPIs of the freeze taken at midnight ``day`` (its period is the day

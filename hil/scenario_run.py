@@ -17,7 +17,8 @@ from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.baseline import report as area_report
 from protocols.civil import DAY, iso, midnight
-from hil.agent_run import FREEZE_DIS, PORT, _Done, area_archive, freeze_done
+from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive, freeze_done,
+                           true_freeze)
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
 from hil.simruntime import SimRuntime
@@ -105,10 +106,24 @@ class Run:
                 done = {a: t for a, t in freeze_done(self.store, period).items() if t <= deadline}
                 r = area_report(self.area, _Done(done, exchanges, FREEZE_DIS), begin, deadline,
                                 "agent")
-                r.update(period=period, deadline=iso(deadline)[:16])
+                r.update(period=period, deadline=iso(deadline)[:16],
+                         wrong_values=self.wrong_values(period, b))
                 days.append((r, sorted(t - begin for t in done.values())))
             b += DAY
         return days
+
+    def wrong_values(self, period, day):
+        """Good daily freezes of ``period`` (taken at midnight ``day``) whose total differs
+        from the meter's own freeze: data the agent validated and should not have."""
+        n_back = int((midnight(self.env.now) - day) // DAY) + 1
+        by_addr = {m.addr[::-1].hex(): m for m in self.area.meters}
+        wrong = 0
+        for r in self.store.readings(task="daily_freeze", period=period):
+            if r.quality == "ok" and r.addr in by_addr:
+                truth = true_freeze(by_addr[r.addr], self.env.now, n_back)
+                if truth is None or abs(r.value["kwh"][0] - truth) > TOLERANCE_KWH:
+                    wrong += 1
+        return wrong
 
     def report(self, samples):
         """report.json's content (KPIS.md); ``samples`` gets the raw series for the plots."""
@@ -123,14 +138,16 @@ class Run:
             # the network late set completion_s (area-10000: 1 124 s against 7 735 s)
             for key in ("read_rate", "reachable_read_rate", "completion_s", "completion_p99_s",
                         "lower_bound_s", "efficiency", "read_rate_by_depth", "period",
-                        "deadline", "read", "reachable"):
+                        "deadline", "read", "reachable", "wrong_values"):
                 out[key] = first[key]
             samples["freeze_read_times_s"] = times
             out["days"] = [{k: r[k] for k in ("period", "read_rate", "reachable_read_rate",
-                                              "completion_s", "efficiency")} for r, _ in days]
+                                              "completion_s", "efficiency", "wrong_values")}
+                           for r, _ in days]
         else:
             out.update(read_rate=None, reachable_read_rate=None, completion_s=None,
-                       lower_bound_s=None, efficiency=None, read_rate_by_depth={})
+                       lower_bound_s=None, efficiency=None, read_rate_by_depth={},
+                       wrong_values=None)
         net = self.area.network
         out["channel_by_hour"] = {str(h): round(r["answered"] / r["requests"], 4)
                                   for h, r in sorted(net.stats.by_hour.items()) if r["requests"]}

@@ -7,9 +7,13 @@ import sys
 
 import pytest
 
+from edge.jobs import DI_FREEZE_ENERGY
+from edge.store import Reading
+from hil.agent_run import true_freeze
 from hil.report import write_report
 from hil.scenario import Gate, Scenario, ScenarioError
-from hil.scenario_run import run_scenario
+from hil.scenario_run import Run, run_scenario
+from protocols.civil import midnight
 
 from tests.conftest import ROOT
 
@@ -31,6 +35,14 @@ medium = "rs485"
 kind = "intermittent"
 share = 0.1
 p = 0.5
+[[fault]]
+kind = "wrong"                 # a neighbour's address on the reply now and then
+share = 0.1
+p = 0.3
+[[fault]]
+kind = "garbled"
+share = 0.1
+p = 0.3
 [tasks]
 curve_every_min = 60
 [prepaid]
@@ -106,6 +118,7 @@ def test_a_run_reports_every_kpi_from_ground_truth(small):
     assert report["reachable_read_rate"] == 1.0 and report["passed"]
     assert report["wrongful_ops"] == 0 and report["missed_ops"] == 0
     assert report["readings_lost"] == 0
+    assert report["wrong_values"] == 0          # faulty replies never became stored values
     assert report["readings_confirmed_by_master"] == report["readings_produced"] > 30 * 9
     assert report["trip_latency_s"]["n"] > 0 and samples["trip_latency_s"]
     assert set(report["channel_by_hour"]) == {str(h) for h in range(10)}
@@ -138,3 +151,16 @@ def test_the_cli_exits_non_zero_when_a_gate_fails_and_2_on_a_bad_file(tmp_path, 
     out = subprocess.run(cli + [str(bad)], capture_output=True, text=True, env=env_with_path,
                          timeout=60)
     assert out.returncode == 2 and "medium must be" in out.stderr
+
+
+def test_wrong_values_counts_a_stored_freeze_that_differs_from_the_meters_own(small):
+    run = Run(small[0])
+    run.env.run(until=run.start + 60.0)          # the midnight freeze exists; none read yet
+    day = midnight(run.start)
+    rows = []
+    for k, m in enumerate(run.area.meters[:2]):
+        truth = true_freeze(m, run.env.now)
+        rows.append(Reading(m.addr[::-1].hex(), "daily_freeze", DI_FREEZE_ENERGY, "2026-01-05",
+                            {"kwh": [truth + k * 0.5]}, read_at=run.env.now))
+    run.store.put_readings(rows)
+    assert run.wrong_values("2026-01-05", day) == 1
