@@ -63,6 +63,7 @@ class CostControl:
         self.pending = {}           # meter index -> its Command not yet seen carried out
         self.tripped = set()        # meters this master opened: its own to close
         self.given_up = set()       # meters whose relay never moved after ``tries`` sends
+        self.withdrawn = 0          # trips not carried out before a payment made them unwanted
         self._paid = 0
 
     # --- deciding -----------------------------------------------------------------------------
@@ -88,8 +89,12 @@ class CostControl:
                         self.tripped.add(i)
                     else:
                         self.tripped.discard(i)
+                elif cmd.action == TRIP and truth.balance(i, t) > TRIP_AT:
+                    del self.pending[i]         # paid meanwhile: no longer wanted, not resent
+                    self.withdrawn += 1
                 elif not cmd.in_flight and t - cmd.sent[-1] >= self.retry_s:
                     if len(cmd.sent) < self.tries:
+                        cmd.in_flight = True
                         out.append(cmd)
                     else:
                         self.given_up.add(i)
@@ -106,6 +111,7 @@ class CostControl:
 
     def _new(self, i, action, t):
         cmd = self.pending[i] = Command(i, action, t)
+        cmd.in_flight = True            # until its send has been answered
         self.commands.append(cmd)
         return cmd
 
@@ -174,6 +180,7 @@ class CostControl:
                             "sends": sum(len(c.sent) for c in self.commands),
                             "answers": dict(sorted(answers.items())),
                             "waiting": len(self.pending), "given_up": len(self.given_up),
+                            "withdrawn": self.withdrawn,
                             "relay_moves": sum(len(e) for e in self.moves),
                             "payments": sum(len(v) for v in truth.paid.values()),
                             "keep_power_customers": sum(plan.keep),

@@ -86,6 +86,17 @@ def test_cost_control_trips_the_overdrawn_and_judges_by_true_relay_moves(rig):
     due = control.due(t + 8.0)
     assert [(c.meter, c.action) for c in due] == [(overdrawn[0], CLOSE)]
 
+    # a trip not yet carried out when the customer pays is withdrawn, not sent again
+    with rig.lock:
+        firmware(rig.meters[victim]).relay.direct_close(t + 9.0, b"\x00" * 4)
+    control.truth.pay(victim, t + 9.0, -100.0)  # (a refund: the victim is overdrawn now)
+    [trip] = control.due(t + 10.0)
+    assert (trip.meter, trip.action) == (victim, TRIP)
+    trip.sent.append(t + 10.0)
+    control.truth.pay(victim, t + 11.0, 200.0)
+    assert control.due(t + 200.0) == [] and victim not in control.pending
+    assert control.report(t + 200.0)["prepaid"]["withdrawn"] == 1
+
 
 def test_unit_carries_a_645_control_the_meter_accepts(rig):
     control = CostControl(rig, rig.sc.prepaid, {}, 3600.0)
@@ -136,3 +147,24 @@ def test_the_report_checks_each_freeze_day_against_the_meters_own(rig):
         sorted(i + delay[i] for i in range(n) if i != 1), abs=1e-6)
     assert r["readings_confirmed_by_master"] == 3 * n - 1
     assert r["passed"] is True                  # the scenario has no gates
+
+
+def test_a_trip_the_relay_never_carries_out_is_resent_then_given_up(rig):
+    control = CostControl(rig, rig.sc.prepaid, {"retry_s": 10, "tries": 2}, 3600.0)
+    t = rig.now() + 60.0
+
+    def answered(cmds, at):                     # sent and answered; the relays do not move
+        for c in cmds:
+            c.sent.append(at)
+            c.in_flight = False
+
+    first = control.due(t)
+    assert first and all(c.action == TRIP for c in first)
+    answered(first, t)
+    assert control.due(t + 5.0) == []           # within retry_s
+    again = control.due(t + 11.0)
+    assert again == first                       # the same commands, a second send each
+    answered(again, t + 11.0)
+    assert control.due(t + 22.0) == []          # tries spent: given up, not sent forever
+    assert control.given_up == {c.meter for c in first} and not control.pending
+    assert control.report(t + 22.0)["prepaid"]["sends"] == 2 * len(first)
