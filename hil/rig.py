@@ -43,12 +43,7 @@ class Rig:
         self.start = sc.start
         self.area = self.control = self.rs485_path = None
         self.servers = []
-        faults = list(sc.faults)
-        pop = dict(sc.area_kw.get("population", {}))
-        if sc.prepaid is not None:
-            if sc.prepaid.get("stuck", 0.005):
-                faults.append({"kind": "relay_stuck", "share": sc.prepaid.get("stuck", 0.005)})
-            pop["local_share"] = 0.0    # remote cost control: the master decides
+        faults, pop = sc.meter_setup()
         if sc.medium == "rs485":
             self.meters = build_population(sc.meters, sc.seed, DEFAULT_EPOCH, faults, **pop)
             clock = BusClock(self.start)
@@ -233,7 +228,7 @@ def watch_freeze_reads(meters, network=None):
                 up = down = 0.0
                 if network is not None and m.addr in network.index:
                     hops = max(1, network.depth(m.addr))
-                    up = hops * network.airtime(len(encode_frame(frame)))
+                    up = hops * network.airtime(len(frame.raw or encode_frame(frame)))
                     down = hops * network.airtime(len(reply)) if reply else 0.0
                 done = t + (firmware(m).reply_delay + down if reply else 0.0)
                 log[i].append((t - up, done, good))

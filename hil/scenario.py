@@ -84,6 +84,18 @@ class Scenario:
     def start(self):
         return parse_local(self.start_text)
 
+    def meter_setup(self):
+        """(faults, population keywords) the simulated meters are built with: a ``[prepaid]``
+        area adds its stuck relays and puts every meter under remote cost control."""
+        faults = list(self.faults)
+        population = dict(self.area_kw.get("population", {}))
+        if self.prepaid is not None:
+            stuck = self.prepaid.get("stuck", 0.005)
+            if stuck:
+                faults.append({"kind": "relay_stuck", "share": stuck})
+            population["local_share"] = 0.0
+        return faults, population
+
     @classmethod
     def load(cls, path):
         try:

@@ -42,12 +42,8 @@ class Run:
         self.end = sc.start + 3600.0 * sc.hours
         self.env = env = simpy.Environment(initial_time=self.start)
         pre = sc.prepaid
-        faults = list(sc.faults)
-        kw = dict(sc.area_kw)
-        if pre is not None:
-            if pre.get("stuck", 0.005):
-                faults.append({"kind": "relay_stuck", "share": pre.get("stuck", 0.005)})
-            kw["population"] = dict(kw.get("population", {}), local_share=0.0)
+        faults, population = sc.meter_setup()
+        kw = dict(sc.area_kw, population=population)
         self.area = build_area(env, sc.meters, sc.medium, sc.seed, DEFAULT_EPOCH, faults, **kw)
         self.settings = Settings.from_dict(sc.tasks)
         self.plan = self.moves = None
