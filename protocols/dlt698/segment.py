@@ -15,7 +15,6 @@ CONFIRM = const(2)
 MIDDLE = const(3)
 KIND_NAMES = {0: "first", 1: "last", 2: "confirm", 3: "middle"}
 SEQ_MASK = const(0x0FFF)
-RESERVED_BITS = const(0x3000)
 
 
 class Fragment:
@@ -39,8 +38,8 @@ class Fragment:
         if len(data) < 2:
             raise DecodeError("fragment", "format word needs 2 bytes", data, 0)
         word = data[0] | (data[1] << 8)
-        if word & RESERVED_BITS:
-            raise DecodeError("fragment", "reserved bits 12..13 set", data[:2], 0)
+        # bits 12..13 are reserved; dlt698_rs sets them in its middle fragment (F1 06), so a
+        # receiver ignores them rather than drop the transfer
         kind = word >> 14
         if (kind == CONFIRM) != (len(data) == 2):
             raise DecodeError("fragment", "a confirm carries no bytes, a data fragment some",
