@@ -61,7 +61,17 @@ def record(rec):
     if rec.dar is not None:
         out["dar"] = "%d %s" % (rec.dar, K.DAR_NAMES.get(rec.dar, "unknown"))
     else:
-        out["rows"] = [[data(cell) for cell in row] for row in rec.rows]
+        out["rows"] = [[_cell(col, cell) for col, cell in zip(rec.columns, row)]
+                       for row in rec.rows]
+    return out
+
+
+def _cell(column, d):
+    out = data(d)
+    attr = R.lookup(column) if isinstance(column, OAD) else None
+    if attr is not None and attr.scaler and isinstance(d.value, (int, list)):
+        out["scaled"] = value(R.scaled(attr, d))
+        out["unit"] = attr.unit_name
     return out
 
 
