@@ -147,7 +147,7 @@ class Apdu:
 
     tag = 0
     choice = 0
-    trailer = "client"            # "client": TimeTag; "server": FollowReport + TimeTag; None
+    trailer = "client"            # "client": TimeTag; "server": FollowReport + TimeTag; "": none
     name = "apdu"
 
     piid = 0
@@ -158,7 +158,7 @@ class Apdu:
         out = bytearray((self.tag,))
         if self.choice:
             out.append(self.choice)
-        if self.trailer is not None or self.tag in (K.LINK_REQUEST, K.LINK_RESPONSE):
+        if self.trailer or self.tag in (K.LINK_REQUEST, K.LINK_RESPONSE):
             put_uint(out, self.piid, 1, "PIID")
         self.put_body(out)
         if self.trailer == "server":
@@ -167,7 +167,7 @@ class Apdu:
             else:
                 out.append(1)
                 out += self.follow_report
-        if self.trailer is not None:
+        if self.trailer:
             if self.time_tag is None:
                 out.append(0)
             else:
@@ -205,5 +205,5 @@ def _read_trailer(apdu, r):
         else:
             raise DecodeError("FollowReport", "choice %d" % choice, bytes([choice]), r.pos - 1)
         apdu.follow_report = r.buf[start:r.pos]
-    if apdu.trailer is not None and r.left and r.u8("TimeTag OPTIONAL"):
+    if apdu.trailer and r.left and r.u8("TimeTag OPTIONAL"):
         apdu.time_tag = TimeTag(DateTime.get_s(r), TI.get(r))

@@ -51,7 +51,7 @@ class Sid:
 class SecurityRequest(Apdu):
     """``content`` is the inner APDU (plaintext) or its ciphertext; ``verify`` is the
     verification choice and ``sid``/``rn``/``mac`` its parts."""
-    tag, trailer = K.SECURITY_REQUEST, None
+    tag, trailer = K.SECURITY_REQUEST, ""
 
     def __init__(self, content, ciphered=False, verify=V_RN, rn=b"", mac=b"", sid=None):
         self.content, self.ciphered, self.verify = bytes(content), ciphered, verify
@@ -96,7 +96,7 @@ class SecurityRequest(Apdu):
 class SecurityResponse(Apdu):
     """``content`` is the inner APDU (plaintext) or ciphertext, or ``dar`` an error; ``mac``
     (may be None) the optional data MAC."""
-    tag, trailer = K.SECURITY_RESPONSE, None
+    tag, trailer = K.SECURITY_RESPONSE, ""
 
     def __init__(self, content=b"", ciphered=False, mac=None, dar=None):
         self.content, self.ciphered, self.mac, self.dar = bytes(content), ciphered, mac, dar
@@ -160,7 +160,7 @@ class TestKeyBackend(SecurityBackend):
 
     def __init__(self, key):
         try:
-            import hashlib
+            import hashlib  # type: ignore[import-not-found]
         except ImportError:     # pragma: no cover - MicroPython ports without hashlib
             import uhashlib as hashlib  # type: ignore[import-not-found,no-redef]
         self._sha = hashlib.sha256

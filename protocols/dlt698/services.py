@@ -14,7 +14,7 @@ from protocols.dlt698.errors import DecodeError
 
 class LinkRequest(Apdu):
     """LINK-Request (预连接): login, heartbeat or logout from the server, with its clock."""
-    tag, trailer = K.LINK_REQUEST, None
+    tag, trailer = K.LINK_REQUEST, ""
 
     def __init__(self, kind, heartbeat, time, piid=0):
         self.kind, self.heartbeat, self.time, self.piid = kind, heartbeat, time, piid
@@ -32,7 +32,7 @@ class LinkRequest(Apdu):
 class LinkResponse(Apdu):
     """LINK-Response: result (bits 0..2) and clock-trusted flag (bit 7), and three time stamps
     (the request's, when it was received, when the answer was sent)."""
-    tag, trailer = K.LINK_RESPONSE, None
+    tag, trailer = K.LINK_RESPONSE, ""
 
     def __init__(self, result, clock_ok, request_time, receive_time, response_time, piid=0):
         self.result, self.clock_ok = result, clock_ok
@@ -231,23 +231,27 @@ class SetNormal(Apdu):
         return cls(OAD.get(r), get_data(r), piid)
 
 
-def _items(choice_cls, put_item, get_item, doc):
-    """A service whose body is ``SEQUENCE OF item`` (``items`` is a list of tuples)."""
+class _ItemList(Apdu):
+    """A service whose body is ``SEQUENCE OF item`` (``items`` is a list of tuples); subclasses
+    name the item codec in ``put_item``/``get_item``."""
 
-    class ListService(choice_cls):
-        __doc__ = doc
+    def __init__(self, items, piid=0):
+        self.items, self.piid = [tuple(i) for i in items], piid
 
-        def __init__(self, items, piid=0):
-            self.items, self.piid = [tuple(i) for i in items], piid
+    def put_body(self, out):
+        _put_list(out, self.items, self.put_item)
 
-        def put_body(self, out):
-            _put_list(out, self.items, put_item)
+    @classmethod
+    def get_body(cls, r, piid):
+        return cls(_get_list(r, cls.get_item, "count"), piid)
 
-        @classmethod
-        def get_body(cls, r, piid):
-            return cls(_get_list(r, get_item, "count"), piid)
+    @staticmethod
+    def put_item(out, item):
+        raise NotImplementedError
 
-    return ListService
+    @staticmethod
+    def get_item(r):
+        raise NotImplementedError
 
 
 def _put_oad_data(o, i):
@@ -283,31 +287,34 @@ def _put_action_then_get_reply(o, i):
     i[3].put(o)
 
 
-class _SetRequest(Apdu):
+class _SetRequest(_ItemList):
     tag = K.SET_REQUEST
 
 
-class _ActionRequest(Apdu):
+class _ActionRequest(_ItemList):
     tag = K.ACTION_REQUEST
 
 
-class _SetReply(Apdu):
+class _SetReply(_ItemList):
     tag, trailer = K.SET_RESPONSE, "server"
 
 
-class _ActionReply(Apdu):
+class _ActionReply(_ItemList):
     tag, trailer = K.ACTION_RESPONSE, "server"
 
 
-class SetList(_items(_SetRequest, _put_oad_data, lambda r: (OAD.get(r), get_data(r)),
-                     "SET-Request-NormalList: [(OAD, Data)].")):
+class SetList(_SetRequest):
+    """SET-Request-NormalList: [(OAD, Data)]."""
     choice = 2
+    put_item = staticmethod(_put_oad_data)
+    get_item = staticmethod(lambda r: (OAD.get(r), get_data(r)))
 
 
-class SetThenGet(_items(_SetRequest, _put_then_get,
-                        lambda r: (OAD.get(r), get_data(r), OAD.get(r), r.u8("delay")),
-                        "SET-Then-GET-Request-NormalList: [(OAD, Data, read-back OAD, delay s)].")):
+class SetThenGet(_SetRequest):
+    """SET-Then-GET-Request-NormalList: [(OAD, Data, read-back OAD, delay s)]."""
     choice = 3
+    put_item = staticmethod(_put_then_get)
+    get_item = staticmethod(lambda r: (OAD.get(r), get_data(r), OAD.get(r), r.u8("delay")))
 
 
 class SetNormalReply(Apdu):
@@ -324,15 +331,18 @@ class SetNormalReply(Apdu):
         return cls(OAD.get(r), r.u8("DAR"), piid)
 
 
-class SetListReply(_items(_SetReply, _put_oad_dar, lambda r: (OAD.get(r), r.u8("DAR")),
-                          "SET-Response-NormalList: [(OAD, DAR)].")):
+class SetListReply(_SetReply):
+    """SET-Response-NormalList: [(OAD, DAR)]."""
     choice = 2
+    put_item = staticmethod(_put_oad_dar)
+    get_item = staticmethod(lambda r: (OAD.get(r), r.u8("DAR")))
 
 
-class SetThenGetReply(_items(_SetReply, _put_set_then_get_reply,
-                             lambda r: (OAD.get(r), r.u8("DAR"), Result.get(r)),
-                             "SET-Then-GET-Response-NormalList: [(OAD, DAR, Result)].")):
+class SetThenGetReply(_SetReply):
+    """SET-Then-GET-Response-NormalList: [(OAD, DAR, Result)]."""
     choice = 3
+    put_item = staticmethod(_put_set_then_get_reply)
+    get_item = staticmethod(lambda r: (OAD.get(r), r.u8("DAR"), Result.get(r)))
 
 
 class ActionNormal(Apdu):
@@ -350,15 +360,18 @@ class ActionNormal(Apdu):
         return cls(OMD.get(r), get_data(r), piid)
 
 
-class ActionList(_items(_ActionRequest, _put_oad_data, lambda r: (OMD.get(r), get_data(r)),
-                        "ACTION-Request-List: [(OMD, Data)].")):
+class ActionList(_ActionRequest):
+    """ACTION-Request-List: [(OMD, Data)]."""
     choice = 2
+    put_item = staticmethod(_put_oad_data)
+    get_item = staticmethod(lambda r: (OMD.get(r), get_data(r)))
 
 
-class ActionThenGet(_items(_ActionRequest, _put_then_get,
-                           lambda r: (OMD.get(r), get_data(r), OAD.get(r), r.u8("delay")),
-                           "ACTION-Then-GET-Request-NormalList: [(OMD, Data, OAD, delay s)].")):
+class ActionThenGet(_ActionRequest):
+    """ACTION-Then-GET-Request-NormalList: [(OMD, Data, OAD, delay s)]."""
     choice = 3
+    put_item = staticmethod(_put_then_get)
+    get_item = staticmethod(lambda r: (OMD.get(r), get_data(r), OAD.get(r), r.u8("delay")))
 
 
 class ActionNormalReply(Apdu):
@@ -376,17 +389,18 @@ class ActionNormalReply(Apdu):
         return cls(OMD.get(r), r.u8("DAR"), _get_optional_data(r), piid)
 
 
-class ActionListReply(_items(_ActionReply, _put_action_reply,
-                             lambda r: (OMD.get(r), r.u8("DAR"), _get_optional_data(r)),
-                             "ACTION-Response-List: [(OMD, DAR, Data or None)].")):
+class ActionListReply(_ActionReply):
+    """ACTION-Response-List: [(OMD, DAR, Data or None)]."""
     choice = 2
+    put_item = staticmethod(_put_action_reply)
+    get_item = staticmethod(lambda r: (OMD.get(r), r.u8("DAR"), _get_optional_data(r)))
 
 
-class ActionThenGetReply(_items(_ActionReply, _put_action_then_get_reply,
-                                lambda r: (OMD.get(r), r.u8("DAR"), _get_optional_data(r),
-                                           Result.get(r)),
-                                "ACTION-Then-GET-Response: [(OMD, DAR, Data or None, Result)].")):
+class ActionThenGetReply(_ActionReply):
+    """ACTION-Then-GET-Response: [(OMD, DAR, Data or None, Result)]."""
     choice = 3
+    put_item = staticmethod(_put_action_then_get_reply)
+    get_item = staticmethod(lambda r: (OMD.get(r), r.u8("DAR"), _get_optional_data(r), Result.get(r)))
 
 
 class ReportList(Apdu):
@@ -446,7 +460,7 @@ class ErrorResponse(Apdu):
 
 class Unparsed(Apdu):
     """A service this codec carries but does not interpret (CONNECT, RELEASE, PROXY)."""
-    trailer = None
+    trailer = ""
 
     def __init__(self, tag, body):
         self.tag, self.body = tag, bytes(body)
