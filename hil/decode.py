@@ -145,7 +145,8 @@ def explain_3762_frame(frame):
     out["unit"] = type(unit).__name__
     for key, value in sorted(vars(unit).items()):
         if key == "body":
-            out["meter_frame"] = explain_capture(value) if value else []
+            from hil.decode698 import explain_meter_bytes
+            out["meter_frame"] = explain_meter_bytes(value, explain_capture) if value else []
         elif isinstance(value, bytes):
             out[key] = _addr_text(value) if len(value) == 6 else hexstr(value)
         elif isinstance(value, list):

@@ -1,4 +1,4 @@
-"""protocols/dlt645 and meter_sim/firmware under a real MicroPython 1.27 (WebAssembly on Node.js),
+"""protocols/dlt645, protocols/dlt698 and meter_sim/firmware under a real MicroPython 1.27 (WebAssembly on Node.js),
 compiled by mpy-cross, and type-checked against micropython-stdlib-stubs."""
 import os
 import shutil
@@ -15,22 +15,23 @@ PACKAGES = [ROOT / "protocols", ROOT / "meter_sim" / "firmware"]
 MP_FILES = sorted(p for pkg in PACKAGES for p in pkg.rglob("*.py")) + [ROOT / "meter_sim/__init__.py"]
 
 
-def _run_cpython():
+def _run_cpython(script="firmware_check.py"):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, str(HERE / "firmware_check.py")], capture_output=True,
+    return subprocess.run([sys.executable, str(HERE / script)], capture_output=True,
                           text=True, env=env, timeout=60)
 
 
-def test_firmware_and_codec_run_identically_under_micropython():
+@pytest.mark.parametrize("script,lines", [("firmware_check.py", 30), ("dlt698_check.py", 12)])
+def test_firmware_and_codec_run_identically_under_micropython(script, lines):
     node = shutil.which("node")
     assert node, "Node.js is required for the MicroPython check"
     subprocess.run([str(HERE / "setup_node.sh")], check=True, timeout=300)
-    mp = subprocess.run([node, "run_micropython.mjs", str(ROOT), "firmware_check.py"], cwd=HERE,
+    mp = subprocess.run([node, "run_micropython.mjs", str(ROOT), script], cwd=HERE,
                         capture_output=True, text=True, timeout=120)
     assert mp.returncode == 0, mp.stderr
-    cp = _run_cpython()
+    cp = _run_cpython(script)
     assert cp.returncode == 0, cp.stderr
-    assert "TRANSCRIPT END" in mp.stdout and len(mp.stdout.splitlines()) > 30
+    assert "TRANSCRIPT END" in mp.stdout and len(mp.stdout.splitlines()) > lines
     assert mp.stdout == cp.stdout
 
 
