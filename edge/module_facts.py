@@ -39,11 +39,14 @@ def save_phases(store, port, nodes, at):
 
 
 def save_topology(store, port, nodes, at):
-    """10F21 nodes; a node's proxy is kept as its address (TEI numbers change between builds)."""
+    """10F21 nodes; a node's proxy is kept as its address (TEI numbers change between builds),
+    the master node's (CCO) as None."""
     db = _db(store)
-    by_tei = {n.tei: printed(n.addr) for n in nodes}
+    by_tei = {n.tei: printed(n.addr) for n in nodes if n.role != A.ROLE_CCO}
     with transaction(db):
         for n in nodes:
+            if n.role == A.ROLE_CCO:
+                continue
             db.execute("INSERT INTO module_node (port, addr, tei, proxy, level, role, at) VALUES"
                        " (?,?,?,?,?,?,?) ON CONFLICT (port, addr) DO UPDATE SET tei=excluded.tei,"
                        " proxy=excluded.proxy, level=excluded.level, role=excluded.role,"

@@ -82,9 +82,10 @@ def _pages(agent, port, query, reply):
 
 
 def _area(agent, port):
+    # node 1 of both series is the master node itself (tables 64, 65)
     phases = yield from _pages(agent, port, A.PhaseQuery, A.PhaseInfo)
     if phases:
-        module_facts.save_phases(agent.store, port, phases, agent.wall)
+        module_facts.save_phases(agent.store, port, phases[1:], agent.wall)
     topology = yield from _pages(agent, port, A.TopologyQuery, A.Topology)
     if topology:
         module_facts.save_topology(agent.store, port, topology, agent.wall)

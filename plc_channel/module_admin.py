@@ -173,7 +173,7 @@ class ModuleAdmin:
         node's proxy is the TEI of its parent on the route (table 85)."""
         addrs = [self.addr] + list(self.nodes)
         net = self.network
-        tei = {a: k + 1 for k, a in enumerate(addrs)}
+        tei = {a: k + 1 for k, a in enumerate(addrs) if k}
         parents = set()
         for a in self.nodes:
             i = net.index.get(a)
@@ -181,8 +181,10 @@ class ModuleAdmin:
             if p is not None and p != ROOT:
                 parents.add(net.meters[p].addr)
         nodes = []
-        for a in self._page(addrs, unit):
-            if a == self.addr:
+        start = max(unit.start - 1, 0)
+        for k in range(start, min(start + min(unit.count, PAGE_MAX), len(addrs))):
+            a = addrs[k]
+            if k == 0:
                 nodes.append(A.TopologyNode(a, 1, 0, 0, A.ROLE_CCO))
                 continue
             i = net.index.get(a)
@@ -196,9 +198,9 @@ class ModuleAdmin:
         """10F31: the master node first (no phase of its own), then each slave node's phase."""
         addrs = [self.addr] + list(self.nodes)
         start = max(unit.start - 1, 0)
-        page = addrs[start:start + min(unit.count, A.PhaseInfo.MAX_NODES)]
-        nodes = [A.PhaseNode(a, 0 if a == self.addr else
-                             A.phase_mask(self.network.phase_of(a))) for a in page]
+        count = min(unit.count, A.PhaseInfo.MAX_NODES)
+        nodes = [A.PhaseNode(addrs[k], 0 if k == 0 else A.phase_mask(self.network.phase_of(addrs[k])))
+                 for k in range(start, min(start + count, len(addrs)))]
         self._emit(A.PhaseInfo(len(addrs), unit.start, nodes), req.seq)
 
     # --- AFN11 F5/F6: registration (从节点主动注册, 10376.2-2019 A.5) -------------------------
