@@ -41,7 +41,7 @@ DENY_NAMES = {0: "communication timeout", 1: "invalid data unit", 2: "length err
               12: "slave node not in network", 109: "over the concurrency limit",
               110: "too many meter frames in one 1376.2 frame", 111: "meter already being read"}
 
-_REGISTRY = {}
+_REGISTRY: dict = {}
 
 
 def register(cls):
@@ -134,7 +134,7 @@ class Fields(Unit):
     """A unit of fixed little-endian fields: ``FIELDS`` = ((name, bytes), ...), 1, 2 or 4 bytes,
     or 6 for an address / raw 6-byte field (kept as bytes)."""
 
-    FIELDS = ()
+    FIELDS: tuple = ()
 
     def __init__(self, *args, **kw):
         names = [n for n, _ in self.FIELDS]
