@@ -11,7 +11,6 @@ import itertools
 
 from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
-from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
 from edge.archive import ArchiveError
@@ -22,7 +21,8 @@ from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Windo
                        time_sync_job)
 from edge.links import ModuleLink, Rs485Link
 from edge.metrics import samples
-from edge.module_sync import module_sync
+from edge.module_facts import on_report as on_module_report
+from edge.module_sync import meter_search, module_sync
 from edge.plan import Settings, next_opening, open_windows
 from edge.scheduler import PREPAID, BusScheduler, Job
 
@@ -201,8 +201,7 @@ class Agent:
         if reports:
             for unit, src in reports:
                 self.count("module_report_%s" % type(unit).__name__)
-                if isinstance(unit, A.ReportEvent) and src is not None:
-                    self._on_event_report(bytes(src)[::-1].hex())
+                on_module_report(self, bus.port.name, unit, src)
             del reports[:]
 
     def read(self, meter, task, window):
@@ -224,7 +223,14 @@ class Agent:
         self.read_from_now(m, self.event_task, iso(self.wall), EVENT_REPORT_DEADLINE_S)
 
     def module_ready(self, port):
-        self.buses[port].ready = True
+        bus = self.buses[port]
+        bus.scheduler.capacity = bus.link.capacity      # what the module's run mode allows
+        bus.ready = True
+
+    def search_meters(self, port, minutes=10):
+        """Start a meter search through the carrier module on ``port``; the meters it finds
+        that the archive lacks become archive candidates (``edge.module_facts``)."""
+        self.spawn(meter_search(self, port, minutes), None, PREPAID, port)
 
     # --- archive changes (档案设置, from the master station) ------------------------------------
     def _with_saved_changes(self, archive):

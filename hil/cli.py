@@ -335,11 +335,16 @@ def sim_uplink(count, medium, seed, days, outage_h, loss, max_store_mb, folder):
 @click.option("--epoch", default="2026-01-02 00:05", show_default=True,
               help="Simulated local time when serving starts.")
 @click.option("--duration", default=0.0, help="Stop after this many seconds (0 = until Ctrl-C).")
-def sim_module(count, medium, seed, url, epoch, duration):
+@click.option("--edition", type=click.Choice(["2013", "2019"]), default="2019", show_default=True,
+              help="Q/GDW 1376.2-2013 or Q/GDW 10376.2-2019 (F1F1, 10F21/F31, deny 109..111).")
+@click.option("--legacy-confirm", is_flag=True,
+              help="Confirm (AFN00 F1) in the 4-byte form of older modules.")
+def sim_module(count, medium, seed, url, epoch, duration, edition, legacy_confirm):
     """Serve the emulated 1376.2 carrier module of a simulated area on a port, in wall time.
 
     A concentrator (ours or a real one in a rig) opens the printed path at 9600 8E1, adds the
-    meters (AFN11 F1) and reads them (AFN13 F1, or F1 F1 concurrent reads on HPLC).
+    meters (AFN11 F1) and reads them (AFN13 F1, or F1 F1 concurrent reads on HPLC). The module
+    reports its run mode (AFN03 F10) once it is up, as after a reset.
     """
     from meter_sim.population import DEFAULT_EPOCH
     from plc_channel.area import build_area
@@ -351,9 +356,11 @@ def sim_module(count, medium, seed, url, epoch, duration):
         raise click.BadParameter("expected YYYY-MM-DD hh:mm, got %r" % epoch)
     server = ModulePortServer(lambda env_at: build_area(env_at(start), count, medium, seed,
                                                         DEFAULT_EPOCH),
-                              COMM_HPLC if medium == "hplc" else COMM_NBPLC, url=url).start()
-    click.echo("%s carrier module for %d meters (seed %d) on %s" % (medium, count, seed,
-                                                                    server.path))
+                              COMM_HPLC if medium == "hplc" else COMM_NBPLC, url=url,
+                              module={"edition": edition, "legacy_confirm": legacy_confirm,
+                                      "boot_report": True}).start()
+    click.echo("%s carrier module (%s edition) for %d meters (seed %d) on %s" % (
+        medium, edition, count, seed, server.path))
     click.echo("meter addresses %s .. %s" % (server.area.meters[0].addr[::-1].hex(),
                                               server.area.meters[-1].addr[::-1].hex()))
     _serve_until(server, time.monotonic() + duration if duration else None)

@@ -1,13 +1,18 @@
 """The emulated local carrier module (本地通信模块, the CCO side of Q/GDW 1376.2).
 
 Any 1376.2 master - our agent or a real concentrator in a rig - talks to it over a byte stream;
-behind it is a simulated carrier network (``CarrierNetwork``) or an RS-485 bus. It answers:
-confirm/deny, module information (03F1, 03F4, 05F1), slave nodes (10F1, 10F2, 10F4, 11F1, 11F2),
-route control (12F1 restart, 12F2 pause, 12F3 resume), broadcast (05F3), forwarding a 645 frame (02F1, 13F1 monitor
-slave node), HPLC concurrent reads (F1F1, bounded), and it reports on its own: router-driven
-reading (14F1 requests, 06F2 read data), route status changes (06F3) and meter events (06F5).
+behind it is a simulated carrier network (``CarrierNetwork``). It speaks one edition, 2013 or
+2019 (``protocols.gdw1376_2.editions``), and answers: confirm/deny, module information (03F1,
+03F4, 05F1), slave nodes (10F1, 10F2, 10F4, 11F1, 11F2), route control (12F1 restart, 12F2
+pause, 12F3 resume), broadcast (05F3), forwarding a 645 frame (02F1, 13F1 monitor slave node),
+HPLC concurrent reads (F1F1, bounded, 2019), and the management units of ``module_admin`` (the
+rest of AFN01/03/04/05/10/11, registration, upgrade). It reports on its own: router-driven
+reading (14F1 requests, 06F2 read data), route status changes (06F3), registration results
+(06F4), meter events (06F5) and its run mode after a reset (03F10).
 Rules of this file: every reply echoes the request's sequence number; the module's own reports
-use its own counter; anything it cannot parse is denied with a reason, never dropped silently.
+use its own counter; anything it cannot parse is denied with a reason, never dropped silently:
+a unit its edition does not define gets "no such information class", one it defines but does
+not emulate "unsupported command".
 """
 import math
 
@@ -16,21 +21,38 @@ from protocols.dlt645 import Read, decode_frame as decode_645, encode_frame as e
 from protocols.dlt645 import di as DI
 from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import Deframer, Garbage
+from protocols.gdw1376_2.editions import EDITION_2019, check, defines, deny_code
 from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame, up_info
+from plc_channel.module_admin import ADMIN_HANDLERS, MONITOR_TIMEOUT_S, ModuleAdmin
 from plc_channel.topology import quality
 
 MODULE_ADDR = bytes.fromhex("010000000000")
 ROUTER_ANSWER_TIMEOUT_S = 10.0    # router-driven mode: wait this long for the 14F1 answer
+ROUTER_ITEMS_PER_NODE = 16        # 14F1 asks per node before the router moves on (a concentrator
+                                  # ends a node with "read done"/"read failed", A.6.2 c)
+BOOT_S = 2.0                      # a reset module reports its run mode this long after
 EVENT_FAMILIES = (DI.EV_POWER_DOWN,)
 BROADCAST_REPEATS = 3             # each relay level repeats a broadcast this often (flooding)
 
 
-class CarrierModule:
-    """A 1376.2 module on a SimPy ``env`` in front of ``network``; ``send(bytes)`` goes upstream."""
+class CarrierModule(ModuleAdmin):
+    """A 1376.2 module on a SimPy ``env`` in front of ``network``; ``send(bytes)`` goes upstream.
+    ``legacy_confirm``: confirm in the 4-byte form of older modules; ``boot_report``: report the
+    run mode (03F10) once started, as a module does after power-up."""
 
     def __init__(self, env, network, send, comm=COMM_HPLC, addr=MODULE_ADDR, capacity=None,
-                 concurrency=None, event_scan_s=900.0, info=None, log=None):
+                 concurrency=None, event_scan_s=900.0, info=None, log=None,
+                 edition=EDITION_2019, legacy_confirm=False, boot_report=False):
         self.env = env
+        self.edition = check(edition)
+        self.legacy_confirm = legacy_confirm
+        self.monitor_timeout_s = MONITOR_TIMEOUT_S
+        self.boot_s = BOOT_S
+        self.events_allowed = True
+        self.booting = False
+        self.registered = {}            # meters found by registration: address -> protocol
+        self._search = None
+        self._upgrade = []
         self.network = network
         self.send = send
         self.comm = comm
@@ -53,6 +75,8 @@ class CarrierModule:
         self.stats = {"frames": 0, "garbage_bytes": 0, "reports": 0}
         if event_scan_s:
             env.process(self._event_scanner(event_scan_s))
+        if boot_report:
+            self._reboot(0.0)
 
     # --- byte stream --------------------------------------------------------------------------
     def on_bytes(self, data):
@@ -65,26 +89,29 @@ class CarrierModule:
             self.stats["frames"] += 1
             self._on_frame(item)
 
-    def _emit(self, unit, seq, meter=None, phase=0, snr=None):
+    def _emit(self, unit, seq, meter=None, phase=0, snr=None, prm=None):
         q = quality(snr) if snr is not None else 0
         frame = A.to_frame(unit, seq=seq, up=True, comm=self.comm,
                            info=up_info(phase=phase, cmd_quality=q, reply_quality=q, seq=seq),
-                           src=meter, dst=self.addr if meter is not None else None)
+                           src=meter, dst=self.addr if meter is not None else None, prm=prm)
         if self.log:
             self.log("up", self.env.now, unit)
         self.send(encode_frame(frame))
 
-    def _report(self, unit, meter=None, phase=0):
+    def _report(self, unit, meter=None, phase=0, prm=None):
         self.seq = (self.seq + 1) & 0xFF
         self.stats["reports"] += 1
-        self._emit(unit, self.seq, meter, phase)
+        self._emit(unit, self.seq, meter, phase, prm=prm)
 
     def _deny(self, req, code):
         self.denied += 1
-        self._emit(A.Deny(code), req.seq)
+        self._emit(A.Deny(deny_code(self.edition, code)), req.seq)
 
-    def _confirm(self, req):
-        self._emit(A.Confirm(), req.seq)
+    def _confirm(self, req, wait_s=0):
+        if self.legacy_confirm:
+            self._emit(A.Confirm(0xFFFF, wait_s, legacy=True), req.seq)
+        else:
+            self._emit(A.Confirm(A.ALL_IDLE_DONE, wait_s), req.seq)
 
     # --- dispatch -----------------------------------------------------------------------------
     def _on_frame(self, frame):
@@ -96,12 +123,20 @@ class CarrierModule:
             return self._deny(frame, A.DENY_FORMAT)
         if self.log:
             self.log("down", self.env.now, unit)
-        handler = _HANDLERS.get(type(unit))
-        if handler is None:
-            if isinstance(unit, (A.Confirm, A.Deny)):
-                return None             # the concentrator acknowledging one of our reports
+        if isinstance(unit, (A.Confirm, A.Deny)):
+            return None                 # the concentrator acknowledging one of our reports
+        if not defines(self.edition, frame.afn, frame.fn):
             return self._deny(frame, A.DENY_NO_SUCH_CLASS)
-        return handler(self, frame, unit)
+        name = _HANDLERS.get(type(unit))
+        if name is None:
+            return self._deny(frame, A.DENY_UNSUPPORTED)
+        if self.booting:
+            return self._deny(frame, A.DENY_BUSY)
+        return getattr(self, name)(frame, unit)
+
+    @staticmethod
+    def handlers():
+        return list(_HANDLERS)
 
     def _module_info(self, req, unit):
         self._emit(self.info, req.seq)
@@ -119,21 +154,18 @@ class CarrierModule:
     def _slave_info(self, req, unit):
         addrs = list(self.nodes)
         page = addrs[max(unit.start - 1, 0):max(unit.start - 1, 0) + min(unit.count, 32)]
-        self._emit(A.SlaveInfo(len(addrs), [self._node(a) for a in page]), req.seq)
-
-    def _node(self, addr):
-        net = self.network
-        snr = net.snr_of(addr)
-        return A.SlaveNode(addr, net.depth(addr), quality(snr) if snr is not None else 0,
-                           net.phase_of(addr), self.nodes[addr])
+        self._emit(A.SlaveInfo(len(addrs), [self._node_of(a) for a in page]), req.seq)
 
     def _route_status(self, req, unit):
         net = self.network
         depths = [net.depth(a) for a in self.nodes]
         relayed = sum(1 for a in self.read_in_round if net.depth(a) > 1)
-        self._emit(A.RouteStatus(self._round is None and bool(self.read_in_round), self.running,
+        self._emit(A.RouteStatus(self._round is None and bool(self.read_in_round),
+                                 self.running or self._search is not None,
                                  len(self.nodes), len(self.read_in_round), relayed,
-                                 depth=max(depths) if depths else 0), req.seq)
+                                 depth=max(depths) if depths else 0,
+                                 state=A.STATE_SEARCHING if self._search else A.STATE_READING,
+                                 registering=self._search is not None), req.seq)
 
     def _add_slaves(self, req, unit):
         if any(a in self.nodes for a, _ in unit.nodes):
@@ -142,6 +174,7 @@ class CarrierModule:
             return self._deny(req, A.DENY_BUSY)
         for a, proto in unit.nodes:
             self.nodes[a] = proto
+            self.registered.pop(a, None)
         self._confirm(req)
 
     def _delete_slaves(self, req, unit):
@@ -174,14 +207,22 @@ class CarrierModule:
     def _broadcast(self, req, unit):
         """05F3: confirm with the flood's duration, then every meter with a route gets the frame
         as its relay level is reached (a meter cut off at that moment misses it)."""
+        levels = self._levels()
+        per_level = BROADCAST_REPEATS * self.network.airtime(len(unit.body))
+        self._confirm(req, self.broadcast_seconds(len(unit.body)))
+        self.env.process(self._flood(unit.body, per_level, levels))
+
+    def _levels(self):
         net = self.network
-        per_level = BROADCAST_REPEATS * net.airtime(len(unit.body))
         levels = {}
         for i, m in enumerate(net.meters):
             levels.setdefault(max(net.depth(m.addr), 1), []).append(i)
-        wait = int(math.ceil(max(levels or [1]) * per_level)) + 1
-        self._emit(A.Confirm(wait_s=wait), req.seq)
-        self.env.process(self._flood(unit.body, per_level, levels))
+        return levels
+
+    def broadcast_seconds(self, nbytes):
+        """Whole seconds a flood of an ``nbytes`` frame takes, rounded up, plus one."""
+        per_level = BROADCAST_REPEATS * self.network.airtime(nbytes)
+        return int(math.ceil(max(self._levels() or [1]) * per_level)) + 1
 
     def _flood(self, body, per_level, levels):
         env, net = self.env, self.network
@@ -215,7 +256,7 @@ class CarrierModule:
 
     def _concurrent(self, req, unit):
         if self.in_flight >= self.concurrency:
-            return self._deny(req, A.DENY_BUSY)
+            return self._deny(req, A.DENY_OVER_CONCURRENCY)
         addr = self._target(req, unit.body)
         if addr is None or addr not in self.nodes:
             return self._deny(req, A.DENY_NO_SUCH_METER if addr else A.DENY_FORMAT)
@@ -230,6 +271,9 @@ class CarrierModule:
                 self.in_flight -= 1
             else:
                 self.monitor_busy = False
+        if d.reply is None and kind is A.ConcurrentRequest:
+            # F1F1: a meter not read is an answer with L = 0 and A1 = that meter (table 123)
+            return self._emit(A.ConcurrentReply(unit.protocol, b""), req.seq, addr)
         if d.reply is None:
             code = A.DENY_METER_SILENT if d.reason == "meter silent" else A.DENY_SLAVE_SILENT
             return self._deny(req, code)
@@ -247,7 +291,10 @@ class CarrierModule:
             self._answer.succeed(unit)
 
     def _router_round(self):
-        """Router-driven reading (路由主动抄表): ask the concentrator what to read, node by node."""
+        """Router-driven reading (路由主动抄表, 10376.2-2019 A.6.2): for each node the router
+        asks the concentrator what to read (14F1) and reports each answer (06F2), until the
+        concentrator ends the node with "read done" or "read failed"; then 06F3 once all are
+        done. A long meter reply is read on by the concentrator's next 14F1 answer (0x12)."""
         env = self.env
         try:
             for index, addr in enumerate(list(self.nodes), 1):
@@ -255,22 +302,29 @@ class CarrierModule:
                     return
                 if addr in self.read_in_round or addr not in self.nodes:
                     continue
-                self._answer = env.event()
-                self._report(A.RouterRequest(self.network.phase_of(addr), addr, index))
-                got = yield self._answer | env.timeout(ROUTER_ANSWER_TIMEOUT_S)
-                answer = got[self._answer] if self._answer in got else None
-                if answer is None or answer.flag != A.READ_GO:
-                    self.read_in_round.add(addr)
-                    continue
-                d = yield env.process(self.network.transact(addr, answer.body))
-                if d.reply is not None:
-                    self.read_in_round.add(addr)
-                    self._report(A.ReportReadData(index, self.nodes[addr], d.reply,
-                                                  int(d.ended - d.started)), addr, self.network.phase_of(addr))
+                yield from self._read_node(index, addr)
             self._report(A.ReportRouteChange(A.ROUTE_READ_DONE))
         finally:
             self._round = None
             self._answer = None
+
+    def _read_node(self, index, addr):
+        env, net = self.env, self.network
+        for _ in range(ROUTER_ITEMS_PER_NODE):
+            if not self.running:
+                return
+            self._answer = env.event()
+            self._report(A.RouterRequest(net.phase_of(addr), addr, index))
+            got = yield self._answer | env.timeout(ROUTER_ANSWER_TIMEOUT_S)
+            answer = got[self._answer] if self._answer in got else None
+            if answer is None or answer.flag != A.READ_GO:
+                break
+            d = yield env.process(net.transact(addr, answer.body))
+            if d.reply is not None:
+                self._report(A.ReportReadData(index, self.nodes.get(addr, A.PROTO_645_2007),
+                                              d.reply, int(d.ended - d.started)),
+                             addr, net.phase_of(addr))
+        self.read_in_round.add(addr)
 
     def _event_scanner(self, every):
         """Meters that logged a new event report it once their module can reach us (06F5)."""
@@ -278,6 +332,8 @@ class CarrierModule:
         net = self.network
         while True:
             yield env.timeout(every)
+            if not self.events_allowed:
+                continue
             for addr in list(self.nodes):
                 i = net.index.get(addr)
                 if i is None or not net.reachable(i, env.now):
@@ -293,21 +349,13 @@ class CarrierModule:
                                          net.phase_of(addr))
 
 
-_HANDLERS = {
-    A.ModuleInfoQuery: CarrierModule._module_info,
-    A.MasterAddressQuery: CarrierModule._master_address,
-    A.SetMasterAddress: CarrierModule._set_master_address,
-    A.SlaveCountQuery: CarrierModule._slave_count,
-    A.SlaveInfoQuery: CarrierModule._slave_info,
-    A.RouteStatusQuery: CarrierModule._route_status,
-    A.AddSlaves: CarrierModule._add_slaves,
-    A.DeleteSlaves: CarrierModule._delete_slaves,
-    A.RouteRestart: CarrierModule._restart,
-    A.RoutePause: CarrierModule._pause,
-    A.RouteResume: CarrierModule._resume,
-    A.StartBroadcast: CarrierModule._broadcast,
-    A.MonitorRequest: CarrierModule._monitor,
-    A.Forward: CarrierModule._monitor,
-    A.ConcurrentRequest: CarrierModule._concurrent,
-    A.RouterRequestAnswer: CarrierModule._router_answer,
-}
+_HANDLERS = dict(ADMIN_HANDLERS)
+_HANDLERS.update({
+    A.ModuleInfoQuery: "_module_info", A.MasterAddressQuery: "_master_address",
+    A.SetMasterAddress: "_set_master_address", A.SlaveCountQuery: "_slave_count",
+    A.SlaveInfoQuery: "_slave_info", A.RouteStatusQuery: "_route_status",
+    A.AddSlaves: "_add_slaves", A.DeleteSlaves: "_delete_slaves",
+    A.RouteRestart: "_restart", A.RoutePause: "_pause", A.RouteResume: "_resume",
+    A.StartBroadcast: "_broadcast", A.MonitorRequest: "_monitor", A.Forward: "_monitor",
+    A.ConcurrentRequest: "_concurrent", A.RouterRequestAnswer: "_router_answer",
+})

@@ -79,9 +79,10 @@ class SelectRealtimeEnvironment(simpy.rt.RealtimeEnvironment):
 
 class ModulePortServer:
     """An emulated 1376.2 module on a new pty (``url`` None) or on a serial device/URL whose
-    port has a file descriptor; the area's clock runs at wall speed times ``1 / factor``."""
+    port has a file descriptor; the area's clock runs at wall speed times ``1 / factor``;
+    ``module`` holds CarrierModule options (edition, boot_report ...)."""
 
-    def __init__(self, make_area, comm, factor=1.0, url=None, baud=9600):
+    def __init__(self, make_area, comm, factor=1.0, url=None, baud=9600, module=None):
         self.port = None
         if url is None:
             self.master, self.slave = os.openpty()
@@ -96,6 +97,7 @@ class ModulePortServer:
         self._make_area = make_area
         self._comm = comm
         self._factor = factor
+        self._options = dict(module or {})
         self._ready = threading.Event()
         self.module = None
         self.area = None
@@ -105,7 +107,8 @@ class ModulePortServer:
         self.area = self._make_area(lambda t0: SelectRealtimeEnvironment(t0, self._factor))
         env = self.area.env
         env.real_start = time.monotonic()
-        self.module = CarrierModule(env, self.area.network, self._write, comm=self._comm)
+        self.module = CarrierModule(env, self.area.network, self._write, comm=self._comm,
+                                    **self._options)
         if self.port is None:
             env.add_reader(self.master, self.module.on_bytes)
         else:

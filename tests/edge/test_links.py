@@ -114,3 +114,67 @@ def test_a_reread_asks_only_for_the_item_that_was_missing():
         agent.on_timer(t, t)
     assert asked == [DI_FREEZE_TIME, DI_FREEZE_ENERGY, DI_FREEZE_ENERGY]
     assert agent.store.good("000000000001", "daily_freeze", "2026-01-01") is not None
+
+
+# --- against a real module: both confirm lengths, waiting time, follow-ups, run mode --------
+def call(link, unit, now=0.0):
+    link.call("call", unit, now)
+    (req,) = sent(link, now)
+    return req
+
+
+def test_a_legacy_and_a_standard_confirm_both_complete_a_call():
+    for confirm in (A.Confirm(0xFFFF, 0, legacy=True), A.Confirm(A.ALL_IDLE_DONE, 0)):
+        link = ModuleLink(COMM_HPLC)
+        req = call(link, A.RoutePause())
+        answer(link, confirm, req.seq, 0.5)
+        ((token, unit),) = link.completed()
+        assert token == "call" and isinstance(unit, A.Confirm) and unit.done
+
+
+def test_a_confirm_with_a_waiting_time_holds_the_next_request_that_long():
+    link = ModuleLink(COMM_HPLC)
+    req = call(link, A.StartBroadcast(A.PROTO_645_2007, b"\x68\x16"))
+    answer(link, A.Confirm(A.ALL_IDLE_DONE, 12), req.seq, 1.0)
+    link.completed()
+    link.start("job", METER, REQUESTS, 4, 1.0)
+    assert link.data_to_send(5.0) is None and link.next_deadline() == 13.0
+    (read,) = sent(link, 13.0)
+    assert isinstance(A.unit_of(read), A.ConcurrentRequest)
+    assert link.next_deadline() == 13.0 + link.answer_timeout     # the wait starts when sent
+
+
+def test_a_long_reply_is_read_on_with_follow_up_frames_through_the_module():
+    """A curve read whose reply has D5 set: the link asks 0x12 SEQ 1, 2 ... through the module
+    and hands over one reply with all the data (it was scored ok and not decoded before)."""
+    meter = build_meters(1, 1, DEFAULT_EPOCH)[0]
+    t = DEFAULT_EPOCH + 3 * DAY
+    req = apdu.Read(0x06100601, blocks=96, start=DEFAULT_EPOCH + 2 * DAY)
+    link = ModuleLink(COMM_HPLC)
+    link.start("curve", METER, [req], 0, t)
+    frames, n = [], 0
+    while True:
+        out = sent(link, t)
+        if not out:
+            break
+        (f,) = out
+        body = A.unit_of(f).body
+        frames.append(decode_645(body).ctrl)
+        answer(link, A.ConcurrentReply(A.PROTO_645_2007, meter.handle(body, t)), f.seq, t,
+               src=METER)
+        n += 1
+        assert n < 20
+    ((token, result),) = link.completed()
+    assert frames[0] == 0x11 and set(frames[1:]) == {0x12} and len(frames) > 1
+    assert result.kind == OK and not result.replies[0].more
+    whole = meter.handle(encode_645(req.to_frame(meter.addr)), t)
+    assert len(result.replies[0].data) > len(apdu.parse_reply(decode_645(whole)).data)
+
+
+def test_run_mode_of_a_module_without_f1f1_makes_reads_one_at_a_time():
+    link = ModuleLink(COMM_HPLC, concurrency=5)
+    link.configure(A.RunMode(monitor_timeout_s=40), concurrent=False)
+    assert link.capacity == 1 and link.answer_timeout == 45.0
+    link.start("job", METER, REQUESTS, 4, 0.0)
+    (req,) = sent(link)
+    assert isinstance(A.unit_of(req), A.MonitorRequest)

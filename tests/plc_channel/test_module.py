@@ -91,7 +91,7 @@ def test_concurrent_reads_are_bounded_and_all_answered():
     replies = [u for u in got if isinstance(u, A.ConcurrentReply)]
     denied = [u for u in got if isinstance(u, A.Deny)]
     assert len(replies) == 3 and len(denied) == 2
-    assert all(d.code == A.DENY_BUSY for d in denied)
+    assert all(d.code == A.DENY_OVER_CONCURRENCY for d in denied)     # 10376.2-2019 table 10
     assert {m.addr for m in area.meters[:3]} == {
         next(mm.addr for mm in area.meters if is_freeze_reply(r.body, mm.addr)) for r in replies}
 
@@ -122,8 +122,11 @@ def test_router_driven_reading_reports_data_and_route_status(area):
 
     def on_report(unit, seq):
         if isinstance(unit, A.RouterRequest):
+            # the router asks again after each 06F2 until the node is ended (A.6.2 c)
+            done = unit.addr in answers
             answers.append(unit.addr)
-            master._send(A.RouterRequestAnswer(A.READ_GO, freeze_read(unit.addr)), seq)
+            master._send(A.RouterRequestAnswer(A.READ_DONE) if done else
+                         A.RouterRequestAnswer(A.READ_GO, freeze_read(unit.addr)), seq)
 
     def hook(data):
         master.deframer.feed(data, env.now)
@@ -139,7 +142,7 @@ def test_router_driven_reading_reports_data_and_route_status(area):
     env.run(until=env.now + 600)
     kinds = [type(u) for _, u in master.reports]
     data = [u for _, u in master.reports if isinstance(u, A.ReportReadData)]
-    assert answers == [m.addr for m in area.meters]
+    assert answers == [m.addr for m in area.meters for _ in (1, 2)]
     assert [u.index for u in data] == [1, 2, 3, 4]
     assert all(is_freeze_reply(u.body, m.addr) for u, m in zip(data, area.meters))
     assert kinds[-1] is A.ReportRouteChange

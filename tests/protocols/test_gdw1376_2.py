@@ -108,7 +108,7 @@ def test_start_broadcast_layout():
 
 
 def test_unknown_class_is_kept_as_bytes_not_an_error():
-    u = A.unit_of(Frame(0x15, 1, b"\x01\x02"))
+    u = A.unit_of(Frame(0x15, 3, b"\x01\x02"))
     assert isinstance(u, A.Unknown) and u.data == b"\x01\x02"
 
 
