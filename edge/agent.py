@@ -38,6 +38,7 @@ class Bus:
         self.link = link
         self.scheduler = scheduler
         self.ready = not port.carrier          # a carrier module is synced before reading
+        self.syncing = False                   # a module_sync job runs on it
 
 
 class _Run:
@@ -92,7 +93,7 @@ class Agent:
             self.prepaid.resume()
         for name, bus in self.buses.items():
             if bus.port.carrier:
-                self.spawn(module_sync(self, name), None, PREPAID, name)
+                self._sync_module(name)
         self._plan()
 
     # --- time ---------------------------------------------------------------------------------
@@ -224,7 +225,27 @@ class Agent:
         self.read_from_now(m, self.event_task, iso(self.wall), EVENT_REPORT_DEADLINE_S)
 
     def module_ready(self, port):
-        self.buses[port].ready = True
+        bus = self.buses[port]
+        bus.ready = True
+        bus.syncing = False
+
+    def _sync_module(self, port):
+        self.buses[port].syncing = True
+        self.spawn(module_sync(self, port), None, PREPAID, port)
+
+    # --- a port lost and back (the runtime tells) -------------------------------------------------
+    def port_lost(self, port):
+        """The runtime lost ``port``: its jobs wait in their queue (their deadlines still count)."""
+        self.buses[port].ready = False
+        self.count("port_lost")
+
+    def port_back(self, port):
+        """``port`` is open again: RS-485 reads on; a carrier module (maybe reset) is synced again."""
+        bus = self.buses[port]
+        if not bus.port.carrier:
+            bus.ready = True
+        elif not bus.syncing:
+            self._sync_module(port)
 
     # --- archive changes (档案设置, from the master station) ------------------------------------
     def _with_saved_changes(self, archive):

@@ -365,51 +365,18 @@ def sim_module(count, medium, seed, url, epoch, duration):
               help="Print one JSON line per durable store commit (what a crash must not lose).")
 def agent_cmd(config_path, epoch, duration, print_commits):
     """Run the edge agent: read the archived meters on their ports, store, export metrics."""
-    import asyncio
-    import signal
-    from edge.agent import Agent
-    from edge.runtime.config import ConfigError, load_config
-    from edge.runtime.aio import AgentRunner, local_clock
-    from edge.store import Store
+    from edge.runtime.config import ConfigError
+    from edge.runtime.main import configure_logging, run
+    if epoch:
+        try:
+            parse_local(epoch)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--epoch")
+    configure_logging()
     try:
-        cfg = load_config(config_path)
+        run(config_path, epoch, duration, print_commits)
     except ConfigError as exc:
         raise click.ClickException(str(exc))
-
-    def echo_commit(readings):
-        click.echo(json.dumps({"committed": [[r.addr, r.task, r.period, r.quality]
-                                             for r in readings]}))
-        sys.stdout.flush()
-    store = Store(cfg.store, cfg.max_readings, on_commit=echo_commit if print_commits else None,
-                  max_bytes=None if cfg.max_store_mb is None else int(cfg.max_store_mb * 2 ** 20))
-    wall = local_clock(parse_local(epoch) if epoch else None)
-    agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
-    if cfg.uplink is not None:
-        import random
-        from edge.uplink import Uplink
-        Uplink(agent, cfg.uplink, random.Random(cfg.uplink.seed or time.time_ns()))
-    try:
-        runner = AgentRunner.open(agent, wall)
-    except Exception as exc:            # a port that cannot be opened: say which
-        raise click.ClickException("cannot open ports: %s" % exc)
-    if cfg.metrics:
-        from edge.runtime.exporter import serve_metrics
-        serve_metrics(runner, cfg.metrics)
-    click.echo(json.dumps({"agent": "running", "meters": len(cfg.archive),
-                           "ports": sorted(cfg.archive.ports), "store": cfg.store,
-                           "metrics": cfg.metrics, "clock": iso(wall()),
-                           "uplink": cfg.uplink.master if cfg.uplink else None}))
-    sys.stdout.flush()
-
-    async def main_loop():
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, runner.stop)
-        await runner.run(None if duration is None else time.monotonic() + duration)
-    asyncio.run(main_loop())
-    store.close()
-    if runner.errors:
-        raise click.ClickException("port failed: %s" % ", ".join(n for n, _ in runner.errors))
 
 
 @main.group(invoke_without_command=True)
