@@ -93,8 +93,11 @@ def meters():
 @click.option("--baud", default=2400, show_default=True)
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--verbose", is_flag=True, help="Log every request and reply.")
+@click.option("--share-1997", "share_1997", default=0.0, show_default=True,
+              type=click.FloatRange(0.0, 1.0),
+              help="Share of the meters speaking DL/T 645-1997 (their addresses are printed).")
 def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
-                 baud, duration, verbose):
+                 baud, duration, verbose, share_1997):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     import threading
     from meter_sim.population import build_meters
@@ -103,7 +106,7 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
     t0 = parse_local(epoch)
-    bus = MeterBus(build_meters(count, seed, t0, first))
+    bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997))
     clock = BusClock(parse_local(start) if start else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
@@ -121,7 +124,9 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
         server = TcpServer((host or "127.0.0.1", int(port)), session).start()
         where = "%s:%d" % server.server_address[:2]
     click.echo(json.dumps({"serving": where, "meters": count, "first_address": "%012d" % first,
-                           "seed": seed, "epoch": iso(t0)}), nl=True)
+                           "seed": seed, "epoch": iso(t0),
+                           "protocol_1997": [m.addr[::-1].hex() for m in bus.meters
+                                             if m.protocol == 1997]}), nl=True)
     sys.stdout.flush()
     _serve_until(server, None if duration is None else time.monotonic() + duration)
 
@@ -561,7 +566,7 @@ def hil():
 
 
 @hil.command("run")
-@click.argument("scenario_path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("scenario_path")
 @click.option("--report", "report_dir", default="report", show_default=True,
               type=click.Path(file_okay=False), help="Folder for report.json and report.html.")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
