@@ -146,3 +146,48 @@ def test_a_lost_port_is_reopened_while_the_other_bus_reads_on(tmp_path, env_with
     assert agent.proc.returncode == 0, "".join(agent.log)
     reopened = [line for line in agent.log if "port b reopened" in line]
     assert len(reopened) == 2, "".join(agent.log)
+
+
+# --- the agent core's side, sans I/O: the runtime says lost/back, the core's jobs wait -------
+
+def core_agent():
+    from edge.agent import Agent
+    from edge.archive import Archive
+    from edge.plan import Settings
+    from edge.store import Store
+    archive = Archive.from_dict({"port": [{"name": "a", "url": "loop://"},
+                                          {"name": "b", "url": "loop://"}],
+                                 "meter": [{"addr": m, "port": p} for p, ms in
+                                           (("a", A_METERS), ("b", B_METERS)) for m in ms]})
+    settings = Settings(curve_every_min=0, event_every_h=0, clock_check_h=-1)
+    return Agent(archive, Store(":memory:"), settings, now=0.0, wall=parse_local(START))
+
+
+def test_jobs_on_a_lost_bus_wait_and_read_when_it_is_back_before_their_deadline():
+    agent = core_agent()
+    wall = parse_local(START)
+    agent.port_lost("b")
+    agent.on_timer(1.0, wall + 1.0)
+    assert agent.data_to_send("a", 1.0) and agent.data_to_send("b", 1.0) is None
+    agent.port_back("b")
+    agent.on_timer(2.0, wall + 2.0)
+    assert agent.data_to_send("b", 2.0)                       # the waiting freeze read goes out
+    assert agent.counters.get("job_expired") is None
+
+
+def test_jobs_on_a_lost_bus_end_unsent_when_their_deadline_passes():
+    agent = core_agent()
+    wall = parse_local(START)
+    agent.port_lost("b")
+    deadline_s = 6 * 3600.0 - 5 * 60.0                          # 00:05 to the 06:00 deadline
+    t = 1.0
+    while t < deadline_s + 120.0:                               # minutes pass, a's reads time out
+        agent.on_timer(t, wall + t)
+        agent.data_to_send("a", t)
+        t += 30.0
+    assert agent.counters["job_expired"] == len(B_METERS)       # b's freeze jobs, unsent
+    agent.port_back("b")
+    agent.on_timer(t, wall + t)
+    assert agent.data_to_send("b", t) is None
+    rows = agent.read_rates[("daily_freeze", "2026-01-01")]     # the window closed: counted
+    assert sum(r[-2] for r in rows) == 6 and sum(r[-1] for r in rows) == 0
