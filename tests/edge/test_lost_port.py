@@ -112,7 +112,7 @@ def test_a_lost_port_is_reopened_while_the_other_bus_reads_on(tmp_path, env_with
                    '[[port]]\nname = "a"\nurl = "%s"\n[[port]]\nname = "b"\nurl = "%s"\n%s'
                    % (metrics, link_a, link_b, meters))
     server_a = serve(1, link_a)
-    server_b = agent = None
+    server_b = agent = None                          # b: missing at start
     try:
         agent = Agent([sys.executable, "-m", "hil.cli", "agent", "--config", str(cfg),
                        "--epoch", START, "--print-commits"], env_with_path)
@@ -126,6 +126,8 @@ def test_a_lost_port_is_reopened_while_the_other_bus_reads_on(tmp_path, env_with
         wait_state(metrics, "b", "open")
         # b fails under the running agent (EIO on the pty): a reads on while b is lost
         server_b.close()
+        server_b = None
+        os.unlink(link_b)                            # unplugged: udev removes the by-id link
         agent.logged("port b lost")
         wait_state(metrics, "b", "lost")
         agent.drain()
