@@ -8,7 +8,6 @@ A port that fails is closed and reopened with back-off (``edge.runtime.lines``) 
 buses read on; the agent's jobs on it wait.
 """
 import asyncio
-import logging
 import termios
 import threading
 import time
@@ -17,8 +16,6 @@ from edge.runtime.lines import OPEN, Line, line_samples
 from hostlink.aio import TerminalClient, client_context, local_wall
 
 SNAPSHOT_EVERY_S = 5.0
-
-log = logging.getLogger(__name__)
 
 
 def local_clock(epoch=None):

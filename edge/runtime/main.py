@@ -42,7 +42,11 @@ def build(cfg, wall, on_commit=None):
     if cfg.uplink is not None:
         from edge.uplink import Uplink
         Uplink(agent, cfg.uplink, random.Random(cfg.uplink.seed or time.time_ns()))
-    return store, AgentRunner.open(agent, wall)
+    try:
+        return store, AgentRunner.open(agent, wall)
+    except ValueError as exc:             # a URL pyserial does not know: the config is wrong
+        store.close()
+        raise ConfigError("%s: %s" % (", ".join(p.url for p in cfg.archive.ports.values()), exc))
 
 
 def _commit_line(out):

@@ -47,11 +47,13 @@ def test_gridedge_agent_is_a_console_script_of_the_edge_side():
 
 def test_a_bad_config_is_exit_2_with_the_problem_named(tmp_path, env_with_path):
     cfg = tmp_path / "agent.toml"
-    cfg.write_text("[agent]\n")
-    out = subprocess.run([sys.executable, "-m", "edge.runtime.main", "--config", str(cfg)],
-                         capture_output=True, text=True, env=env_with_path, timeout=60)
-    assert out.returncode == 2
-    assert "store is required" in out.stderr
+    for text, problem in (("[agent]\n", "store is required"),
+                          ('[agent]\nstore = "s.sqlite"\n[[port]]\nname = "p"\nurl = "nosuch://x"\n',
+                           "nosuch://x")):
+        cfg.write_text(text)
+        out = subprocess.run([sys.executable, "-m", "edge.runtime.main", "--config", str(cfg)],
+                             capture_output=True, text=True, env=env_with_path, timeout=60)
+        assert out.returncode == 2 and problem in out.stderr, out.stderr
 
 
 def test_the_shipped_examples_print_from_the_package(env_with_path):
