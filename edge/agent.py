@@ -28,6 +28,7 @@ from edge.scheduler import PREPAID, BusScheduler, Job
 
 BROADCAST_SETTLE_S = 1.0          # silence after a broadcast: meters act on it, none answers
 EVENT_REPORT_DEADLINE_S = 3600.0  # a reported event is read within the hour or left to the task
+LOST_SWEEP_S = 60.0               # a lost port's queue drops its jobs past their deadline this often
 
 
 class Bus:
@@ -38,16 +39,20 @@ class Bus:
         self.link = link
         self.scheduler = scheduler
         self.ready = not port.carrier          # a carrier module is synced before reading
+        self.syncing = False                   # a module_sync job runs on it
+        self.lost = False                      # the runtime lost the port: jobs wait
+        self.sweep_at = 0.0
 
 
 class _Run:
-    __slots__ = ("gen", "meter", "lane", "port")
+    __slots__ = ("gen", "meter", "lane", "port", "deadline")
 
-    def __init__(self, gen, meter, lane, port):
+    def __init__(self, gen, meter, lane, port, deadline=None):
         self.gen = gen
         self.meter = meter
         self.lane = lane
         self.port = port
+        self.deadline = deadline          # monotonic; a read job's window deadline
 
 
 def make_link(port, settings):
@@ -92,7 +97,7 @@ class Agent:
             self.prepaid.resume()
         for name, bus in self.buses.items():
             if bus.port.carrier:
-                self.spawn(module_sync(self, name), None, PREPAID, name)
+                self._sync_module(name)
         self._plan()
 
     # --- time ---------------------------------------------------------------------------------
@@ -132,6 +137,9 @@ class Agent:
         for bus in self.buses.values():
             bus.link.on_timer(now)
             self._collect(bus)
+            if bus.lost and now >= bus.sweep_at:
+                self._expire_waiting(bus)
+                bus.sweep_at = now + LOST_SWEEP_S
         while self._sleepers and self._sleepers[0][0] <= now:
             _, _, run = heapq.heappop(self._sleepers)
             self._advance(run, None)
@@ -150,10 +158,10 @@ class Agent:
         return min(t for t in times if t is not None)
 
     # --- jobs ---------------------------------------------------------------------------------
-    def spawn(self, gen, meter, lane, port):
+    def spawn(self, gen, meter, lane, port, deadline=None):
         """Run job generator ``gen`` (for ``meter``, or None for a port-wide job)."""
         self.active += 1
-        self._advance(_Run(gen, meter, lane, port), None)
+        self._advance(_Run(gen, meter, lane, port, deadline), None)
 
     def _advance(self, run, value):
         try:
@@ -189,6 +197,13 @@ class Agent:
                     m = run.meter
                     bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now, m.baud)
 
+    def _expire_waiting(self, bus):
+        for job in bus.scheduler.drop(lambda j: j.payload[0].deadline is not None
+                                      and j.payload[0].deadline <= self.now):
+            job.payload[0].gen.close()
+            self.active -= 1
+            self.count("job_expired")
+
     def _collect(self, bus):
         for token, result in bus.link.completed():
             if isinstance(token, Job):
@@ -206,7 +221,8 @@ class Agent:
 
     def read(self, meter, task, window):
         """Start ``task`` for ``meter`` in ``window``: a read job on the meter's port."""
-        self.spawn(read_job(self, meter, task, window), meter, task.lane, meter.port)
+        self.spawn(read_job(self, meter, task, window), meter, task.lane, meter.port,
+                   self.to_now(window.deadline))
 
     def read_from_now(self, meter, task, period, deadline_s):
         """``task`` for ``meter`` in a window opening now (a report, a payment, a request)."""
@@ -226,11 +242,36 @@ class Agent:
         bus = self.buses[port]
         bus.scheduler.capacity = bus.link.capacity      # what the module's run mode allows
         bus.ready = True
+        bus.syncing = False
 
     def search_meters(self, port, minutes=10):
         """Start a meter search through the carrier module on ``port``; the meters it finds
         that the archive lacks become archive candidates (``edge.module_facts``)."""
         self.spawn(meter_search(self, port, minutes), None, PREPAID, port)
+
+    def _sync_module(self, port):
+        self.buses[port].syncing = True
+        self.spawn(module_sync(self, port), None, PREPAID, port)
+
+    # --- a port lost and back (the runtime tells) -------------------------------------------------
+    def port_lost(self, port):
+        """The runtime lost ``port``: its jobs wait in their queue; those whose deadline passes
+        meanwhile end unsent (the window counts the meter unread)."""
+        bus = self.buses[port]
+        bus.ready = False
+        bus.lost = True
+        bus.sweep_at = self.now + LOST_SWEEP_S
+        self.count("port_lost")
+
+    def port_back(self, port):
+        """``port`` is open again: RS-485 reads on; a carrier module (maybe reset) is synced again."""
+        bus = self.buses[port]
+        bus.lost = False
+        self._expire_waiting(bus)
+        if not bus.port.carrier:
+            bus.ready = True
+        elif not bus.syncing:
+            self._sync_module(port)
 
     # --- archive changes (档案设置, from the master station) ------------------------------------
     def _with_saved_changes(self, archive):
@@ -262,7 +303,7 @@ class Agent:
             bus = self.buses[name]
             if bus.port.carrier and bus.ready:
                 bus.ready = False
-                self.spawn(module_sync(self, name), None, PREPAID, name)
+                self._sync_module(name)
         for task in self.tasks:
             if isinstance(task, ClockCheck):
                 continue

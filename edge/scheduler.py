@@ -98,6 +98,17 @@ class BusScheduler:
         heapq.heapify(heap)
         return job
 
+    def drop(self, expired):
+        """Take the waiting jobs for which ``expired(job)`` holds out of the queue; returns them."""
+        out = []
+        for k, heap in enumerate(self._waiting):
+            keep = [e for e in heap if not expired(e[3])]
+            if len(keep) < len(heap):
+                out.extend(e[3] for e in heap if expired(e[3]))
+                heapq.heapify(keep)
+                self._waiting[k] = keep
+        return out
+
     def done(self, job, now):
         """``job`` finished at ``now``; the bus stays silent for ``gap_s`` (or the job's own
         ``after_s``, a broadcast's settling time)."""

@@ -98,8 +98,11 @@ def meters():
 @click.option("--baud", default=2400, show_default=True)
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--verbose", is_flag=True, help="Log every request and reply.")
+@click.option("--share-1997", "share_1997", default=0.0, show_default=True,
+              type=click.FloatRange(0.0, 1.0),
+              help="Share of the meters speaking DL/T 645-1997 (their addresses are printed).")
 def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
-                 baud, duration, verbose):
+                 baud, duration, verbose, share_1997):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     import threading
     from meter_sim.population import build_meters
@@ -108,7 +111,7 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
     t0 = parse_local(epoch)
-    bus = MeterBus(build_meters(count, seed, t0, first))
+    bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997))
     clock = BusClock(parse_local(start) if start else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
@@ -126,7 +129,9 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
         server = TcpServer((host or "127.0.0.1", int(port)), session).start()
         where = "%s:%d" % server.server_address[:2]
     click.echo(json.dumps({"serving": where, "meters": count, "first_address": "%012d" % first,
-                           "seed": seed, "epoch": iso(t0)}), nl=True)
+                           "seed": seed, "epoch": iso(t0),
+                           "protocol_1997": [m.addr[::-1].hex() for m in bus.meters
+                                             if m.protocol == 1997]}), nl=True)
     sys.stdout.flush()
     _serve_until(server, None if duration is None else time.monotonic() + duration)
 
@@ -377,51 +382,18 @@ def sim_module(count, medium, seed, url, epoch, duration, edition, legacy_confir
               help="Print one JSON line per durable store commit (what a crash must not lose).")
 def agent_cmd(config_path, epoch, duration, print_commits):
     """Run the edge agent: read the archived meters on their ports, store, export metrics."""
-    import asyncio
-    import signal
-    from edge.agent import Agent
-    from edge.runtime.config import ConfigError, load_config
-    from edge.runtime.aio import AgentRunner, local_clock
-    from edge.store import Store
+    from edge.runtime.config import ConfigError
+    from edge.runtime.main import configure_logging, run
+    if epoch:
+        try:
+            parse_local(epoch)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--epoch")
+    configure_logging()
     try:
-        cfg = load_config(config_path)
+        run(config_path, epoch, duration, print_commits)
     except ConfigError as exc:
         raise click.ClickException(str(exc))
-
-    def echo_commit(readings):
-        click.echo(json.dumps({"committed": [[r.addr, r.task, r.period, r.quality]
-                                             for r in readings]}))
-        sys.stdout.flush()
-    store = Store(cfg.store, cfg.max_readings, on_commit=echo_commit if print_commits else None,
-                  max_bytes=None if cfg.max_store_mb is None else int(cfg.max_store_mb * 2 ** 20))
-    wall = local_clock(parse_local(epoch) if epoch else None)
-    agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
-    if cfg.uplink is not None:
-        import random
-        from edge.uplink import Uplink
-        Uplink(agent, cfg.uplink, random.Random(cfg.uplink.seed or time.time_ns()))
-    try:
-        runner = AgentRunner.open(agent, wall)
-    except Exception as exc:            # a port that cannot be opened: say which
-        raise click.ClickException("cannot open ports: %s" % exc)
-    if cfg.metrics:
-        from edge.runtime.exporter import serve_metrics
-        serve_metrics(runner, cfg.metrics)
-    click.echo(json.dumps({"agent": "running", "meters": len(cfg.archive),
-                           "ports": sorted(cfg.archive.ports), "store": cfg.store,
-                           "metrics": cfg.metrics, "clock": iso(wall()),
-                           "uplink": cfg.uplink.master if cfg.uplink else None}))
-    sys.stdout.flush()
-
-    async def main_loop():
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, runner.stop)
-        await runner.run(None if duration is None else time.monotonic() + duration)
-    asyncio.run(main_loop())
-    store.close()
-    if runner.errors:
-        raise click.ClickException("port failed: %s" % ", ".join(n for n, _ in runner.errors))
 
 
 @main.group(invoke_without_command=True)
@@ -606,7 +578,7 @@ def hil():
 
 
 @hil.command("run")
-@click.argument("scenario_path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("scenario_path")
 @click.option("--report", "report_dir", default="report", show_default=True,
               type=click.Path(file_okay=False), help="Folder for report.json and report.html.")
 @click.option("--seed", type=int, default=None, help="Override the scenario's seed.")

@@ -1,129 +1,222 @@
-"""A run's report: ``report.json`` (every KPIS.md figure, the seed, versions, scenario hash and
-the gates) and ``report.html`` for people, with the plots embedded (matplotlib, no server)."""
-import base64
+"""A run's report: ``report.json`` (every KPIS.md figure, the unread meters, the seed, versions,
+scenario hash and the gates) and ``report.html`` for people: the verdict and the read rates at
+a glance, failing gates first, every figure with its unit, the plots embedded (no server).
+Without matplotlib (the [hil] extra) only report.json is written."""
 import html
-import io
 import json
 import os
+import sys
+
+from hil.plots import available, plots
+
+UNREAD_SHOWN = 200              # more unread meters are in report.json only
+HTML_NOTE = "install gridedge[hil] for the HTML report"
+
+# (key, label, unit) of the daily-freeze figures; the unit decides the format
+FREEZE_FIGURES = (
+    ("read", "meters read by the deadline", "meters"),
+    ("reachable", "meters reachable", "meters"),
+    ("completion_s", "completion (last meter read)", "min"),
+    ("completion_p99_s", "99 % of the meters read", "min"),
+    ("t90_s", "90 % read", "min"), ("t99_s", "99 % read", "min"), ("t999_s", "99.9 % read", "min"),
+    ("lower_bound_s", "channel lower bound", "min"),
+    ("uart_bound_s", "UART lower bound", "min"),
+    ("reachable_from_s", "every meter reachable from", "min"),
+    ("efficiency", "efficiency (lower bound / completion)", "%"),
+    ("deadline", "deadline", ""),
+)
+UPLINK_FIGURES = (
+    ("readings_produced", "readings produced", "readings"),
+    ("readings_confirmed_by_master", "confirmed by the master", "readings"),
+    ("readings_lost", "lost", "readings"),
+    ("uplink.session.dial_failed", "dial failures", "dials"),
+    ("uplink.session.heartbeat_missed", "heartbeats missed", "heartbeats"),
+    ("uplink.backlog_peak", "backlog peak", "readings"),
+    ("uplink.backlog_left", "backlog left at the end", "readings"),
+)
+PREPAID_FIGURES = (
+    ("wrongful_ops", "wrongful operations", "commands"),
+    ("missed_ops", "missed operations", "commands"),
+    ("prepaid.commands", "commands", "commands"),
+    ("prepaid.escalated", "escalations", "commands"),
+    ("prepaid.stuck_relays", "stuck relays", "meters"),
+    ("prepaid.held_for_load", "trips held for load", "commands"),
+    ("prepaid.payments", "payments", "payments"),
+)
 
 
 def write_report(report, samples, folder):
-    """Write report.json and report.html into ``folder``; returns their paths."""
+    """Write report.json and report.html into ``folder``; returns their paths (the HTML one
+    None, with a note on stderr, where matplotlib is not installed)."""
     os.makedirs(folder, exist_ok=True)
     path_json = os.path.join(folder, "report.json")
     with open(path_json, "w") as f:
         json.dump(report, f, indent=1, sort_keys=True)
         f.write("\n")
+    if not available():
+        sys.stderr.write(HTML_NOTE + "\n")
+        return path_json, None
     path_html = os.path.join(folder, "report.html")
     with open(path_html, "w") as f:
         f.write(render_html(report, samples))
     return path_json, path_html
 
 
-def _figure():
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=96)
-    return plt, fig, ax
+def figure(report, key):
+    """``report``'s figure at a dotted ``key`` (None when absent)."""
+    got = report
+    for part in key.split("."):
+        got = got.get(part) if isinstance(got, dict) else None
+    return got
 
 
-def _png(plt, fig):
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+def fmt(value, unit):
+    """A figure as text with its unit: shares in %, durations in s or min, money in yuan."""
+    if value is None:
+        return "–"
+    if unit == "%":
+        return "%.2f %%" % (100.0 * value)
+    if unit == "min":
+        return "%.1f min (%.0f s)" % (value / 60.0, value) if value >= 60 else "%.1f s" % value
+    if unit == "s":
+        return "%.1f s" % value
+    if unit == "yuan":
+        return "%.2f yuan" % value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return ("%s %s" % (value, unit)).strip()
 
 
-def plots(report, samples):
-    """[(title, base64 PNG)] of the figures the data allows."""
-    out = []
-    times = samples.get("freeze_read_times_s")
-    if times:
-        plt, fig, ax = _figure()
-        n = report["meters"]
-        unit, scale = ("minutes", 60.0) if times[-1] < 7200 else ("hours", 3600.0)
-        ax.step([0.0] + [t / scale for t in times], [0.0] + [(k + 1) / n for k in range(len(times))],
-                where="post")
-        ax.set_xlabel("%s after the daily-freeze window opened" % unit)
-        ax.set_ylabel("share of meters read")
-        ax.set_ylim(0, 1.01)
-        ax.grid(True, alpha=0.3)
-        out.append(("Cumulative daily-freeze read rate (%s)" % report.get("period"), _png(plt, fig)))
-    depth = report.get("read_rate_by_depth") or {}
-    if depth:
-        plt, fig, ax = _figure()
-        keys = sorted(depth, key=int)
-        ax.bar(keys, [depth[k]["rate"] for k in keys])
-        for k in keys:
-            ax.annotate(str(depth[k]["meters"]), (k, depth[k]["rate"]), ha="center", va="bottom",
-                        fontsize=8)
-        ax.set_xlabel("relay depth (0: not in the network; labels: meters)")
-        ax.set_ylabel("read rate by the deadline")
-        ax.set_ylim(0, 1.05)
-        out.append(("Read rate by relay depth", _png(plt, fig)))
-    for key, title in (("trip_latency_s", "Trip latency"),
-                       ("reconnect_latency_s", "Reconnect latency")):
-        values = samples.get(key)
-        if values:
-            plt, fig, ax = _figure()
-            ax.hist([v / 60.0 for v in values], bins=30)
-            ax.set_xlabel("minutes")
-            ax.set_ylabel("commands")
-            out.append(("%s (n = %d)" % (title, len(values)), _png(plt, fig)))
-    hours = report.get("channel_by_hour") or {}
-    if hours:
-        plt, fig, ax = _figure()
-        keys = sorted(hours, key=int)
-        ax.plot([int(k) for k in keys], [hours[k] for k in keys], marker="o")
-        ax.set_xlabel("hour of day")
-        ax.set_ylabel("requests answered")
-        ax.set_xlim(-0.5, 23.5)
-        ax.set_ylim(0, 1.02)
-        ax.grid(True, alpha=0.3)
-        out.append(("Channel quality by hour", _png(plt, fig)))
-    return out
+def _table(rows, head=None):
+    e = html.escape
+    out = "<table>"
+    if head:
+        out += "<tr>%s</tr>" % "".join("<th>%s</th>" % e(h) for h in head)
+    for row in rows:
+        out += "<tr>%s</tr>" % "".join("<td>%s</td>" % e(str(c)) for c in row)
+    return out + "</table>"
 
 
-FIGURES = ("read_rate", "reachable_read_rate", "completion_s", "completion_p99_s",
-           "lower_bound_s", "efficiency",
-           "wrongful_ops", "missed_ops", "readings_produced", "readings_confirmed_by_master",
-           "readings_lost")
+def _figures(report, spec):
+    return _table([(label, fmt(figure(report, key), unit)) for key, label, unit in spec
+                   if figure(report, key) is not None])
+
+
+def _uplink(report):
+    if not report.get("uplink"):
+        return "<p>no uplink in this run.</p>"
+    session = report["uplink"].get("session") or {}
+    rows = []
+    for key, label, unit in UPLINK_FIGURES:
+        value = figure(report, key)
+        if value is None and key.startswith("uplink.session."):
+            value = session.get(key.rsplit(".", 1)[1], 0)      # a counter never incremented
+        rows.append((label, fmt(value, unit)))
+    return _table(rows)
+
+
+def _latency(v):
+    v = v or {}
+    if not v.get("n"):
+        return "–"
+    return "p50 %s, p95 %s, max %s (n = %d)" % (fmt(v.get("p50"), "min"), fmt(v.get("p95"), "min"),
+                                                 fmt(v.get("max"), "min"), v["n"])
+
+
+def _gates(report):
+    gates = sorted(report.get("gates", []), key=lambda g: g["passed"])     # failing first
+    rows = "".join('<tr class="%s"><td>%s</td><td>%s %s</td><td>%s</td><td>%s</td></tr>' % (
+        "pass" if g["passed"] else "fail", html.escape(g["metric"]), html.escape(g["op"]),
+        g["limit"], html.escape(json.dumps(g["value"])), "pass" if g["passed"] else "FAIL")
+        for g in gates)
+    return "<table><tr><th>figure</th><th>must be</th><th>got</th><th></th></tr>%s</table>" % rows
+
+
+def _unread(report):
+    unread = report.get("unread")
+    if unread is None:
+        return ""
+    if not unread:
+        return "<h2>Unread meters</h2><p>none: every meter was read by the deadline.</p>"
+    rows = [(m["address"], m["depth"], m["medium"], "yes" if m.get("reachable") else "no",
+             ", ".join(m.get("faults") or ()) or "–", m.get("last_error") or "–")
+            for m in unread[:UNREAD_SHOWN]]
+    more = ("<p>and %d more in report.json.</p>" % (len(unread) - UNREAD_SHOWN)
+            if len(unread) > UNREAD_SHOWN else "")
+    return "<h2>Unread meters (%d)</h2>%s%s" % (len(unread), _table(
+        rows, ("address", "relay depth", "medium", "reachable", "faults (ground truth)",
+               "agent's last error")), more)
+
+
+def _prepaid(report):
+    if report.get("prepaid") is None and not (report.get("trip_latency_s") or {}).get("n"):
+        return "<h2>Prepaid cost control</h2><p>no prepaid customers in this run.</p>"
+    rows = [("trip latency", _latency(report.get("trip_latency_s"))),
+            ("reconnect latency", _latency(report.get("reconnect_latency_s"))),
+            ("trip latency without load holds",
+             _latency(figure(report, "prepaid.trip_latency_not_load_deferred_s")))]
+    rows += [(label, fmt(figure(report, key), unit)) for key, label, unit in PREPAID_FIGURES
+             if figure(report, key) is not None]
+    by_state = figure(report, "prepaid.commands_by_state") or {}
+    if by_state:
+        rows.append(("commands by state", ", ".join("%s %d" % kv for kv in sorted(by_state.items()))))
+    return "<h2>Prepaid cost control</h2>" + _table(rows)
+
+
+def _wrong(report):
+    days = [(d.get("period"), fmt(d.get("wrong_values"), "readings")) for d in report.get("days", [])]
+    text = fmt(report.get("wrong_values"), "readings")
+    return ("<h2>Wrong values</h2><p>Stored daily freezes that differ from the meter's own: "
+            "%s.</p>%s" % (html.escape(text), _table(days, ("period", "wrong values")) if days else ""))
+
+
+CSS = """
+body { font-family: sans-serif; max-width: 1300px; margin: 1em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 0.3em 0 1em; }
+td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }
+.headline { border-radius: 8px; padding: 0.8em 1.2em; color: #fff; display: flex;
+            align-items: center; gap: 2.5em; flex-wrap: wrap; }
+.headline.pass { background: #1a7f37; } .headline.fail { background: #c62828; }
+.verdict { font-size: 3em; font-weight: bold; }
+.big { font-size: 2.4em; font-weight: bold; } .big small { font-size: 0.4em; display: block; }
+.pass td:last-child { color: #1a7f37; } .fail td:last-child { color: #c62828; font-weight: bold; }
+.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(600px, 1fr)); gap: 1em; }
+.plots img { width: 100%; max-width: 620px; }
+"""
 
 
 def render_html(report, samples):
     e = html.escape
-    rows = "".join("<tr><td>%s</td><td>%s</td></tr>" % (e(k), e(json.dumps(report.get(k))))
-                   for k in FIGURES)
-    for k in ("trip_latency_s", "reconnect_latency_s"):
-        v = report.get(k) or {}
-        rows += "<tr><td>%s</td><td>p50 %s, p95 %s, max %s</td></tr>" % (
-            e(k), v.get("p50"), v.get("p95"), v.get("max"))
-    gates = "".join(
-        '<tr class="%s"><td>%s %s %s</td><td>%s</td><td>%s</td></tr>' % (
-            "pass" if g["passed"] else "fail", e(g["metric"]), e(g["op"]), g["limit"],
-            e(json.dumps(g["value"])), "pass" if g["passed"] else "FAIL")
-        for g in report.get("gates", []))
-    figs = "".join('<h2>%s</h2><img alt="%s" src="data:image/png;base64,%s">' % (e(t), e(t), p)
-                   for t, p in plots(report, samples))
-    verdict = "PASSED" if report.get("passed") else "FAILED"
+    passed = report.get("passed")
+    verdict = "PASS" if passed else "FAIL"
+    context = "%s %s meters, %s h from %s, seed %s, scenario sha256 <code>%s</code>, gridedge %s" % (
+        report.get("meters"), e(str(report.get("medium"))), report.get("hours"),
+        e(str(report.get("start"))), report.get("seed"), e(str(report.get("scenario_sha256"))),
+        e(str((report.get("version") or {}).get("gridedge"))))
+    figs = "".join('<figure><figcaption>%s</figcaption><img alt="%s" src="data:image/png;base64,%s">'
+                   '</figure>' % (e(t), e(t), p) for t, p in plots(report, samples))
     return """<!doctype html>
-<html><head><meta charset="utf-8"><title>gridedge %(name)s</title><style>
-body { font-family: sans-serif; max-width: 60em; margin: 2em auto; }
-table { border-collapse: collapse; } td { border: 1px solid #ccc; padding: 0.2em 0.6em; }
-.pass td:last-child { color: #070; } .fail td:last-child { color: #b00; font-weight: bold; }
-</style></head><body>
-<h1>%(name)s: %(verdict)s</h1>
-<p>%(meters)s %(medium)s meters, %(hours)s h from %(start)s, seed %(seed)s, scenario sha256
-<code>%(sha)s</code>, gridedge %(version)s.</p>
-<h2>Gates</h2><table>%(gates)s</table>
-<h2>Figures (KPIS.md)</h2><table>%(rows)s</table>
-%(figs)s
+<html><head><meta charset="utf-8"><title>gridedge %(name)s: %(verdict)s</title>
+<style>%(css)s</style></head><body>
+<div class="headline %(cls)s" id="headline"><span class="verdict">%(verdict)s</span>
+<span class="big">%(rate)s<small>read rate (%(period)s)</small></span>
+<span class="big">%(reach)s<small>reachable read rate</small></span>
+<span><b>%(name)s</b><br>%(failed)s</span></div>
+<p>%(context)s.</p>
+<h2>Gates</h2>%(gates)s
+<h2>Daily freeze</h2>%(freeze)s
+%(unread)s
+<h2>Uplink to the master station</h2>%(uplink)s
+%(prepaid)s
+%(wrong)s
+<h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
-""" % {"name": e(str(report.get("scenario"))), "verdict": verdict, "meters": report.get("meters"),
-       "medium": e(str(report.get("medium"))), "hours": report.get("hours"),
-       "start": e(str(report.get("start"))), "seed": report.get("seed"),
-       "sha": e(str(report.get("scenario_sha256"))),
-       "version": e(str((report.get("version") or {}).get("gridedge"))), "gates": gates,
-       "rows": rows, "figs": figs}
+""" % {"name": e(str(report.get("scenario"))), "verdict": verdict, "css": CSS,
+       "cls": "pass" if passed else "fail", "context": context,
+       "rate": fmt(report.get("read_rate"), "%"), "reach": fmt(report.get("reachable_read_rate"), "%"),
+       "period": e(str(report.get("period"))),
+       "failed": "%d of %d gates failed" % (sum(not g["passed"] for g in report.get("gates", [])),
+                                            len(report.get("gates", []))),
+       "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
+       "unread": _unread(report), "uplink": _uplink(report),
+       "prepaid": _prepaid(report), "wrong": _wrong(report), "figs": figs}

@@ -17,6 +17,7 @@ uplink outages, and the gates a run must pass. Validated as a whole: every probl
 """
 import hashlib
 import operator
+import os
 
 from meter_sim.faults import KINDS
 from protocols.civil import iso, parse_local
@@ -32,6 +33,25 @@ UPLINK_KEYS = {"outages", "loss", "max_store_mb"}
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
        "==": operator.eq}
 DEFAULT_START = "2026-01-06 00:00"          # the population epoch's next day (a Tuesday)
+LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
+
+
+def library():
+    """The names of the bundled scenarios (hil/scenarios/NAME.toml, shipped in the wheel)."""
+    return sorted(f[:-5] for f in os.listdir(LIBRARY) if f.endswith(".toml"))
+
+
+def resolve(path):
+    """``path`` itself when it is a file, else the bundled scenario of that name (``smoke``)."""
+    if os.path.isfile(path):
+        return path
+    name = os.path.basename(path)
+    name = name[:-5] if name.endswith(".toml") else name
+    bundled = os.path.join(LIBRARY, name + ".toml")
+    if os.sep not in str(path) and os.path.isfile(bundled):
+        return bundled
+    raise ScenarioError("%s: no such file, nor a bundled scenario (%s)"
+                        % (path, ", ".join(library())))
 
 
 class ScenarioError(ValueError):
@@ -98,6 +118,8 @@ class Scenario:
 
     @classmethod
     def load(cls, path):
+        """Load a scenario file, or a bundled one by name."""
+        path = resolve(path)
         try:
             import tomllib
         except ImportError:                 # Python 3.10

@@ -22,7 +22,10 @@ from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive,
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
 from hil.simruntime import SimRuntime
+from hil.unread import unread_meters
 from hil.uplink_sim import SimLink, uplink_counts, uploadable
+
+BACKLOG_WATCH_S = 60.0          # the backlog's peak is sampled this often (virtual seconds)
 
 
 def version():
@@ -78,6 +81,13 @@ class Run:
                        for a, b in up.get("outages", [])]
             self.link = SimLink(env, self.runtime, self.uplink, self.master, outages=outages,
                                 loss=up.get("loss", 0.0), rng=random.Random(sc.seed + 1))
+            self.backlog_peak = 0
+            env.process(self._watch_backlog())
+
+    def _watch_backlog(self):
+        while True:
+            self.backlog_peak = max(self.backlog_peak, self.store.unsent_count())
+            yield self.env.timeout(BACKLOG_WATCH_S)
 
     def run(self, progress=None):
         t = self.start
@@ -103,7 +113,8 @@ class Run:
                 r = area_report(self.area, _Done(done, exchanges, FREEZE_DIS), begin, deadline,
                                 "agent")
                 r.update(period=period, deadline=iso(deadline)[:16],
-                         wrong_values=self.wrong_values(period, b))
+                         wrong_values=self.wrong_values(period, b),
+                         unread=unread_meters(self.area, done, self.store, period, self.env.now))
                 days.append((r, sorted(t - begin for t in done.values())))
             b += DAY
         return days
@@ -134,7 +145,7 @@ class Run:
             # the network late set completion_s (area-10000: 1 124 s against 7 735 s)
             for key in ("read_rate", "reachable_read_rate", "completion_s", "completion_p99_s",
                         "lower_bound_s", "efficiency", "read_rate_by_depth", "period",
-                        "deadline", "read", "reachable", "wrong_values"):
+                        "deadline", "read", "reachable", "wrong_values", "unread"):
                 out[key] = first[key]
             samples["freeze_read_times_s"] = times
             out["days"] = [{k: r[k] for k in ("period", "read_rate", "reachable_read_rate",
@@ -143,7 +154,7 @@ class Run:
         else:
             out.update(read_rate=None, reachable_read_rate=None, completion_s=None,
                        lower_bound_s=None, efficiency=None, read_rate_by_depth={},
-                       wrong_values=None)
+                       wrong_values=None, unread=[])
         net = self.area.network
         out["channel_by_hour"] = {str(h): round(r["answered"] / r["requests"], 4)
                                   for h, r in sorted(net.stats.by_hour.items()) if r["requests"]}
@@ -172,7 +183,7 @@ class Run:
             return {"readings_produced": len(uploadable(self.store)),
                     "readings_confirmed_by_master": None, "readings_lost": None}
         out = uplink_counts(self.store, self.master)
-        out["uplink"] = {"backlog_left": out.pop("backlog_left"),
+        out["uplink"] = {"backlog_left": out.pop("backlog_left"), "backlog_peak": self.backlog_peak,
                          "repeated_deliveries_absorbed": out.pop("repeated_deliveries_absorbed"),
                          "session": dict(sorted(self.uplink.session.counters.items()))}
         return out

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_shipped_example_config_loads():
-    cfg = load_config(ROOT / "deploy" / "agent.toml")
+    cfg = load_config(ROOT / "edge" / "deploy" / "agent.toml")
     assert sorted(cfg.archive.ports) == ["plc", "rs485-1"]
     assert cfg.archive.ports["plc"].carrier and cfg.archive.ports["plc"].concurrency == 5
     assert cfg.archive.meters["000000000002"].protocol == "645-1997"

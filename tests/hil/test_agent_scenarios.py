@@ -27,14 +27,16 @@ def check(result, tmp_path):
         assert agent["counters"]["read_%s_ok" % task] > 0
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(120)
 def test_rs485_200_meters_one_day(tmp_path):
     check(compare(200, "rs485", 1, 6.0, faults=FAULTS, day_hours=24), tmp_path)
 
 
-@pytest.mark.timeout(600)
-def test_hplc_2000_meters_one_day(tmp_path):
-    result = compare(2000, "hplc", 1, 6.0, faults=FAULTS, day_hours=24)
+# the smallest HPLC area that shows it (relays up to depth 3); 2 000 meters and more are
+# benchmarks/agent_day.py
+@pytest.mark.timeout(120)
+def test_hplc_200_meters_one_day(tmp_path):
+    result = compare(200, "hplc", 1, 6.0, faults=FAULTS, day_hours=24)
     check(result, tmp_path)
     # five concurrent reads: most of the area is in long before the round-robin reader
     assert result["agent"]["completion_p99_s"] < result["baseline"]["completion_p99_s"] / 3

@@ -22,7 +22,7 @@ from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONFIRM, AFN_
                                        encode_units, parse_units)
 
 from tests.helpers import deframe
-from tests.protocols.test_gdw1376_1 import SAMPLES, needs_samples
+from tests.protocols.test_gdw1376_1 import SAMPLES
 
 PASSWORD = bytes(range(16))
 WEDNESDAY = from_civil(2026, 11, 25, 12, 0)          # no friendly window: trips may go out
@@ -77,7 +77,6 @@ def test_points_are_the_records_or_numbered_in_order():
 REQUESTS = sorted(n for n in SAMPLES if n.startswith("q"))
 
 
-@needs_samples
 @pytest.mark.parametrize("name", REQUESTS)
 def test_every_request_sample_is_answered_like_the_sample_response(name):
     request = decode_frame(SAMPLES[name])

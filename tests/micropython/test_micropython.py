@@ -21,11 +21,23 @@ def _run_cpython(script="firmware_check.py"):
                           text=True, env=env, timeout=60)
 
 
+def _unavailable(reason):
+    """Skip (a machine without Node.js/npm), or fail where CI requires the check."""
+    if os.environ.get("GRIDEDGE_REQUIRE_MICROPYTHON"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 @pytest.mark.parametrize("script,lines", [("firmware_check.py", 30), ("dlt698_check.py", 12)])
 def test_firmware_and_codec_run_identically_under_micropython(script, lines):
     node = shutil.which("node")
-    assert node, "Node.js is required for the MicroPython check"
-    subprocess.run([str(HERE / "setup_node.sh")], check=True, timeout=300)
+    if not node:
+        _unavailable("Node.js not found: the MicroPython WebAssembly runtime needs it")
+    setup = subprocess.run([str(HERE / "setup_node.sh")], capture_output=True, text=True,
+                           timeout=300)
+    if setup.returncode != 0:
+        _unavailable("MicroPython runtime not installed: %s" % (setup.stderr.strip()
+                                                                 or setup.stdout.strip()))
     mp = subprocess.run([node, "run_micropython.mjs", str(ROOT), script], cwd=HERE,
                         capture_output=True, text=True, timeout=120)
     assert mp.returncode == 0, mp.stderr

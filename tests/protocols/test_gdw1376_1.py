@@ -1,8 +1,5 @@
 """Q/GDW 1376.1: the 24 public sample frames, DA/DT and format golden values, the stream, and
 properties (round trips, never a crash on any bytes)."""
-import os
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -13,33 +10,29 @@ from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.errors import DecodeError, EncodeError
 from protocols.gdw1376_1.units import LAYOUTS, decode_da, decode_dt, encode_da, encode_dt
 
-from tests.conftest import SHARED
+from tests.conftest import ROOT
 from tests.helpers import deframe
 
-# the public samples live beside the project (PROTOCOLS.md: read them there, never copy them)
-SAMPLES_PATH = Path(os.environ.get("GRIDEDGE_SHARED", SHARED)) / "vectors" / "gdw1376_1_samples.txt"
+# the public sample frames, each with its source file beside it
+SAMPLES_PATH = ROOT / "tests" / "protocols" / "vectors" / "gdw1376_1" / "samples.txt"
 # PROTOCOLS.md's verified login frame: always here, so the codec is checked even without them
 LOGIN_DOC = bytes.fromhex("683200320068C97101220800027800000100E016")
 
 
 def samples():
     out = {"login": LOGIN_DOC}
-    if not SAMPLES_PATH.exists():
-        return out
     for line in SAMPLES_PATH.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            name, hexed = line.split()
+            name, hexed, source = line.split()
+            assert source.endswith("/%s.3761" % name), line
             out[name] = bytes.fromhex(hexed)
     return out
 
 
 SAMPLES = samples()
-needs_samples = pytest.mark.skipif(not SAMPLES_PATH.exists(), reason="no %s" % SAMPLES_PATH)
 
 
 def test_all_24_samples_are_here():
-    if not SAMPLES_PATH.exists():
-        pytest.skip("%s not found (set GRIDEDGE_SHARED to the shared folder)" % SAMPLES_PATH)
     assert len(SAMPLES) == 24 and SAMPLES["login"] == LOGIN_DOC
 
 
@@ -55,7 +48,6 @@ def test_every_sample_decodes_reencodes_and_its_units_parse(name):
         assert f.tp is not None and f.up == name.startswith("r")
 
 
-@needs_samples
 def test_login_heartbeat_logout_fields():
     login = decode_frame(SAMPLES["login"])
     assert (login.up, login.prm, login.func, login.afn, login.seq) == (True, True, 9, 2, 8)
@@ -66,7 +58,6 @@ def test_login_heartbeat_logout_fields():
     assert parse_units(2, decode_frame(SAMPLES["loginOut"]).data, True)[0].fn == 2
 
 
-@needs_samples
 def test_class1_and_class2_values_from_the_samples():
     f = decode_frame(SAMPLES["rafn12f129"])
     (u,) = parse_units(f.afn, f.data, True)
@@ -83,7 +74,6 @@ def test_class1_and_class2_values_from_the_samples():
     assert u.value["pf"] == 100.0 and u.value["p"] == 0.0
 
 
-@needs_samples
 def test_peer_quirks_are_kept_not_lost():
     """F167 with non-BCD fields and 5 bytes past the standard layout; a confirm padded with
     zeros; an F168 whose tariff count is EE: every byte stays reachable."""

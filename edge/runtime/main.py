@@ -1,0 +1,134 @@
+"""The board's entry point: agent.toml -> store, Agent (prepaid, uplink), exporter, the real loop.
+
+``gridedge-agent --config /etc/gridedge/agent.toml`` (or ``python -m edge.runtime.main``) needs
+nothing of the lab's side (hil, the simulator, SimPy, matplotlib); ``gridedge agent`` is a thin
+command over ``run``. It prints one JSON line when it runs, then logs on stderr.
+"""
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import signal
+import sys
+import time
+
+from protocols.civil import iso, parse_local
+
+from edge.agent import Agent
+from edge.runtime.aio import AgentRunner, local_clock
+from edge.runtime.config import ConfigError, load_config
+from edge.store import Store
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
+
+log = logging.getLogger(__name__)
+
+
+def version():
+    try:
+        from importlib.metadata import PackageNotFoundError, version as v
+        return v("gridedge")
+    except (ImportError, PackageNotFoundError):     # a bare checkout, not installed
+        return "unknown"
+
+
+def build(cfg, wall, on_commit=None):
+    """The store, the agent (with prepaid and uplink where configured) and its runner."""
+    store = Store(cfg.store, cfg.max_readings, on_commit=on_commit,
+                  max_bytes=None if cfg.max_store_mb is None else int(cfg.max_store_mb * 2 ** 20))
+    agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
+    if cfg.uplink is not None:
+        from edge.uplink import Uplink
+        Uplink(agent, cfg.uplink, random.Random(cfg.uplink.seed or time.time_ns()))
+    try:
+        return store, AgentRunner.open(agent, wall)
+    except ValueError as exc:             # a URL pyserial does not know: the config is wrong
+        store.close()
+        raise ConfigError("%s: %s" % (", ".join(p.url for p in cfg.archive.ports.values()), exc))
+
+
+def _commit_line(out):
+    def echo(readings):
+        out.write(json.dumps({"committed": [[r.addr, r.task, r.period, r.quality]
+                                            for r in readings]}) + "\n")
+        out.flush()
+    return echo
+
+
+async def _serve(runner, duration):
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runner.stop)
+    await runner.run(None if duration is None else time.monotonic() + duration)
+
+
+def run(config_path, epoch=None, duration=None, print_commits=False, out=None):
+    """Run the agent of ``config_path`` until a signal (or ``duration`` seconds). Raises
+    ConfigError for an unusable config; a missing or failing port is retried, not fatal."""
+    out = out or sys.stdout
+    cfg = load_config(config_path)
+    wall = local_clock(parse_local(epoch) if epoch else None)
+    store, runner = build(cfg, wall, _commit_line(out) if print_commits else None)
+    try:
+        if cfg.metrics:
+            from edge.runtime.exporter import serve_metrics
+            serve_metrics(runner, cfg.metrics)
+        log.info("gridedge agent %s starting: config %s, %d meters on %s, store %s", version(),
+                 os.path.abspath(config_path), len(cfg.archive), ", ".join(sorted(cfg.archive.ports)),
+                 cfg.store)
+        out.write(json.dumps({"agent": "running", "version": version(), "meters": len(cfg.archive),
+                              "ports": sorted(cfg.archive.ports), "store": cfg.store,
+                              "metrics": cfg.metrics, "clock": iso(wall()),
+                              "uplink": cfg.uplink.master if cfg.uplink else None}) + "\n")
+        out.flush()
+        asyncio.run(_serve(runner, duration))
+    finally:
+        store.close()
+    log.info("gridedge agent stopped")
+
+
+def configure_logging(level="INFO"):
+    """Human-readable lines on stderr (journald stamps them), unless logging is set up already."""
+    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="gridedge-agent", description=(
+        "The gridedge edge agent: read the archived meters on their ports, store, export metrics."))
+    parser.add_argument("--config", help="agent.toml (store, metrics, tasks, archive)")
+    parser.add_argument("--epoch", help="run the agent's calendar from this local time"
+                                        " 'YYYY-MM-DD hh:mm' (a rig playing a simulated day)")
+    parser.add_argument("--duration", type=float, help="stop after this many seconds")
+    parser.add_argument("--print-commits", action="store_true",
+                        help="print one JSON line per durable store commit")
+    parser.add_argument("--log-level", default="INFO",
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--example", choices=["agent.toml", "gridedge-agent.service"],
+                        help="print a shipped example file and exit")
+    parser.add_argument("--version", action="version", version="gridedge " + version())
+    args = parser.parse_args(argv)
+    if args.example:
+        with open(os.path.join(EXAMPLES, args.example)) as f:
+            sys.stdout.write(f.read())
+        return 0
+    if not args.config:
+        parser.error("--config is required")
+    if args.epoch:
+        try:
+            parse_local(args.epoch)
+        except ValueError as exc:
+            parser.error("--epoch: %s" % exc)
+    configure_logging(args.log_level)
+    try:
+        run(args.config, args.epoch, args.duration, args.print_commits)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
