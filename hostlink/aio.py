@@ -182,8 +182,7 @@ class MasterServer:
         if old is None or old[0] is conn:
             return True
         if self.login_policy == "refuse":
-            self.count("login_refused")
-            return False
+            return False                         # the connection counts and logs it
         self.count("login_replaced")
         self.store.link_event(conn.name, "login_replaced", "a new connection logged in",
                               self.wall())

@@ -73,7 +73,9 @@ class Tp:
         ss, mm, hh, dd = self.time
         y, m = to_civil(wall)[:2]
         best = None
-        for yy, mo in ((y, m - 1) if m > 1 else (y - 1, 12), (y, m), (y, m + 1) if m < 12 else (y + 1, 1)):
+        before = (y, m - 1) if m > 1 else (y - 1, 12)
+        after = (y, m + 1) if m < 12 else (y + 1, 1)
+        for yy, mo in (before, (y, m), after):
             try:
                 t = from_civil(yy, mo, dd, hh, mm, ss)
             except ValueError:
