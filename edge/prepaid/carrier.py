@@ -136,17 +136,11 @@ class Carrier:
         the journal under an id of the frame itself, so the same frame acts once. ``on_answer``
         gets the meter's answer bytes (now for a repeat already answered, else after the next
         send); returns (Command, new)."""
-        action = ACTIONS_BY_CODE.get(control.command)
-        if action is None:
-            raise ValueError("control N1 %r is not carried" % (control.command,))
-        command_id = forward_id(meter.addr, content)
-        cmd, new = self.submit_forward(meter, action, command_id, expires, content.hex())
+        action = forwarded_action(control)
+        cmd, new = self.submit(meter, action, "forwarded by the master", FORWARD_SOURCE,
+                               forward_id(meter.addr, content), expires, content.hex())
         self.answer_when_sent(cmd, new, on_answer)
         return cmd, new
-
-    def submit_forward(self, meter, action, command_id, expires, frame):
-        return self.submit(meter, action, "forwarded by the master", FORWARD_SOURCE, command_id,
-                           expires, frame)
 
     def answer_when_sent(self, cmd, new, on_answer):
         if not new and cmd.id in self.replies:
@@ -157,6 +151,16 @@ class Carrier:
                 del self._waiting[next(iter(self._waiting))]
         else:
             on_answer(None)             # ended without an answer to give (expired, superseded)
+
+
+def forwarded_action(control):
+    """The journal action of a forwarded 0x1C; a sealed one (ESAM, level 0x98) hides its N1,
+    so it cannot be verified by status word 3 and is refused, as an unknown N1 is."""
+    action = ACTIONS_BY_CODE.get(control.command)
+    if action is None:
+        raise ValueError("control N1 %s is not carried" % (
+            "sealed under ESAM" if control.command is None else "%02X" % control.command))
+    return action
 
 
 def forward_id(addr, content):
@@ -174,4 +178,4 @@ def forward_expiry(control, wall):
 
 
 __all__ = ["Belief", "Carrier", "CarrierSettings", "FORWARD_SOURCE", "forward_expiry",
-           "forward_id"]
+           "forward_id", "forwarded_action"]

@@ -13,7 +13,7 @@ from protocols.civil import iso
 
 from edge.effects import SleepUntil
 from edge.prepaid.audit import PARAMETERS, LocalAudit
-from edge.prepaid.carrier import ACTIONS_BY_CODE, Carrier, forward_id
+from edge.prepaid.carrier import Carrier, forward_id, forwarded_action
 from edge.prepaid.jobs import PrepaidRead
 from edge.prepaid.ledger import Ledger
 from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP,
@@ -230,13 +230,12 @@ class Prepaid(Carrier):
         others are only carried (their cost control is the master's)."""
         if meter.prepaid != "remote":
             return Carrier.forward(self, meter, control, content, expires, on_answer)
-        action = ACTIONS_BY_CODE.get(control.command)
-        if action is None:
-            raise ValueError("control N1 %r is not carried" % (control.command,))
-        known = self.journal.get(forward_id(meter.addr, content))
-        cmd = known or self.command(meter.addr, action, forward_id(meter.addr, content), expires,
-                                    "forwarded by the master", content.hex())
-        new = known is None and cmd.id == forward_id(meter.addr, content)
+        action = forwarded_action(control)
+        cid = forward_id(meter.addr, content)
+        known = self.journal.get(cid)
+        cmd = known or self.command(meter.addr, action, cid, expires, "forwarded by the master",
+                                    content.hex())
+        new = known is None and cmd.id == cid        # not absorbed by an open command
         self.answer_when_sent(cmd, new, on_answer)
         return cmd, new
 

@@ -93,3 +93,24 @@ def test_a_forwarded_close_after_a_trip_is_a_new_command_and_both_are_read_back(
     assert fw.relay.closed
     assert [(c.action, c.state) for c in a.journal()] == [("trip", "done"),
                                                          ("direct_close", "done")]
+
+
+def test_a_forwarded_trip_to_a_meter_under_our_cost_control_passes_its_checks():
+    from protocols.dlt645 import address
+    from protocols.gdw1376_1 import Tp
+    from protocols.gdw1376_1.units import parse_units
+    from edge.prepaid.journal import Journal
+    from tests.hostlink.test_uplink import PASSWORD, WEDNESDAY, agent_at, ask, down, online
+    agent = agent_at(WEDNESDAY, prepaid=True)
+    online(agent)
+    content = encode_645(apdu.Control(TRIP, WEDNESDAY + 600).to_frame(address("000000000001")))
+    agent.prepaid.keep_power["C1"] = True                # keep-power (保电): no trip
+    [answer] = ask(agent, down(AFN_FORWARD, [forward_unit(content)], pw=PASSWORD,
+                               tp=Tp.at(1, WEDNESDAY, 5)))
+    assert parse_units(0, answer.data, True)[0].fn == 2 and Journal(agent.store).all() == []
+    assert "keep_power" in agent.store.logged("uplink_denied")[-1][2]
+    agent.prepaid.keep_power["C1"] = False
+    assert ask(agent, down(AFN_FORWARD, [forward_unit(content)], pw=PASSWORD,
+                           tp=Tp.at(2, WEDNESDAY + 1, 5))) == []      # answered once the meter has
+    [cmd] = Journal(agent.store).all()
+    assert (cmd.action, cmd.source, bytes.fromhex(cmd.frame)) == ("trip", "master", content)
