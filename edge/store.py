@@ -10,8 +10,10 @@ every eviction is counted, and an evicted reading the master never confirmed is 
 
 ``confirmed`` per reading: 0 = still to go upstream, 1 = nothing left to send (the master
 confirmed it, or the uplink never sends it: a local task or a failed read), 2 = dropped by the
-uplink (no measuring point for its meter). With ``upload_tasks`` None (no uplink) every reading
-starts at 0, as before.
+uplink (no measuring point for its meter), 3 = rejected: the master denied it ``max_denies``
+times (``deny``); it stays in the store, queryable (``rejected``) and counted
+(``readings_rejected``). With ``upload_tasks`` None (no uplink) every reading starts at 0, as
+before.
 """
 import json
 import sqlite3
@@ -27,6 +29,7 @@ CREATE TABLE IF NOT EXISTS reading (
     read_at REAL NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0,
     UNIQUE (addr, task, di, period));
 CREATE INDEX IF NOT EXISTS reading_age ON reading (confirmed, id);
+CREATE TABLE IF NOT EXISTS reading_denial (id INTEGER PRIMARY KEY, denies INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
     depth INTEGER NOT NULL DEFAULT 0, next_probe REAL);
@@ -234,6 +237,35 @@ class Store:
         with transaction(self.db):
             self.db.executemany("UPDATE reading SET confirmed = ? WHERE id = ?",
                                 [(value, i) for i in ids])
+            self.db.executemany("DELETE FROM reading_denial WHERE id = ?", [(i,) for i in ids])
+
+    # --- delivery states: readings the master denied ------------------------------------------
+    def deny(self, ids, max_denies):
+        """The master denied readings ``ids`` once more: they stay in the backlog, or, at their
+        ``max_denies``-th denial, become rejected (3) and counted. Returns the rejected ids."""
+        rejected = []
+        with transaction(self.db):
+            for i in ids:
+                self.db.execute("INSERT INTO reading_denial VALUES (?, 1) ON CONFLICT (id) DO"
+                                " UPDATE SET denies = denies + 1", (i,))
+                (n,) = self.db.execute("SELECT denies FROM reading_denial WHERE id = ?",
+                                       (i,)).fetchone()
+                if n >= max_denies:
+                    cur = self.db.execute("UPDATE reading SET confirmed = 3 WHERE id = ? AND"
+                                          " confirmed = 0", (i,))
+                    if cur.rowcount:
+                        rejected.append(i)
+            self._bump("readings_denied", len(ids))
+            self._bump("readings_rejected", len(rejected))
+        return rejected
+
+    def rejected(self, limit=1000):
+        """(id, Reading, denials) of the readings the master rejected, oldest first."""
+        rows = self.db.execute("SELECT r.id, %s, COALESCE(d.denies, 0) FROM reading r LEFT JOIN"
+                               " reading_denial d ON d.id = r.id WHERE r.confirmed = 3 ORDER BY"
+                               " r.id LIMIT ?" % ", ".join("r." + c.strip() for c in
+                                                         _COLUMNS.split(",")), (limit,))
+        return [(row[0], _reading(row[1:-1]), row[-1]) for row in rows]
 
     # --- meter state --------------------------------------------------------------------------
     def save_meter_state(self, addr, health, last_success, failures, depth=0, next_probe=None):

@@ -23,6 +23,9 @@ from hil.agent_run import PORT, area_archive
 from hil.simruntime import SimRuntime
 
 
+SIM_PASSWORD = "5349" * 8              # the simulated terminal's PW (a sim has no secret)
+
+
 class SimLink:
     """``uplink`` (an ``edge.uplink.Uplink`` on ``runtime``'s agent) talking to ``store`` (a
     ``hostlink.store.MasterStore``) over a link that is down during ``outages`` [(start, end)]."""
@@ -159,7 +162,8 @@ class UplinkArea:
         self.agent = Agent(area_archive(self.area), self.store, settings or Settings(),
                            now=start, wall=start)
         self.runtime = SimRuntime(env, self.agent, {PORT[medium]: self.area.network})
-        self.settings = uplink or UplinkSettings("sim:0", "0171", 2082, seed=seed)
+        self.settings = uplink or UplinkSettings("sim:0", "0171", 2082, seed=seed,
+                                                 password=SIM_PASSWORD)
         self.uplink = Uplink(self.agent, self.settings, random.Random(seed))
         self.master = MasterStore(":memory:" if folder is None else
                                   os.path.join(str(folder), "master.sqlite"))
@@ -168,11 +172,12 @@ class UplinkArea:
         self.name = terminal_name(self.settings.region, self.settings.terminal)
 
     def ask(self, afn, units, timeout_s=600.0, **kw):
-        """SimPy process: send ``units`` from the master once connected; returns the finished
-        Request."""
+        """SimPy process: send ``units`` from the master once connected (with the terminal's
+        password); returns the finished Request."""
         env = self.env
         while self.link.master is None or not self.link.session.online:
             yield env.timeout(1.0)
+        kw.setdefault("pw", self.settings.password)
         r = self.link.master.request(afn, units, env.now, env.now, timeout_s, **kw)
         self.link.kick()
         while not r.done:

@@ -3,21 +3,72 @@ control port for operators and rigs) and the terminal's TCP client.
 
 Both are aioquic-style shells over the sans-I/O cores: feed bytes in, write what the core wants
 to send, sleep until its next deadline or the next bytes. TLS is an ``ssl.SSLContext`` away.
+
+The control port carries trips and archive changes, so it takes nothing without the station's
+secret: every command line carries ``"token"``, compared with the token file (created 0600 on
+the first start, refused when others may read it); a line without it is answered
+``unauthorized`` and the connection is closed. Lines over 64 KiB and lines that are not one JSON
+object get an error reply. The concentrator port holds at most ``max_connections`` at once;
+each connection has the core's limits (``hostlink.master.Limits``). A second login with an
+address already connected replaces the old connection (``login_policy = "replace"``, logged and
+counted) or is refused (``"refuse"``).
 """
 import asyncio
+import hmac
 import json
+import logging
+import os
+import secrets
 import ssl
+import stat
 import time
 
 from protocols.civil import parse_local, to_civil
-from protocols.gdw1376_1 import Unit
+from protocols.errors import ProtocolError
+from protocols.gdw1376_1 import Frame, Unit
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL,
                                        AFN_FORWARD, AFN_QUERY, AFN_SET)
-from hostlink.master import OK, MasterConnection, parse_terminal_name
+from hostlink.master import OK, Limits, MasterConnection, parse_terminal_name
 from hostlink.store import MasterStore, jsonable
 
 READ_CHUNK = 65536
+CONTROL_LINE_MAX = 65536             # bytes of one control-port command line
+LOGIN_POLICIES = ("replace", "refuse")
+log = logging.getLogger("gridedge.master")
+
+
+class TokenError(ValueError):
+    """The control port's token file cannot be used (readable by others, not ours, empty)."""
+
+
+def load_token(path, create=False):
+    """The secret in ``path``; with ``create``, a new random one is written there first if the
+    file does not exist (mode 0600, created exclusively). A file that group or others may read,
+    or that another user owns, is refused: the token is what stands between them and a trip."""
+    path = str(path)
+    if create:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise TokenError("token file %s: %s" % (path, exc.strerror)) from None
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise TokenError("token file %s has mode %04o: others may read it (chmod 600 %s)"
+                         % (path, stat.S_IMODE(st.st_mode), path))
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise TokenError("token file %s belongs to another user" % path)
+    with open(path) as f:
+        token = f.read().strip()
+    if len(token) < 16:
+        raise TokenError("token file %s holds no token (16 characters or more)" % path)
+    return token
 
 
 def local_wall():
@@ -66,13 +117,37 @@ async def _pump(reader, wake, timeout):
 class MasterServer:
     """Accepts concentrators, records what they send in ``store``, and carries requests."""
 
-    def __init__(self, store, msa=1, wall=local_wall):
+    def __init__(self, store, msa=1, wall=local_wall, limits=None, max_connections=1024,
+                 login_policy="replace"):
+        if login_policy not in LOGIN_POLICIES:
+            raise ValueError("login_policy is one of %s" % ", ".join(LOGIN_POLICIES))
+        if max_connections < 1:
+            raise ValueError("max_connections >= 1")
         self.store = store if isinstance(store, MasterStore) else MasterStore(store)
         self.msa = msa
         self.wall = wall
+        self.limits = limits or Limits()
+        self.max_connections = max_connections
+        self.login_policy = login_policy
         self.connections = {}          # terminal name -> (MasterConnection, writer, wake)
         self.servers = []
+        self.token = None
+        self.counters = {}             # the server's own, not yet in the store
         self._serving = set()
+        self._live = set()             # MasterConnections open now
+        self._pfc = 0
+
+    def _next_pfc(self):
+        self._pfc = (self._pfc + 1) & 0xFF
+        return self._pfc
+
+    def count(self, name, n=1):
+        self.counters[name] = self.counters.get(name, 0) + n
+
+    def flush_counters(self):
+        if self.counters:
+            self.store.bump(self.counters)
+            self.counters = {}
 
     async def listen(self, host, port, ssl_context=None):
         server = await asyncio.start_server(self._serve, host, port, ssl=ssl_context,
@@ -80,8 +155,13 @@ class MasterServer:
         self.servers.append(server)
         return server.sockets[0].getsockname()[:2]
 
-    async def listen_control(self, host, port):
-        server = await asyncio.start_server(self._serve_control, host, port)
+    async def listen_control(self, host, port, token):
+        """Serve the JSON-lines control port; every command must carry ``token``."""
+        if not token:
+            raise ValueError("the control port needs a token (nothing listens without a secret)")
+        self.token = token
+        server = await asyncio.start_server(self._serve_control, host, port,
+                                            limit=CONTROL_LINE_MAX)
         self.servers.append(server)
         return server.sockets[0].getsockname()[:2]
 
@@ -94,14 +174,37 @@ class MasterServer:
             await asyncio.wait(list(self._serving), timeout=5.0)
         for s in self.servers:
             await s.wait_closed()
+        self.flush_counters()
+
+    def _admit(self, conn):
+        """The login policy for an address another connection already holds."""
+        old = self.connections.get(conn.name)
+        if old is None or old[0] is conn:
+            return True
+        if self.login_policy == "refuse":
+            return False                         # the connection counts and logs it
+        self.count("login_replaced")
+        self.store.link_event(conn.name, "login_replaced", "a new connection logged in",
+                              self.wall())
+        log.warning("%s logged in again: the new connection replaces the old", conn.name)
+        old[0].close("replaced by a new login")
+        old[1].close()
+        old[2].set()
+        return True
 
     async def _serve(self, reader, writer):
-        conn = MasterConnection(self.store, self.msa)
+        if len(self._live) >= self.max_connections:
+            self.count("refused_connection_cap")
+            writer.close()
+            return
+        conn = MasterConnection(self.store, self.msa, self.limits, time.monotonic(), self._admit,
+                                self._next_pfc)
         wake = asyncio.Event()
         task = asyncio.current_task()
         self._serving.add(task)
+        self._live.add(conn)
         try:
-            while True:
+            while not conn.wants_close:
                 deadline = conn.next_deadline()
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                 data = await _pump(reader, wake, timeout)
@@ -110,10 +213,7 @@ class MasterServer:
                 now = time.monotonic()
                 if data:
                     conn.receive_data(data, now, self.wall())
-                    if conn.name is not None and self.connections.get(conn.name, (None,))[0] is not conn:
-                        old = self.connections.get(conn.name)
-                        if old is not None:         # the terminal came back on a new connection
-                            old[1].close()
+                    if conn.logged_in and self.connections.get(conn.name, (None,))[0] is not conn:
                         self.connections[conn.name] = (conn, writer, wake)
                 conn.on_timer(now)
                 out = conn.data_to_send()
@@ -126,6 +226,7 @@ class MasterServer:
         finally:
             if conn.name is not None and self.connections.get(conn.name, (None,))[0] is conn:
                 del self.connections[conn.name]
+            self._live.discard(conn)
             conn.connection_lost()
             writer.close()
             self._serving.discard(task)
@@ -149,21 +250,50 @@ class MasterServer:
 
     # --- the control port: one JSON object per line in, one per line out ----------------------
     async def _serve_control(self, reader, writer):
+        peer = writer.get_extra_info("peername")
         try:
             while True:
-                line = await reader.readline()
+                try:
+                    line = await reader.readline()
+                except ValueError:              # asyncio's limit: no newline within 64 KiB
+                    await _reply(writer, {"error": "a command line is at most %d bytes"
+                                          % CONTROL_LINE_MAX})
+                    break
                 if not line:
                     break
                 try:
-                    reply = await self.command(json.loads(line))
-                except (ValueError, KeyError, TypeError) as exc:
-                    reply = {"error": str(exc)}
-                writer.write(json.dumps(reply).encode() + b"\n")
-                await writer.drain()
+                    cmd = json.loads(line)
+                except ValueError as exc:
+                    cmd, reply = None, {"error": "not JSON: %s" % exc}
+                if cmd is not None and not isinstance(cmd, dict):
+                    cmd, reply = None, {"error": "a command is one JSON object per line"}
+                if cmd is not None and not self._authorised(cmd):
+                    self.count("control_unauthorized")
+                    self.flush_counters()
+                    log.warning("control port: command without the token from %s refused", peer)
+                    await _reply(writer, {"error": "unauthorized"})
+                    break
+                if cmd is not None:
+                    reply = await self._command_reply(cmd)
+                await _reply(writer, reply)
         except ConnectionError:
             pass
         finally:
             writer.close()
+
+    def _authorised(self, cmd):
+        token = cmd.get("token")
+        return (isinstance(token, str) and self.token is not None
+                and hmac.compare_digest(token.encode(), self.token.encode()))
+
+    async def _command_reply(self, cmd):
+        try:
+            return await self.command(cmd)
+        except (ValueError, KeyError, TypeError, ProtocolError) as exc:
+            return {"error": "%s: %s" % (type(exc).__name__, exc)}
+        except Exception as exc:                 # a bug: say so, keep serving
+            log.exception("control command %r failed", cmd.get("op"))
+            return {"error": "internal error: %s" % exc}
 
     async def command(self, cmd):
         """One operator command (the CLI's ``gridedge master ...`` verbs), as a JSON-able dict."""
@@ -173,14 +303,33 @@ class MasterServer:
         if op == "data":
             return {"data": self.store.data(cmd.get("terminal"), cmd.get("afn"), cmd.get("fn")),
                     "counts": self.store.counts()}
+        if op == "stats":
+            return {"counters": self.stats(), "connections": len(self._live)}
         terminal = cmd["terminal"]
         parse_terminal_name(terminal)
         afn, units = request_units(cmd)
-        pw = bytes.fromhex(cmd.get("password", "00" * 16))
+        pw = bytes.fromhex(cmd["password"]) if "password" in cmd else None
+        if Frame(afn).has_pw and (pw is None or len(pw) != 16):
+            raise ValueError("%s needs the terminal's password: 32 hex digits" % cmd["op"])
         r = await self.request(terminal, afn, units, cmd.get("timeout_s", 30.0), pw,
                                cmd.get("tp_delay_min", 5))
         return {"outcome": r.outcome, "units": [
             {"afn": u.afn, "fn": u.fn, "pn": u.pn, "value": jsonable(u.value)} for u in r.answer]}
+
+
+    def stats(self):
+        """The station's counters: those kept in the store plus those of the open connections
+        and the server's own not yet written."""
+        out = self.store.counters()
+        for part in [self.counters] + [c.counters for c in self._live]:
+            for k, v in part.items():
+                out[k] = out.get(k, 0) + v
+        return dict(sorted(out.items()))
+
+
+async def _reply(writer, reply):
+    writer.write(json.dumps(reply).encode() + b"\n")
+    await writer.drain()
 
 
 def _date(text, month=False):
@@ -222,8 +371,11 @@ def request_units(cmd):
     raise ValueError("unknown op %r" % op)
 
 
-async def control_call(host, port, cmd, timeout_s=60.0):
-    """Send one command to a master's control port and return its JSON reply."""
+async def control_call(host, port, cmd, timeout_s=60.0, token=None):
+    """Send one command (with the station's ``token``) to a master's control port and return
+    its JSON reply."""
+    if token is not None:
+        cmd = dict(cmd, token=token)
     reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
     try:
         writer.write(json.dumps(cmd).encode() + b"\n")
@@ -334,4 +486,4 @@ class TerminalClient:
 
 
 __all__ = ["MasterServer", "TerminalClient", "control_call", "request_units", "local_wall",
-           "client_context", "server_context", "OK"]
+           "client_context", "server_context", "load_token", "TokenError", "OK"]

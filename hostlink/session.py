@@ -15,8 +15,13 @@ handler (``edge.uplink.Uplink`` on a board):
 
 Rules of this file: the state moves only through TRANSITIONS, and an event a state does not
 expect raises SessionError naming both. Uploads are never counted as delivered until the
-master's confirm arrives on the connection that carried them; a lost connection or a confirm
-timeout hands them back to the handler as LOST, and they go up again.
+master's confirm for that very frame arrives on the connection that carried them; a lost
+connection or a confirm timeout hands them back to the handler as LOST, and they go up again.
+A confirm names its frame by the 4-bit SEQ only, so: frames in flight are a table keyed by SEQ
+(at most 16, bounded by ``window`` for uploads), a confirm that lists its units (AFN00 F3) must
+list the frame's, and the SEQ of a frame whose confirm timed out is not reused for
+``late_confirm_s`` - a late confirm then finds no frame to settle instead of settling the next
+frame that happens to carry the same SEQ.
 """
 import enum
 
@@ -30,6 +35,8 @@ CONFIRMED, DENIED, LOST = "confirmed", "denied", "lost"
 # confirms it with AFN00 F1 (UNVERIFIED: peers differ on the C byte of active reports)
 UPLOAD_FUNC = F_USER_DATA
 LOGIN, LOGOUT, HEARTBEAT = 1, 2, 3             # AFN02 items
+SEQS = 16                                      # PSEQ is 4 bits (SEQ D3..D0)
+MAX_WINDOW = SEQS - 2                          # room left for a heartbeat and a late SEQ
 
 
 class State(enum.Enum):
@@ -48,6 +55,7 @@ TRANSITIONS = {
     (S.LOGIN, "login_timeout"): S.CLOSING,
     (S.LOGIN, "lost"): S.OFFLINE,
     (S.ONLINE, "heartbeat_dead"): S.CLOSING,
+    (S.ONLINE, "seq_exhausted"): S.CLOSING,
     (S.ONLINE, "logout"): S.CLOSING,
     (S.ONLINE, "lost"): S.OFFLINE,
     (S.CLOSING, "lost"): S.OFFLINE,
@@ -67,11 +75,12 @@ class SessionSettings:
     """Timing of the uplink; every figure is a parameter (``[uplink]`` in agent.toml)."""
 
     FIELDS = ("heartbeat_s", "confirm_timeout_s", "login_tries", "max_missed", "reconnect_min_s",
-              "reconnect_max_s", "jitter", "window", "upload_per_s", "frame_bytes")
+              "reconnect_max_s", "jitter", "window", "upload_per_s", "frame_bytes",
+              "late_confirm_s")
 
     def __init__(self, heartbeat_s=60.0, confirm_timeout_s=30.0, login_tries=3, max_missed=3,
                  reconnect_min_s=5.0, reconnect_max_s=300.0, jitter=0.5, window=1,
-                 upload_per_s=2.0, frame_bytes=1024):
+                 upload_per_s=2.0, frame_bytes=1024, late_confirm_s=None):
         self.heartbeat_s = heartbeat_s
         self.confirm_timeout_s = confirm_timeout_s
         self.login_tries = login_tries
@@ -82,18 +91,35 @@ class SessionSettings:
         self.window = window                      # upload frames awaiting a confirm at once
         self.upload_per_s = upload_per_s          # upload frames per second (token bucket)
         self.frame_bytes = frame_bytes            # data units per upload frame, bytes
-        if not 0 <= jitter < 1 or window < 1 or upload_per_s <= 0 or frame_bytes < 64:
-            raise ValueError("need 0 <= jitter < 1, window >= 1, upload_per_s > 0 and "
-                             "frame_bytes >= 64")
+        # a SEQ whose confirm timed out stays out of use this long (default 4 timeouts)
+        self.late_confirm_s = 4.0 * confirm_timeout_s if late_confirm_s is None else late_confirm_s
+        problems = [what for bad, what in (
+            (not heartbeat_s > 0, "heartbeat_s > 0"),
+            (not confirm_timeout_s > 0, "confirm_timeout_s > 0"),
+            (login_tries < 1, "login_tries >= 1"), (max_missed < 1, "max_missed >= 1"),
+            (not reconnect_min_s > 0, "reconnect_min_s > 0"),
+            (not reconnect_min_s <= reconnect_max_s, "reconnect_min_s <= reconnect_max_s"),
+            (not 0 <= jitter < 1, "0 <= jitter < 1"), (not 1 <= window <= MAX_WINDOW,
+                                                       "1 <= window <= %d" % MAX_WINDOW),
+            (not upload_per_s > 0, "upload_per_s > 0"), (frame_bytes < 64, "frame_bytes >= 64"),
+            (not self.late_confirm_s >= 0, "late_confirm_s >= 0"))
+            if bad]
+        if problems:
+            raise ValueError("need " + ", ".join(problems))
 
 
 class _Pending:
-    __slots__ = ("kind", "token", "deadline")
+    """A frame awaiting its confirm: what it was, and which units it carried ((pn, fn) pairs
+    of its AFN), for a confirm that names them."""
 
-    def __init__(self, kind, token, deadline):
+    __slots__ = ("kind", "token", "deadline", "afn", "items")
+
+    def __init__(self, kind, token, deadline, afn, items):
         self.kind = kind
         self.token = token
         self.deadline = deadline
+        self.afn = afn
+        self.items = items
 
 
 class TerminalSession:
@@ -110,7 +136,8 @@ class TerminalSession:
         self._out = bytearray()
         self._deframer = Deframer()
         self._pseq = 0
-        self._pending = {}
+        self._pending = {}                        # SEQ -> _Pending: frames in flight
+        self._late = {}                           # SEQ -> until when it stays out of use
         self._failures = 0
         self._dial_at = 0.0
         self._next_heartbeat = None
@@ -153,6 +180,7 @@ class TerminalSession:
         self.connection += 1
         self._deframer = Deframer()
         self._pending = {}
+        self._late = {}                           # a new connection carries no old confirm
         self._missed = 0
         self._login_tries = 0
         self._send_login(now)
@@ -190,7 +218,7 @@ class TerminalSession:
     def next_deadline(self):
         if self.state is S.OFFLINE:
             return self._dial_at
-        times = [p.deadline for p in self._pending.values()]
+        times = [p.deadline for p in self._pending.values()] + list(self._late.values())
         if self.state is S.ONLINE:
             times.append(self._next_heartbeat)
             if self._uploads_in_flight() < self.settings.window and self.handler.has_upload():
@@ -198,14 +226,18 @@ class TerminalSession:
         return min(times) if times else None
 
     def on_timer(self, now):
+        for seq, until in list(self._late.items()):
+            if until <= now:
+                del self._late[seq]
         for seq, p in sorted(self._pending.items(), key=lambda kv: kv[1].deadline):
             if p.deadline > now or self.state is S.CLOSING:
                 continue
             del self._pending[seq]
+            self._late[seq] = now + self.settings.late_confirm_s
             self._expired(p, now)
         if self.state is S.ONLINE and now >= self._next_heartbeat:
-            self._send_link(HEARTBEAT, now)
             self._next_heartbeat = now + self.settings.heartbeat_s
+            self._send_link(HEARTBEAT, now)
         self._pump_uploads(now)
 
     def receive_data(self, data, now):
@@ -235,9 +267,13 @@ class TerminalSession:
         self._dial_at = now + delay * (1.0 - s.jitter * self.rng.random())
 
     def _next_seq(self):
-        seq = self._pseq
-        self._pseq = (self._pseq + 1) & 0x0F
-        return seq
+        """The next SEQ neither in flight nor waiting out a late confirm, or None."""
+        for _ in range(SEQS):
+            seq = self._pseq
+            self._pseq = (self._pseq + 1) & 0x0F
+            if seq not in self._pending and seq not in self._late:
+                return seq
+        return None
 
     def _frame(self, afn, units, func, prm=True, **kw):
         return Frame(afn, encode_units(units), up=True, prm=prm, func=func, region=self.region,
@@ -252,11 +288,17 @@ class TerminalSession:
 
     def _send_link(self, fn, now, expect=True):
         seq = self._next_seq()
+        if seq is None:                           # every SEQ waits for a confirm: give up
+            self.count("seq_exhausted")
+            if self.state is S.ONLINE:
+                self._move("seq_exhausted")
+            return
         self._send(self._frame(AFN_LINK, [Unit(AFN_LINK, fn, 0, None, True)], F_LINK_TEST,
                                seq=seq, con=True))
         if expect:
             kind = "login" if fn == LOGIN else "heartbeat"
-            self._pending[seq] = _Pending(kind, None, now + self.settings.confirm_timeout_s)
+            self._pending[seq] = _Pending(kind, None, now + self.settings.confirm_timeout_s,
+                                          AFN_LINK, {(0, fn)})
 
     def _expired(self, p, now):
         if p.kind == "login":
@@ -283,13 +325,16 @@ class TerminalSession:
         self._credit = min(float(s.window), self._credit + (now - self._credit_at) * s.upload_per_s)
         self._credit_at = now
         while self._credit >= 1.0 and self._uploads_in_flight() < s.window:
+            if len(self._pending) + len(self._late) >= SEQS - 1:
+                break                             # keep a SEQ free for the next heartbeat
             item = self.handler.next_upload(s.frame_bytes)
             if item is None:
                 break
             token, afn, units = item
             seq = self._next_seq()
             self._send(self._frame(afn, units, UPLOAD_FUNC, seq=seq, con=True))
-            self._pending[seq] = _Pending("upload", token, now + s.confirm_timeout_s)
+            self._pending[seq] = _Pending("upload", token, now + s.confirm_timeout_s, afn,
+                                          {(u.pn, u.fn) for u in units})
             self._credit -= 1.0
             self.count("upload_frames")
 
@@ -304,11 +349,18 @@ class TerminalSession:
             else:
                 self.count("request_before_login")
             return
-        p = self._pending.pop(f.seq, None)
+        p = self._pending.get(f.seq)
         if p is None:
-            self.count("confirm_unexpected")
+            if self._late.pop(f.seq, None) is not None:
+                self.count("confirm_late")        # its frame went back to the handler as LOST
+            else:
+                self.count("confirm_unexpected")
             return
-        outcome = _confirm_outcome(f)
+        outcome = _confirm_outcome(f, p)
+        if outcome is None:
+            self.count("confirm_mismatch")        # it names other units: not this frame's
+            return
+        del self._pending[f.seq]
         if p.kind == "login":
             if outcome == CONFIRMED:
                 self._move("login_confirmed")
@@ -343,8 +395,9 @@ class TerminalSession:
         self.count("answers")
 
 
-def _confirm_outcome(f):
-    """CONFIRMED for AFN00 F1 (or F3 with every unit ok), DENIED for F2 or a unit in error."""
+def _confirm_outcome(f, pending):
+    """CONFIRMED for AFN00 F1 (or F3 with every unit ok), DENIED for F2 or a unit in error;
+    None when an F3 names other units than ``pending`` carried (another frame's confirm)."""
     if f.afn != AFN_CONFIRM:
         return DENIED
     try:
@@ -354,6 +407,10 @@ def _confirm_outcome(f):
     for u in units:
         if u.fn == 1:
             return CONFIRMED
-        if u.fn == 3 and all(err == 0 for _, _, err in u.value["items"]):
-            return CONFIRMED
+        if u.fn == 3:
+            items = u.value["items"]
+            named = {(pn, fn) for pns, fns, _ in items for pn in pns for fn in fns}
+            if u.value["afn"] != pending.afn or named != pending.items:
+                return None
+            return CONFIRMED if all(err == 0 for _, _, err in items) else DENIED
     return DENIED

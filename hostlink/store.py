@@ -2,7 +2,9 @@
 
 Each uploaded data unit is kept once, keyed by (terminal, AFN, Fn, point, time label): a frame
 the terminal sends again because our confirm was lost is counted as a repeated delivery, not
-stored twice. A unit is committed before the upload is confirmed.
+stored twice; a repeat with another value keeps the first and is counted and logged
+(``value_conflict``). A unit is committed before the upload is confirmed. The station's
+counters (garbage, refused logins, connections cut ...) are kept in ``counter``.
 """
 import json
 import sqlite3
@@ -18,6 +20,7 @@ CREATE TABLE IF NOT EXISTS data (
     terminal TEXT NOT NULL, afn INTEGER NOT NULL, fn INTEGER NOT NULL, pn INTEGER NOT NULL,
     label TEXT NOT NULL, value TEXT, received_at REAL, deliveries INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (terminal, afn, fn, pn, label));
+CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
@@ -81,16 +84,48 @@ class MasterStore:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             for u in units:
+                pn = u.pn if isinstance(u.pn, int) else 0
                 for label, value in unit_records(u):
-                    self.db.execute(
-                        "INSERT INTO data VALUES (?,?,?,?,?,?,?,1) ON CONFLICT (terminal, afn, fn,"
-                        " pn, label) DO UPDATE SET deliveries = deliveries + 1",
-                        (terminal, afn, u.fn, u.pn if isinstance(u.pn, int) else 0, label,
-                         json.dumps(jsonable(value)), at))
+                    text = json.dumps(jsonable(value))
+                    old = self.db.execute("SELECT value FROM data WHERE terminal=? AND afn=? AND"
+                                          " fn=? AND pn=? AND label=?",
+                                          (terminal, afn, u.fn, pn, label)).fetchone()
+                    if old is None:
+                        self.db.execute("INSERT INTO data VALUES (?,?,?,?,?,?,?,1)",
+                                        (terminal, afn, u.fn, pn, label, text, at))
+                        continue
+                    self.db.execute("UPDATE data SET deliveries = deliveries + 1 WHERE"
+                                    " terminal=? AND afn=? AND fn=? AND pn=? AND label=?",
+                                    (terminal, afn, u.fn, pn, label))
+                    if old[0] != text:
+                        self._bump("value_conflict", 1)
+                        self.db.execute("INSERT INTO link_log (at, terminal, event, detail)"
+                                        " VALUES (?,?,?,?)", (at, terminal, "value_conflict",
+                                        "AFN%02X F%d p%d %s: kept %s, got %s" % (
+                                            afn, u.fn, pn, label, old[0][:200], text[:200])))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    # --- counters -----------------------------------------------------------------------------
+    def _bump(self, name, n):
+        self.db.execute("INSERT INTO counter VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
+                        " value = value + excluded.value", (name, n))
+
+    def bump(self, counts):
+        """Add ``counts`` ({name: n}) to the station's counters in one transaction."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            for name, n in counts.items():
+                self._bump(name, n)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def counters(self):
+        return dict(self.db.execute("SELECT name, value FROM counter ORDER BY name"))
 
     # --- queries ------------------------------------------------------------------------------
     def terminals(self):

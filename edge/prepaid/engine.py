@@ -3,23 +3,23 @@ policy evaluated on every reading and payment, commands journaled and carried ou
 
 Master-station commands (trip, allow-close, keep-power on/off) enter through ``command`` and
 pass the same checks as the policy's own: a trip under keep-power or in a friendly window, or
-a close of a meter still below its close-allowed amount, is refused and journaled as such.
+a close of a meter still below its close-allowed amount, is refused and journaled as such. A
+relay control a master forwards as a DL/T 645 frame (AFN10 F1) to one of our meters passes the
+same checks (``forward``); the journal and the command jobs are ``edge.prepaid.carrier``'s.
 """
 import itertools
 
 from protocols.civil import iso
-from protocols.dlt645 import const as K
 
 from edge.effects import SleepUntil
 from edge.prepaid.audit import PARAMETERS, LocalAudit
-from edge.prepaid.jobs import PrepaidRead, command_job
-from edge.prepaid.journal import Command, Journal
+from edge.prepaid.carrier import Carrier, forward_id, forwarded_action
+from edge.prepaid.jobs import PrepaidRead
 from edge.prepaid.ledger import Ledger
 from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP,
                                  FriendlyWindows, Situation, Thresholds, decide)
 from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan, to_yuan
 from edge.scheduler import PREPAID
-from edge.store import Reading
 
 NOMINAL_V = 220.0
 FRIENDLY_MARGIN_S = 600.0       # no credit trip this close to a friendly window
@@ -91,30 +91,12 @@ class PrepaidSettings:
         return dict(self.defaults, **self.customers.get(cid, {}))
 
 
-class Belief:
-    """What the last status word 3 said of one meter's relay (and who opened it)."""
-
-    __slots__ = ("open", "cmd_open", "alarm", "keep", "for_credit", "voltage_low", "high_since",
-                 "seen")
-
-    def __init__(self):
-        self.open = self.cmd_open = self.alarm = self.keep = False
-        self.for_credit = self.voltage_low = False
-        self.high_since = None
-        self.seen = False
-
-
-class Prepaid:
+class Prepaid(Carrier):
     """Cost control over the agent's remote-prepaid meters."""
 
-    operator = b"\x01\x00\x00\x00"
-
     def __init__(self, agent, settings):
-        self.agent = agent
-        self.settings = settings
+        Carrier.__init__(self, agent, settings)
         self.ledger = Ledger(agent.store)
-        self.journal = Journal(agent.store)
-        self.beliefs = {}
         self.keep_power = {}            # customer -> keep-power set (config or master)
         self._ids = itertools.count(1)
         self.tasks = [PrepaidRead(settings.every_min * 60.0, 0.0, settings.every_min * 60.0)]
@@ -134,10 +116,7 @@ class Prepaid:
         start watching the payment inbox."""
         if self.settings.inbox_s:
             self.agent.spawn(self._inbox_job(), None, PREPAID, None)
-        for c in self.journal.open_commands():
-            m = self.agent.archive.meters.get(c.meter)
-            if m is not None:
-                self.agent.spawn(command_job(self.agent, m, c), m, PREPAID, m.port)
+        self.resume_commands()
 
     def meters(self, customer=None):
         return [m for m in self.agent.archive.meters.values() if m.prepaid == "remote"
@@ -148,12 +127,6 @@ class Prepaid:
 
     def password(self, meter):
         return bytes.fromhex(str(meter.extra.get("password", self.settings.password)))[::-1]
-
-    def belief(self, addr):
-        b = self.beliefs.get(addr)
-        if b is None:
-            b = self.beliefs[addr] = Belief()
-        return b
 
     # --- inputs -------------------------------------------------------------------------------
     def on_reading(self, meter, reading):
@@ -171,11 +144,6 @@ class Prepaid:
         if acct.charge(v["kwh"], v["at"], tariff) is not None:
             self.ledger.save(acct)
         self.evaluate(meter)
-
-    def observe(self, meter, word, at):
-        b = self.belief(meter.addr)
-        b.open, b.cmd_open = bool(word & K.ST3_RELAY_OPEN), bool(word & K.ST3_CMD_OPEN)
-        b.alarm, b.keep, b.seen = bool(word & K.ST3_ALARM), bool(word & K.ST3_KEEP_POWER), True
 
     def pay(self, payment_id, customer, amount_yuan):
         """Apply a payment once; then re-decide for the customer's meters."""
@@ -257,7 +225,21 @@ class Prepaid:
             s.relay_open = True
         return decide(s)[0] == cmd.action
 
-    def command(self, addr, action, command_id, expires=None, reason="master"):
+    def forward(self, meter, control, content, expires, on_answer):
+        """A 0x1C control the master forwarded: our meters pass ``command``'s checks, the
+        others are only carried (their cost control is the master's)."""
+        if meter.prepaid != "remote":
+            return Carrier.forward(self, meter, control, content, expires, on_answer)
+        action = forwarded_action(control)
+        cid = forward_id(meter.addr, content)
+        known = self.journal.get(cid)
+        cmd = known or self.command(meter.addr, action, cid, expires, "forwarded by the master",
+                                    content.hex())
+        new = known is None and cmd.id == cid        # not absorbed by an open command
+        self.answer_when_sent(cmd, new, on_answer)
+        return cmd, new
+
+    def command(self, addr, action, command_id, expires=None, reason="master", frame=None):
         """A master-station command through the same journal and checks. Returns the Command,
         or raises ValueError naming why it is refused."""
         meter = self.agent.archive.meters[addr]
@@ -270,20 +252,16 @@ class Prepaid:
         if action in (KEEP_POWER, KEEP_POWER_RELEASE):
             self.keep_power[meter.customer] = action == KEEP_POWER
             self.ledger.set_keep_power(meter.customer, action == KEEP_POWER)
-        return self._issue(meter, action, reason, "master", command_id, expires)
+        return self._issue(meter, action, reason, "master", command_id, expires, frame)
 
-    def _issue(self, meter, action, reason, source, command_id=None, expires=None):
+    def _issue(self, meter, action, reason, source, command_id=None, expires=None, frame=None):
         now = self.agent.wall
         cid = command_id or "%s-%s-%d-%d" % (source, meter.addr, int(now), next(self._ids))
         if expires is None:
             expires = now + self.settings.expiry_h * 3600.0
         if action == TRIP and expires > now:     # the meter refuses it once a friendly window opens
             expires = self.settings.friendly.next_start(now, expires - now) or expires
-        cmd = Command(cid, meter.addr, action, reason, source, now, expires)
-        cmd, new = self.journal.submit(cmd, now)
-        if new and cmd.open:
-            self.agent.spawn(command_job(self.agent, meter, cmd), meter, PREPAID, meter.port)
-        return cmd
+        return self.submit(meter, action, reason, source, cid, expires, frame)[0]
 
     # --- outcomes -----------------------------------------------------------------------------
     def done(self, meter, cmd):
@@ -292,15 +270,4 @@ class Prepaid:
             b.for_credit = cmd.source == "policy"
         elif cmd.action in CLOSES:
             b.for_credit = False
-        self.agent.count("prepaid_%s_done" % cmd.action)
-
-    def escalate(self, meter, cmd, word, event="relay_not_moved"):
-        """The relay still did not move (or the meter refuses the command): an event reading a
-        head-end can alarm on."""
-        self.agent.count("prepaid_escalated")
-        self._event(meter, event, cmd.id, {"action": cmd.action, "status3": word})
-
-    def _event(self, meter, event, period, detail):
-        """A ``prepaid_event`` reading: what a head-end alarms on."""
-        self.agent.store_readings([Reading(meter.addr, "prepaid_event", 0, period,
-                                           dict(detail, event=event), "ok", (), self.agent.wall)])
+        Carrier.done(self, meter, cmd)

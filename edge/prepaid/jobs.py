@@ -54,9 +54,10 @@ class PrepaidRead(Task):
         return ()
 
 
-def command_job(agent, meter, cmd):
-    """Generator: carry ``cmd`` to the meter and verify it; every step is journaled first."""
-    engine = agent.prepaid
+def command_job(agent, meter, cmd, engine=None):
+    """Generator: carry ``cmd`` to the meter and verify it; every step is journaled first.
+    ``engine`` (default: the agent's cost control) builds the request and hears the answer."""
+    engine = engine or agent.prepaid
     journal = engine.journal
     not_moved = refused = 0
     while cmd.open:
@@ -68,9 +69,8 @@ def command_job(agent, meter, cmd):
                 journal.move(cmd, "supersede", agent.wall, "no longer wanted")
                 return
             journal.move(cmd, "send", agent.wall)
-            control = apdu.Control(CODES[cmd.action], cmd.expires, level=engine.level(meter),
-                                   password=engine.password(meter), operator=engine.operator)
-            result = yield Transact([control], agent.now)
+            result = yield Transact([engine.control_request(meter, cmd)], agent.now)
+            engine.sent(meter, cmd, result)
             if result.kind != OK:
                 answered = result.replies[0] is not None
                 journal.move(cmd, "refused" if answered else "no_answer", agent.wall, result.kind)

@@ -13,7 +13,8 @@ naming state and event).
 
 ``submit`` does not double-act: a command id seen before returns the journaled command, and an
 open command of the same action for the meter absorbs a new one; an open command of another
-relay action is superseded. Expired commands never go on the wire.
+relay action is superseded. Expired commands never go on the wire. A command a master forwarded
+as a DL/T 645 frame (AFN10 F1) keeps that frame (``frame``, hex) and is sent as it came.
 """
 import json
 
@@ -34,6 +35,8 @@ TRANSITIONS = {
     (SENT, "supersede"): SUPERSEDED, (VERIFYING, "supersede"): SUPERSEDED,
     (SENT, "expire"): EXPIRED, (VERIFYING, "expire"): EXPIRED,
 }
+COLUMNS = ("id, meter, action, reason, source, created, expires, state, attempts, updated,"
+           " history, frame")
 # actions that fight each other over the relay, alarm or keep-power: a new one supersedes
 GROUPS = {TRIP: "relay", "allow_close": "relay", "direct_close": "relay",
           ALARM: "alarm", ALARM_RELEASE: "alarm", KEEP_POWER: "keep", KEEP_POWER_RELEASE: "keep"}
@@ -42,7 +45,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS command (
     id TEXT PRIMARY KEY, meter TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL,
     source TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL, state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL, history TEXT NOT NULL DEFAULT '[]');
+    attempts INTEGER NOT NULL DEFAULT 0, updated REAL NOT NULL, history TEXT NOT NULL DEFAULT '[]',
+    frame TEXT);
 CREATE INDEX IF NOT EXISTS command_open ON command (state, meter);
 """
 
@@ -58,10 +62,10 @@ class JournalError(ValueError):
 
 class Command:
     __slots__ = ("id", "meter", "action", "reason", "source", "created", "expires", "state",
-                 "attempts", "updated", "history")
+                 "attempts", "updated", "history", "frame")
 
     def __init__(self, id, meter, action, reason, source, created, expires, state=QUEUED,
-                 attempts=0, updated=None, history=None):
+                 attempts=0, updated=None, history=None, frame=None):
         if action not in ACTIONS:
             raise ValueError("unknown action %r" % (action,))
         self.id = id
@@ -75,6 +79,7 @@ class Command:
         self.attempts = attempts
         self.updated = created if updated is None else updated
         self.history = list(history or [])
+        self.frame = frame              # hex of the master's own 645 frame, or None
 
     @property
     def open(self):
@@ -82,7 +87,12 @@ class Command:
 
     def row(self):
         return (self.id, self.meter, self.action, self.reason, self.source, self.created,
-                self.expires, self.state, self.attempts, self.updated, json.dumps(self.history))
+                self.expires, self.state, self.attempts, self.updated, json.dumps(self.history),
+                self.frame)
+
+    @classmethod
+    def from_row(cls, row):
+        return cls(*row[:10], history=json.loads(row[10]), frame=row[11])
 
     def __repr__(self):
         return "Command(%s %s %s %s)" % (self.id, self.meter, self.action, self.state)
@@ -101,21 +111,24 @@ class Journal:
     def __init__(self, store):
         self.db = store.db
         self.db.executescript(SCHEMA)
+        if "frame" not in [r[1] for r in self.db.execute("PRAGMA table_info(command)")]:
+            self.db.execute("ALTER TABLE command ADD COLUMN frame TEXT")    # a store of before
         self.by_id = {}
         self.open_by_meter = {}
-        rows = self.db.execute("SELECT * FROM command WHERE state IN (%s)" % ",".join("?" * len(OPEN)),
-                               OPEN)
+        rows = self.db.execute("SELECT %s FROM command WHERE state IN (%s)" % (
+            COLUMNS, ",".join("?" * len(OPEN))), OPEN)
         for row in rows:
-            c = Command(*row[:10], history=json.loads(row[10]))
+            c = Command.from_row(row)
             self.by_id[c.id] = c
             self.open_by_meter.setdefault(c.meter, []).append(c)
 
     def get(self, command_id):
         c = self.by_id.get(command_id)
         if c is None:
-            row = self.db.execute("SELECT * FROM command WHERE id=?", (command_id,)).fetchone()
+            row = self.db.execute("SELECT %s FROM command WHERE id=?" % COLUMNS,
+                                  (command_id,)).fetchone()
             if row is not None:
-                c = Command(*row[:10], history=json.loads(row[10]))
+                c = Command.from_row(row)
         return c
 
     def open_commands(self, meter=None):
@@ -143,7 +156,8 @@ class Journal:
         return command, True
 
     def _insert(self, c):
-        self.db.execute("INSERT INTO command VALUES (?,?,?,?,?,?,?,?,?,?,?)", c.row())
+        self.db.execute("INSERT INTO command (%s) VALUES (%s)" % (
+            COLUMNS, ",".join("?" * len(c.row()))), c.row())
         self.by_id[c.id] = c
         self.open_by_meter.setdefault(c.meter, []).append(c)
 
@@ -176,8 +190,7 @@ class Journal:
         return {m: (a, src) for m, a, src in rows}
 
     def all(self, meter=None):
-        sql, args = "SELECT * FROM command", ()
+        sql, args = "SELECT %s FROM command" % COLUMNS, ()
         if meter is not None:
             sql, args = sql + " WHERE meter=?", (meter,)
-        return [Command(*r[:10], history=json.loads(r[10]))
-                for r in self.db.execute(sql + " ORDER BY created, id", args)]
+        return [Command.from_row(r) for r in self.db.execute(sql + " ORDER BY created, id", args)]

@@ -4,7 +4,7 @@ A frame is 0..4 FE, 68, six address bytes, 68, C, L, L data bytes, a checksum th
 a checksum or data byte equal to 16/68/FE is therefore harmless. The hunting rules are those of
 ``protocols.stream``.
 """
-from protocols.stream import NEED_DATA, Garbage, Hunter
+from protocols.stream import NEED_DATA, Garbage, Hunter, checksum_defect
 from protocols.dlt645.frame import Frame, checksum, unmask
 
 __all__ = ["Deframer", "Garbage", "NEED_DATA"]
@@ -23,8 +23,9 @@ class Deframer(Hunter):
         end = i + 12 + buf[i + 9]
         if len(buf) < end:
             return "short", end
-        if buf[end - 2] != checksum(buf[i:end - 2]):
-            return "bad checksum", 0
+        cs = checksum(buf[i:end - 2])
+        if buf[end - 2] != cs:
+            return checksum_defect(cs, buf[end - 2]), 0
         if buf[end - 1] != 0x16:
             return "no end 16", 0
         return "ok", end

@@ -11,7 +11,7 @@ first), A2 terminal address (BIN), A3 D0 group flag, D7..D1 master address MSA. 
 """
 from protocols.civil import from_civil, to_civil
 from protocols.errors import hexstr
-from protocols.stream import whole_frame
+from protocols.stream import checksum_defect, whole_frame
 from protocols.gdw1376_1.errors import DecodeError, EncodeError
 
 PROTOCOL_ID = 2
@@ -66,6 +66,40 @@ class Tp:
             return False
         sent = self.sent_at(wall)
         return sent is None or wall - sent > self.delay_min * 60
+
+    def nearest(self, wall):
+        """The instant with the label's day, hour, minute and second closest to ``wall`` (in
+        the month before, of or after it), or None when none of them has that day."""
+        ss, mm, hh, dd = self.time
+        y, m = to_civil(wall)[:2]
+        best = None
+        before = (y, m - 1) if m > 1 else (y - 1, 12)
+        after = (y, m + 1) if m < 12 else (y + 1, 1)
+        for yy, mo in (before, (y, m), after):
+            try:
+                t = from_civil(yy, mo, dd, hh, mm, ss)
+            except ValueError:
+                continue
+            if best is None or abs(t - wall) < abs(best - wall):
+                best = t
+        return best
+
+    def problem(self, wall, skew_s=300.0):
+        """Why a frame that changes state must not act on this label at local seconds ``wall``,
+        or None when it may: it must allow a delay (0 would never expire), name a real day, be
+        sent no more than ``skew_s`` ahead of our clock, and arrive within its delay. (Public
+        terminal firmware skips the check for delay 0 and takes labels from the future:
+        gdgly/NUC97X_JS STM32F4xx/Terminal/Terminal_Uart_3761_COM.c ``Uart_376_Tp``.)"""
+        if self.delay_min == 0:
+            return "time label without an allowed delay (0 never expires)"
+        sent = self.nearest(wall)
+        if sent is None:
+            return "time label names no date (day %02d)" % self.time[3]
+        if sent - wall > skew_s:
+            return "time label %d s ahead of the terminal's clock" % (sent - wall)
+        if wall - sent > self.delay_min * 60:
+            return "stale time label: sent %d s ago, %d min allowed" % (wall - sent, self.delay_min)
+        return None
 
     def __repr__(self):
         return "Tp(pfc=%d %02d:%02d:%02d day %02d delay %d)" % (
@@ -197,8 +231,9 @@ def check_frame(buf, i=0):
         return "short", end
     if buf[end - 1] != 0x16:
         return "no end 16", 0
-    if buf[end - 2] != checksum(buf[i + HEADER:end - 2]):
-        return "bad checksum", 0
+    cs = checksum(buf[i + HEADER:end - 2])
+    if buf[end - 2] != cs:
+        return checksum_defect(cs, buf[end - 2]), 0
     return "ok", end
 
 

@@ -4,8 +4,8 @@ A structurally sound frame whose inside does not parse (e.g. an address field lo
 frame) comes out as Garbage with the decode error as reason, so the stream never stops.
 """
 from protocols.errors import DecodeError as _DecodeError
-from protocols.stream import NEED_DATA, Garbage, Hunter
-from protocols.gdw1376_2.frame import _parse, check_frame
+from protocols.stream import NEED_DATA, Garbage, Hunter, checksum_defect
+from protocols.gdw1376_2.frame import _parse, check_frame, checksum
 
 __all__ = ["Deframer", "Garbage", "NEED_DATA"]
 
@@ -17,7 +17,11 @@ class Deframer(Hunter):
         Hunter.__init__(self, gap, max_buffer)
 
     def _check(self, buf, i):
-        return check_frame(buf, i)
+        status, end = check_frame(buf, i)
+        if status == "bad checksum":            # name the sums, as the 645 and 1376.1 hunters do
+            end = i + (buf[i + 1] | buf[i + 2] << 8)
+            return checksum_defect(checksum(buf[i + 3:end - 2]), buf[end - 2]), 0
+        return status, end
 
     def _frame(self, raw, i):
         try:

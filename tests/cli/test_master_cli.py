@@ -1,6 +1,7 @@
 """`gridedge master`, `gridedge agent` with an [uplink] and `gridedge master ask`, as processes on
 real TCP (127.0.0.1) with the meters on a real pty: the agent logs in, uploads the daily freeze
-it reads, answers a class-2 request, and denies a control with the wrong password."""
+it reads, answers a class-2 request, and denies a control with the wrong password (`master
+ask` has no default password and needs the station's token)."""
 import json
 import sqlite3
 import subprocess
@@ -78,6 +79,7 @@ def test_agent_uplink_to_the_master_cli_end_to_end(tmp_path, env_with_path):
 
         def ask(*args):
             out = subprocess.run(cli + ["master", "ask", "--control", info["control"],
+                                        "--token-file", info["token_file"],
                                         "--terminal", "0171-02082"] + list(args),
                                  capture_output=True, timeout=60, **run)
             return out.returncode, json.loads(out.stdout)
@@ -86,7 +88,9 @@ def test_agent_uplink_to_the_master_cli_end_to_end(tmp_path, env_with_path):
         stored = json.loads(wait_rows(tmp_path / "m.sqlite", "SELECT value FROM data WHERE"
                                       " fn = 161 AND pn = 2", 1, 5)[0][0])
         assert reply["units"][0]["value"]["forward_active"] == stored["forward_active"]
-        code, reply = ask("control", "--action", "trip", "--point", "1")     # default password
+        code, reply = ask("control", "--action", "trip", "--point", "1")     # no password
+        assert code == 1 and "password" in reply["error"]
+        code, reply = ask("control", "--action", "trip", "--point", "1", "--password", "22" * 16)
         assert code == 1 and reply["outcome"] == "denied"
         code, reply = ask("terminals")
         assert reply["online"] == ["0171-02082"] and reply["terminals"][0]["logins"] == 1

@@ -20,7 +20,8 @@ def board_config(tmp_path):
     text = (ROOT / "edge" / "deploy" / "agent.toml").read_text()
     for old, new in (("/var/lib/gridedge/agent.sqlite", "agent.sqlite"), ("/dev/ttyS1", "loop://"),
                      ("/dev/ttyS2", "loop://"), ("10.0.0.10:9000", "127.0.0.1:1"),
-                     ("127.0.0.1:9108", "127.0.0.1:0")):
+                     ("127.0.0.1:9108", "127.0.0.1:0"),
+                     ('"CHANGE-ME: 32 hex digits"', '"%s"' % ("5a" * 16))):
         assert old in text
         text = text.replace(old, new)
     cfg = tmp_path / "agent.toml"

@@ -12,8 +12,13 @@ from hil.agent_run import run_agent
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_shipped_example_config_loads():
-    cfg = load_config(ROOT / "edge" / "deploy" / "agent.toml")
+def test_the_shipped_example_config_loads_once_its_password_is_set(tmp_path):
+    shipped = (ROOT / "edge" / "deploy" / "agent.toml").read_text()
+    with pytest.raises(ConfigError, match="password is still the example's placeholder"):
+        load_config(ROOT / "edge" / "deploy" / "agent.toml")
+    path = tmp_path / "agent.toml"
+    path.write_text(shipped.replace('"CHANGE-ME: 32 hex digits"', '"%s"' % ("5a" * 16)))
+    cfg = load_config(path)
     assert sorted(cfg.archive.ports) == ["plc", "rs485-1"]
     assert cfg.archive.ports["plc"].carrier and cfg.archive.ports["plc"].concurrency == 5
     assert cfg.archive.meters["000000000002"].protocol == "645-1997"

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 START = "2026-01-06 00:01"
+PASSWORD = "0123456789abcdef" * 2
 SCENARIO = """
 [scenario]
 name = "rig-%(medium)s"
@@ -26,6 +27,7 @@ keep_power = 0.2
 stuck = 0
 [rig]
 %(wired)s
+password = "%(password)s"
 control_every_s = 1
 retry_s = 8
 settle_s = 6
@@ -54,6 +56,7 @@ clock_check_h = -1
 master = "%(master)s"
 region = "0171"
 terminal = 7
+password = "%(password)s"
 reconnect_min_s = 0.5
 [[port]]
 name = "p1"
@@ -77,7 +80,7 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
     cli = [sys.executable, "-m", "hil.cli"]
     scenario = tmp_path / "rig.toml"
     mixed = medium != "rs485"
-    scenario.write_text(SCENARIO % {"medium": medium, "start": START,
+    scenario.write_text(SCENARIO % {"medium": medium, "start": START, "password": PASSWORD,
                                     "wired": "rs485_meters = 3" if mixed else ""})
     rig = subprocess.Popen(cli + ["hil", "rig", str(scenario), "--listen", "127.0.0.1:0",
                                   "--duration", "25", "--every", "5",
@@ -88,6 +91,7 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
         info = json.loads(rig.stdout.readline())
         cfg = tmp_path / "agent.toml"
         cfg.write_text(AGENT % {"master": info["master"], "path": info["serving"],
+                                "password": PASSWORD,
                                 "medium": medium, "baud": 9600 if mixed else 2400,
                                 "wired_port": WIRED_PORT % info["serving_rs485"] if mixed else ""})
         agent = subprocess.Popen(cli + ["agent", "--config", str(cfg), "--epoch", START,

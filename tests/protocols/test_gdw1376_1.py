@@ -272,3 +272,17 @@ def test_time_label_names_its_send_time_and_goes_stale_after_its_delay():
     assert Tp(7, (0, 0, 0, 31), 5).stale(from_civil(2026, 4, 1, 0, 0))   # 31 March: long ago
     assert not Tp(7, (0, 0, 0, 31), 0).stale(sent)                       # delay 0: no limit
     assert Tp(7, (0, 0, 0, 30), 5).sent_at(from_civil(2026, 2, 27)) == from_civil(2026, 1, 30)
+
+
+def test_a_label_that_lets_a_frame_change_state_has_a_delay_a_day_and_is_fresh():
+    from protocols.civil import from_civil
+    from protocols.gdw1376_1 import Tp
+    now = from_civil(2026, 3, 1, 12, 0, 0)
+    assert Tp.at(7, now - 60, 5).problem(now) is None
+    assert "without an allowed delay" in Tp.at(7, now, 0).problem(now)
+    assert "stale" in Tp.at(7, now - 301, 5).problem(now)
+    assert "ahead of the terminal's clock" in Tp.at(7, now + 3600, 5).problem(now)
+    assert Tp.at(7, now + 200, 5).problem(now) is None                  # within the skew
+    assert "names no date" in Tp(7, (0, 0, 12, 45), 5).problem(now)
+    # just after midnight a label from the evening before is found in the previous month
+    assert Tp.at(7, now - 12 * 3600 - 60, 240).problem(from_civil(2026, 3, 1, 0, 1)) is None

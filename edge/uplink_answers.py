@@ -1,0 +1,222 @@
+"""The uplink's answers from the store (Q/GDW 1376.1 class 1, 2 and 3: AFN0C, 0D, 0E) and the
+units that carry readings upstream. A mixin of ``edge.uplink.Uplink``: it uses the handler's
+``agent``, ``store``, ``point_of`` and ``meter_at``. Missing data is answered with EE (None).
+"""
+from protocols.civil import from_civil, parse_local, to_civil
+from protocols.gdw1376_1 import Unit
+from protocols.gdw1376_1 import formats as F
+from protocols.gdw1376_1.formats import time_a15
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
+                                       DENSITY_MIN, POSITIVE, REVERSE)
+
+TARIFFS = 4
+# event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
+ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
+ERC_COST_CONTROL = 65         # data: point (2, LE), time A.15, event code, 0
+COST_EVENTS = ("balance_alarm", "relay_not_moved", "command_refused", "threshold_mismatch",
+               "overdraft", "relay_open_with_credit", "relay_closed_in_overdraft")
+
+
+class Refused(Exception):
+    """A request the terminal answers with a denial."""
+
+
+def deny_units():
+    """AFN00 F2: the whole request is denied."""
+    return [Unit(AFN_CONFIRM, 2, 0, None, True)]
+
+
+def confirm_units():
+    """AFN00 F1: the whole request is confirmed."""
+    return [Unit(AFN_CONFIRM, 1, 0, None, True)]
+
+
+def _a15(t):
+    return time_a15(to_civil(t))
+
+
+def _a15_text(text):
+    """A.15 of a ``YYYY-MM-DD hh:mm[:ss]`` stamp (None when there is none)."""
+    return None if not text else _a15(parse_local(text))
+
+
+def _a15_seconds(v):
+    mm, hh, dd, mo, yy = v
+    return from_civil(2000 + yy, mo, dd, hh, mm)
+
+
+def _energy(kwh, at):
+    """An Energy layout value: reading time and total + tariffs (no data: EE)."""
+    if not kwh:
+        return {"time": None if at is None else _a15(at), "m": TARIFFS,
+                "forward_active": [None] * (TARIFFS + 1)}
+    kwh = list(kwh)[:15]
+    return {"time": None if at is None else _a15(at), "m": len(kwh) - 1, "forward_active": kwh}
+
+
+def _unread_groups(value, layout):
+    """``value`` with every value group of ``layout`` it lacks answered as EE (no data): the
+    agent reads forward active energy only, not the reactive and reverse registers."""
+    n = value["m"] + 1
+    for name, _ in layout.groups:
+        value.setdefault(name, [None] * n)
+    return value
+
+
+def _a15_bytes(v):
+    return F.encode("A15", v)
+
+
+def _events(records):
+    return {"ec1": 0, "ec2": 0, "pm": 0, "events": [{"erc": e, "data": d} for e, d in records]}
+
+
+class StoreAnswers:
+    """Class 1/2/3 answers and upload units of one ``Uplink``."""
+
+    def upload_unit(self, r):
+        """The 1376.1 unit that carries reading ``r`` upstream, or None (no point for it)."""
+        pn = self.point_of(r.addr)
+        if pn is None:
+            return None
+        v = r.value if isinstance(r.value, dict) else {}
+        if r.task == "daily_freeze":
+            y, m, d = int(r.period[:4]), int(r.period[5:7]), int(r.period[8:10])
+            return Unit(AFN_CLASS2, 161, pn, dict(_energy(v.get("kwh"), v.get("at") or r.read_at),
+                                                  td=(d, m, y % 100)), True)
+        if r.task == "settlement":
+            y, m = int(r.period[:4]), int(r.period[5:7])
+            return Unit(AFN_CLASS2, 177, pn, dict(_energy(v.get("kwh"), r.read_at),
+                                                  td=(m, y % 100)), True)
+        if r.task == "load_curve":
+            minutes = self.agent.settings.curve_interval_min
+            density = {m: code for code, m in DENSITY_MIN.items()}.get(minutes)
+            values = list(v.get("values") or [])[:255]
+            if density is None:
+                return None
+            return Unit(AFN_CLASS2, 101, pn, {"start": _a15_text(r.period), "density": density,
+                                              "values": values}, True)
+        if r.task == "event":
+            data = (bytes([pn & 0xFF, pn >> 8]) + _a15_bytes(_a15_text(v.get("start")))
+                    + _a15_bytes(_a15_text(v.get("end"))))
+            return Unit(AFN_CLASS3, 1, 0, _events([(ERC_METER_POWER_DOWN, data)]), True)
+        if r.task == "prepaid_event":
+            name = v.get("event")
+            code = COST_EVENTS.index(name) + 1 if name in COST_EVENTS else 0
+            data = bytes([pn & 0xFF, pn >> 8]) + _a15_bytes(_a15(r.read_at)) + bytes([code, 0])
+            return Unit(AFN_CLASS3, 1, 0, _events([(ERC_COST_CONTROL, data)]), True)
+        return None
+
+    def _meter(self, pn):
+        m = self.meter_at(pn) if isinstance(pn, int) else None
+        if m is None:
+            raise Refused("no meter at point %r" % (pn,))
+        return m
+
+    def _class1(self, frame, units):
+        out = []
+        for u in units:
+            m = self._meter(u.pn)
+            if u.fn in (129, 33):
+                r = self._newest(m.addr, ("prepaid", "realtime"))
+                v = _energy(r.value.get("kwh") if r else None, r.read_at if r else self.agent.wall)
+                if u.fn == 33:
+                    v = _unread_groups(v, POSITIVE)
+            elif u.fn == 34:
+                v = _unread_groups({"time": _a15(self.agent.wall), "m": TARIFFS}, REVERSE)
+            elif u.fn == 25:
+                r = self._newest(m.addr, ("prepaid", "realtime"))
+                v = {"time": _a15(r.read_at if r else self.agent.wall)}
+                if r is not None:
+                    v["ua"], v["ia"] = r.value.get("voltage"), r.value.get("current")
+            elif u.fn == 167:
+                v = {"time": _a15(self.agent.wall)}
+                pre = self.agent.prepaid
+                acct = pre.ledger.accounts.get(m.customer) if pre is not None else None
+                if acct is not None and m.prepaid == "remote":
+                    v["remaining_money"] = max(0.0, acct.balance / 1e6)
+            elif u.fn == 168:
+                r = self._newest(m.addr, ("settlement",))
+                v = dict(_energy(r.value.get("kwh") if r else None,
+                                 r.read_at if r else self.agent.wall))
+                v["settled"] = v.pop("forward_active")
+                v["unsettled"] = [None] * len(v["settled"])
+            else:
+                raise Refused("class 1 F%d not served" % u.fn)
+            out.append(Unit(AFN_CLASS1, u.fn, u.pn, v, True))
+        return out
+
+    def _newest(self, addr, tasks):
+        rs = [r for r in (self.store.latest(addr, t) for t in tasks)
+              if r is not None and r.quality == "ok" and isinstance(r.value, dict)]
+        return max(rs, key=lambda r: r.read_at) if rs else None
+
+    def _class2(self, frame, units):
+        out = []
+        for u in units:
+            m = self._meter(u.pn)
+            v = u.value or {}
+            if u.fn in (1, 2, 161, 17, 18, 177):
+                daily = u.fn in (1, 2, 161)
+                td = v.get("td")
+                if td is None:
+                    raise Refused("F%d needs a date" % u.fn)
+                if daily:
+                    period, task = "20%02d-%02d-%02d" % (td[2], td[1], td[0]), "daily_freeze"
+                else:
+                    period, task = "20%02d-%02d" % (td[1], td[0]), "settlement"
+                r = self.store.good(m.addr, task, period)
+                got = r.value if r is not None else {}
+                e = _energy(got.get("kwh"), got.get("at") or (r.read_at if r else None))
+                if u.fn in (2, 18):
+                    e = _unread_groups({"time": e["time"], "m": TARIFFS}, REVERSE)
+                elif u.fn in (1, 17):
+                    e = _unread_groups(e, POSITIVE)
+                out.append(Unit(AFN_CLASS2, u.fn, u.pn, dict(e, td=td), True))
+            elif u.fn == 101:
+                out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v), True))
+            else:
+                raise Refused("class 2 F%d not served" % u.fn)
+        return out
+
+    def _curve(self, m, v):
+        """F101 points from the stored load-curve readings (EE where none was read)."""
+        step = DENSITY_MIN.get(v.get("density"))
+        if step is None or v.get("start") is None:
+            raise Refused("F101 needs a start and a known density")
+        start = _a15_seconds(v["start"])
+        n = v.get("points", 0)
+        interval = self.agent.settings.curve_interval_min * 60
+        have = {}
+        for r in self.store.readings(addr=m.addr, task="load_curve"):
+            if r.quality not in ("ok", "invalid") or not isinstance(r.value, dict):
+                continue
+            t0 = _a15_seconds(_a15_text(r.period))
+            for k, x in enumerate(r.value.get("values") or []):
+                have[t0 + k * interval] = x
+        return {"start": v["start"], "density": v["density"],
+                "values": [have.get(start + k * step * 60) for k in range(n)]}
+
+    def _class3(self, frame, units):
+        out = []
+        for u in units:
+            pm, pn = u.value["pm"], u.value["pn"]
+            records = self._event_records() if u.fn == 1 else []
+            total = len(records)
+            want = (pn - pm) % 256
+            chosen = [(k, rec) for k, rec in enumerate(records) if total - k <= 256
+                      and (k - pm) % 256 < want]
+            ev = _events([rec for _, rec in chosen])
+            ev.update(ec1=total % 256, pm=pm)
+            ev["pn"] = (pm + len(chosen)) % 256
+            out.append(Unit(AFN_CLASS3, u.fn, u.pn, ev, True))
+        return out
+
+    def _event_records(self):
+        recs = []
+        for task in ("event", "prepaid_event"):
+            for r in self.store.readings(task=task):
+                unit = self.upload_unit(r)
+                if unit is not None:
+                    recs.append((r.read_at, unit.value["events"][0]))
+        return [(e["erc"], e["data"]) for _, e in sorted(recs, key=lambda x: x[0])]
