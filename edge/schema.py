@@ -90,21 +90,25 @@ class Field:
     def convert(self, value):
         return value
 
-    def describe(self):
+    def describe(self, unit=False):
         return self.kind
+
+
+def _num(x):
+    return "%d" % x if float(x).is_integer() and abs(x) < 1e15 else "%g" % x
 
 
 def _bounds(lo, hi, gt):
     if gt is not None and hi is not None:
-        return "> %g and <= %g" % (gt, hi)
+        return "> %s and <= %s" % (_num(gt), _num(hi))
     if gt is not None:
-        return "> %g" % gt
+        return "> %s" % _num(gt)
     if lo is not None and hi is not None:
-        return "%g..%g" % (lo, hi)
+        return "%s..%s" % (_num(lo), _num(hi))
     if lo is not None:
-        return ">= %g" % lo
+        return ">= %s" % _num(lo)
     if hi is not None:
-        return "<= %g" % hi
+        return "<= %s" % _num(hi)
     return ""
 
 
@@ -117,15 +121,15 @@ class _Number(Field):
     def _range(self, value):
         if ((self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi)
                 or (self.gt is not None and value <= self.gt)):
-            unit = " " + self.unit if self.unit else ""
-            raise Invalid("need %s%s, got %r" % (_a(self.describe()), unit, value))
+            raise Invalid("need %s; got %r" % (_a(self.describe(True)), value))
         if self.divides and value and self.divides % value:
-            raise Invalid("must divide %g (0: off), got %r" % (self.divides, value))
+            raise Invalid("must divide %s (0: off), got %r" % (_num(self.divides), value))
         return value
 
-    def describe(self):
-        text = ("%s %s" % (self.kind, _bounds(self.lo, self.hi, self.gt))).strip()
-        return text + (" dividing %g" % self.divides if self.divides else "")
+    def describe(self, unit=False):
+        text = " ".join(t for t in (self.kind, _bounds(self.lo, self.hi, self.gt),
+                                    self.unit if unit else "") if t)
+        return text + (", dividing %s" % _num(self.divides) if self.divides else "")
 
 
 class Int(_Number):
@@ -147,7 +151,7 @@ class Float(_Number):
             raise Invalid("need a number, %s" % _got(value))
         if not math.isfinite(value):
             raise Invalid("need a finite number, got %r" % (value,))
-        return self._range(float(value))
+        return float(self._range(value))
 
 
 class Bool(Field):
@@ -178,7 +182,7 @@ class Text(Field):
             raise Invalid("must not be empty")
         return value
 
-    def describe(self):
+    def describe(self, unit=False):
         return "one of " + ", ".join(self.choices) if self.choices else "text"
 
 
@@ -196,7 +200,7 @@ class Choice(Field):
             raise Invalid("%r is not one of %s" % (value, ", ".join(map(str, self.choices))))
         return value
 
-    def describe(self):
+    def describe(self, unit=False):
         return "one of " + ", ".join(map(str, self.choices))
 
 
@@ -228,7 +232,7 @@ class List(Field):
         least, most = self.size
         return "%d" % least if least == most else "%d..%d" % (least, most)
 
-    def describe(self):
+    def describe(self, unit=False):
         return "list of %s%s" % ("%s " % self._count() if self.size else "", self.item.describe())
 
 
@@ -242,7 +246,7 @@ class Table(Field):
         Field.__init__(self, name, default, doc=doc or section.doc)
         self.section = section
 
-    def describe(self):
+    def describe(self, unit=False):
         return "table [%s]" % self.section.name
 
 
@@ -251,7 +255,7 @@ class Tables(Table):
 
     kind = "tables"
 
-    def describe(self):
+    def describe(self, unit=False):
         return "tables [[%s]]" % self.section.name
 
 
@@ -260,7 +264,7 @@ class Named(Table):
 
     kind = "named tables"
 
-    def describe(self):
+    def describe(self, unit=False):
         return "tables [%s.NAME]" % self.section.name
 
 
@@ -291,26 +295,39 @@ class Section:
         if not isinstance(raw, dict):
             problems.append((prefix or self.name, "need a table, %s" % _got(raw)))
             return {}
-        before = len(problems)
         for key in sorted(set(raw) - set(self.fields), key=str):
             problems.append((place_of(prefix, key), "unknown key (known: %s)"
                              % ", ".join(sorted(self.fields))))
         values = {}
+        failed = False
         for name, f in self.fields.items():
             place = place_of(prefix, name)
             if name not in raw:
                 if f.default is REQUIRED:
                     problems.append((place, "required (%s)" % f.describe()))
+                elif type(f) is Table and f.default == {}:      # a table of defaults
+                    values[name] = _nested(f, {}, place, problems)
                 elif f.default is not OPTIONAL:
                     values[name] = f.default
                 continue
             value = self._one(f, raw[name], place, problems)
-            if value is not _BAD:
+            if value is _BAD:
+                failed = True
+            else:
                 values[name] = value
-        if len(problems) == before:
-            for check in self.checks:
-                problems.extend((place_of(prefix, k), m) for k, m in check(values))
+        if not failed:                  # rules across fields see every value they may need
+            problems.extend((place_of(prefix, k), m) for k, m in self._cross(values))
         return values
+
+    def _cross(self, values):
+        """The problems ``checks`` find; a check needing a value that failed is skipped."""
+        out = []
+        for check in self.checks:
+            try:
+                out.extend(check(values))
+            except KeyError:
+                pass
+        return out
 
     def _one(self, f, value, place, problems):
         if isinstance(f, Table):
@@ -341,9 +358,7 @@ class Section:
             if not isinstance(f, Table):
                 self._one(f, value, place_of(self.name if prefix is None else prefix, name),
                           problems)
-        if not problems:
-            for check in self.checks:
-                problems.extend((place_of(self.name, k), m) for k, m in check(values))
+        problems.extend((place_of(self.name, k), m) for k, m in self._cross(values))
         if problems:
             raise SchemaError(problems, "invalid [%s]" % self.name)
 
