@@ -60,7 +60,7 @@ def _meter_fields(given):
              empty=True),
         Text("password", OPTIONAL, "the meter's control password, 6 hex digits as printed "
              "(default: [prepaid] password)", check=hex_digits(6)),
-        Int("control_level", OPTIONAL, 0, 9, "", "password level of its controls"),
+        Int("control_level", OPTIONAL, 0, 255, "", "password level of its controls"),
     ]
 
 

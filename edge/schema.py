@@ -362,9 +362,9 @@ class Section:
         if problems:
             raise SchemaError(problems, "invalid [%s]" % self.name)
 
-    def document(self, level=3):
+    def document(self, level=3, header=None):
         """Markdown: the section's doc and a table of its keys, then its nested sections."""
-        lines = ["%s `[%s]`" % ("#" * level, self.name), "", self.doc, "",
+        lines = ["%s `%s`" % ("#" * level, header or "[%s]" % self.name), "", self.doc, "",
                  "| key | type | unit | default | meaning |", "|---|---|---|---|---|"]
         nested = []
         for f in self.fields.values():
@@ -373,9 +373,9 @@ class Section:
             lines.append("| `%s` | %s | %s | %s | %s |" % (f.name, f.describe(), f.unit, default,
                                                            f.doc))
             if isinstance(f, Table):
-                nested.append(f.section)
-        for s in nested:
-            lines += [""] + s.document(level + 1)
+                nested.append(f)
+        for f in nested:
+            lines += [""] + f.section.document(level + 1, f.describe().split(" ")[-1])
         return lines
 
 
