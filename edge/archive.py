@@ -153,7 +153,7 @@ class Archive:
         meters = []
         for i, raw in enumerate(_tables(doc, "meter", problems)):
             before = len(problems)
-            values = METER.load(dict(defaults, **raw) if isinstance(raw, dict) else raw,
+            values = METER.load({**defaults, **raw} if isinstance(raw, dict) else raw,
                                 problems, "meter[%d]" % i)
             if "port" in values and values["port"] not in names:
                 problems.append(("meter[%d].port" % i, "no port named %r" % values["port"]))

@@ -165,7 +165,11 @@ def _toml(path):
 
 def load_config(path):
     """Read, validate and resolve ``path``; ConfigError names every problem."""
-    doc = _toml(path)
+    return config_from_dict(_toml(path), path)
+
+
+def config_from_dict(doc, path="agent.toml"):
+    """Validate and resolve a parsed agent.toml (relative paths from ``path``'s folder)."""
     here = os.path.dirname(os.path.abspath(path))
     problems = [(k, "unknown section (known: %s)" % ", ".join(sorted(FILE.fields)))
                 for k in sorted(set(doc) - set(FILE.fields))]
