@@ -138,6 +138,21 @@ def _open_store(path, **kw):
         raise InputError("cannot open the store %s: %s" % (path, exc))
 
 
+def _writable(path, folder=False):
+    """Fail now, not after the run, when the report ``path`` (a file, or a ``folder``, made
+    here) cannot be written."""
+    import os
+    import tempfile
+    try:
+        if folder:
+            os.makedirs(path, exist_ok=True)
+        where = path if folder else os.path.dirname(os.path.abspath(path))
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise InputError("cannot write the report to %s: %s" % (path, exc.strerror or exc))
+
+
 def _reason(exc):
     """Why an open failed, without the repeats pyserial adds ("[Errno 2] could not open port
     X: [Errno 2] No such file or directory: 'X'" says "No such file or directory")."""
@@ -456,6 +471,8 @@ def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
     """Prepaid cost control in virtual time: trips, reconnects, wrongful/missed operations and
     latencies from the simulated meters' own relays. Exits 1 on a wrongful or missed operation."""
     from hil.prepaid_run import run_prepaid
+    if report_path:
+        _writable(report_path)
 
     def progress(done, total):
         click.echo("\r%5.1f %% of %.1f simulated days" % (100.0 * done / total, total / 86400.0),
@@ -830,6 +847,7 @@ def hil_run(scenario_path, report_dir, seed, quiet):
     from hil.report import write_report
     from hil.scenario_run import run_scenario
     sc = _scenario(scenario_path)
+    _writable(report_dir, folder=True)
     if seed is not None:
         sc.seed = seed
     click.echo(sc.describe(), err=True)
@@ -870,6 +888,7 @@ def hil_fleet(scenario_path, areas, workers, scheduler, report_dir, quiet):
     from hil.fleet import run_fleet
     from hil.report import write_report
     sc = _scenario(scenario_path)
+    _writable(report_dir, folder=True)
     click.echo("%d areas of %s on %s" % (areas, sc.describe(), scheduler or "a process pool"),
                err=True)
     start = time.monotonic()
@@ -907,6 +926,8 @@ def hil_conformance(url, addr, baud, timeout, report_path, relay, password, leve
     fast; with --relay whether it carries out a trip and a close. Prints a table and a JSON
     summary; exits 1 when it answers none of the reads (or, with --relay, does not move)."""
     from hil.conformance import check_meter
+    if report_path:
+        _writable(report_path)
     from protocols.dlt645 import address
     try:
         address(addr)
@@ -963,6 +984,7 @@ def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every
     from hil.report import write_report
     from hil.rig import Rig, drive
     sc = _scenario(scenario_path)
+    _writable(report_dir, folder=True)
     try:
         rig = Rig(sc, url, rs485_url)
     except (OSError, ValueError) as exc:
@@ -982,6 +1004,8 @@ def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every
                                    samples=samples))
     except TimeoutError as exc:
         raise click.ClickException(str(exc))
+    except OSError as exc:                      # the address is taken or not ours
+        raise InputError("cannot listen on %s: %s" % (listen, exc.strerror or exc))
     finally:
         rig.close()
     path, page = write_report(report, samples, report_dir)

@@ -157,3 +157,25 @@ def test_an_invalid_config_exits_2_listing_every_problem(tmp_path):
 def test_prepaid_commands_on_a_config_without_prepaid_exit_2(tmp_path):
     result = invoke("prepaid", "status", "--config", str(_agent_toml(tmp_path)))
     assert result.exit_code == 2 and "has no [prepaid] section" in result.output
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_the_run(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    for args in (["hil", "run", SMOKE, "--report", str(blocker / "out")],
+                 ["sim", "prepaid", "--report", str(tmp_path / "no" / "such" / "r.json")],
+                 ["hil", "conformance", "--port", "loop://", "--address", "000000000001",
+                  "--report", str(blocker / "r.json")]):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "cannot write the report to" in result.output
+        assert "simulating" not in result.output and "%" not in result.output
+
+
+def test_a_rig_listen_address_already_in_use_is_named(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        where = "127.0.0.1:%d" % taken.getsockname()[1]
+        result = invoke("hil", "rig", str(ROOT / "hil" / "scenarios" / "rig-lab.toml"),
+                        "--listen", where, "--duration", "1", "--report", str(tmp_path))
+    assert result.exit_code == 2 and "cannot listen on %s" % where in result.output
