@@ -564,7 +564,10 @@ def sim_module(count, medium, seed, url, epoch, duration):
 def agent_cmd(config_path, epoch, duration, print_commits):
     """Run the edge agent: read the archived meters on their ports, store, export metrics."""
     import asyncio
+    import logging
     import signal
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from edge.agent import Agent
     from edge.runtime.aio import AgentRunner, local_clock
     cfg = _config(config_path)

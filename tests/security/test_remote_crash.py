@@ -18,6 +18,7 @@ from edge.agent import Agent
 from edge.archive import Archive, ArchiveError, MeterRecord, Port
 from edge.jobs import DailyFreeze
 from edge.plan import Settings, open_windows
+from edge.runtime.aio import local_clock
 from edge.runtime.exporter import SnapshotCollector
 from edge.store import Store
 from hil.agent_run import area_archive
@@ -25,7 +26,7 @@ from hil.simruntime import SimRuntime
 from hostlink.aio import MasterServer
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
-from protocols.civil import DAY
+from protocols.civil import DAY, parse_local
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import AFN_SET, PROTOCOL_645_2007
 
@@ -183,7 +184,7 @@ def test_an_afn04_f10_broadcast_entry_over_tcp_is_denied_and_the_agent_reads_on(
 
         async def run():
             nonlocal agent
-            server = MasterServer(":memory:")
+            server = MasterServer(":memory:", wall=local_clock(parse_local(EPOCH)))
             _, port = await server.listen("127.0.0.1", 0)
             agent = subprocess.Popen(
                 [sys.executable, "-m", "hil.cli", "agent", "--config",
@@ -206,6 +207,8 @@ def test_an_afn04_f10_broadcast_entry_over_tcp_is_denied_and_the_agent_reads_on(
     assert outcome == "denied"
     store = Store(tmp_path / "agent.sqlite")
     try:
+        [(_, kind, detail)] = store.logged("uplink_denied")
+        assert "999999999999 is the broadcast address" in detail
         assert store.archive_changes() == ([], [])
         assert store.readings(addr="999999999999") == []
         assert store.count("ok") > 0
