@@ -81,7 +81,7 @@ HEALTH = Section("tasks.health", "Per-meter health and the back-off of re-reads 
                      Float("offline_after_s", INHERIT, 0, DAY, "s", "... spread over at least "
                            "this long"),
                      Float("base_s", 5.0, None, 86400.0, "s", "first re-read back-off, doubling "
-                           "per failure", gt=0),
+                           "per failure (soon: behind the fresh work)", gt=0),
                      Float("cap_s", INHERIT, None, 86400.0, "s", "back-off cap", gt=0),
                      Float("probe_s", 1800.0, None, 7 * 86400.0, "s", "re-probe offline meters "
                            "this often", gt=0),

@@ -4,12 +4,20 @@ and the reference tables (``gridedge schema``) are derived from the declaration,
 problem of a file is reported at load, all at once, before anything runs.
 
     TASKS = Section("tasks", "When tasks run.", [
-        Int("curve_every_min", 60, 0, 1440, "min", "load-curve period; 0: off", divides=1440)])
-    values = TASKS.load(doc.get("tasks", {}), problems, "tasks")   # defaults filled in
-    settings = TASKS.build(doc, "tasks")          # target(**values), or SchemaError
+        Int("curve_every_min", INHERIT, 0, 1440, "min", "load-curve period (0: off)",
+            divides=1440),
+        Table("health", HEALTH)], target=Settings)
+    settings = TASKS.build(doc.get("tasks", {}))   # Settings(**values), or SchemaError
+    values = TASKS.load(raw, problems, "tasks")     # or just the values, problems appended
+
+A section with a ``target`` (a settings class, or any callable taking the keys as keyword
+arguments) builds it, and its INHERIT fields take their defaults from the target's signature,
+so a default lives in one place. ``check_values`` validates what Python callers pass.
 
 A place is the dotted path of a key (``tasks.curve_every_min``, ``meter[3].addr``); a problem
-is ``(place, message)``. Light and stdlib only: it ships on the board.
+is ``(place, message)``. Light and stdlib only: it ships on the board. One module (a little
+over 400 lines): the field types, the section that loads them and its reference rendering are
+one mechanism, read together.
 """
 import inspect
 import math
@@ -408,15 +416,6 @@ def _toml(value):
     if value is None:
         return "none"
     return "%g" % value if isinstance(value, float) else str(value)
-
-
-def divides_day(unit_s):
-    """A check for a period in units of ``unit_s`` seconds: it must divide a day (0: off)."""
-    def check(value):
-        if value and (value < 0 or 86400 % (value * unit_s)):
-            return "must divide a day (0: off), got %r" % (value,)
-        return None
-    return check
 
 
 def host_port(text):

@@ -15,9 +15,9 @@ import click
 from protocols.bcd import hex_to_bytes
 from protocols.civil import iso, parse_local
 from protocols.errors import ProtocolError
+from edge.archive import BAUDS
 
-BAUDS = (600, 1200, 2400, 4800, 9600, 19200)
-MAX_METERS = 100000
+MAX_METERS = 100000                     # as hil.scenario's [area] meters
 SEED = click.IntRange(min=0)
 
 

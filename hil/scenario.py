@@ -1,5 +1,8 @@
 """Scenario files (TOML): what area to simulate, for how long, with which faults, customers and
-uplink outages, and the gates a run must pass. Validated as a whole: every problem is named.
+uplink outages, and the gates a run must pass. Every section is declared below (``FILE``;
+``gridedge schema scenario`` prints the reference) and a file is validated as a whole at load:
+every problem is named with its place, a gate's metric is checked against the figures a report
+carries (``hil.figures``), and the sections given get their declared defaults.
 
     [scenario]   name, seed, start ("YYYY-MM-DD hh:mm", local), hours
     [area]       meters, medium (rs485 | nbplc | hplc)

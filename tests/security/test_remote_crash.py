@@ -96,6 +96,8 @@ def test_a_read_nobody_answers_as_ok_is_stored_as_not_read_not_a_crash():
 class _Exploding(DailyFreeze):
     """A task whose readings raise for one meter (any bug or surprise of one job)."""
 
+    name = "exploding"
+
     def __init__(self, victim):
         DailyFreeze.__init__(self, DAY, 300.0, 6 * 3600.0)
         self.victim = victim
@@ -112,8 +114,7 @@ def test_an_exception_in_one_meters_job_is_contained(medium, caplog):
     area = _area(env, 6, medium)
     archive = area_archive(area)
     store = Store(":memory:", durable=False)
-    settings = Settings(freeze_deadline_h=0.01, **FREEZE_ONLY)   # our task reads the freeze
-    agent = Agent(archive, store, settings, now=START, wall=START)
+    agent = Agent(archive, store, Settings(**FREEZE_ONLY), now=START, wall=START)
     runtime = SimRuntime(env, agent, {list(archive.ports)[0]: area.network})
     victim = "000000000003"
     task = _Exploding(victim)
@@ -127,11 +128,12 @@ def test_an_exception_in_one_meters_job_is_contained(medium, caplog):
         env.run(until=START + 1800.0)
     assert agent.counters["job_errors"] == 1
     assert "ZeroDivisionError" in caplog.text and victim in caplog.text
-    got = _freezes(store)
+    got = {r.addr: r.quality for r in store.readings(task="exploding")}
     assert got.pop(victim) == "failed"
     assert got == {m: "ok" for m in archive.meters if m != victim}
-    [failed] = [r for r in store.readings(addr=victim)]
+    [failed] = store.readings(addr=victim, task="exploding")
     assert failed.flags == ("job_error",) and failed.value is None
+    assert set(_freezes(store).values()) == {"ok"} and len(_freezes(store)) == 6
     assert agent.active == 0                     # every job ended, the failed one counted too
 
     class Runner:
