@@ -4,6 +4,12 @@ import copy
 
 from hypothesis import strategies as st
 
+from tests.conftest import ROOT
+
+# the shipped example config (deploy/agent.toml; edge/deploy/agent.toml once it ships in the wheel)
+SHIPPED_CONFIG = next(p for p in (ROOT / "edge" / "deploy" / "agent.toml",
+                                  ROOT / "deploy" / "agent.toml") if p.exists())
+
 SCALARS = (st.none() | st.booleans() | st.integers(-10 ** 30, 10 ** 30)
            | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12))
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from hil.cli import main
 from tests.conftest import ROOT
+from tests.security.helpers import SHIPPED_CONFIG
 
 SMOKE = str(ROOT / "hil" / "scenarios" / "smoke.toml")
 READ = ["meters", "read", "--port", "loop://", "--address", "000000000001", "--di", "00010000"]
@@ -121,7 +122,7 @@ def test_a_port_of_the_archive_that_cannot_be_opened_is_named(tmp_path):
 
 def test_a_store_that_cannot_be_opened_is_named(tmp_path):
     # deploy/agent.toml's store, without its [uplink] (that section has checks of its own)
-    shipped = (ROOT / "deploy" / "agent.toml").read_text()
+    shipped = SHIPPED_CONFIG.read_text()
     head, _, rest = shipped.partition("[uplink]")
     path = tmp_path / "agent.toml"
     path.write_text(head + "[tasks]" + rest.partition("[tasks]")[2])
@@ -136,7 +137,7 @@ def test_a_store_that_cannot_be_opened_is_named(tmp_path):
                     reason="/var/lib/gridedge exists here: the shipped store opens")
 def test_the_shipped_config_exits_2_with_a_line_per_problem(env_with_path):
     out = subprocess.run([sys.executable, "-m", "hil.cli", "agent", "--config",
-                          str(ROOT / "deploy" / "agent.toml"), "--duration", "1"],
+                          str(SHIPPED_CONFIG), "--duration", "1"],
                          capture_output=True, text=True, env=env_with_path, timeout=60)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and out.stderr.startswith("Error: ")

@@ -14,7 +14,7 @@ from edge.runtime.config import FILE, ConfigError, config_from_dict, load_config
 from edge.schema import (Float, Int, Invalid, List, SchemaError, Text)
 from hil.cli import reference
 from tests.conftest import ROOT, tomllib
-from tests.security.helpers import VALUES, mutated
+from tests.security.helpers import SHIPPED_CONFIG, VALUES, mutated
 
 PORT = {"name": "p1", "url": "loop://"}
 METER = {"addr": "000000000001", "port": "p1"}
@@ -95,7 +95,7 @@ def test_every_problem_of_a_file_is_reported_at_once():
 
 
 def test_the_shipped_example_still_loads_and_fills_the_declared_defaults():
-    cfg = load_config(ROOT / "deploy" / "agent.toml")
+    cfg = load_config(SHIPPED_CONFIG)
     assert cfg.max_readings == 2000000 and cfg.settings.curve_interval_min == 15
     assert cfg.settings.health.base_s == 5.0 and cfg.settings.health.cap_s == 1800.0
     assert cfg.archive.ports["plc"].baud == 9600 and cfg.archive.ports["rs485-1"].parity == "E"
@@ -133,7 +133,7 @@ def test_any_document_is_a_config_or_a_config_error(d):
         pass
 
 
-SHIPPED = tomllib.loads((ROOT / "deploy" / "agent.toml").read_text())
+SHIPPED = tomllib.loads(SHIPPED_CONFIG.read_text())
 SHIPPED.pop("uplink")                   # edge/uplink.py checks its own section
 
 

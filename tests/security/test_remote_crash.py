@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from edge.agent import Agent
-from edge.archive import Archive, ArchiveError, MeterRecord, Port
+from edge.archive import Archive, ArchiveError, MeterRecord
 from edge.jobs import DailyFreeze
 from edge.plan import Settings, open_windows
 from edge.runtime.aio import local_clock
