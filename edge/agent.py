@@ -8,6 +8,7 @@ runtime (asyncio + pyserial) and the simulated one (SimPy, in ``hil``) are thin 
 """
 import heapq
 import itertools
+import logging
 
 from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
@@ -17,8 +18,8 @@ from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health, MeterHealth
-from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Window, read_job,
-                       time_sync_job)
+from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Window,
+                       failed_reading, read_job, time_sync_job)
 from edge.links import ModuleLink, Rs485Link
 from edge.metrics import samples
 from edge.module_facts import on_report as on_module_report
@@ -26,9 +27,12 @@ from edge.module_sync import meter_search, module_sync
 from edge.plan import Settings, next_opening, open_windows
 from edge.scheduler import PREPAID, BusScheduler, Job
 
+log = logging.getLogger(__name__)
+
 BROADCAST_SETTLE_S = 1.0          # silence after a broadcast: meters act on it, none answers
 EVENT_REPORT_DEADLINE_S = 3600.0  # a reported event is read within the hour or left to the task
 LOST_SWEEP_S = 60.0               # a lost port's queue drops its jobs past their deadline this often
+MODULE_RESYNC_S = 60.0            # a carrier module sync that failed is started again after this
 
 
 class Bus:
@@ -45,14 +49,26 @@ class Bus:
 
 
 class _Run:
-    __slots__ = ("gen", "meter", "lane", "port", "deadline")
+    """One job in progress: its generator, meter (None: port-wide), lane and port; ``name``
+    (for logs and counts), ``on_error`` (called when the job dies of an exception) and
+    ``deadline`` (monotonic; a read job's window deadline, after which it is dropped unsent)."""
 
-    def __init__(self, gen, meter, lane, port, deadline=None):
+    __slots__ = ("gen", "meter", "lane", "port", "name", "on_error", "deadline")
+
+    def __init__(self, gen, meter, lane, port, name=None, on_error=None, deadline=None):
         self.gen = gen
         self.meter = meter
         self.lane = lane
         self.port = port
-        self.deadline = deadline          # monotonic; a read job's window deadline
+        self.name = name or getattr(gen, "__name__", "job")
+        self.on_error = on_error
+        self.deadline = deadline
+
+
+def _after(t, gen):
+    """Job: sleep until ``t``, then run ``gen``."""
+    yield SleepUntil(t)
+    return (yield from gen)
 
 
 def make_link(port, settings):
@@ -158,17 +174,23 @@ class Agent:
         return min(t for t in times if t is not None)
 
     # --- jobs ---------------------------------------------------------------------------------
-    def spawn(self, gen, meter, lane, port, deadline=None):
-        """Run job generator ``gen`` (for ``meter``, or None for a port-wide job)."""
+    def spawn(self, gen, meter, lane, port, name=None, on_error=None, deadline=None):
+        """Run job generator ``gen`` (for ``meter``, or None for a port-wide job). An exception
+        the job raises ends that job alone (``_job_failed``), never the agent."""
         self.active += 1
-        self._advance(_Run(gen, meter, lane, port, deadline), None)
+        self._advance(_Run(gen, meter, lane, port, name, on_error, deadline), None)
 
     def _advance(self, run, value):
+        """Resume ``run`` with ``value`` and carry out the effect it yields next."""
         try:
             effect = run.gen.send(value)
+            self._carry_out(run, effect)
         except StopIteration:
             self.active -= 1
-            return
+        except Exception as exc:            # one job's bug or a peer's odd bytes: that job ends
+            self._job_failed(run, exc)
+
+    def _carry_out(self, run, effect):
         if isinstance(effect, SleepUntil):
             heapq.heappush(self._sleepers, (effect.t, next(self._order), run))
             return
@@ -184,18 +206,41 @@ class Agent:
         else:
             raise TypeError("a job yielded %r, not an effect" % (effect,))
 
+    def _job_failed(self, run, exc):
+        """Contain an exception of one job: log it, count it (``gridedge_job_errors_total``),
+        let the job's ``on_error`` mark what it was doing as failed; everything else goes on."""
+        self.active -= 1
+        self.count("job_errors")
+        addr = run.meter.addr if run.meter is not None else None
+        log.error("job %s (meter %s, port %s) failed: %s: %s", run.name, addr, run.port,
+                  type(exc).__name__, exc, exc_info=exc)
+        try:
+            run.gen.close()
+        except Exception:                   # a generator that raises on close: already dead
+            pass
+        if run.on_error is not None:
+            try:
+                run.on_error(exc)
+            except Exception:
+                log.exception("marking the failure of job %s failed too", run.name)
+
     def _pump_all(self):
         for bus in self.buses.values():
             if not bus.ready:
                 continue
             for job in bus.scheduler.ready(self.now):
                 run, effect = job.payload
-                if isinstance(effect, Broadcast):
-                    bus.link.start(job, K.BROADCAST_ADDR, [effect.request], 4, self.now,
-                                   effect.baud)
-                else:
-                    m = run.meter
-                    bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now, m.baud)
+                try:
+                    if isinstance(effect, Broadcast):
+                        bus.link.start(job, K.BROADCAST_ADDR, [effect.request], 4, self.now,
+                                       effect.baud)
+                    else:
+                        m = run.meter
+                        bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now,
+                                       m.baud)
+                except Exception as exc:    # e.g. a request that cannot be encoded
+                    bus.scheduler.done(job, self.now)
+                    self._job_failed(run, exc)
 
     def _expire_waiting(self, bus):
         for job in bus.scheduler.drop(lambda j: j.payload[0].deadline is not None
@@ -220,9 +265,12 @@ class Agent:
             del reports[:]
 
     def read(self, meter, task, window):
-        """Start ``task`` for ``meter`` in ``window``: a read job on the meter's port."""
+        """Start ``task`` for ``meter`` in ``window``: a read job on the meter's port. Should
+        the job die of an exception, the read is stored as failed."""
+        def failed(exc):
+            self.store_readings([failed_reading(meter, task, window, self.wall)])
         self.spawn(read_job(self, meter, task, window), meter, task.lane, meter.port,
-                   self.to_now(window.deadline))
+                   task.name, failed, self.to_now(window.deadline))
 
     def read_from_now(self, meter, task, period, deadline_s):
         """``task`` for ``meter`` in a window opening now (a report, a payment, a request)."""
@@ -238,6 +286,17 @@ class Agent:
             return
         self.read_from_now(m, self.event_task, iso(self.wall), EVENT_REPORT_DEADLINE_S)
 
+    def _sync_module(self, port, after_s=0.0):
+        """Sync the carrier module on ``port``; a sync that dies of an exception is started
+        again after ``MODULE_RESYNC_S`` (the port reads nothing until a sync succeeds)."""
+        def again(exc):
+            self._sync_module(port, MODULE_RESYNC_S)
+        self.buses[port].syncing = True
+        gen = module_sync(self, port)
+        if after_s:
+            gen = _after(self.now + after_s, gen)
+        self.spawn(gen, None, PREPAID, port, "module_sync", again)
+
     def module_ready(self, port):
         bus = self.buses[port]
         bus.scheduler.capacity = bus.link.capacity      # what the module's run mode allows
@@ -248,10 +307,6 @@ class Agent:
         """Start a meter search through the carrier module on ``port``; the meters it finds
         that the archive lacks become archive candidates (``edge.module_facts``)."""
         self.spawn(meter_search(self, port, minutes), None, PREPAID, port)
-
-    def _sync_module(self, port):
-        self.buses[port].syncing = True
-        self.spawn(module_sync(self, port), None, PREPAID, port)
 
     # --- a port lost and back (the runtime tells) -------------------------------------------------
     def port_lost(self, port):
@@ -281,8 +336,17 @@ class Agent:
         try:
             return archive.with_changes(add, remove)
         except ArchiveError:
-            self.count("archive_changes_rejected")      # e.g. a port the config no longer has
-            return archive
+            pass
+        # one record at a time: a saved record the archive refuses now (a port the config no
+        # longer has, an entry an older version let in) is skipped, the others still apply
+        for rec in add:
+            try:
+                archive = archive.with_changes([rec])
+            except ArchiveError as exc:
+                self.count("archive_changes_rejected")
+                log.warning("saved archive change %s skipped: %s", rec.get("addr"),
+                            "; ".join("%s: %s" % p for p in exc.problems))
+        return archive.with_changes((), [a for a in remove if a in archive.meters])
 
     def change_archive(self, add=(), remove=()):
         """Add or replace meter records (dicts as in the archive TOML) and remove addresses.

@@ -1,10 +1,15 @@
 """The meter archive (档案): which meters the concentrator reads, on which port, how.
 
-Loaded from TOML (or a dict the master station sends later) and validated as a whole: every
+Loaded from TOML (or a dict the master station sends later) and validated as a whole against
+the declared ``[defaults]``, ``[[port]]`` and ``[[meter]]`` sections (``edge.schema``): every
 problem is reported with its place (``meter[3].addr: ...``) in one ``ArchiveError``, and nothing
-is half-applied. Addresses are the printed 12 BCD digits.
+is half-applied. Addresses are the printed 12 BCD digits of one meter: the broadcast address
+(99..99) and wildcards (AA) name no meter and are refused wherever an entry comes from.
 """
 from dataclasses import dataclass, field
+
+from edge.schema import (OPTIONAL, REQUIRED, Choice, Int, SchemaError, Section, Table, Tables,
+                         Text, hex_digits)
 
 PROTOCOLS = ("645-2007", "645-1997")
 MEDIA = ("rs485", "nbplc", "hplc")           # a port: RS-485, or a carrier module (窄带/宽带)
@@ -14,14 +19,71 @@ TARIFFS = ("flat", "tou", "ladder")
 PREPAID = ("none", "remote", "local")        # 费控: none, remote (远程), local (本地)
 METER_DEFAULTS = {"protocol": "645-2007", "baud": 2400, "preamble": 4, "tariff": "tou",
                   "prepaid": "none", "customer": ""}
+BROADCAST = "999999999999"                   # DL/T 645 broadcast address (广播地址)
+MAX_POINT = 2040                             # Q/GDW 1376.1 DA: points 1..2040
 
 
-class ArchiveError(ValueError):
+class ArchiveError(SchemaError):
     """The archive is invalid; ``problems`` lists every (place, message)."""
 
     def __init__(self, problems):
-        self.problems = list(problems)
-        super().__init__("invalid archive:\n" + "\n".join("  %s: %s" % p for p in self.problems))
+        SchemaError.__init__(self, problems, "invalid archive")
+
+
+def check_addr(text):
+    """Why ``text`` is not the address of one meter (None when it is)."""
+    if text == BROADCAST:
+        return "%s is the broadcast address, not a meter" % text
+    if "A" in text.upper():
+        return "%r holds a wildcard (AA), not one meter's address" % (text,)
+    if len(text) != 12 or not text.isdigit():
+        return "need 12 decimal digits, got %r" % (text,)
+    return None
+
+
+def _meter_fields(given):
+    """The fields a meter takes from [defaults] or its own entry; ``given`` False: every one
+    optional (what [defaults] leaves out, the meter's entry or the field's default gives)."""
+    def default(value):
+        return value if given else OPTIONAL
+    return [
+        Text("port", default(REQUIRED), "the [[port]] the meter is on"),
+        Text("protocol", default(METER_DEFAULTS["protocol"]), "DL/T 645 edition", PROTOCOLS),
+        Choice("baud", BAUDS, default(METER_DEFAULTS["baud"]), "bit/s",
+               "the meter's line rate (RS-485)"),
+        Int("preamble", default(METER_DEFAULTS["preamble"]), 0, 4, "bytes",
+            "FE wake-up bytes before a frame"),
+        Text("tariff", default(METER_DEFAULTS["tariff"]), "tariff kind (prepaid)", TARIFFS),
+        Text("prepaid", default(METER_DEFAULTS["prepaid"]),
+             "cost control: none, remote (远程), local (本地)", PREPAID),
+        Text("customer", default(METER_DEFAULTS["customer"]), "customer id (prepaid)",
+             empty=True),
+        Text("password", OPTIONAL, "the meter's control password, 6 hex digits as printed "
+             "(default: [prepaid] password)", check=hex_digits(6)),
+        Int("control_level", OPTIONAL, 0, 255, "", "password level of its controls"),
+    ]
+
+
+DEFAULTS = Section("defaults", "Values every [[meter]] takes unless it gives its own.",
+                   _meter_fields(False))
+METER = Section("meter", "One archived meter.", [
+    Text("addr", REQUIRED, "12 decimal digits as printed on the meter; not 99..99 (broadcast) "
+         "or AA (wildcard)", check=check_addr),
+    Int("point", OPTIONAL, 1, MAX_POINT, "", "measuring point (测量点号) at the master station; "
+        "default: numbered in archive order"),
+] + _meter_fields(True))
+PORT = Section("port", "A bus the concentrator owns: an RS-485 port or the carrier module's UART.",
+               [Text("name", REQUIRED, "the port's name, used by [[meter]] port"),
+                Text("url", REQUIRED, "device path or pyserial URL (socket://, rfc2217://, spy://)"),
+                Text("medium", "rs485", "rs485, or the carrier module's nbplc / hplc", MEDIA),
+                Choice("baud", BAUDS, OPTIONAL, "bit/s", "line rate; default 2400 (rs485), "
+                       "9600 (the module's UART)"),
+                Text("parity", "E", "N, E or O", PARITIES),
+                Int("concurrency", 5, 1, 32, "reads", "HPLC reads the module may run at once "
+                    "(F1F1)")])
+ARCHIVE = Section("archive", "The meter archive: right in agent.toml or in its own file.",
+                  [Table("defaults", DEFAULTS), Tables("port", PORT), Tables("meter", METER)])
+EXTRA = ("point", "password", "control_level")      # kept in MeterRecord.extra
 
 
 @dataclass(frozen=True)
@@ -60,16 +122,6 @@ class MeterRecord:
         return bytes(int(self.addr[i:i + 2], 16) for i in range(10, -2, -2))
 
 
-def _check_addr(text):
-    if not isinstance(text, str) or len(text) != 12 or not text.isdigit():
-        return "need 12 decimal digits, got %r" % (text,)
-    return None
-
-
-def _choice(value, allowed):
-    return None if value in allowed else "%r is not one of %s" % (value, ", ".join(map(str, allowed)))
-
-
 class Archive:
     """Ports and meters, indexed by name and address."""
 
@@ -87,65 +139,46 @@ class Archive:
     def from_dict(cls, doc):
         """Build and validate from a TOML-shaped dict (``[defaults]``, ``[[port]]``, ``[[meter]]``)."""
         problems = []
-        defaults = dict(METER_DEFAULTS)
-        unknown = set(doc) - {"defaults", "port", "meter"}
-        for key in sorted(unknown):
+        if not isinstance(doc, dict):
+            raise ArchiveError([("archive", "need a table")])
+        for key in sorted(set(doc) - set(ARCHIVE.fields)):
             problems.append((key, "unknown section"))
-        defaults.update(doc.get("defaults", {}))
-        ports = [cls._port(i, p, problems) for i, p in enumerate(doc.get("port", []))]
-        names = [p.name for p in ports if p is not None]
+        defaults = DEFAULTS.load(doc.get("defaults", {}), problems, "defaults")
+        given = [PORT.load(raw, problems, "port[%d]" % i)
+                 for i, raw in enumerate(_tables(doc, "port", problems))]
+        names = [p["name"] for p in given if "name" in p]
+        ports = [cls._port(p) for p in given if "name" in p and "url" in p]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.append(("port", "duplicate port name %r" % dup))
-        meters = [cls._meter(i, m, defaults, set(names), problems)
-                  for i, m in enumerate(doc.get("meter", []))]
-        addrs = [m.addr for m in meters if m is not None]
-        for dup in sorted({a for a in addrs if addrs.count(a) > 1}):
-            problems.append(("meter", "duplicate address %s" % dup))
+        meters = []
+        for i, raw in enumerate(_tables(doc, "meter", problems)):
+            before = len(problems)
+            values = METER.load({**defaults, **raw} if isinstance(raw, dict) else raw,
+                                problems, "meter[%d]" % i)
+            if "port" in values and values["port"] not in names:
+                problems.append(("meter[%d].port" % i, "no port named %r" % values["port"]))
+            if len(problems) == before:
+                meters.append(cls._meter(values))
+            elif "addr" in values:                       # still counted for duplicates
+                meters.append(MeterRecord(values["addr"], "", extra={}))
+        _unique(problems, "meter", "address", [m.addr for m in meters])
+        _unique(problems, "meter", "point", [m.extra["point"] for m in meters if "point" in m.extra])
         if problems:
             raise ArchiveError(problems)
         return cls(ports, meters)
 
     @staticmethod
-    def _port(i, raw, problems):
-        place = "port[%d]" % i
-        known = {"name", "url", "medium", "baud", "parity", "concurrency"}
-        for key in sorted(set(raw) - known):
-            problems.append(("%s.%s" % (place, key), "unknown field"))
-        for key in ("name", "url"):
-            if not isinstance(raw.get(key), str) or not raw.get(key):
-                problems.append(("%s.%s" % (place, key), "required text"))
-        medium = raw.get("medium", "rs485")
-        port = Port(str(raw.get("name", "")), str(raw.get("url", "")), medium,
-                    raw.get("baud", 2400 if medium == "rs485" else 9600), raw.get("parity", "E"),
-                    raw.get("concurrency", 5))
-        for key, allowed in (("medium", MEDIA), ("baud", BAUDS), ("parity", PARITIES)):
-            err = _choice(getattr(port, key), allowed)
-            if err:
-                problems.append(("%s.%s" % (place, key), err))
-        if not isinstance(port.concurrency, int) or not 1 <= port.concurrency <= 32:
-            problems.append(("%s.concurrency" % place, "need 1..32, got %r" % (port.concurrency,)))
-        return port
+    def _port(values):
+        medium = values.get("medium", "rs485")
+        baud = values.get("baud", 2400 if medium == "rs485" else 9600)
+        return Port(values["name"], values["url"], medium, baud, values.get("parity", "E"),
+                    values.get("concurrency", 5))
 
     @staticmethod
-    def _meter(i, raw, defaults, ports, problems):
-        place = "meter[%d]" % i
-        values = dict(defaults)
-        values.update(raw)
+    def _meter(values):
         fields = set(MeterRecord.__dataclass_fields__) - {"extra"}
-        extra = {k: v for k, v in values.items() if k not in fields}
-        err = _check_addr(values.get("addr"))
-        if err:
-            problems.append(("%s.addr" % place, err))
-        if values.get("port") not in ports:
-            problems.append(("%s.port" % place, "no port named %r" % (values.get("port"),)))
-        for key, allowed in (("protocol", PROTOCOLS), ("baud", BAUDS), ("tariff", TARIFFS),
-                             ("prepaid", PREPAID), ("preamble", (0, 1, 2, 3, 4))):
-            err = _choice(values.get(key), allowed)
-            if err:
-                problems.append(("%s.%s" % (place, key), err))
-        values["addr"] = str(values.get("addr", ""))
-        values["port"] = str(values.get("port", ""))
-        return MeterRecord(**{k: values[k] for k in fields}, extra=extra)
+        return MeterRecord(**{k: values[k] for k in fields},
+                           extra={k: values[k] for k in EXTRA if k in values})
 
     @classmethod
     def load(cls, path):
@@ -167,6 +200,12 @@ class Archive:
 
     def with_changes(self, add=(), remove=()):
         """A new validated archive with meters added/replaced and removed (master-station edits)."""
+        problems = [("add[%d]" % k, "need a meter table with an addr") for k, m in enumerate(add)
+                    if not isinstance(m, dict) or not isinstance(m.get("addr"), str)]
+        problems += [("remove[%d]" % k, "need an address, got %r" % (a,))
+                     for k, a in enumerate(remove) if not isinstance(a, str)]
+        if problems:
+            raise ArchiveError(problems)
         doc = self.to_dict()
         gone = set(remove)
         incoming = {m["addr"]: m for m in add}
@@ -178,3 +217,17 @@ class Archive:
 def vars_of(record):
     """Plain fields of a Port or MeterRecord (for TOML/JSON)."""
     return {k: getattr(record, k) for k in record.__dataclass_fields__ if k != "extra"}
+
+
+def _tables(doc, key, problems):
+    """The array of tables ``doc[key]`` (a problem when it is something else)."""
+    items = doc.get(key, [])
+    if not isinstance(items, list):
+        problems.append((key, "need [[%s]] tables" % key))
+        return []
+    return items
+
+
+def _unique(problems, place, what, values):
+    for dup in sorted({v for v in values if values.count(v) > 1}):
+        problems.append((place, "duplicate %s %s" % (what, dup)))

@@ -30,6 +30,7 @@ DI97_ENERGY = 0x9010
 DI97_VOLTAGE = 0xB611
 DI97_DATE, DI97_TIME = 0xC010, 0xC011
 ERROR_RETRIES = 2                    # an error reply is re-asked this often, then accepted
+JOB_ERROR = "job_error"              # flag of a read whose job died of an exception
 
 
 def _kwh_list(decoded):
@@ -37,7 +38,9 @@ def _kwh_list(decoded):
 
 
 def _value(request, reply):
-    """The decoded value of one normal reply."""
+    """The decoded value of one normal reply (ValueError when there is none)."""
+    if not isinstance(reply, (apdu.ReadReply, v1997.ReadReply97)):
+        raise ValueError("no normal reply to %r: %r" % (request, reply))
     if isinstance(request, v1997.Read97):
         name, fmt, unit = v1997.ITEMS_1997[request.di]
         return values.decode(fmt, reply.data)
@@ -312,8 +315,12 @@ def read_job(agent, meter, task, window):
         for k, reply in zip(todo, attempt.replies):
             if reply is not None:
                 have[k] = reply
-        result = Result(OK if summary(have, 0) == OK else attempt.kind, list(have),
-                        attempt.latency, attempt.deny, requests)
+        # ok only when every item has a normal reply: a link's "ok" for a frame nobody answers
+        # (a broadcast address, 99..99) must not reach the task as a reading
+        kind = summary(have, 0)
+        if kind != OK and attempt.kind != OK:
+            kind = attempt.kind
+        result = Result(kind, list(have), attempt.latency, attempt.deny, requests)
         readings = _readings(agent, meter, task, window, result)
         agent.record(meter, task, result, readings, persist=result.kind != last_kind)
         last_kind = result.kind
@@ -340,6 +347,12 @@ def _readings(agent, meter, task, window, result):
             result.deny = str(exc)
     return [Reading(meter.addr, task.name, task.key_di, window.period, None, result.kind,
                     (), agent.wall)]
+
+
+def failed_reading(meter, task, window, wall):
+    """The reading that marks ``task`` for ``meter`` failed: its job died of an exception."""
+    return Reading(meter.addr, task.name, task.key_di, window.period, None, "failed",
+                   (JOB_ERROR,), wall)
 
 
 def time_sync_job(agent, port, task, window):

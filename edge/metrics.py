@@ -22,7 +22,13 @@ class Sample:
 def samples(agent):
     """Every sample of ``agent`` now."""
     out = []
+    out.append(Sample("gridedge_job_errors_total", "counter",
+                      "Jobs ended by an unexpected exception (logged; a read job's meter is stored"
+                      " as failed; every other job goes on).", {},
+                      agent.counters.get("job_errors", 0)))
     for key, n in sorted(agent.counters.items()):
+        if key == "job_errors":
+            continue
         if key.startswith("exchange_"):
             out.append(Sample("gridedge_exchanges_total", "counter", "Meter exchanges by outcome.",
                               {"outcome": key[len("exchange_"):]}, n))

@@ -9,15 +9,13 @@ from protocols.civil import DAY, midnight
 from edge.health import HealthPolicy
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
                        Window)
+from edge.schema import INHERIT, Float, Int, Section, Table
 from edge.validate import Limits
 
 
-# re-reads within a task start soon (behind the fresh work) and double from there
-HEALTH_DEFAULTS = {"base_s": 5.0, "probe_s": 1800.0}
-
-
 class Settings:
-    """Task timing and policies; every figure is a parameter (``[tasks]`` in agent.toml)."""
+    """Task timing and policies; every figure is a parameter (``[tasks]`` in agent.toml,
+    declared in ``TASKS``): values out of range raise ``SchemaError`` naming each."""
 
     FIELDS = ("freeze_offset_s", "freeze_deadline_h", "curve_every_min", "curve_interval_min",
               "curve_deadline_h", "event_every_h", "clock_check_h", "realtime_s",
@@ -27,6 +25,7 @@ class Settings:
                  curve_interval_min=15, curve_deadline_h=3.0, event_every_h=4, clock_check_h=3.0,
                  realtime_s=0, response_timeout_s=0.5, retries=0, module_timeout_s=100.0,
                  gap_s=0.0, health=None, limits=None):
+        TASKS.check_values({k: v for k, v in locals().items() if k in self.FIELDS})
         self.freeze_offset_s = freeze_offset_s
         self.freeze_deadline_h = freeze_deadline_h
         self.curve_every_min = curve_every_min          # 0: no load-curve task
@@ -39,23 +38,13 @@ class Settings:
         self.retries = retries
         self.module_timeout_s = module_timeout_s
         self.gap_s = gap_s
-        self.health = health or HealthPolicy(**HEALTH_DEFAULTS)
+        self.health = health or HEALTH.build({})
         self.limits = limits or Limits()
-        for name, every in (("curve_every_min", curve_every_min * 60),
-                            ("event_every_h", event_every_h * 3600), ("realtime_s", realtime_s)):
-            if every and DAY % every:
-                raise ValueError("%s must divide a day, got %r" % (name, every))
 
     @classmethod
-    def from_dict(cls, doc):
-        unknown = set(doc) - set(cls.FIELDS) - {"health", "limits"}
-        if unknown:
-            raise ValueError("unknown [tasks] settings: %s" % ", ".join(sorted(unknown)))
-        kw = {k: v for k, v in doc.items() if k in cls.FIELDS}
-        health = dict(HEALTH_DEFAULTS)
-        health.update(doc.get("health", {}))
-        return cls(health=HealthPolicy(**health),
-                   limits=Limits(**doc.get("limits", {})), **kw)
+    def from_dict(cls, doc, prefix="tasks"):
+        """From the ``[tasks]`` table; SchemaError names every problem with its place."""
+        return TASKS.build(doc, prefix)
 
     def tasks(self):
         """The periodic tasks these settings ask for, most important first."""
@@ -74,6 +63,70 @@ class Settings:
         if self.realtime_s:
             out.append(Realtime(float(self.realtime_s), 0.0, float(self.realtime_s)))
         return out
+
+
+def _freeze_window(values):
+    if values["freeze_deadline_h"] * 3600.0 <= values["freeze_offset_s"]:
+        return [("freeze_deadline_h", "the freeze window closes (%g h) before it opens (%g s)"
+                 % (values["freeze_deadline_h"], values["freeze_offset_s"]))]
+    return []
+
+
+HEALTH = Section("tasks.health", "Per-meter health and the back-off of re-reads "
+                 "(edge.health.HealthPolicy).", [
+                     Int("suspect_after", INHERIT, 1, 1000, "failures", "failures before a "
+                         "meter is suspect"),
+                     Int("offline_after", INHERIT, 1, 1000, "failures", "failures before a "
+                         "meter is offline ..."),
+                     Float("offline_after_s", INHERIT, 0, DAY, "s", "... spread over at least "
+                           "this long"),
+                     Float("base_s", 5.0, None, 86400.0, "s", "first re-read back-off, doubling "
+                           "per failure (soon: behind the fresh work)", gt=0),
+                     Float("cap_s", INHERIT, None, 86400.0, "s", "back-off cap", gt=0),
+                     Float("probe_s", 1800.0, None, 7 * 86400.0, "s", "re-probe offline meters "
+                           "this often", gt=0),
+                     Float("spread", INHERIT, 0, 1, "", "share of a back-off spread per meter"),
+                     Float("idle_offline_s", INHERIT, 0, 86400.0, "s", "idle-bus re-reads of "
+                           "an offline meter at most this often"),
+                     Float("recent_s", INHERIT, 0, 7 * 86400.0, "s", "a meter heard this "
+                           "recently is flaky, not offline"),
+                 ], target=HealthPolicy)
+LIMITS = Section("tasks.limits", "Reading validation thresholds (edge.validate.Limits).", [
+    Float("max_kw", INHERIT, None, 100000.0, "kW", "most the supply can deliver; bigger jumps "
+          "are flagged", gt=0),
+    Float("jump_margin", INHERIT, 1.0, 100.0, "", "margin on max_kw before a jump is flagged"),
+    Float("clock_s", INHERIT, None, 86400.0, "s", "meter clock deviation flagged beyond", gt=0),
+    Float("freeze_tolerance_s", INHERIT, 0, 86400.0, "s", "freeze stamp off midnight by at "
+          "most"),
+    Float("tariff_tolerance_kwh", INHERIT, 0, 1000.0, "kWh", "tariff registers may miss the "
+          "total by this per register"),
+], target=Limits)
+TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); windows are aligned "
+                "to local midnight.", [
+                    Float("freeze_offset_s", INHERIT, 0, DAY - 1, "s", "daily freeze: reading "
+                          "starts this long after midnight"),
+                    Float("freeze_deadline_h", INHERIT, None, 24, "h", "... and is re-read until "
+                          "this many hours after midnight", gt=0),
+                    Int("curve_every_min", INHERIT, 0, 1440, "min", "read the load curve every "
+                        "(0: off)", divides=1440),
+                    Int("curve_interval_min", INHERIT, 1, 1440, "min", "the meters' curve "
+                        "interval"),
+                    Float("curve_deadline_h", INHERIT, None, 24, "h", "a curve slot is re-read "
+                          "for this long", gt=0),
+                    Int("event_every_h", INHERIT, 0, 24, "h", "power-down event scan every "
+                        "(0: off)", divides=24),
+                    Float("clock_check_h", INHERIT, -1, 23.99, "h", "hour of the broadcast time "
+                          "sync and clock check (negative: off)", nullable=True),
+                    Int("realtime_s", INHERIT, 0, DAY, "s", "periodic real-time reads every "
+                        "(0: off)", divides=DAY),
+                    Float("response_timeout_s", INHERIT, None, 60.0, "s", "RS-485 reply timeout",
+                          gt=0),
+                    Int("retries", INHERIT, 0, 10, "", "RS-485 re-sends of a request"),
+                    Float("module_timeout_s", INHERIT, None, 3600.0, "s", "carrier module answer "
+                          "timeout", gt=0),
+                    Float("gap_s", INHERIT, 0, 60.0, "s", "silence between frames on a bus"),
+                    Table("health", HEALTH), Table("limits", LIMITS),
+                ], checks=[_freeze_window], target=Settings)
 
 
 def open_windows(task, wall):

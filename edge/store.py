@@ -3,7 +3,7 @@
 A reading is committed (``synchronous=FULL``) before ``put_readings`` returns, so anything the
 caller counts or reports as read survives a power cut or kill -9; WAL keeps the file consistent
 when a write is cut short. Each reading keeps its quality flag (ok, timeout, garbled,
-error_reply, invalid, estimated): flagged values are stored, never dropped or "fixed". The size is
+error_reply, invalid, estimated, failed: the agent's job for it died): flagged values are stored, never dropped or "fixed". The size is
 bounded by ``max_readings`` and, optionally, ``max_bytes`` of live database pages: past either,
 the readings with nothing left to send upstream go first (oldest first), then the oldest of all;
 every eviction is counted, and an evicted reading the master never confirmed is counted as lost.
@@ -20,7 +20,7 @@ import sqlite3
 
 WAL_LIMIT = 1 << 20
 _COLUMNS = "addr, task, di, period, value, quality, flags, read_at"
-QUALITIES = ("ok", "timeout", "garbled", "error_reply", "invalid", "estimated")
+QUALITIES = ("ok", "timeout", "garbled", "error_reply", "invalid", "estimated", "failed")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reading (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

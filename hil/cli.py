@@ -1,5 +1,12 @@
-"""``gridedge``: one command line, a sub-command per user job."""
+"""``gridedge``: one command line, a sub-command per user job.
+
+Invalid input of any kind (an option out of range, a file, a port, an address or a database that
+cannot be used) ends with a one-line message naming the thing and exit code 2, never a
+traceback; every option has a type and a range (click's own, plus the few below).
+"""
 import json
+import math
+import re
 import sys
 import time
 
@@ -8,6 +15,149 @@ import click
 from protocols.bcd import hex_to_bytes
 from protocols.civil import iso, parse_local
 from protocols.errors import ProtocolError
+from edge.archive import BAUDS
+
+MAX_METERS = 100000                     # as hil.scenario's [area] meters
+SEED = click.IntRange(min=0)
+
+
+class InputError(click.ClickException):
+    """Input that cannot be used: one line naming the thing, exit 2 (as click's usage errors)."""
+
+    exit_code = 2
+
+
+class Finite(click.FloatRange):
+    """A float range that refuses NaN and the infinities."""
+
+    def convert(self, value, param, ctx):
+        rv = click.FloatRange.convert(self, value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail("%r is not a finite number." % (value,), param, ctx)
+        return rv
+
+
+class HostPort(click.ParamType):
+    """``HOST:PORT``; ``free`` allows port 0 (the system picks one)."""
+
+    name = "host:port"
+
+    def __init__(self, free=False):
+        self.free = free
+
+    def convert(self, value, param, ctx):
+        host, _, port = str(value).rpartition(":")
+        if not host or not port.isdigit() or not (0 if self.free else 1) <= int(port) <= 65535:
+            self.fail("expected HOST:PORT with a port %d..65535, got %r."
+                      % (0 if self.free else 1, value), param, ctx)
+        return value
+
+
+class LocalTime(click.ParamType):
+    """A local time ``YYYY-MM-DD[ hh:mm[:ss]]``, as seconds."""
+
+    name = "'yyyy-mm-dd hh:mm'"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return value
+        try:
+            return parse_local(value)
+        except (ValueError, TypeError):
+            self.fail("expected a local time 'YYYY-MM-DD hh:mm', got %r." % (value,), param, ctx)
+
+
+class LineRate(click.ParamType):
+    """A DL/T 645 line rate (bit/s)."""
+
+    name = "baud"
+
+    def convert(self, value, param, ctx):
+        try:
+            rate = int(value)
+        except (TypeError, ValueError):
+            rate = None
+        if rate not in BAUDS:
+            self.fail("%r is not one of %s." % (value, ", ".join(map(str, BAUDS))), param, ctx)
+        return rate
+
+
+class MinutesOfDay(click.IntRange):
+    """Minutes 1..1440 that divide a day (a period aligned to midnight)."""
+
+    def __init__(self):
+        click.IntRange.__init__(self, 1, 1440)
+
+    def convert(self, value, param, ctx):
+        rv = click.IntRange.convert(self, value, param, ctx)
+        if 1440 % rv:
+            self.fail("%d minutes do not divide a day." % rv, param, ctx)
+        return rv
+
+
+class HexDigits(click.ParamType):
+    """Text of exactly ``n`` hex digits."""
+
+    name = "hex"
+
+    def __init__(self, n):
+        self.n = n
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        try:
+            bytes.fromhex(text)
+        except ValueError:
+            text = ""
+        if len(text) != self.n:
+            self.fail("expected %d hex digits, got %r." % (self.n, value), param, ctx)
+        return text
+
+
+SHARE = Finite(0.0, 1.0)
+COUNT = click.IntRange(1, MAX_METERS)
+SECONDS = Finite(min=0.0)
+
+
+def _open_port(url, baud, parity="E"):
+    """A serial port by device path or pyserial URL; InputError naming it when it cannot be."""
+    from edge.runtime.ports import open_port
+    try:
+        return open_port(url, baud, parity)
+    except (OSError, ValueError) as exc:        # serial.SerialException is an OSError
+        raise InputError("cannot open port %s: %s" % (url, _reason(exc)))
+
+
+def _open_store(path, **kw):
+    """The agent's SQLite store; InputError naming the file when it cannot be opened."""
+    import sqlite3
+    from edge.store import Store
+    try:
+        return Store(path, **kw)
+    except (sqlite3.Error, OSError) as exc:
+        raise InputError("cannot open the store %s: %s" % (path, exc))
+
+
+def _writable(path, folder=False):
+    """Fail now, not after the run, when the report ``path`` (a file, or a ``folder``, made
+    here) cannot be written."""
+    import os
+    import tempfile
+    try:
+        if folder:
+            os.makedirs(path, exist_ok=True)
+        where = path if folder else os.path.dirname(os.path.abspath(path))
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise InputError("cannot write the report to %s: %s" % (path, exc.strerror or exc))
+
+
+def _reason(exc):
+    """Why an open failed, without the repeats pyserial adds ("[Errno 2] could not open port
+    X: [Errno 2] No such file or directory: 'X'" says "No such file or directory")."""
+    found = re.findall(r"\[Errno \d+\] ([^:\]]+)", str(exc))
+    return found[-1].strip() if found else (str(exc) or type(exc).__name__)
 
 
 def _hostport(text):
@@ -54,7 +204,7 @@ def decode(hex_bytes, as_json, protocol):
     try:
         data = hex_to_bytes(" ".join(hex_bytes), "hex")
     except ProtocolError as exc:
-        raise click.ClickException(str(exc))
+        raise InputError(str(exc))
     from hil import decode698
     if protocol is None:
         protocol = "698" if decode698.looks_like_698(data) else "2007"
@@ -77,26 +227,55 @@ def decode(hex_bytes, as_json, protocol):
         sys.exit(1)
 
 
+@main.command("schema")
+@click.argument("what", type=click.Choice(["agent", "scenario"]))
+def schema_cmd(what):
+    """Print the reference of agent.toml or of a scenario file (Markdown): every section and
+    key with its type, range, unit and default, from the declarations files are checked
+    against (docs/CONFIG.md is this output)."""
+    click.echo("\n".join(reference(what)))
+
+
+def reference(what):
+    """Markdown lines of the declared sections of ``what`` ('agent' or 'scenario')."""
+    if what == "agent":
+        from edge.runtime.config import FILE
+    else:
+        from hil.scenario import FILE
+    lines = ["## %s" % FILE.name, "", FILE.doc, ""]
+    for f in FILE.fields.values():
+        section = getattr(f, "section", None)
+        if section is None:
+            lines += ["### `[%s]`" % f.name, "", f.doc, ""]
+        else:
+            lines += section.document(3, f.describe().split(" ")[-1]) + [""]
+    return lines
+
+
 @main.group()
 def meters():
     """Serve virtual meters on a port, or read a meter on a port."""
 
 
 @meters.command("serve")
-@click.option("--count", default=100, show_default=True, help="Number of meters on the bus.")
-@click.option("--seed", default=1, show_default=True, help="Seed of the meter population.")
-@click.option("--first", default=1, show_default=True, help="Address of the first meter.")
-@click.option("--epoch", default="2026-01-01 00:00", show_default=True,
+@click.option("--count", type=COUNT, default=100, show_default=True,
+              help="Number of meters on the bus.")
+@click.option("--seed", type=SEED, default=1, show_default=True, help="Seed of the meter population.")
+@click.option("--first", type=click.IntRange(0, 10 ** 12 - 1 - MAX_METERS), default=1,
+              show_default=True, help="Address of the first meter.")
+@click.option("--epoch", type=LocalTime(), default="2026-01-01 00:00", show_default=True,
               help="When the meters were installed (their history starts here).")
-@click.option("--start", default=None,
+@click.option("--start", type=LocalTime(), default=None,
               help="Meters' local time when serving starts (default: the epoch).")
-@click.option("--speed", default=1.0, show_default=True, help="Meter-time seconds per wall second.")
+@click.option("--speed", type=Finite(0.0, 1e6), default=1.0, show_default=True,
+              help="Meter-time seconds per wall second.")
 @click.option("--pty", "use_pty", is_flag=True, help="Create a pseudo-terminal and print its path.")
 @click.option("--port", "port_url", help="Serve on this serial device or pyserial URL.")
-@click.option("--tcp", "tcp_addr", help="Serve on TCP HOST:PORT (port 0 picks a free one).")
+@click.option("--tcp", "tcp_addr", type=HostPort(free=True),
+              help="Serve on TCP HOST:PORT (port 0 picks a free one).")
 @click.option("--timing", is_flag=True, help="Honour reply delay and line rate (8E1 at --baud).")
-@click.option("--baud", default=2400, show_default=True)
-@click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--baud", type=LineRate(), default=2400, show_default=True)
+@click.option("--duration", type=SECONDS, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--verbose", is_flag=True, help="Log every request and reply.")
 @click.option("--share-1997", "share_1997", default=0.0, show_default=True,
               type=click.FloatRange(0.0, 1.0),
@@ -110,24 +289,28 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
     from meter_sim.serve.stream import BusClock, PtyServer, SerialServer, Session, TcpServer
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
-    t0 = parse_local(epoch)
+    t0 = epoch
     bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997))
-    clock = BusClock(parse_local(start) if start else t0, speed)
+    clock = BusClock(start if start is not None else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
 
     def session():
         return Session(bus, clock, lock, timing, baud, log)
-    if use_pty:
-        server = PtyServer(session()).start()
-        where = server.path
-    elif port_url:
-        server = SerialServer(session(), port_url, baud).start()
-        where = port_url
-    else:
-        host, _, port = tcp_addr.rpartition(":")
-        server = TcpServer((host or "127.0.0.1", int(port)), session).start()
-        where = "%s:%d" % server.server_address[:2]
+    try:
+        if use_pty:
+            server = PtyServer(session()).start()
+            where = server.path
+        elif port_url:
+            server = SerialServer(session(), port_url, baud).start()
+            where = port_url
+        else:
+            host, _, port = tcp_addr.rpartition(":")
+            server = TcpServer((host, int(port)), session).start()
+            where = "%s:%d" % server.server_address[:2]
+    except (OSError, ValueError) as exc:
+        raise InputError("cannot serve on %s: %s" % (port_url or tcp_addr or "a pty",
+                                                     _reason(exc)))
     click.echo(json.dumps({"serving": where, "meters": count, "first_address": "%012d" % first,
                            "seed": seed, "epoch": iso(t0),
                            "protocol_1997": [m.addr[::-1].hex() for m in bus.meters
@@ -142,21 +325,22 @@ def _request_log(frame, reply):
 
 
 @meters.command("read")
-@click.option("--tcp", "tcp_addr", help="Meter server at HOST:PORT.")
+@click.option("--tcp", "tcp_addr", type=HostPort(), help="Meter server at HOST:PORT.")
 @click.option("--port", "port_url", help="Serial device or pyserial URL.")
 @click.option("--address", "addr", required=True, help="Meter address, 12 digits (AA = wildcard).")
 @click.option("--di", required=True, help="Data identifier, e.g. 00010000 (2007) or 9010 (1997).")
 @click.option("--protocol", type=click.Choice(["2007", "1997"]), default="2007", show_default=True)
-@click.option("--blocks", type=int, help="Load-curve block count.")
-@click.option("--start", help="Load-curve start time 'YYYY-MM-DD hh:mm'.")
-@click.option("--baud", default=2400, show_default=True)
-@click.option("--timeout", default=1.0, show_default=True, help="Reply timeout per attempt (s).")
-@click.option("--retries", default=2, show_default=True)
+@click.option("--blocks", type=click.IntRange(1, 255), help="Load-curve block count.")
+@click.option("--start", type=LocalTime(), help="Load-curve start time 'YYYY-MM-DD hh:mm'.")
+@click.option("--baud", type=LineRate(), default=2400, show_default=True)
+@click.option("--timeout", type=Finite(0.0, 60.0, min_open=True), default=1.0, show_default=True,
+              help="Reply timeout per attempt (s).")
+@click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 def meters_read(tcp_addr, port_url, addr, di, protocol, blocks, start, baud, timeout, retries, as_json):
     """Read one item from one meter and print its value."""
     from protocols.dlt645 import Read, address, di as DI, v1997
-    from edge.runtime.ports import open_port, transact
+    from edge.runtime.ports import transact
     if bool(tcp_addr) == bool(port_url):
         raise click.UsageError("give exactly one of --tcp HOST:PORT or --port URL")
     url = _tcp_url(tcp_addr) if tcp_addr else port_url
@@ -165,12 +349,14 @@ def meters_read(tcp_addr, port_url, addr, di, protocol, blocks, start, baud, tim
         if protocol == "1997":
             request = v1997.Read97(v1997.parse_di(di))
         else:
-            request = Read(DI.parse(di), blocks, parse_local(start) if start else None)
+            request = Read(DI.parse(di), blocks, start)
     except (ValueError, ProtocolError) as exc:
         raise click.BadParameter(str(exc))
-    port = open_port(url, baud)
+    port = _open_port(url, baud)
     try:
         outcome = transact(port, wire_addr, request, timeout, retries)
+    except (OSError, ValueError) as exc:        # the device went away mid-exchange
+        raise InputError("port %s failed: %s" % (url, _reason(exc)))
     finally:
         port.close()
     result = {"address": addr, "di": di, "outcome": outcome.kind, "attempts": outcome.attempts}
@@ -206,16 +392,20 @@ def _faults(dead, intermittent, slow):
 
 
 @sim.command("area")
-@click.option("--meters", "count", default=500, show_default=True, help="Meters in the area.")
+@click.option("--meters", "count", type=COUNT, default=500, show_default=True,
+              help="Meters in the area.")
 @click.option("--medium", type=click.Choice(["rs485", "nbplc", "hplc"]), default="hplc",
               show_default=True)
-@click.option("--seed", default=1, show_default=True)
-@click.option("--hours", default=6.0, show_default=True, help="Simulated hours of reading.")
-@click.option("--start-hour", default=0.0, show_default=True,
+@click.option("--seed", type=SEED, default=1, show_default=True)
+@click.option("--hours", type=Finite(0.0, 24.0 * 366, min_open=True), default=6.0,
+              show_default=True, help="Simulated hours of reading.")
+@click.option("--start-hour", type=Finite(0.0, 24.0, max_open=True), default=0.0,
+              show_default=True,
               help="Hour of day the reading starts (0 = just after midnight, 19 = evening peak).")
-@click.option("--dead", default=0.0, help="Share of meters dead for the whole run.")
-@click.option("--intermittent", default=0.0, help="Share answering half the time.")
-@click.option("--slow", default=0.0, help="Share answering 5 s late (past every timeout).")
+@click.option("--dead", type=SHARE, default=0.0, help="Share of meters dead for the whole run.")
+@click.option("--intermittent", type=SHARE, default=0.0, help="Share answering half the time.")
+@click.option("--slow", type=SHARE, default=0.0,
+              help="Share answering 5 s late (past every timeout).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report only.")
 @click.option("--reader", type=click.Choice(["round-robin", "agent", "both"]), default="round-robin",
               show_default=True, help="Who reads: the baseline, the edge agent, or both compared.")
@@ -273,15 +463,17 @@ def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, a
 
 
 @sim.command("prepaid")
-@click.option("--meters", "count", default=200, show_default=True)
-@click.option("--days", default=2.0, show_default=True)
-@click.option("--seed", default=1, show_default=True)
+@click.option("--meters", "count", type=COUNT, default=200, show_default=True)
+@click.option("--days", type=Finite(0.0, 366.0, min_open=True), default=2.0, show_default=True)
+@click.option("--seed", type=SEED, default=1, show_default=True)
 @click.option("--medium", type=click.Choice(["rs485", "nbplc", "hplc"]), default="hplc",
               show_default=True)
-@click.option("--read-every", "every_min", default=15, show_default=True,
-              help="Minutes between the prepaid reads that charge the balances.")
-@click.option("--stuck", default=0.005, show_default=True, help="Share of relays that do not move.")
-@click.option("--keep-power", "keep", default=0.02, show_default=True,
+@click.option("--read-every", "every_min", type=MinutesOfDay(), default=15, show_default=True,
+              help="Minutes between the prepaid reads that charge the balances (a divisor of a"
+                   " day).")
+@click.option("--stuck", type=SHARE, default=0.005, show_default=True,
+              help="Share of relays that do not move.")
+@click.option("--keep-power", "keep", type=SHARE, default=0.02, show_default=True,
               help="Share of keep-power customers.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the JSON report here.")
@@ -289,11 +481,14 @@ def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
     """Prepaid cost control in virtual time: trips, reconnects, wrongful/missed operations and
     latencies from the simulated meters' own relays. Exits 1 on a wrongful or missed operation."""
     from hil.prepaid_run import run_prepaid
+    if report_path:
+        _writable(report_path)
 
     def progress(done, total):
         click.echo("\r%5.1f %% of %.1f simulated days" % (100.0 * done / total, total / 86400.0),
                    nl=False, err=True)
-    report, _, _ = run_prepaid(count, days, seed, medium, every_min, stuck, keep, progress=progress)
+    report, _, _ = run_prepaid(count, days, seed, medium, every_min, stuck, keep,
+                               progress=progress)
     click.echo("", err=True)
     text = json.dumps(report, indent=1)
     if report_path:
@@ -304,17 +499,18 @@ def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
 
 
 @sim.command("uplink")
-@click.option("--meters", "count", default=20, show_default=True)
+@click.option("--meters", "count", type=COUNT, default=20, show_default=True)
 @click.option("--medium", type=click.Choice(["rs485", "nbplc", "hplc"]), default="rs485",
               show_default=True)
-@click.option("--seed", default=1, show_default=True)
-@click.option("--days", default=5.0, show_default=True, help="Simulated days the agent collects.")
-@click.option("--outage-hours", "outage_h", default=96.0, show_default=True,
-              help="How long the master is unreachable (from the first hour).")
-@click.option("--loss", default=0.02, show_default=True,
+@click.option("--seed", type=SEED, default=1, show_default=True)
+@click.option("--days", type=Finite(0.0, 366.0, min_open=True), default=5.0, show_default=True,
+              help="Simulated days the agent collects.")
+@click.option("--outage-hours", "outage_h", type=Finite(0.0, 24.0 * 366), default=96.0,
+              show_default=True, help="How long the master is unreachable (from the first hour).")
+@click.option("--loss", type=Finite(0.0, 1.0, max_open=True), default=0.02, show_default=True,
               help="Share of uplink byte chunks lost on the way (confirms re-sent).")
-@click.option("--max-store-mb", default=64.0, show_default=True,
-              help="The agent's store bound (live pages).")
+@click.option("--max-store-mb", type=Finite(0.0, 1e6, min_open=True), default=64.0,
+              show_default=True, help="The agent's store bound (live pages).")
 @click.option("--folder", type=click.Path(file_okay=False), default=None,
               help="Keep agent.sqlite and master.sqlite here (default: a temporary folder).")
 def sim_uplink(count, medium, seed, days, outage_h, loss, max_store_mb, folder):
@@ -332,14 +528,15 @@ def sim_uplink(count, medium, seed, days, outage_h, loss, max_store_mb, folder):
 
 
 @sim.command("module")
-@click.option("--meters", "count", default=100, show_default=True)
+@click.option("--meters", "count", type=COUNT, default=100, show_default=True)
 @click.option("--medium", type=click.Choice(["nbplc", "hplc"]), default="hplc", show_default=True)
-@click.option("--seed", default=1, show_default=True)
+@click.option("--seed", type=SEED, default=1, show_default=True)
 @click.option("--port", "url", default=None,
               help="Serial device or pyserial URL to serve on (default: a new pty).")
-@click.option("--epoch", default="2026-01-02 00:05", show_default=True,
+@click.option("--epoch", type=LocalTime(), default="2026-01-02 00:05", show_default=True,
               help="Simulated local time when serving starts.")
-@click.option("--duration", default=0.0, help="Stop after this many seconds (0 = until Ctrl-C).")
+@click.option("--duration", type=SECONDS, default=0.0,
+              help="Stop after this many seconds (0 = until Ctrl-C).")
 @click.option("--edition", type=click.Choice(["2013", "2019"]), default="2019", show_default=True,
               help="Q/GDW 1376.2-2013 or Q/GDW 10376.2-2019 (F1F1, 10F21/F31, deny 109..111).")
 @click.option("--legacy-confirm", is_flag=True,
@@ -355,15 +552,15 @@ def sim_module(count, medium, seed, url, epoch, duration, edition, legacy_confir
     from plc_channel.area import build_area
     from plc_channel.realtime import ModulePortServer
     from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
+    start = epoch
     try:
-        start = parse_local(epoch)
-    except ValueError:
-        raise click.BadParameter("expected YYYY-MM-DD hh:mm, got %r" % epoch)
-    server = ModulePortServer(lambda env_at: build_area(env_at(start), count, medium, seed,
-                                                        DEFAULT_EPOCH),
-                              COMM_HPLC if medium == "hplc" else COMM_NBPLC, url=url,
-                              module={"edition": edition, "legacy_confirm": legacy_confirm,
-                                      "boot_report": True}).start()
+        server = ModulePortServer(lambda env_at: build_area(env_at(start), count, medium, seed,
+                                                            DEFAULT_EPOCH),
+                                  COMM_HPLC if medium == "hplc" else COMM_NBPLC, url=url,
+                                  module={"edition": edition, "legacy_confirm": legacy_confirm,
+                                          "boot_report": True}).start()
+    except (OSError, ValueError) as exc:
+        raise InputError("cannot serve the module on %s: %s" % (url or "a pty", _reason(exc)))
     click.echo("%s carrier module (%s edition) for %d meters (seed %d) on %s" % (
         medium, edition, count, seed, server.path))
     click.echo("meter addresses %s .. %s" % (server.area.meters[0].addr[::-1].hex(),
@@ -372,28 +569,33 @@ def sim_module(count, medium, seed, url, epoch, duration, edition, legacy_confir
 
 
 @main.command("agent")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False),
               help="agent.toml (store, metrics, tasks, archive).")
-@click.option("--epoch", default=None,
+@click.option("--epoch", type=LocalTime(), default=None,
               help="Run the agent's calendar from this local time (a rig playing a simulated day)"
                    " instead of the system clock.")
-@click.option("--duration", type=float, help="Stop after this many seconds (default: until killed).")
+@click.option("--duration", type=SECONDS, help="Stop after this many seconds (default: until killed).")
 @click.option("--print-commits", is_flag=True,
               help="Print one JSON line per durable store commit (what a crash must not lose).")
 def agent_cmd(config_path, epoch, duration, print_commits):
     """Run the edge agent: read the archived meters on their ports, store, export metrics."""
     from edge.runtime.config import ConfigError
     from edge.runtime.main import configure_logging, run
-    if epoch:
-        try:
-            parse_local(epoch)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--epoch")
     configure_logging()
     try:
         run(config_path, epoch, duration, print_commits)
     except ConfigError as exc:
-        raise click.ClickException(str(exc))
+        raise InputError(str(exc))
+
+
+def _config(path):
+    """agent.toml loaded and validated; InputError listing every problem, one per line."""
+    from edge.runtime.config import ConfigError, load_config
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise InputError(str(exc))
 
 
 @main.group(invoke_without_command=True)
@@ -532,64 +734,79 @@ def prepaid():
     """Cost control in a running agent's store: post payments, show balances and commands."""
 
 
-def _prepaid_store(config_path):
-    from edge.runtime.config import ConfigError, load_config
-    from edge.store import Store
-    try:
-        cfg = load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc))
+def _prepaid_config(config_path):
+    cfg = _config(config_path)
     if cfg.prepaid is None:
-        raise click.ClickException("%s has no [prepaid] section" % config_path)
-    return Store(cfg.store)
+        raise InputError("%s has no [prepaid] section" % config_path)
+    return cfg
+
+
+def _customers(cfg, store):
+    """Customers the agent knows: named by an archived meter, in [[prepaid.customer]], or with
+    an account in its store."""
+    from edge.prepaid.ledger import Ledger
+    return ({m.customer for m in cfg.archive.meters.values() if m.customer}
+            | set(cfg.prepaid.customers) | set(Ledger(store).accounts))
+
+
+def _payment_rows(csv_path):
+    """(place, fields) of every payment line of a CSV file (blank lines and # comments skipped)."""
+    import csv
+    try:
+        with open(csv_path, newline="", encoding="utf-8") as f:
+            return [("%s:%d" % (csv_path, n), row) for n, row in enumerate(csv.reader(f), 1)
+                    if row and "".join(row).strip() and not row[0].lstrip().startswith("#")]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError("cannot read %s: %s" % (csv_path, exc))
 
 
 @prepaid.command("pay")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False))
 @click.option("--customer", default=None)
-@click.option("--amount", type=float, default=None, help="Yuan.")
+@click.option("--amount", default=None,
+              help="Yuan, a whole number of micro-yuan from 0.000001 to 100000000.")
 @click.option("--id", "payment_id", default=None,
               help="Payment id (default: customer and time); the same id is applied once.")
 @click.option("--file", "csv_path", type=click.Path(exists=True, dir_okay=False),
               help="A CSV of payments instead: id,customer,amount per line (a rig's import).")
 def prepaid_pay(config_path, customer, amount, payment_id, csv_path):
-    """Leave payments in the agent's inbox; the running agent applies each id once."""
-    import csv
-    from edge.prepaid.ledger import post_payment
-    from edge.prepaid.tariff import to_uyuan
+    """Leave payments in the agent's inbox; the running agent applies each id once. Every
+    payment is checked first: if any is bad, each bad one is named and none is posted."""
+    from edge.prepaid.ledger import PaymentError, check_payments, known_payments, post_payments
+    from edge.prepaid.tariff import to_yuan
     now = time.time()
     if csv_path:
-        with open(csv_path, newline="") as f:
-            rows = [r for r in csv.reader(f) if r and not r[0].startswith("#")]
-    elif customer and amount is not None:
-        rows = [[payment_id or "%s-%d" % (customer, int(now * 1000)), customer, amount]]
+        rows = _payment_rows(csv_path)
+    elif customer is not None and amount is not None:
+        rows = [("payment", [payment_id if payment_id is not None else
+                             "%s-%d" % (customer, int(now * 1000)), customer, amount])]
     else:
         raise click.UsageError("give --customer and --amount, or --file")
-    payments = []
-    for k, row in enumerate(rows, 1):
-        try:
-            pid, cust, value = row[0].strip(), row[1].strip(), float(row[2])
-        except (IndexError, ValueError):
-            raise click.ClickException("payment %d: expected id,customer,amount, got %r" % (k, row))
-        if value <= 0:
-            raise click.ClickException("payment %s: the amount must be positive" % pid)
-        payments.append((pid, cust, value))
-    store = _prepaid_store(config_path)
-    for pid, cust, value in payments:
-        posted = post_payment(store.db, pid, cust, to_uyuan(value), now)
-        click.echo(json.dumps({"payment": pid, "customer": cust, "amount": value,
-                               "posted": posted}))
+    cfg = _prepaid_config(config_path)
+    store = _open_store(cfg.store)
+    try:
+        payments = check_payments(rows, _customers(cfg, store), known_payments(store.db))
+        posted = post_payments(store.db, payments, now)
+    except PaymentError as exc:
+        raise InputError("nothing posted:\n%s" % exc)
+    finally:
+        store.close()
+    for (pid, cust, uyuan), new in zip(payments, posted):
+        click.echo(json.dumps({"payment": pid, "customer": cust, "amount": to_yuan(uyuan),
+                               "posted": new}))
 
 
 @prepaid.command("status")
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False))
 @click.option("--commands", "show_commands", is_flag=True, help="Also list the command journal.")
 def prepaid_status(config_path, show_commands):
     """Balances, waiting payments and (optionally) every journaled command, as JSON."""
     from edge.prepaid.journal import Journal
     from edge.prepaid.ledger import Ledger
     from edge.prepaid.tariff import to_yuan
-    store = _prepaid_store(config_path)
+    store = _open_store(_prepaid_config(config_path).store)
     ledger = Ledger(store)
     out = {"balances": {c: to_yuan(a.balance) for c, a in sorted(ledger.accounts.items())},
            "inbox": [{"id": i, "customer": c, "amount": to_yuan(a)} for i, c, a, _ in ledger.inbox()]}
@@ -601,8 +818,8 @@ def prepaid_status(config_path, show_commands):
 
 
 @main.command()
-@click.option("--meters", "count", default=300, show_default=True)
-@click.option("--seed", default=1, show_default=True)
+@click.option("--meters", "count", type=click.IntRange(1, 10000), default=300, show_default=True)
+@click.option("--seed", type=SEED, default=1, show_default=True)
 @click.option("--medium", type=click.Choice(["pty", "tcp"]), default="pty", show_default=True)
 def demo(count, seed, medium):
     """Serve COUNT virtual meters on a real pty (or TCP) and read every one back."""
@@ -616,24 +833,29 @@ def hil():
     """Hardware-in-the-loop harness: scenario runs with KPI reports and CI gates."""
 
 
+def _scenario(path):
+    """A scenario file loaded and validated; InputError naming every problem (exit 2)."""
+    from hil.scenario import Scenario, ScenarioError
+    try:
+        return Scenario.load(path)
+    except ScenarioError as exc:
+        raise InputError(str(exc))
+
+
 @hil.command("run")
 @click.argument("scenario_path")
 @click.option("--report", "report_dir", default="report", show_default=True,
               type=click.Path(file_okay=False), help="Folder for report.json and report.html.")
-@click.option("--seed", type=int, default=None, help="Override the scenario's seed.")
+@click.option("--seed", type=SEED, default=None, help="Override the scenario's seed.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def hil_run(scenario_path, report_dir, seed, quiet):
     """Run a scenario (TOML) in virtual time: the agent against the simulated area, the KPIs
     from the simulator's ground truth, report.json and report.html in --report. Exits 1 when a
     gate fails (CI uses it as it is), 2 when the scenario is invalid."""
     from hil.report import write_report
-    from hil.scenario import Scenario, ScenarioError
     from hil.scenario_run import run_scenario
-    try:
-        sc = Scenario.load(scenario_path)
-    except ScenarioError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    sc = _scenario(scenario_path)
+    _writable(report_dir, folder=True)
     if seed is not None:
         sc.seed = seed
     click.echo(sc.describe(), err=True)
@@ -659,8 +881,9 @@ def hil_run(scenario_path, report_dir, seed, quiet):
 
 @hil.command("fleet")
 @click.argument("scenario_path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--areas", default=10, show_default=True, help="Areas to run (area k: seed + k).")
-@click.option("--workers", type=int, default=None,
+@click.option("--areas", type=click.IntRange(1, 100000), default=10, show_default=True,
+              help="Areas to run (area k: seed + k).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=None,
               help="Local worker processes (default: one per CPU).")
 @click.option("--scheduler", default=None,
               help="Dask scheduler address (tcp://host:8786) to run the areas on a cluster.")
@@ -672,12 +895,8 @@ def hil_fleet(scenario_path, areas, workers, scheduler, report_dir, quiet):
     are checked on the merged figures (exit 1 when one fails)."""
     from hil.fleet import run_fleet
     from hil.report import write_report
-    from hil.scenario import Scenario, ScenarioError
-    try:
-        sc = Scenario.load(scenario_path)
-    except ScenarioError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
+    sc = _scenario(scenario_path)
+    _writable(report_dir, folder=True)
     click.echo("%d areas of %s on %s" % (areas, sc.describe(), scheduler or "a process pool"),
                err=True)
     start = time.monotonic()
@@ -699,25 +918,34 @@ def hil_fleet(scenario_path, areas, workers, scheduler, report_dir, quiet):
 @hil.command("conformance")
 @click.option("--port", "url", required=True, help="Serial device or pyserial URL of the meter.")
 @click.option("--address", "addr", required=True, help="The meter's address (12 digits).")
-@click.option("--baud", default=2400, show_default=True)
-@click.option("--timeout", default=1.0, show_default=True, help="Reply timeout, seconds.")
+@click.option("--baud", type=LineRate(), default=2400, show_default=True)
+@click.option("--timeout", type=Finite(0.0, 60.0, min_open=True), default=1.0, show_default=True,
+              help="Reply timeout, seconds.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the JSON report here.")
 @click.option("--relay", is_flag=True,
               help="Also trip and close the relay and read each back (cuts the supply).")
-@click.option("--password", default="000000", show_default=True,
+@click.option("--password", type=HexDigits(6), default="000000", show_default=True,
               help="Control password as printed (6 hex digits), for --relay.")
-@click.option("--level", default="02", show_default=True, help="Password level (hex).")
+@click.option("--level", type=HexDigits(2), default="02", show_default=True,
+              help="Password level (2 hex digits).")
 def hil_conformance(url, addr, baud, timeout, report_path, relay, password, level):
     """Check a real meter: which DL/T 645-2007 items and commands it answers, how, and how
     fast; with --relay whether it carries out a trip and a close. Prints a table and a JSON
     summary; exits 1 when it answers none of the reads (or, with --relay, does not move)."""
     from hil.conformance import check_meter
+    if report_path:
+        _writable(report_path)
+    from protocols.dlt645 import address
+    try:
+        address(addr)
+    except (ValueError, ProtocolError) as exc:
+        raise click.BadParameter(str(exc), param_hint="--address")
     try:
         report = check_meter(url, addr, baud, timeout, relay=relay, level=int(level, 16),
                              password=bytes.fromhex(password)[::-1])
     except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc))
+        raise InputError("port %s: %s" % (url, _reason(exc)))
     for row in report["checks"]:
         detail = row.get("value") or row.get("error_code") or row.get("error") or ""
         click.echo("%-62s %-12s %8s ms  %s" % (row["check"], row["outcome"],
@@ -742,14 +970,15 @@ def hil_conformance(url, addr, baud, timeout, report_path, relay, password, leve
 @click.option("--rs485-port", "rs485_url", default=None,
               help="Serial device or URL for a carrier area's extra RS-485 meters ([rig]"
                    " rs485_meters; default: a new pty).")
-@click.option("--listen", default="0.0.0.0:9000", show_default=True,
+@click.option("--listen", type=HostPort(free=True), default="0.0.0.0:9000", show_default=True,
               help="HOST:PORT of the master station the concentrator logs in to.")
-@click.option("--duration", default=600.0, show_default=True,
-              help="Seconds the rig runs from its start (the login wait included).")
-@click.option("--archive-port", type=int, default=None,
+@click.option("--duration", type=Finite(0.0, 366 * 86400.0, min_open=True), default=600.0,
+              show_default=True, help="Seconds the rig runs from its start (the login wait"
+                                      " included).")
+@click.option("--archive-port", type=click.IntRange(1, 31), default=None,
               help="The concentrator's port number for the area's meters in AFN04 F10"
                    " (default: [rig] archive_port, else 1).")
-@click.option("--every", "every_s", default=60.0, show_default=True,
+@click.option("--every", "every_s", type=SECONDS, default=60.0, show_default=True,
               help="Seconds between the real-time KPI lines (0: none).")
 @click.option("--report", "report_dir", default="report-rig", show_default=True,
               type=click.Path(file_okay=False))
@@ -762,13 +991,13 @@ def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every
     import asyncio
     from hil.report import write_report
     from hil.rig import Rig, drive
-    from hil.scenario import Scenario, ScenarioError
+    sc = _scenario(scenario_path)
+    _writable(report_dir, folder=True)
     try:
-        sc = Scenario.load(scenario_path)
-    except ScenarioError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(2)
-    rig = Rig(sc, url, rs485_url)
+        rig = Rig(sc, url, rs485_url)
+    except (OSError, ValueError) as exc:
+        raise InputError("cannot serve the area on %s: %s" % (url or rs485_url or "a pty",
+                                                              _reason(exc)))
 
     def ready(where):
         _line({"serving": rig.path, "medium": sc.medium, "meters": len(rig.meters),
@@ -783,6 +1012,8 @@ def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every
                                    samples=samples))
     except TimeoutError as exc:
         raise click.ClickException(str(exc))
+    except OSError as exc:                      # the address is taken or not ours
+        raise InputError("cannot listen on %s: %s" % (listen, exc.strerror or exc))
     finally:
         rig.close()
     path, page = write_report(report, samples, report_dir)

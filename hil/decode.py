@@ -1,4 +1,9 @@
-"""Field-by-field explanation of captured DL/T 645 bytes (``gridedge decode``)."""
+"""Field-by-field explanation of captured DL/T 645, Q/GDW 1376.2 and 1376.1 bytes (``gridedge
+decode``). Total on any bytes: every item is a dict of JSON values (bytes as hex text), a field
+the sender filled with FF ("no value") reads as invalid with its raw bytes, and garbage is shown
+with the deframer's own reason."""
+import math
+
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.civil import iso
 from protocols.errors import hexstr
@@ -71,23 +76,48 @@ def _explain_apdu(frame, protocol):
             info["start"] = iso(msg.start)
     if isinstance(msg, apdu.Control) and msg.command is not None:
         info["command"] = K.CONTROL_NAMES[msg.command]
-        info["valid_until"] = iso(msg.valid_until)
+        info["valid_until"] = _time(msg.valid_until, frame.data[10:16])
         info["level"] = "%02X" % msg.level
     if isinstance(msg, apdu.BroadcastTime):
-        info["time"] = iso(msg.t)
+        info["time"] = _time(msg.t, frame.data[:6])
     return info
 
 
+def _time(t, raw):
+    """A decoded time as text; None (the field was all FF: no value) as invalid, with its bytes."""
+    return iso(t) if t is not None else "invalid (%s)" % hexstr(raw)
+
+
+def plain(value):
+    """``value`` as JSON values: bytes as hex text, tuples as lists, keys as text, a number
+    that is not finite as text, anything else by its repr."""
+    if isinstance(value, (bytes, bytearray)):
+        return hexstr(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
 def _explain_stream(data, deframer, explain):
-    """Every frame (through ``explain``) and every run of garbage in a capture, in order."""
+    """Every frame (through ``explain``) and every run of garbage in a capture, in order, as
+    JSON values. Garbage keeps the deframer's reason (a bad checksum, noise, a truncated
+    frame); what is left at the end of the capture is flushed last."""
     deframer.feed(data)
-    deframer.flush()
     items = []
-    for item in deframer:
-        if isinstance(item, Garbage):
-            items.append({"garbage": hexstr(item.raw), "reason": item.reason})
-        else:
-            items.append(explain(item))
+    for flush in (False, True):
+        if flush:
+            deframer.flush()
+        for item in deframer:
+            if isinstance(item, Garbage):
+                items.append({"garbage": hexstr(item.raw), "reason": item.reason})
+            else:
+                items.append(plain(explain(item)))
     return items
 
 

@@ -1,5 +1,8 @@
 """Scenario files (TOML): what area to simulate, for how long, with which faults, customers and
-uplink outages, and the gates a run must pass. Validated as a whole: every problem is named.
+uplink outages, and the gates a run must pass. Every section is declared below (``FILE``;
+``gridedge schema scenario`` prints the reference) and a file is validated as a whole at load:
+every problem is named with its place, a gate's metric is checked against the figures a report
+carries (``hil.figures``), and the sections given get their declared defaults.
 
     [scenario]   name, seed, start ("YYYY-MM-DD hh:mm", local), hours
     [area]       meters, medium (rs485 | nbplc | hplc)
@@ -19,20 +22,19 @@ import hashlib
 import operator
 import os
 
+from edge.archive import BAUDS
+from edge.plan import TASKS
+from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Float, Int, List, Section, Table,
+                         Tables, Text, hex_digits)
 from meter_sim.faults import KINDS
+from plc_channel.phy import BER_TABLES
 from protocols.civil import iso, parse_local
+from hil.figures import known_figure
 
-SECTIONS = {"scenario", "area", "channel", "topology", "noise", "rs485", "population", "fault",
-            "tasks", "prepaid", "uplink", "gate", "rig"}
-SCENARIO_KEYS = {"name", "seed", "start", "hours", "description"}
-AREA_KEYS = {"meters", "medium"}
-PREPAID_KEYS = {"keep_power", "pay", "stuck", "holiday", "read_every_min", "opening", "friendly"}
-RIG_KEYS = {"password", "archive_port", "rs485_meters", "rs485_archive_port", "control_every_s",
-            "retry_s", "tries", "settle_s"}
-UPLINK_KEYS = {"outages", "loss", "max_store_mb"}
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
        "==": operator.eq}
 DEFAULT_START = "2026-01-06 00:00"          # the population epoch's next day (a Tuesday)
+MAX_METERS = 100000
 LIBRARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scenarios")
 
 
@@ -137,10 +139,10 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, doc, sha256="", path=None):
-        problems = check(doc)
+        problems, filled = check(doc)
         if problems:
-            raise ScenarioError("%s:\n  %s" % (path or "scenario", "\n  ".join(problems)))
-        return cls(doc, sha256, path)
+            raise ScenarioError("\n".join("%s: %s" % (path or "scenario", p) for p in problems))
+        return cls(filled, sha256, path)
 
     def describe(self):
         return "%s: %d %s meters, %s from %s, seed %d" % (
@@ -152,58 +154,171 @@ def _hours(h):
     return "%g days" % (h / 24.0) if h >= 48 else "%g h" % h
 
 
-def check(doc):
-    """Every problem of a scenario document, as text."""
-    problems = ["unknown section [%s]" % k for k in sorted(set(doc) - SECTIONS)]
-    for section, keys in (("scenario", SCENARIO_KEYS), ("area", AREA_KEYS),
-                          ("rig", RIG_KEYS),
-                          ("prepaid", PREPAID_KEYS), ("uplink", UPLINK_KEYS)):
-        problems += ["unknown [%s] key %r" % (section, k)
-                     for k in sorted(set(doc.get(section, {}) or {}) - keys)]
-    s = doc.get("scenario", {})
-    if not isinstance(s.get("seed", 1), int):
-        problems.append("[scenario] seed must be an integer")
-    hours = s.get("hours", 24.0)
-    if not isinstance(hours, (int, float)) or hours <= 0:
-        problems.append("[scenario] hours must be a positive number")
+def _start(text):
     try:
-        Scenario({"scenario": {"start": s.get("start", DEFAULT_START)}}).start
+        parse_local(text)
     except (ValueError, TypeError):
-        problems.append("[scenario] start must be 'YYYY-MM-DD hh:mm', got %r" % (s.get("start"),))
-    a = doc.get("area", {})
-    if a.get("medium", "hplc") not in ("rs485", "nbplc", "hplc"):
-        problems.append("[area] medium must be rs485, nbplc or hplc")
-    if not isinstance(a.get("meters", 100), int) or not 1 <= a.get("meters", 100) <= 100000:
-        problems.append("[area] meters must be 1..100000")
-    for k, f in enumerate(doc.get("fault", [])):
-        if "kind" not in f:
-            problems.append("fault[%d] needs a kind" % k)
-        elif f["kind"] not in KINDS:
-            problems.append("fault[%d]: unknown kind %r" % (k, f["kind"]))
-        else:                   # spelled out: meter_sim's defaults (p = 1: always) surprise
-            problems += ["fault[%d] (%s) needs %s" % (k, f["kind"], param)
-                         for param in KINDS[f["kind"]] if param not in f]
-    for k, g in enumerate(doc.get("gate", [])):
-        if not isinstance(g.get("metric"), str):
-            problems.append("gate[%d] needs a metric (a report.json key)" % k)
-        if g.get("op", ">=") not in OPS:
-            problems.append("gate[%d] op must be one of %s" % (k, " ".join(OPS)))
-        if not isinstance(g.get("value"), (int, float)):
-            problems.append("gate[%d] value must be a number" % k)
-        unknown = set(g) - {"metric", "op", "value"}
-        if unknown:
-            problems.append("gate[%d]: unknown keys %s" % (k, ", ".join(sorted(unknown))))
-    wired = (doc.get("rig") or {}).get("rs485_meters", 0)
-    if not isinstance(wired, int) or wired < 0:
-        problems.append("[rig] rs485_meters must be a count")
-    elif wired and a.get("medium", "hplc") == "rs485":
-        problems.append("[rig] rs485_meters adds RS-485 meters to a carrier area; this area is"
-                        " RS-485 already")
-    opening = (doc.get("prepaid") or {}).get("opening", [0, 1])
-    if not (isinstance(opening, list) and len(opening) == 2 and
-            all(isinstance(x, (int, float)) for x in opening) and opening[0] <= opening[1]):
-        problems.append("[prepaid] opening must be [lowest, highest] yuan")
-    for k, o in enumerate((doc.get("uplink") or {}).get("outages", [])):
-        if not (isinstance(o, list) and len(o) == 2 and all(isinstance(x, (int, float)) for x in o)):
-            problems.append("uplink.outages[%d] must be [start_h, hours]" % k)
-    return problems
+        return "need 'YYYY-MM-DD hh:mm' (local), got %r" % (text,)
+    return None
+
+
+def _ascending(pair):
+    return None if pair[0] <= pair[1] else "need [lowest, highest], got %r" % (pair,)
+
+
+def _span(name, lo, hi, unit, doc, item=Float):
+    return List(name, item("", lo=lo, hi=hi), OPTIONAL, 2, unit, doc, check=_ascending)
+
+
+def _outage(pair):
+    return None if pair[1] > 0 else "an outage of %r h: need hours > 0" % (pair[1],)
+
+
+def _metric(name):
+    return None if known_figure(name) else "%r is no figure of a report (see hil/figures.py)" % name
+
+
+def _fault_params(values):
+    kind = values["kind"]
+    out = [(p, "needed by %s" % kind) for p in KINDS[kind] if p not in values]
+    out += [(p, "not a parameter of %s (it takes %s)" % (kind, ", ".join(KINDS[kind]) or
+                                                          "none"))
+            for p in ("p", "delay_s", "seconds") if p in values and p not in KINDS[kind]]
+    if "share" in values and "meters" in values:
+        out.append(("meters", "give share or meters, not both"))
+    if values.get("end_h", float("inf")) < values.get("start_h", 0.0):
+        out.append(("end_h", "ends before it starts"))
+    return out
+
+
+SCENARIO = Section("scenario", "What the run is.", [
+    Text("name", "scenario", "the report's name"),
+    Text("description", OPTIONAL, "one line for people", empty=True),
+    Int("seed", 1, 0, 2 ** 63 - 1, "", "every random stream derives from it"),
+    Text("start", DEFAULT_START, "local start 'YYYY-MM-DD hh:mm'", check=_start),
+    Float("hours", 24.0, None, 24 * 366, "h", "simulated duration", gt=0),
+])
+AREA = Section("area", "The transformer area.", [
+    Int("meters", 100, 1, MAX_METERS, "meters", "meters in the area"),
+    Text("medium", "hplc", "rs485, nbplc or hplc", ("rs485", "nbplc", "hplc")),
+])
+CHANNEL = Section("channel", "Carrier channel (plc_channel.phy.Phy); default: the medium's.", [
+    Text("table", OPTIONAL, "BER curve", tuple(BER_TABLES)),
+    Float("bit_rate", OPTIONAL, None, 1e9, "bit/s", "carrier bit rate", gt=0),
+    Int("mac_overhead_bytes", OPTIONAL, 0, 1024, "bytes", "MAC/network headers per frame"),
+    Float("access_s", OPTIONAL, 0, 60, "s", "channel access + acknowledgement per hop"),
+    Int("hop_retries", OPTIONAL, 1, 32, "", "MAC transmissions per hop"),
+    Int("concurrency", OPTIONAL, 1, 64, "reads", "reads the coordinator keeps in flight"),
+    Float("budget_db", OPTIONAL, 0, 200, "dB", "transmit level over quiet noise"),
+    Float("alpha_db_per_m", OPTIONAL, 0, 10, "dB/m", "line attenuation"),
+    Float("tap_db", OPTIONAL, 0, 60, "dB", "loss per branch junction"),
+    Float("cross_phase_db", OPTIONAL, 0, 60, "dB", "loss across phases"),
+    Int("max_depth", OPTIONAL, 1, 15, "hops", "relay levels"),
+    Float("discovery_s", OPTIONAL, 0, 3600, "s", "route discovery per level"),
+])
+TOPOLOGY = Section("topology", "Feeders and meter boxes (plc_channel.topology).", [
+    Int("feeders", OPTIONAL, 0, 8, "", "LV feeders (0: one per 250 meters)"),
+    _span("trunk_m", 1, 5000, "m", "trunk length range"),
+    _span("lateral_every_m", 1, 5000, "m", "spacing of laterals"),
+    _span("lateral_m", 1, 5000, "m", "lateral length range"),
+    _span("box_meters", 1, 100, "meters", "meters per box", Int),
+    Float("shadow_db", OPTIONAL, 0, 30, "dB", "sigma of per-meter coupling spread"),
+])
+NOISE = Section("noise", "Noise (plc_channel.noise).", [
+    List("hourly_db", Float("", lo=0, hi=60), OPTIONAL, 24, "dB", "rise by hour of day"),
+    Float("sources_per_100_boxes", OPTIONAL, 0, 100, "", "noisy loads"),
+    _span("source_db", 0, 60, "dB", "rise at a source"),
+    Float("source_decay_db_per_m", OPTIONAL, 0, 10, "dB/m", "decay away from a source"),
+    _span("source_hours", 0, 24, "h", "hours a source is on each day"),
+    _span("burst_rate_per_h", 0, 1e5, "1/h", "impulsive bursts: quiet hours, evening peak"),
+    Float("burst_s", OPTIONAL, 0, 10, "s", "mean burst length"),
+])
+RS485 = Section("rs485", "The RS-485 bus (plc_channel.rs485).", [
+    Choice("baud", BAUDS, OPTIONAL, "bit/s", "line rate"),
+    Float("byte_error", OPTIONAL, 0, 1, "", "share of bytes corrupted"),
+    Float("response_timeout", OPTIONAL, None, 60, "s", "the bus's reply window", gt=0),
+])
+POPULATION = Section("population", "The meter mix (meter_sim.population).", [
+    Float("commercial_share", OPTIONAL, 0, 1, "", "commercial load profiles"),
+    Float("local_share", OPTIONAL, 0, 1, "", "meters with their own wallet (本地费控)"),
+    Float("flat_tariff_share", OPTIONAL, 0, 1, "", "meters on one rate"),
+    Float("protocol_1997_share", OPTIONAL, 0, 1, "", "DL/T 645-1997 meters"),
+    Float("drift_ppm", OPTIONAL, 0, 1000, "ppm", "clock drift bound"),
+    Float("clock_offset_s", OPTIONAL, 0, 86400, "s", "clock offset bound"),
+    _span("reply_delay_s", 0, 10, "s", "reply delay range"),
+])
+FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or on some.", [
+    Text("kind", REQUIRED, "what goes wrong", tuple(KINDS)),
+    Float("share", OPTIONAL, 0, 1, "", "share of the meters, drawn from the seed"),
+    List("meters", Int("", lo=0, hi=MAX_METERS - 1), OPTIONAL, None, "", "meter indices"),
+    Float("start_h", OPTIONAL, 0, 24 * 366, "h", "from (after the population epoch)"),
+    Float("end_h", OPTIONAL, 0, 24 * 366, "h", "until (default: the end)"),
+    Float("p", OPTIONAL, 0, 1, "", "probability (intermittent: silent; garbled, wrong)"),
+    Float("delay_s", OPTIONAL, 0, 3600, "s", "extra reply delay (slow)"),
+    Float("seconds", OPTIONAL, -1e9, 1e9, "s", "clock jump (clock_jump)"),
+], checks=[_fault_params])
+PREPAID = Section("prepaid", "Prepaid customers of the area.", [
+    Float("keep_power", 0.02, 0, 1, "", "share of keep-power customers"),
+    Float("pay", 0.6, 0, 1, "", "share of customers paying during the run"),
+    Float("stuck", 0.005, 0, 1, "", "share of relays that do not move"),
+    Bool("holiday", True, doc="a holiday on the fifth day"),
+    Int("read_every_min", 60, 1, 1440, "min", "the agent's prepaid reads", divides=1440),
+    List("opening", Float("", lo=-1e6, hi=1e6), [2.0, 40.0], 2, "yuan", "opening balances "
+         "[lowest, highest]", check=_ascending),
+    Bool("friendly", True, doc="false: no friendly windows (trips at any hour)"),
+])
+UPLINK = Section("uplink", "The uplink to a simulated master station.", [
+    List("outages", List("", Float("", lo=0, hi=24 * 366), size=2, check=_outage), [], None, "h",
+         "[[start_h, hours], ...] the master is unreachable"),
+    Float("loss", 0.0, 0, 1, "", "share of byte chunks lost on the link"),
+    Float("max_store_mb", OPTIONAL, None, 1e6, "MiB", "the agent's store bound", gt=0),
+])
+GATE = Section("gate", "A pass/fail rule on a report figure.", [
+    Text("metric", REQUIRED, "a report.json figure, dotted for nested ones", check=_metric),
+    Text("op", ">=", "comparison", tuple(OPS)),
+    Float("value", REQUIRED, None, None, "", "the limit"),
+])
+RIG = Section("rig", "`gridedge hil rig`: the concentrator under test.", [
+    Text("password", OPTIONAL, "PW of its control frames, 32 hex digits", check=hex_digits(32)),
+    Int("archive_port", OPTIONAL, 1, 31, "", "its port number for the area (default 1)"),
+    Int("rs485_meters", 0, 0, 1000, "meters", "extra RS-485 meters of a carrier area"),
+    Int("rs485_archive_port", OPTIONAL, 1, 31, "", "their port number (default 2)"),
+    Float("control_every_s", OPTIONAL, None, 3600, "s", "cost-control decisions every "
+          "(default 5)", gt=0),
+    Float("retry_s", OPTIONAL, None, 86400, "s", "a command is repeated after (default 120)",
+          gt=0),
+    Int("tries", OPTIONAL, 1, 100, "", "sends of a command (default 3)"),
+    Float("settle_s", OPTIONAL, 0, 86400, "s", "a due operation is missed after (default 300)"),
+])
+
+
+def _rig_medium(values):
+    wired = values.get("rig", {}).get("rs485_meters", 0)
+    if wired and values["area"]["medium"] == "rs485":
+        return [("rig.rs485_meters", "adds RS-485 meters to a carrier area; this area is "
+                 "RS-485 already")]
+    return []
+
+
+def _fault_meters(values):
+    n = values["area"]["meters"]
+    return [("fault[%d].meters" % k, "meter index %d outside 0..%d" % (i, n - 1))
+            for k, f in enumerate(values.get("fault", [])) for i in f.get("meters", ()) if i >= n]
+
+
+FILE = Section("scenario file", "A scenario (hil/scenarios/*.toml).", [
+    Table("scenario", SCENARIO, {}), Table("area", AREA, {}), Table("channel", CHANNEL),
+    Table("topology", TOPOLOGY), Table("noise", NOISE), Table("rs485", RS485),
+    Table("population", POPULATION), Tables("fault", FAULT), Table("tasks", TASKS),
+    Table("prepaid", PREPAID), Table("uplink", UPLINK), Tables("gate", GATE), Table("rig", RIG),
+], checks=[_rig_medium, _fault_meters])
+
+
+def check(doc):
+    """(every problem of a scenario document as text, the document with defaults filled)."""
+    problems = []
+    filled = FILE.load(doc, problems, "")
+    filled.pop("tasks", None)
+    if "tasks" in doc:                  # kept as written: edge.plan.Settings reads it
+        filled["tasks"] = doc["tasks"]
+    return ["%s: %s" % p for p in problems], filled

@@ -7,11 +7,14 @@ given back by a bad register). Payments carry an id: the same payment applied tw
 Money is integer micro-yuan (``tariff.UYUAN``).
 """
 import json
+from decimal import Decimal, InvalidOperation
 
 from protocols.civil import to_civil
 
-from edge.prepaid.tariff import centi_kwh
+from edge.prepaid.tariff import UYUAN, centi_kwh
 from edge.store import transaction
+
+MAX_PAYMENT_YUAN = 10 ** 8       # one payment at most (a balance's integer holds 9.2e12 yuan)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS account (
@@ -28,10 +31,94 @@ CREATE TABLE IF NOT EXISTS payment_inbox (
 def post_payment(db, payment_id, customer, amount, at):
     """Leave a payment for a running agent (a rig's CLI or a local file importer); the agent
     applies it once. Returns False when that id is already waiting."""
+    return post_payments(db, [(payment_id, customer, amount)], at)[0]
+
+
+def post_payments(db, payments, at):
+    """Leave ``payments`` ((id, customer, micro-yuan), checked by ``check_payments``) in the
+    inbox in one transaction: all or none. Returns, per payment, False when its id was there."""
     db.executescript(SCHEMA)
-    cur = db.execute("INSERT OR IGNORE INTO payment_inbox VALUES (?,?,?,?)",
-                     (payment_id, customer, amount, at))
-    return cur.rowcount == 1
+    with transaction(db):
+        return [db.execute("INSERT OR IGNORE INTO payment_inbox VALUES (?,?,?,?)",
+                           (pid, customer, amount, at)).rowcount == 1
+                for pid, customer, amount in payments]
+
+
+class PaymentError(ValueError):
+    """Payments that cannot be posted; ``problems`` lists every (place, message)."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join("%s: %s" % p for p in self.problems))
+
+
+def known_payments(db):
+    """id -> (customer, micro-yuan) of every payment waiting in the inbox or applied."""
+    db.executescript(SCHEMA)
+    rows = db.execute("SELECT id, customer, amount FROM payment UNION ALL"
+                      " SELECT id, customer, amount FROM payment_inbox")
+    return {pid: (customer, amount) for pid, customer, amount in rows}
+
+
+def parse_amount(text):
+    """Micro-yuan of a payment amount in yuan (text, exact); ValueError says why not."""
+    try:
+        yuan = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise ValueError("amount %r is not a number" % (text,)) from None
+    if not yuan.is_finite():
+        raise ValueError("amount %r is not a finite number" % (text,))
+    uyuan = yuan * UYUAN
+    if yuan <= 0:
+        raise ValueError("amount %s is not positive" % (text,))
+    if uyuan < 1:
+        raise ValueError("amount %s is below one micro-yuan (0.000001)" % (text,))
+    if yuan > MAX_PAYMENT_YUAN:
+        raise ValueError("amount %s is over %d yuan" % (text, MAX_PAYMENT_YUAN))
+    if uyuan != uyuan.to_integral_value():
+        raise ValueError("amount %s is finer than a micro-yuan" % (text,))
+    return int(uyuan)
+
+
+def check_payments(rows, customers, known=None):
+    """Payments (id, customer, micro-yuan) from ``rows`` of (place, [id, customer, amount]),
+    every row checked before any is used: PaymentError lists each bad one (a field missing, an
+    empty id, an unknown customer, an amount not a finite number of whole micro-yuan from one
+    to ``MAX_PAYMENT_YUAN``, an id given again - in the rows or ``known`` - for another
+    customer or amount). An id repeated with the same customer and amount counts once."""
+    problems, out, seen = [], [], dict(known or {})
+    first = {}
+    for place, fields in rows:
+        fields = [str(f).strip() for f in fields]
+        if len(fields) != 3:
+            problems.append((place, "expected id,customer,amount, got %r" % (fields,)))
+            continue
+        pid, customer, amount = fields
+        bad = []
+        if not pid:
+            bad.append("empty payment id")
+        if customer not in customers:
+            bad.append("unknown customer %r" % customer)
+        try:
+            uyuan = parse_amount(amount)
+        except ValueError as exc:
+            bad.append(str(exc))
+            uyuan = None
+        if not bad and pid in seen and seen[pid] != (customer, uyuan):
+            bad.append("payment %s was given as %s %s yuan%s" % (
+                pid, seen[pid][0], _yuan(seen[pid][1]),
+                " (%s)" % first[pid] if pid in first else " before"))
+        problems.extend((place, b) for b in bad)
+        if not bad and pid not in first:
+            seen[pid], first[pid] = (customer, uyuan), place
+            out.append((pid, customer, uyuan))
+    if problems:
+        raise PaymentError(problems)
+    return out
+
+
+def _yuan(uyuan):
+    return ("%.6f" % (uyuan / float(UYUAN))).rstrip("0").rstrip(".")
 
 
 class Account:

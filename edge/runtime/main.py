@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import signal
+import sqlite3
 import sys
 import time
 
@@ -36,8 +37,12 @@ def version():
 
 def build(cfg, wall, on_commit=None):
     """The store, the agent (with prepaid and uplink where configured) and its runner."""
-    store = Store(cfg.store, cfg.max_readings, on_commit=on_commit,
-                  max_bytes=None if cfg.max_store_mb is None else int(cfg.max_store_mb * 2 ** 20))
+    try:
+        store = Store(cfg.store, cfg.max_readings, on_commit=on_commit,
+                      max_bytes=None if cfg.max_store_mb is None
+                      else int(cfg.max_store_mb * 2 ** 20))
+    except (sqlite3.Error, OSError) as exc:
+        raise ConfigError("cannot open the store %s: %s" % (cfg.store, exc)) from None
     agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
     if cfg.uplink is not None:
         from edge.uplink import Uplink
@@ -64,17 +69,25 @@ async def _serve(runner, duration):
     await runner.run(None if duration is None else time.monotonic() + duration)
 
 
+def _serve_metrics(runner, hostport):
+    from edge.runtime.exporter import serve_metrics
+    try:
+        serve_metrics(runner, hostport)
+    except OSError as exc:                      # the port is taken, the host is not ours
+        raise ConfigError("cannot serve metrics on %s: %s" % (hostport, exc.strerror or exc))
+
+
 def run(config_path, epoch=None, duration=None, print_commits=False, out=None):
-    """Run the agent of ``config_path`` until a signal (or ``duration`` seconds). Raises
-    ConfigError for an unusable config; a missing or failing port is retried, not fatal."""
+    """Run the agent of ``config_path`` until a signal (or ``duration`` seconds); ``epoch``
+    (local seconds) runs its calendar from that time. Raises ConfigError for an unusable config,
+    store or metrics address; a missing or failing port is retried, not fatal."""
     out = out or sys.stdout
     cfg = load_config(config_path)
-    wall = local_clock(parse_local(epoch) if epoch else None)
+    wall = local_clock(epoch)
     store, runner = build(cfg, wall, _commit_line(out) if print_commits else None)
     try:
         if cfg.metrics:
-            from edge.runtime.exporter import serve_metrics
-            serve_metrics(runner, cfg.metrics)
+            _serve_metrics(runner, cfg.metrics)
         log.info("gridedge agent %s starting: config %s, %d meters on %s, store %s", version(),
                  os.path.abspath(config_path), len(cfg.archive), ", ".join(sorted(cfg.archive.ports)),
                  cfg.store)
@@ -116,14 +129,15 @@ def main(argv=None):
         return 0
     if not args.config:
         parser.error("--config is required")
+    epoch = None
     if args.epoch:
         try:
-            parse_local(args.epoch)
+            epoch = parse_local(args.epoch)
         except ValueError as exc:
             parser.error("--epoch: %s" % exc)
     configure_logging(args.log_level)
     try:
-        run(args.config, args.epoch, args.duration, args.print_commits)
+        run(args.config, epoch, args.duration, args.print_commits)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2

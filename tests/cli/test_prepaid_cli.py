@@ -7,6 +7,8 @@ from tests.cli.test_serving import cli
 CONFIG = """[agent]
 store = "agent.sqlite"
 [prepaid]
+[[prepaid.customer]]
+id = "C1"
 [[port]]
 name = "p"
 url = "loop://"

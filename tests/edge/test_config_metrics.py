@@ -47,7 +47,8 @@ def test_a_bad_prepaid_section_is_named(tmp_path):
                     'colour = "red"\n')
     with pytest.raises(ConfigError) as err:
         load_config(path)
-    assert "customer c: colour" in str(err.value)
+    assert "prepaid.customer[0].colour: unknown key" in str(err.value)
+    assert "prepaid.every_min: must divide 1440" in str(err.value)
 
 
 def test_a_bad_config_names_every_problem(tmp_path):
@@ -58,7 +59,8 @@ def test_a_bad_config_names_every_problem(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     text = str(err.value)
-    for needle in ("colour", "store is required", "curve_every_min must divide a day",
+    for needle in ("agent.colour: unknown key", "agent.store: required",
+                   "agent.metrics: need text", "tasks.curve_every_min: must divide 1440",
                    "port[0].medium", "meter[0].addr", "meter[0].port"):
         assert needle in text
 

@@ -1,0 +1,61 @@
+"""The figures a report.json carries (a scenario run, a fleet run, a rig), by name: what a
+scenario's ``[[gate]] metric`` may name, checked when the file is loaded rather than after the
+run. Nested figures are dotted (``trip_latency_s.p95``); ``ANY`` marks a table whose keys are the
+run's own (relay depths, hours, counter names)."""
+
+ANY = "*"
+PERCENTILES = {"p50": None, "p95": None, "max": None, "n": None}
+DEPTH_ROW = {ANY: {"meters": None, "read": None, "rate": None}}
+
+_PREPAID = {k: None for k in (
+    "scenario", "medium", "meters", "seed", "days", "read_every_min", "missed_unreachable",
+    "held_for_load", "end_check_quiet", "relay_moves", "payments", "keep_power_customers",
+    "stuck_relays", "commands", "commands_retried", "escalated", "holidays", "wrongful", "missed",
+    # the rig's master-side cost control
+    "mode", "trips", "closes", "sends", "waiting", "given_up", "withdrawn")}
+_PREPAID.update(trip_latency_not_load_deferred_s=PERCENTILES, delivery_latency_s=PERCENTILES,
+                commands_by_state=ANY, answers=ANY)
+
+REPORT = {k: None for k in (
+    # every run: identity
+    "scenario", "scenario_sha256", "seed", "medium", "meters", "start", "hours", "passed",
+    # the daily freeze (KPIS.md)
+    "read_rate", "reachable_read_rate", "completion_s", "completion_p99_s", "lower_bound_s",
+    "efficiency", "period", "deadline", "read", "reachable", "wrong_values",
+    # prepaid and the uplink
+    "wrongful_ops", "missed_ops", "readings_produced", "readings_confirmed_by_master",
+    "readings_lost",
+    # a fleet run
+    "executor", "areas", "wall_s",
+    # a rig
+    "clock", "terminal", "read_rate_rs485", "delivered_s", "missing")}
+REPORT.update(
+    version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY, by_area=ANY, wrong=ANY,
+    read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
+    completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
+    uplink={"backlog_left": None, "repeated_deliveries_absorbed": None, "session": ANY})
+
+
+def known_figure(name, figures=REPORT):
+    """Whether the dotted ``name`` is a figure some report carries."""
+    node = figures
+    for part in name.split("."):
+        if node is ANY:
+            return True                 # a key of the run's own: any name may appear
+        if not isinstance(node, dict):
+            return False
+        node = node.get(part, node.get(ANY, False)) if part else False
+        if node is False:
+            return False
+    return True
+
+
+def figure_paths(report, prefix=""):
+    """Every dotted figure name of ``report`` (a dict), for checking ``REPORT`` against runs."""
+    out = []
+    for key, value in report.items():
+        name = prefix + str(key)
+        out.append(name)
+        if isinstance(value, dict):
+            out += figure_paths(value, name + ".")
+    return out
