@@ -30,6 +30,7 @@ from protocols.dlt645.deframer import Deframer as Deframer645  # noqa: E402
 from protocols.dlt645.frame import Frame as Frame645, decode_frame as decode_645  # noqa: E402
 from protocols.dlt645.frame import encode_frame as encode_645  # noqa: E402
 from protocols.gdw1376_2 import afn as A2  # noqa: E402
+from protocols.gdw1376_2.afn.base import _REGISTRY as A2_UNITS  # noqa: E402
 from protocols.gdw1376_2.deframer import Deframer as Deframer3762  # noqa: E402
 from protocols.gdw1376_2.frame import Frame as Frame3762, decode_frame as decode_3762  # noqa: E402
 from protocols.gdw1376_2.frame import encode_frame as encode_3762  # noqa: E402
@@ -313,13 +314,13 @@ def parse_1997(raw, rng):
 def reframe_3762(rng, seed):
     f = decode_3762(seed)
     data = mutate_bytes(rng, f.data, [f.data]) if f.data else random_bytes(rng, 24)
-    afn, fn = (f.afn, f.fn) if rng.random() < 0.85 else rng.choice(sorted(A2._REGISTRY))[:2]
+    afn, fn = (f.afn, f.fn) if rng.random() < 0.85 else rng.choice(sorted(A2_UNITS))[:2]
     return encode_3762(Frame3762(afn, fn, data[:400], f.down, f.prm, f.comm, f.info, f.src,
                                  f.relays if f.down else (), f.dst))
 
 
 def random_3762(rng):
-    afn, fn, up = rng.choice(sorted(A2._REGISTRY))
+    afn, fn, up = rng.choice(sorted(A2_UNITS))
     addressed = rng.random() < 0.5
     return encode_3762(Frame3762(afn, fn, random_bytes(rng, 48), down=not up,
                                  prm=rng.random() < 0.5, src=ADDR if addressed else None,

@@ -28,12 +28,15 @@ REPORT = {k: None for k in (
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
-    "clock", "terminal", "read_rate_rs485", "delivered_s", "missing")}
+    "clock", "terminal", "read_rate_rs485", "delivered_s", "missing",
+    # the meters not read by the deadline (a list: address, depth, medium, faults, last error)
+    "unread")}
 REPORT.update(
     version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY, by_area=ANY, wrong=ANY,
     read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
-    uplink={"backlog_left": None, "repeated_deliveries_absorbed": None, "session": ANY})
+    uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
+            "session": ANY})
 
 
 def known_figure(name, figures=REPORT):

@@ -1,5 +1,6 @@
 """The board's entry point: the agent built from config on the edge side, nothing of the lab's."""
 import json
+import socket
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -15,12 +16,18 @@ print(json.dumps({"rc": rc, "lab": sorted(m for m in sys.modules if m.split(".")
 """ % (LAB,)
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def board_config(tmp_path):
     """The shipped example with its ports on loop://, its master on a closed local port."""
     text = (ROOT / "edge" / "deploy" / "agent.toml").read_text()
     for old, new in (("/var/lib/gridedge/agent.sqlite", "agent.sqlite"), ("/dev/ttyS1", "loop://"),
                      ("/dev/ttyS2", "loop://"), ("10.0.0.10:9000", "127.0.0.1:1"),
-                     ("127.0.0.1:9108", "127.0.0.1:0"),
+                     ("127.0.0.1:9108", "127.0.0.1:%d" % free_port()),
                      ('"CHANGE-ME: 32 hex digits"', '"%s"' % ("5a" * 16))):
         assert old in text
         text = text.replace(old, new)
@@ -48,7 +55,7 @@ def test_gridedge_agent_is_a_console_script_of_the_edge_side():
 
 def test_a_bad_config_is_exit_2_with_the_problem_named(tmp_path, env_with_path):
     cfg = tmp_path / "agent.toml"
-    for text, problem in (("[agent]\n", "store is required"),
+    for text, problem in (("[agent]\n", "agent.store: required"),
                           ('[agent]\nstore = "s.sqlite"\n[[port]]\nname = "p"\nurl = "nosuch://x"\n',
                            "nosuch://x")):
         cfg.write_text(text)

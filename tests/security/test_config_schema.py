@@ -94,8 +94,11 @@ def test_every_problem_of_a_file_is_reported_at_once():
         "port[0].v", "meter[0].u"]
 
 
-def test_the_shipped_example_still_loads_and_fills_the_declared_defaults():
-    cfg = load_config(SHIPPED_CONFIG)
+def test_the_shipped_example_still_loads_and_fills_the_declared_defaults(tmp_path):
+    path = tmp_path / "agent.toml"               # its password set: the placeholder is refused
+    path.write_text(SHIPPED_CONFIG.read_text().replace('"CHANGE-ME: 32 hex digits"',
+                                                        '"%s"' % ("5a" * 16)))
+    cfg = load_config(path)
     assert cfg.max_readings == 2000000 and cfg.settings.curve_interval_min == 15
     assert cfg.settings.health.base_s == 5.0 and cfg.settings.health.cap_s == 1800.0
     assert cfg.archive.ports["plc"].baud == 9600 and cfg.archive.ports["rs485-1"].parity == "E"

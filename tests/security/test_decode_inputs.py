@@ -13,7 +13,7 @@ from protocols.dlt645.deframer import Deframer
 from protocols.dlt645.frame import Frame as Frame645, encode_frame as encode_645
 from protocols.gdw1376_1 import Frame as Frame3761, Tp, Unit, encode_frame as encode_3761
 from protocols.gdw1376_1.units import AFN_CLASS3, LAYOUTS, encode_units
-from protocols.gdw1376_2.afn import _REGISTRY
+from protocols.gdw1376_2.afn.base import _REGISTRY
 from protocols.gdw1376_2.frame import Frame as Frame3762, encode_frame as encode_3762
 
 ADDR = bytes([1, 0, 0, 0, 0, 0])
