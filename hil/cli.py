@@ -98,17 +98,21 @@ def meters():
 @click.option("--baud", default=2400, show_default=True)
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--verbose", is_flag=True, help="Log every request and reply.")
+@click.option("--protocol", "protocol", type=click.Choice(["645", "698", "mixed"]), default="645",
+              show_default=True,
+              help="What the meters speak: DL/T 645, DL/T 698.45, or a mixed bus (40 percent 698).")
 def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
-                 baud, duration, verbose):
+                 baud, duration, verbose, protocol):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     import threading
-    from meter_sim.population import build_meters
+    from meter_sim.population import MIXED_698_SHARE, build_meters
     from meter_sim.serve.bus import MeterBus
     from meter_sim.serve.stream import BusClock, PtyServer, SerialServer, Session, TcpServer
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
     t0 = parse_local(epoch)
-    bus = MeterBus(build_meters(count, seed, t0, first))
+    share_698 = {"645": 0.0, "698": 1.0, "mixed": MIXED_698_SHARE}[protocol]
+    bus = MeterBus(build_meters(count, seed, t0, first, protocol_698_share=share_698))
     clock = BusClock(parse_local(start) if start else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
@@ -126,7 +130,8 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
         server = TcpServer((host or "127.0.0.1", int(port)), session).start()
         where = "%s:%d" % server.server_address[:2]
     click.echo(json.dumps({"serving": where, "meters": count, "first_address": "%012d" % first,
-                           "seed": seed, "epoch": iso(t0)}), nl=True)
+                           "seed": seed, "epoch": iso(t0), "protocol": protocol,
+                           "meters_698": sum(m.protocol == 698 for m in bus.meters)}), nl=True)
     sys.stdout.flush()
     _serve_until(server, None if duration is None else time.monotonic() + duration)
 

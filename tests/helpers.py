@@ -57,3 +57,25 @@ def deframe(deframer, chunks):
     deframer.flush()
     out.extend(deframer)
     return out
+
+
+def ask698(meter, msg, t, addr=None, ca=0x10, frames=None):
+    """Send one 698 APDU (or its bytes) to ``meter``; return the decoded reply APDU, confirming
+    each link fragment of a long reply (None for silence). ``frames`` collects the replies."""
+    from protocols.dlt698 import (confirm_frame, decode_apdu, decode_frame, encode_frame,
+                                  request_frame, segment)
+    raw = encode_frame(request_frame(msg, meter.addr if addr is None else addr, ca))
+    reply = meter.handle(raw, t)
+    parts = []
+    while reply is not None:
+        f = decode_frame(reply)
+        if frames is not None:
+            frames.append(f)
+        if not f.segmented:
+            return decode_apdu(f.data)
+        frag = segment.Fragment.decode(f.data)
+        parts.append(frag.data)
+        if frag.kind == segment.LAST:
+            return decode_apdu(b"".join(parts))
+        reply = meter.handle(encode_frame(confirm_frame(f, frag.seq)), t)
+    return None
