@@ -34,6 +34,7 @@ from protocols.dlt698.data import Data
 from protocols.dlt698.frame import (ADDR_BROADCAST, ADDR_SINGLE, ADDR_WILDCARD, FN_USER_DATA,
                                     SEGMENTED, Frame, decode_frame, encode_frame)
 from protocols.dlt698.link import frames_for, reply_frame
+from meter_sim.firmware import blocks698 as B
 from meter_sim.firmware import objects698 as O
 from meter_sim.firmware import records698 as R
 from meter_sim.firmware import security698 as P
@@ -41,6 +42,7 @@ from meter_sim.firmware.esam import TEST_KEY
 
 PROTOCOL_VERSION = 0x0010          # appendix D.2's version
 DEFAULT_FRAME_MAX = 512            # L limit before any CONNECT (ours; Wasion: never below 100)
+DEFAULT_APDU_MAX = 1024            # APDU size before any CONNECT (appendix D.2's value)
 FRAME_LIMIT = 1024                 # the most this meter sends or takes in one frame (ours)
 APDU_LIMIT = 2048                  # the longest APDU it handles (ours)
 HEADER = 15                        # L(2) C SA addr(6) CA HCS(2) FCS(2)
@@ -51,6 +53,9 @@ TI_SECONDS = {0: 1, 1: 60, 2: 3600, 3: 86400, 4: 30 * 86400, 5: 365 * 86400}
 NEW_EVENT = OAD(0x3320, 2, 1)      # 新增事件列表, first element
 NEW_EVENTS = OAD(0x3320, 2, 0)
 CLIENT_REQUESTS = (K.CONNECT_REQUEST, K.RELEASE_REQUEST, K.REPORT_RESPONSE, K.SECURITY_REQUEST)
+DAR_INVALID_BLOCK = 14             # 数据块序号无效
+FIRST_BLOCK = 1                    # CHINT numbers GET blocks from 1; the dlt698 package from 0
+GETS = (V.GetNormal, V.GetList, V.GetRecord, V.GetRecordList)
 
 
 class Slave698:
@@ -62,11 +67,13 @@ class Slave698:
         self.follow_report = False
         self.active_report = False
         self.require_time_tag = True
+        self.first_block = FIRST_BLOCK
         self.monthly = R.monthly_book(meter)
         self.association = None            # (expires at meter seconds, Association)
         self._acked = {}                   # event family -> count confirmed by the client
         self._notified = {}
         self._out = None                   # [frames, index of the next] of a fragmented reply
+        self._blocks = None                # [blocks, records?, index sent last] of a GET in blocks
         self._in = G.Reassembler(APDU_LIMIT)
 
     # --- link ---------------------------------------------------------------------------------
@@ -118,6 +125,9 @@ class Slave698:
 
     def _frame_max(self):
         return self.association[1].send_max if self.association else DEFAULT_FRAME_MAX
+
+    def _apdu_max(self):
+        return self.association[1].apdu_max if self.association else DEFAULT_APDU_MAX
 
     def _send(self, frame):
         size = self._frame_max() - HEADER
@@ -184,7 +194,11 @@ class Slave698:
             return None if msg.tag >= 0x80 or msg.tag == K.LINK_REQUEST else \
                 V.ErrorResponse(2, msg.piid)
         ctx = _Context(self, msg, ca, t, level)
+        if not isinstance(msg, V.GetNext):
+            self._blocks = None
         reply = handler(self, msg, ctx)
+        if isinstance(msg, GETS):
+            reply = self._blockwise(reply)
         if reply is not None and reply.trailer == "server":
             pending = self.new_events()
             reply.piid = (msg.piid & 0xBF) | (0x40 if pending else 0)
@@ -192,6 +206,30 @@ class Slave698:
             if self.follow_report and pending:
                 reply.follow_report = follow_report([Result(NEW_EVENT, Data(D.T_OAD, pending[0]))])
         return reply
+
+    def _blockwise(self, reply):
+        """The answer, or its first block when it is longer than the client's APDU size."""
+        size = self._apdu_max()
+        if len(reply.encode()) <= size:
+            return reply
+        items, records = B.items_of(reply)
+        blocks = B.split(items, size)
+        self._blocks = [blocks, records, 0] if len(blocks) > 1 else None
+        return V.GetNextReply(len(blocks) == 1, self.first_block, blocks[0], records)
+
+    def _next(self, msg):
+        """GET-Request-Next naming the last block received: the block after it."""
+        b = self._blocks
+        if b is None:
+            return V.GetNextReply(True, msg.last_block, dar=K.DAR_NO_LONG_GET)
+        blocks, records, sent = b                   # sent: index of the last block sent
+        if msg.last_block != self.first_block + sent:
+            return V.GetNextReply(True, msg.last_block, dar=DAR_INVALID_BLOCK)
+        b[2] = sent + 1
+        last = b[2] == len(blocks) - 1
+        if last:
+            self._blocks = None
+        return V.GetNextReply(last, self.first_block + b[2], blocks[b[2]], records)
 
     def _get(self, oad, ctx):
         dar = ctx.refusal(oad.oi, P.READ)
@@ -338,7 +376,7 @@ _SERVICES = {
     V.GetRecord: lambda s, m, c: V.GetRecordReply(s._record(m.oad, m.rsd, m.columns, c)),
     V.GetRecordList: lambda s, m, c: V.GetRecordListReply(
         [s._record(o, r, cols, c) for o, r, cols in m.records]),
-    V.GetNext: lambda s, m, c: V.GetNextReply(True, m.last_block, dar=K.DAR_NO_LONG_GET),
+    V.GetNext: lambda s, m, c: s._next(m),
     V.SetNormal: lambda s, m, c: V.SetNormalReply(m.oad, s._set(m.oad, m.data, c)),
     V.SetList: lambda s, m, c: V.SetListReply([(o, s._set(o, d, c)) for o, d in m.items]),
     V.SetThenGet: lambda s, m, c: V.SetThenGetReply(

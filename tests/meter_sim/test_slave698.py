@@ -6,7 +6,7 @@ from protocols.civil import from_civil, to_civil
 from protocols.dlt645 import Read
 from protocols.dlt645 import di as DI
 from protocols.dlt698 import (MS, OAD, OMD, RSD, TI, ActionNormal, Association, ConnectRequest,
-                              Data, DateTime, ErrorResponse, GetList, GetNormal, GetRecord,
+                              Data, DateTime, ErrorResponse, GetList, GetNext, GetNormal, GetRecord,
                               ReleaseRequest, ReportResponse, SetNormal, TimeTag, address,
                               decode_apdu, decode_frame, encode_frame, follow_results, registry,
                               request_frame)
@@ -14,6 +14,7 @@ from protocols.dlt698 import connect as C
 from protocols.dlt698 import data as D
 from protocols.dlt698.axdr import ROAD
 from meter_sim.firmware import ConstantLoad, HourlyProfile, LOCAL, Meter
+from meter_sim.firmware import slave698
 from meter_sim.firmware.wallet import Wallet
 from tests.helpers import ask698, value
 
@@ -148,9 +149,17 @@ def test_settlement_and_monthly_freezes_and_the_load_curve():
     assert curve.rows[0][2].value == 12000                          # 1.2 kW in 0.1 W
     day = RSD(2, [OAD(0x2021, 2), Data(D.DATE_TIME_S, DateTime(2026, 4, 1)),
                   Data(D.DATE_TIME_S, DateTime(2026, 4, 2)), Data(D.NULL)])
-    frames = []
-    whole = ask698(m698, GetRecord(OAD(0x5002, 2), day, []), t, frames=frames).record
-    assert len(whole.rows) == 96 and len(frames) > 3 and all(f.segmented for f in frames)
+    frames, blocks = [], []
+    whole = ask698(m698, GetRecord(OAD(0x5002, 2), day, []), t, frames=frames, blocks=blocks).record
+    assert len(whole.rows) == 96 and [b.block for b in blocks] == list(range(1, len(blocks) + 1))
+    assert [b.last for b in blocks] == [False] * (len(blocks) - 1) + [True]
+    assert all(len(b.encode()) <= slave698.DEFAULT_APDU_MAX for b in blocks)   # 分块 by APDU size
+    assert any(f.segmented for f in frames)                    # and 分帧 by the 512-byte frames
+    first = ask698(m698, GetRecord(OAD(0x5002, 2), day, []), t, follow=False)   # block 1 only
+    assert ask698(m698, GetNext(first.block + 1), t).dar == 14          # not the block it sent
+    assert ask698(m698, GetNext(1), t, follow=False).block == 2          # the client may retry
+    ask698(m698, GetNormal(OAD(0x4000, 2)), t)
+    assert ask698(m698, GetNext(2), t).dar == 11                        # another request ended it
 
 
 def test_relay_actions_need_a_valid_time_tag_and_move_the_relay():
