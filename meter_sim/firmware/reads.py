@@ -153,11 +153,11 @@ def curve_points(meter, di, blocks, start, t):
             out += b"\xFF" * values.size(fmt)
             continue
         tt = meter.clock.true_time(c)
-        out += values.encode(fmt, curve_value(meter, di, tt), signed)
+        out += values.encode(fmt, _curve_value(meter, di, tt), signed)
     return first, out
 
 
-def curve_value(meter, di, t):
+def _curve_value(meter, di, t):
     if di == 0x06100101:
         return round(meter.voltage(t), 1)
     if di == 0x06100201:

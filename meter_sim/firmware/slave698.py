@@ -6,10 +6,11 @@ modes (security698). Bus manners as the 645 slave: silent to garbled frames, to 
 and to client LINK frames; acts on but never answers a broadcast; answers a wildcard address
 with its own. Rules of this file:
 - An RS-485 meter has a pre-established association (DL/T 698.45 6.1.1.2, as 600888/dlt698's
-  docs read it): GET works before any CONNECT. CONNECT negotiates frame and APDU sizes and an
-  idle timeout; RELEASE or the timeout ends it.
-- A reply longer than the frame size travels in link fragments (分帧); the client's confirm of
-  each fragment releases the next. Fragmented requests are reassembled and confirmed.
+  docs read it): GET works before any CONNECT. CONNECT negotiates frame and APDU sizes and a
+  timeout counted from the CONNECT (as Wasion's firmware counts it); RELEASE or the timeout ends it.
+- A GET answer longer than the APDU size goes in GET-Response-Next blocks (blocks698); an APDU
+  longer than the frame size in link fragments (分帧), the client's confirm of each fragment
+  releasing the next. Fragmented requests are reassembled and confirmed.
 - ACTIONs on 8000/8001 need a TimeTag and every TimeTag must still be valid (CHINT Comm_698.c:
   DAR 32 otherwise). A meter configured for security (``plaintext_control=False``, the same
   switch as its 645 slave) applies security698's table; SECURITY-wrapped requests are opened and
@@ -253,24 +254,21 @@ class Slave698:
         return RecordResult(oad, columns, dar=dar)
 
     def _set(self, oad, d, ctx):
-        dar = ctx.refusal(oad.oi, P.WRITE)
-        if dar is not None:
-            return dar
-        try:
-            O.set_attribute(self.m, oad, d, ctx.t, ctx.operator)
-        except O.Refused as exc:
-            return exc.dar
-        return K.DAR_SUCCESS
+        return self._carry_out(ctx.refusal(oad.oi, P.WRITE), O.set_attribute, oad, d, ctx)
 
     def _act(self, omd, d, ctx):
         dar = ctx.refusal(omd.oi, P.OPERATE, omd.method)
         if dar is None and omd.oi in TIME_TAGGED and ctx.msg.time_tag is None \
                 and self.require_time_tag:
             dar = K.DAR_TIME_TAG_INVALID
+        return self._carry_out(dar, O.action, omd, d, ctx)
+
+    def _carry_out(self, dar, fn, target, d, ctx):
+        """The DAR of a SET or ACTION: the refusal found so far, or what doing it gives."""
         if dar is not None:
             return dar
         try:
-            O.action(self.m, omd, d, ctx.t, ctx.operator)
+            fn(self.m, target, d, ctx.t, ctx.operator)
         except O.Refused as exc:
             return exc.dar
         return K.DAR_SUCCESS

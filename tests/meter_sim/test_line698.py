@@ -98,3 +98,16 @@ def test_the_bus_gives_each_frame_to_the_meters_that_speak_it():
     wild.kind = 1
     reply, _ = bus.handle(encode_frame(wild), t)
     assert reply is not None and bus.collisions == (1 if sum(m.protocol == 698 for m in meters) > 1 else 0)
+
+
+def test_faults_apply_to_698_meters_too():
+    import random
+    from meter_sim.faults import Fault, FaultyMeter
+    m = build_meters(1, seed=9, protocol_698_share=1.0)[0]
+    t = DEFAULT_EPOCH + 86400
+    wrong = FaultyMeter(m, [Fault("wrong", t - 10, t + 10, p=1.0)], random.Random(1))
+    ask = encode_frame(request_frame(GetNormal(OAD(0x4001, 2)), m.addr))
+    reply = decode_frame(wrong.handle(ask, t))
+    assert reply.addr == bytes([(m.addr[0] + 1) & 0xFF]) + m.addr[1:]
+    dead = FaultyMeter(m, [Fault("dead", t - 10, t + 10)], random.Random(1))
+    assert dead.handle(ask, t) is None and dead.handle(ask, t + 20) is not None
