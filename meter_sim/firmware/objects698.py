@@ -191,6 +191,14 @@ def _want(d, *tags):
     return d.value
 
 
+def _members(d, n):
+    """The first ``n`` members of a structure (DAR 7 when it is not one or is shorter)."""
+    members = _want(d, D.STRUCTURE)
+    if len(members) < n:
+        raise Refused(K.DAR_TYPE_UNMATCHED)
+    return members[:n]
+
+
 def _money_setter(dis):
     """401E / 401F: the whole structure or one element, each through the 645 wallet writer."""
     def setter(meter, t, index, d, operator):
@@ -214,14 +222,14 @@ def _set_settlement(meter, t, index, d, operator):
     days = _want(d, D.ARRAY)
     if not days:
         raise Refused(K.DAR_SCOPE_VIOLATED)
-    day, hour = [_want(x, D.UNSIGNED) for x in _want(days[0], D.STRUCTURE)[:2]]
+    day, hour = [_want(x, D.UNSIGNED) for x in _members(days[0], 2)]
     if not (1 <= day <= 28 and 0 <= hour <= 23):
         raise Refused(K.DAR_SCOPE_VIOLATED)
     meter.settlement = (day, hour)
 
 
 def _set_relay_config(meter, t, index, d, operator):
-    amps, minutes = _want(d, D.STRUCTURE)[:2]
+    amps, minutes = _members(d, 2)
     meter.relay.large_current_a = _want(amps, D.DOUBLE_LONG_UNSIGNED) / 1000.0
     meter.relay.large_current_max_s = _want(minutes, D.LONG_UNSIGNED) * 60.0
 
@@ -264,9 +272,7 @@ def _relay_items(d, fields):
     """The array of structures a control method takes, each naming relay 1 first (F2050201)."""
     out = []
     for item in _want(d, D.ARRAY):
-        members = _want(item, D.STRUCTURE)
-        if len(members) < fields:
-            raise Refused(K.DAR_TYPE_UNMATCHED)
+        members = _members(item, fields)
         if _want(members[0], D.T_OAD) != RELAY_OAD:
             raise Refused(K.DAR_OBJECT_UNAVAILABLE)
         out.append(members)

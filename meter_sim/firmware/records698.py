@@ -128,8 +128,9 @@ class CurveRecords(FreezeRecords):
 
     def between(self, meter, t, a, b):
         step, first, last = self._span(meter, t)
-        hi = min(last, int(b) - 1, int(a) + MAX_ROWS * step)
-        return self._rows(meter, step, first, int(a), hi) if hi >= a else []
+        lo = max(int(a), last - (CURVE_DEPTH - 1) * step)
+        hi = min(last, int(b) - 1, lo + MAX_ROWS * step)
+        return self._rows(meter, step, first, lo, hi) if hi >= lo else []
 
 
 class EventRecords(Records):

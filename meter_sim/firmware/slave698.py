@@ -42,7 +42,8 @@ from meter_sim.firmware import security698 as P
 from meter_sim.firmware.esam import TEST_KEY
 
 PROTOCOL_VERSION = 0x0010          # appendix D.2's version
-DEFAULT_FRAME_MAX = 512            # L limit before any CONNECT (ours; Wasion: never below 100)
+DEFAULT_FRAME_MAX = 512            # L limit before any CONNECT (ours)
+SMALLEST = 100                     # a client's size below this gets the default (Wasion's rule)
 DEFAULT_APDU_MAX = 1024            # APDU size before any CONNECT (appendix D.2's value)
 FRAME_LIMIT = 1024                 # the most this meter sends or takes in one frame (ours)
 APDU_LIMIT = 2048                  # the longest APDU it handles (ours)
@@ -286,9 +287,11 @@ class Slave698:
                 rn = self.backend.mac(b"rn", msg.cipher) * 4
                 result, security = K.CONNECT_ALLOWED, (rn, self.backend.mac(rn, msg.cipher))
         want = msg.association
-        agreed = Association(PROTOCOL_VERSION, want.protocol, want.function,
-                             min(want.receive_max, FRAME_LIMIT), FRAME_LIMIT, 1,
-                             min(want.apdu_max, APDU_LIMIT), want.timeout)
+        frame = min(want.receive_max, FRAME_LIMIT) if want.receive_max >= SMALLEST \
+            else DEFAULT_FRAME_MAX
+        apdu = min(want.apdu_max, APDU_LIMIT) if want.apdu_max >= SMALLEST else DEFAULT_APDU_MAX
+        agreed = Association(PROTOCOL_VERSION, want.protocol, want.function, frame, FRAME_LIMIT,
+                             1, apdu, want.timeout)
         if result == K.CONNECT_ALLOWED:
             self.association = (self.m.clock.read(ctx.t) + want.timeout, agreed)
         return ConnectResponse(FACTORY, agreed, result, security)

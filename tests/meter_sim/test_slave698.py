@@ -7,16 +7,18 @@ from protocols.dlt645 import Read
 from protocols.dlt645 import di as DI
 from protocols.dlt698 import (MS, OAD, OMD, RSD, TI, ActionNormal, Association, ConnectRequest,
                               Data, DateTime, ErrorResponse, GetList, GetNext, GetNormal, GetRecord,
-                              ReleaseRequest, ReportResponse, SetNormal, TimeTag, address,
+                              ReleaseRequest, ReportResponse, SetList, SetNormal, TimeTag, address,
                               decode_apdu, decode_frame, encode_frame, follow_results, registry,
                               request_frame)
 from protocols.dlt698 import connect as C
 from protocols.dlt698 import data as D
 from protocols.dlt698.axdr import ROAD
 from meter_sim.firmware import ConstantLoad, HourlyProfile, LOCAL, Meter
+from meter_sim.firmware import objects698 as O
 from meter_sim.firmware import slave698
 from meter_sim.firmware.wallet import Wallet
 from tests.helpers import ask698, value
+from tests.protocols.test_dlt698_props import associations, datas
 
 T0 = from_civil(2026, 3, 1)
 DAY = 86400
@@ -343,3 +345,19 @@ def test_never_crashes_on_any_bytes(tail, cut):
     reply = m.handle(encode_frame(body), T0 + 100)
     assert reply is None or decode_frame(reply).from_server
 
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_typed_request_gets_an_answer(data):
+    m = meter698(mode=LOCAL, wallet=Wallet(balance=40.0))
+    t = T0 + DAY
+    oi, attr = data.draw(st.sampled_from(sorted(O.SETTERS)))
+    d = data.draw(datas)
+    assert ask698(m, SetList([(OAD(oi, attr, data.draw(st.integers(0, 4))), d)]), t) is not None
+    oi, method = data.draw(st.sampled_from(sorted(O.METHODS)))
+    assert ask698(m, tagged(ActionNormal(OMD(oi, method), d), m, t), t) is not None
+    assert isinstance(ask698(m, ConnectRequest(data.draw(associations)), t), C.ConnectResponse)
+    rsd = RSD(2, [OAD(0x2021, 2), data.draw(datas), data.draw(datas), data.draw(datas)])
+    assert ask698(m, GetRecord(OAD(0x5002, 2), rsd, []), t) is not None
+    assert ask698(m, GetRecord(OAD(0x5004, 2), RSD(1, [OAD(0x2023, 2), d]), []), t) is not None
