@@ -280,17 +280,22 @@ def meters():
 @click.option("--share-1997", "share_1997", default=0.0, show_default=True,
               type=click.FloatRange(0.0, 1.0),
               help="Share of the meters speaking DL/T 645-1997 (their addresses are printed).")
+@click.option("--protocol", "protocol", type=click.Choice(["645", "698", "mixed"]), default="645",
+              show_default=True,
+              help="What the meters speak: DL/T 645, DL/T 698.45, or a mixed bus (40 percent 698).")
 def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
-                 baud, duration, verbose, share_1997):
+                 baud, duration, verbose, share_1997, protocol):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     import threading
-    from meter_sim.population import build_meters
+    from meter_sim.population import MIXED_698_SHARE, build_meters
     from meter_sim.serve.bus import MeterBus
     from meter_sim.serve.stream import BusClock, PtyServer, SerialServer, Session, TcpServer
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
     t0 = epoch
-    bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997))
+    share_698 = {"645": 0.0, "698": 1.0, "mixed": MIXED_698_SHARE}[protocol]
+    bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997,
+                                protocol_698_share=share_698))
     clock = BusClock(start if start is not None else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
@@ -312,7 +317,8 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
         raise InputError("cannot serve on %s: %s" % (port_url or tcp_addr or "a pty",
                                                      _reason(exc)))
     click.echo(json.dumps({"serving": where, "meters": count, "first_address": "%012d" % first,
-                           "seed": seed, "epoch": iso(t0),
+                           "seed": seed, "epoch": iso(t0), "protocol": protocol,
+                           "meters_698": sum(m.protocol == 698 for m in bus.meters),
                            "protocol_1997": [m.addr[::-1].hex() for m in bus.meters
                                              if m.protocol == 1997]}), nl=True)
     sys.stdout.flush()

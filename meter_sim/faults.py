@@ -9,6 +9,8 @@ import random
 
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645.frame import decode_frame, encode_frame
+from protocols.dlt698 import decode_frame as decode_frame_698
+from protocols.dlt698 import encode_frame as encode_frame_698
 
 # kind -> parameters it takes (besides start/end)
 KINDS = {
@@ -145,8 +147,9 @@ class FaultyMeter:
         return self.meter.reply_delay + extra
 
     def handle(self, request, t):
+        decode = decode_frame if self.meter.front_end is None else decode_frame_698
         try:
-            frame = decode_frame(request)
+            frame = decode(request)
         except ProtocolDecodeError:
             return None
         return self.handle_frame(frame, t)
@@ -185,6 +188,9 @@ def firmware(meter):
 
 def _readdress(reply):
     """The same reply as if a neighbour (address + 1 in the lowest byte) had sent it."""
-    frame = decode_frame(reply)
+    try:
+        frame, encode = decode_frame(reply), encode_frame
+    except ProtocolDecodeError:
+        frame, encode = decode_frame_698(reply), encode_frame_698
     frame.addr = bytes([(frame.addr[0] + 1) & 0xFF]) + frame.addr[1:]
-    return encode_frame(frame)
+    return encode(frame)

@@ -10,6 +10,7 @@ from meter_sim.profiles import make_profile
 
 DEFAULT_EPOCH = from_civil(2026, 1, 1)
 FLAT_TOU = (3,) * 24            # a single-rate (flat) tariff: everything on tariff 3
+MIXED_698_SHARE = 0.4          # a mixed area: 40 % 698 meters, the mixed-area scenario
 DEFAULTS = {
     "commercial_share": 0.1,
     "local_share": 0.2,         # meters holding their own wallet (本地费控)
@@ -18,6 +19,7 @@ DEFAULTS = {
     "clock_offset_s": 30.0,
     "reply_delay_s": (0.03, 0.12),
     "protocol_1997_share": 0.0,
+    "protocol_698_share": 0.0,  # DL/T 698.45 meters (their own draw: other meters unchanged)
 }
 
 
@@ -41,6 +43,7 @@ def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, **params):
     meters = []
     for i in range(count):
         rng = derive(seed, "meter/%d" % i)
+        speaks_698 = derive(seed, "protocol/%d" % i).random() < p["protocol_698_share"]
         kind = "commercial" if rng.random() < p["commercial_share"] else "residential"
         profile = make_profile(kind, rng, "%s/load/%d" % (seed, i))
         if rng.random() < p["flat_tariff_share"]:
@@ -52,7 +55,8 @@ def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, **params):
                   drift_ppm=rng.uniform(-p["drift_ppm"], p["drift_ppm"]),
                   base_kwh=[round(rng.uniform(0, 3000), 2) for _ in range(4)],
                   reply_delay=rng.uniform(*p["reply_delay_s"]),
-                  protocol=1997 if rng.random() < p["protocol_1997_share"] else 2007)
+                  protocol=698 if speaks_698 else
+                  1997 if rng.random() < p["protocol_1997_share"] else 2007)
         m.kind = kind
         meters.append(m)
     return meters

@@ -1,4 +1,5 @@
-"""One virtual DL/T 645-2007 meter: ``handle(request_bytes, t) -> reply bytes | None``.
+"""One virtual meter: ``handle(request_bytes, t) -> reply bytes | None``; DL/T 645-2007 (or 1997)
+here, DL/T 698.45 through its front end (``slave698``) when ``protocol=698``.
 
 Bus manners: silent for frames not addressed to it and for garbled frames, answers AA-filled
 (abbreviated) addresses with its real address, acts on but never answers broadcasts. The reply
@@ -16,6 +17,7 @@ from meter_sim.firmware.freeze import FreezeBook, next_midnight, next_settlement
 from meter_sim.firmware.load import ConstantLoad
 from meter_sim.firmware.registers import EnergyLedger
 from meter_sim.firmware.relay import Relay
+from meter_sim.firmware.slave698 import Slave698
 from meter_sim.firmware import reads, wallet as W, esam as E
 
 REMOTE = 0     # remote cost control (远程费控): the balance lives at the head end
@@ -75,6 +77,7 @@ class Meter:
         if self.wallet is not None:
             self.wallet.attach(self.ledger.at(t0))
         self.timed_freeze = None
+        self.front_end = Slave698(self) if protocol == 698 else None   # the DL/T 698.45 slave
 
     # --- physics ------------------------------------------------------------------------------
     def _next_settlement(self, c):
@@ -250,6 +253,8 @@ class Meter:
     # --- the 645 slave --------------------------------------------------------------------------
     def handle(self, request, t):
         """Reply bytes to one request frame, or None (silence)."""
+        if self.front_end is not None:
+            return self.front_end.handle(request, t)
         try:
             frame = decode_frame(request)
         except ProtocolDecodeError:
@@ -257,6 +262,8 @@ class Meter:
         return self.handle_frame(frame, t)
 
     def handle_frame(self, frame, t):
+        if self.front_end is not None:
+            return self.front_end.handle_frame(frame, t)
         self.advance(t)
         if not self.powered or frame.is_reply:
             return None

@@ -37,18 +37,25 @@ class Relay:
         self.credit_open = False      # opened by local credit (not by a remote command)
         self.pretrip_until = None
         self.pending = None           # [action, since, deadline, operator, scanned_upto]
+        self.restore = None           # (seconds, direct) a 698 trip closes again after
+        self.restore_at = None        # true time of that automatic close
         self._fault = None
         self.on_move = None           # a simulator's ground-truth hook: on_move(t, closed)
 
     # --- commands ------------------------------------------------------------------------------
-    def trip(self, t, operator, credit=False):
-        """Trip (1A) or a local credit trip; absorbed under keep-power."""
+    def trip(self, t, operator, credit=False, delay_s=0.0, restore_s=None, restore_direct=True):
+        """Trip (1A) or a local credit trip; absorbed under keep-power. A 698 trip may wait
+        ``delay_s`` (告警延时) and close again after ``restore_s`` (限电时间): directly, or by
+        allowing the customer's button when ``restore_direct`` is false."""
         if self.keep_power:
             return False
         self.cmd_open = True
         self.button_allowed = False
         self.credit_open = credit
-        self.pending = ["open", t, t + self.large_current_max_s, operator, t]
+        at = t + delay_s
+        self.pending = ["open", at, at + self.large_current_max_s, operator, at]
+        self.restore = (restore_s, restore_direct) if restore_s else None
+        self.restore_at = None
         self.service(t)
         return True
 
@@ -57,6 +64,7 @@ class Relay:
         self.cmd_open = False
         self.credit_open = False
         self.pending = None
+        self.restore = self.restore_at = None
         if not self.closed:
             self.button_allowed = True
 
@@ -65,6 +73,7 @@ class Relay:
         self.cmd_open = False
         self.credit_open = False
         self.button_allowed = False
+        self.restore = self.restore_at = None
         self.pending = ["close", t, t, operator, t]
         self.service(t)
 
@@ -100,6 +109,8 @@ class Relay:
             times.append(self.pretrip_until)
         if self.pending is not None:
             times.append(self.pending[4])
+        if self.restore_at is not None:
+            times.append(self.restore_at)
         return min(times) if times else None
 
     def service(self, t):
@@ -110,11 +121,13 @@ class Relay:
             self.credit_open = False
             self.cmd_open = False
             self.pending = ["close", at, at, b"\x00" * 4, at]
+        if self.restore_at is not None and self.restore_at <= t and self.pending is None:
+            self._restore()
         if self.pending is None:
             return
         action, since, deadline, operator, upto = self.pending
         if not self.m.voltage_ok():
-            self.pending[4] = t      # wait for the supply; re-checked on the next call
+            self.pending[4] = max(t, upto)  # wait for the supply; re-checked on the next call
             return
         at = upto
         if action == "open":
@@ -126,6 +139,15 @@ class Relay:
         self.pending = None
         self._move(max(at, since), action == "close", operator)
 
+    def _restore(self):
+        at, direct = self.restore_at, self.restore[1]
+        self.restore = self.restore_at = None
+        self.cmd_open = False
+        if direct:
+            self.pending = ["close", at, at, b"\x00" * 4, at]
+        else:
+            self.button_allowed = True
+
     def _move(self, t, close, operator):
         if self.stuck:
             if self._fault is None:
@@ -136,6 +158,8 @@ class Relay:
             self._fault = None
         if close == self.closed:
             return
+        if not close and self.restore is not None:
+            self.restore_at = t + self.restore[0]
         self.closed = close
         if self.on_move is not None:
             self.on_move(t, close)

@@ -12,8 +12,7 @@ import tty
 
 import serial
 
-from protocols.dlt645.deframer import Deframer
-from protocols.dlt645.frame import Frame
+from meter_sim.serve.line import Garbage, LineDeframer
 
 BITS_PER_BYTE = 11
 
@@ -40,14 +39,14 @@ class Session:
         self.timing = timing
         self.baud = baud
         self.log = log
-        self.deframer = Deframer()
+        self.deframer = LineDeframer()          # 645 and 698 frames on one line
         self.stats = {"frames": 0, "replies": 0, "garbage_bytes": 0}
 
     def on_bytes(self, data, write):
         """Feed received bytes; ``write(bytes)`` sends each reply."""
         self.deframer.feed(data, time.monotonic())
         for item in self.deframer:
-            if not isinstance(item, Frame):
+            if isinstance(item, Garbage):
                 self.stats["garbage_bytes"] += len(item.raw)
                 continue
             self.stats["frames"] += 1

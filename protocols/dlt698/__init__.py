@@ -11,7 +11,10 @@ from protocols.dlt698.frame import (Frame, address, address_text, control, decod
 from protocols.dlt698.deframer import Deframer, Garbage, NEED_DATA
 from protocols.dlt698.axdr import OAD, OMD, ROAD, TI, TSA, DateTime, ScalerUnit
 from protocols.dlt698.data import Data, MS, RSD, Region, decode_data, encode_data
-from protocols.dlt698.apdu import RecordResult, Result, TimeTag
+from protocols.dlt698.apdu import RecordResult, Result, TimeTag, follow_report, follow_results
+from protocols.dlt698.connect import (Association, ConnectRequest, ConnectResponse,
+                                      FactoryVersion, ReleaseNotification, ReleaseRequest,
+                                      ReleaseResponse)
 from protocols.dlt698.services import (ActionList, ActionListReply, ActionNormal,
                                        ActionNormalReply, ActionThenGet, ActionThenGetReply,
                                        ErrorResponse, GetList, GetListReply, GetNext,
@@ -30,6 +33,8 @@ __all__ = [
     "address_text", "control", "decode_frame", "encode_frame", "Deframer", "Garbage",
     "NEED_DATA", "OAD", "OMD", "ROAD", "TI", "TSA", "DateTime", "ScalerUnit", "Data", "MS",
     "RSD", "Region", "decode_data", "encode_data", "RecordResult", "Result", "TimeTag",
+    "follow_report", "follow_results", "Association", "ConnectRequest", "ConnectResponse",
+    "FactoryVersion", "ReleaseNotification", "ReleaseRequest", "ReleaseResponse",
     "ActionList", "ActionListReply", "ActionNormal", "ActionNormalReply", "ActionThenGet",
     "ActionThenGetReply", "ErrorResponse", "GetList", "GetListReply", "GetNext", "GetNextReply",
     "GetNormal", "GetNormalReply", "GetRecord", "GetRecordList", "GetRecordListReply",

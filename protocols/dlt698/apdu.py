@@ -194,6 +194,27 @@ class Apdu:
         return "%s(%s)" % (type(self).__name__, fields)
 
 
+def follow_report(results):
+    """FollowReport bytes (跟随上报) for a server APDU's ``follow_report``: choice 1 with a list
+    of ``Result`` (choice 2 when they are all ``RecordResult``)."""
+    out = bytearray((2 if results and isinstance(results[0], RecordResult) else 1,))
+    _put_list(out, results, lambda o, x: x.put(o))
+    return bytes(out)
+
+
+def follow_results(raw):
+    """The Results (or RecordResults) a FollowReport carries, from the bytes kept in
+    ``apdu.follow_report``; DecodeError if they do not parse."""
+    r = Reader(raw)
+    choice = r.u8("FollowReport")
+    if choice not in (1, 2):
+        raise DecodeError("FollowReport", "choice %d" % choice, bytes([choice]), 0)
+    items = _get_list(r, RecordResult.get if choice == 2 else Result.get, "FollowReport.count")
+    if r.left:
+        raise DecodeError("FollowReport", "%d bytes after the list" % r.left, r.rest(), r.pos)
+    return items
+
+
 def _read_trailer(apdu, r):
     if apdu.trailer == "server" and r.left and r.u8("FollowReport OPTIONAL"):
         start = r.pos

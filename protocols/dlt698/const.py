@@ -41,15 +41,29 @@ LINK_LOGIN = const(0)
 LINK_HEARTBEAT = const(1)
 LINK_LOGOUT = const(2)
 LINK_TYPE_NAMES = {0: "login", 1: "heartbeat", 2: "logout"}
+# ConnectResult (认证结果): the same list in several public firmware tables (a C
+# ServerConnectInfo_TypeDef, a C++ eConnectResult, a Java parser) and 600888/dlt698's docs
+CONNECT_ALLOWED = const(0)
+CONNECT_PASSWORD_ERROR = const(1)
+CONNECT_SYMMETRIC_ERROR = const(2)
+CONNECT_ASYMMETRIC_ERROR = const(3)
+CONNECT_SIGNATURE_ERROR = const(4)
+CONNECT_VERSION_MISMATCH = const(5)
+CONNECT_OTHER = const(255)
+CONNECT_RESULT_NAMES = {0: "association allowed", 1: "password error",
+                        2: "symmetric decryption error", 3: "asymmetric decryption error",
+                        4: "signature error", 5: "protocol version mismatch", 255: "other error"}
 LINK_RESULT_NAMES = {0: "success", 1: "address repeated", 2: "illegal device",
                      3: "capacity insufficient"}
 
 DAR_SUCCESS = const(0)
 DAR_READ_WRITE_DENIED = const(3)
 DAR_OBJECT_UNDEFINED = const(4)
+DAR_OBJECT_CLASS_INCONSISTENT = const(5)
 DAR_OBJECT_UNAVAILABLE = const(6)
 DAR_TYPE_UNMATCHED = const(7)
 DAR_SCOPE_VIOLATED = const(8)
+DAR_NO_LONG_GET = const(11)
 DAR_PASSWORD_FAILURE = const(15)
 DAR_SECURITY_MISMATCH = const(20)
 DAR_ESAM_VERIFY_FAILED = const(22)

@@ -4,6 +4,7 @@ from protocols.errors import hexstr
 from protocols.dlt698 import const as K
 from protocols.dlt698 import registry as R
 from protocols.dlt698.axdr import OAD, OMD, ROAD, TI, TSA, DateTime, ScalerUnit
+from protocols.dlt698.connect import MECHANISM_NAMES
 from protocols.dlt698.data import MS, RSD, Data, Region, TYPE_NAMES
 
 
@@ -21,6 +22,8 @@ def value(v):
         return v.text()
     if isinstance(v, (ROAD, TI, ScalerUnit, MS, RSD, Region)):
         return repr(v)
+    if hasattr(v, "as_dict"):            # Association, FactoryVersion
+        return v.as_dict()
     return v
 
 
@@ -105,6 +108,10 @@ def apdu(msg):
             out["follow_report"] = hexstr(v)
         elif key == "kind" and msg.tag in (K.LINK_REQUEST,):
             out["kind"] = K.LINK_TYPE_NAMES.get(v, v)
+        elif key == "result" and msg.tag == K.CONNECT_RESPONSE:
+            out["result"] = "%d %s" % (v, K.CONNECT_RESULT_NAMES.get(v, "unknown"))
+        elif key == "mechanism" and msg.tag == K.CONNECT_REQUEST:
+            out["mechanism"] = "%d %s" % (v, MECHANISM_NAMES.get(v, "unknown"))
         elif v is not None and key not in ("time_tag", "follow_report"):
             out[key] = _field(key, v)
     return out

@@ -11,7 +11,8 @@ from protocols.dlt698.frame import FN_LINK, FN_USER_DATA, SEGMENTED, Frame, cont
 from protocols.dlt698.errors import DecodeError
 
 CLIENT_CA = 0x10        # the client address most public captures use (dlt698_rs, HPLC benches)
-SERVER_STARTED = (K.LINK_REQUEST, K.LINK_RESPONSE, K.REPORT_NOTIFICATION, K.REPORT_RESPONSE)
+SERVER_STARTED = (K.LINK_REQUEST, K.LINK_RESPONSE, K.REPORT_NOTIFICATION, K.REPORT_RESPONSE,
+                  K.RELEASE_NOTIFICATION)
 
 
 def _bytes(apdu):

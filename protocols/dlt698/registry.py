@@ -61,7 +61,8 @@ EVENT_NAMES = [
     "current unbalance", "relay trip", "relay close", "holiday programming",
     "active combination programming", "reactive combination programming",
     "tariff price programming", "ladder table programming", "key update",
-    "abnormal card insertion", "purchase",
+    "abnormal card insertion", "purchase", "refund", "constant magnetic interference",
+    "load switch malfunction",          # 3029..302B: a public Wasion firmware's event table
 ]
 FREEZE_NAMES = {0x5000: "instant freeze", 0x5001: "second freeze", 0x5002: "minute freeze",
                 0x5003: "hour freeze", 0x5004: "daily freeze", 0x5005: "settlement-day freeze",

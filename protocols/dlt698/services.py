@@ -8,6 +8,7 @@ from protocols.dlt698.apdu import (Apdu, RecordResult, Result, _get_get_result, 
                                    _get_optional_data, _put_get_result, _put_list,
                                    _put_optional_data, _read_trailer)
 from protocols.dlt698.axdr import OAD, OMD, DateTime, Reader, put_uint
+from protocols.dlt698.connect import ASSOCIATION_SERVICES
 from protocols.dlt698.data import get_data, get_rcsd, get_rsd, put_data, put_rcsd, put_rsd
 from protocols.dlt698.errors import DecodeError
 
@@ -459,7 +460,7 @@ class ErrorResponse(Apdu):
 
 
 class Unparsed(Apdu):
-    """A service this codec carries but does not interpret (CONNECT, RELEASE, PROXY)."""
+    """A service this codec carries but does not interpret (PROXY)."""
     trailer = ""
 
     def __init__(self, tag, body):
@@ -476,8 +477,7 @@ for _cls in (GetNormal, GetList, GetRecord, GetRecordList, GetNext, GetNormalRep
              ActionThenGet, ActionNormalReply, ActionListReply, ActionThenGetReply, ReportList,
              ReportRecordList):
     SERVICES[(_cls.tag, _cls.choice)] = _cls
-UNPARSED_TAGS = (K.CONNECT_REQUEST, K.RELEASE_REQUEST, K.PROXY_REQUEST, K.CONNECT_RESPONSE,
-                 K.RELEASE_RESPONSE, K.RELEASE_NOTIFICATION, K.PROXY_RESPONSE)
+UNPARSED_TAGS = (K.PROXY_REQUEST, K.PROXY_RESPONSE)
 
 
 def decode_apdu(raw):
@@ -490,6 +490,8 @@ def decode_apdu(raw):
         msg = cls.get_body(r)
     elif tag in UNPARSED_TAGS:
         return Unparsed(tag, r.rest())
+    elif tag in ASSOCIATION_SERVICES:
+        msg = ASSOCIATION_SERVICES[tag].get_body(r, r.u8("PIID"))
     elif tag in (K.LINK_REQUEST, K.LINK_RESPONSE):
         cls = LinkRequest if tag == K.LINK_REQUEST else LinkResponse
         msg = cls.get_body(r, r.u8("PIID"))

@@ -52,3 +52,17 @@ def test_a_carried_meter_frame_is_explained_in_its_own_protocol():
     assert looks_like_698(raw698) and not looks_like_698(raw645)
     assert explain_meter_bytes(raw698, explain_645)[0]["service"] == "GetNormal"
     assert explain_meter_bytes(raw645, explain_645)[0]["di"] == "00010000"
+
+
+# the CONNECT-Request the PyPI dlt698 1.0.1 client sends (captured on 127.0.0.1, its encoder)
+THEIR_CONNECT = ("68 38 00 43 05 02 00 00 00 00 00 10 8E A0 02 00 00 10 FF FF F8 00 00 00 00 00 00 "
+                 "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 04 00 04 00 01 04 00 00 00 00 64 00 "
+                 "00 AB 91 16")
+
+
+def test_connect_request_fields_are_named(env_with_path):
+    out = cli("decode", "--json", THEIR_CONNECT, env=env_with_path)
+    f = json.loads(out.stdout)[0]
+    assert f["apdu"] == "CONNECT-Request" and f["mechanism"] == "0 public (NullSecurity)"
+    assert (f["association.apdu_max"], f["association.timeout_s"]) == (1024, 100)
+    assert f["association.protocol_conformance"] == "FF FF F8 00 00 00 00 00"

@@ -143,3 +143,41 @@ def test_demo_main_job(env_with_path):
     out = cli("demo", "--meters", "40", env=env_with_path)
     assert out.returncode == 0, out.stderr
     assert "read_rate        1.0" in out.stdout and "000000000001" in out.stdout
+
+
+def test_cli_serves_a_mixed_bus_of_645_and_698_meters_on_one_tcp_line(env_with_path):
+    import socket
+    from protocols.dlt645 import encode_frame as encode645
+    from protocols.dlt698 import OAD, GetNormal, decode_apdu, request_frame
+    from protocols.dlt698 import encode_frame as encode698
+    from meter_sim.population import MIXED_698_SHARE
+    from meter_sim.serve.line import Garbage, LineDeframer
+    twins = build_meters(10, seed=3, t0=DEFAULT_EPOCH, protocol_698_share=MIXED_698_SHARE)
+    proc = subprocess.Popen([sys.executable, "-m", "hil.cli", "meters", "serve", "--count", "10",
+                             "--seed", "3", "--protocol", "mixed", "--duration", "30", "--tcp",
+                             "127.0.0.1:0"], stdout=subprocess.PIPE, text=True, env=env_with_path)
+    try:
+        info = json.loads(proc.stdout.readline())
+        assert info["protocol"] == "mixed"
+        assert info["meters_698"] == sum(m.protocol == 698 for m in twins) > 0
+        host, port = info["serving"].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            for m in twins:
+                if m.protocol == 698:
+                    s.sendall(encode698(request_frame(GetNormal(OAD(0x4001, 2)), m.addr)))
+                else:
+                    s.sendall(encode645(Read(DI.DI_ADDRESS).to_frame(m.addr)))
+                line, frames = LineDeframer(), []
+                for _ in range(20):
+                    line.feed(s.recv(4096))
+                    frames += [f for f in line if not isinstance(f, Garbage)]
+                    if frames:
+                        break
+                if m.protocol == 698:
+                    got = decode_apdu(frames[0].data).result.data.value
+                    assert got == bytes(reversed(m.addr))
+                else:
+                    assert frames[0].addr == m.addr and frames[0].ctrl == 0x91
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,4 +1,4 @@
-"""protocols/dlt645, protocols/dlt698 and meter_sim/firmware under a real MicroPython 1.27 (WebAssembly on Node.js),
+"""protocols/dlt645, protocols/dlt698 and meter_sim/firmware (645 and 698 slaves) under a real MicroPython 1.27 (WebAssembly on Node.js),
 compiled by mpy-cross, and type-checked against micropython-stdlib-stubs."""
 import os
 import shutil
@@ -28,7 +28,8 @@ def _unavailable(reason):
     pytest.skip(reason)
 
 
-@pytest.mark.parametrize("script,lines", [("firmware_check.py", 30), ("dlt698_check.py", 12)])
+@pytest.mark.parametrize("script,lines", [("firmware_check.py", 30), ("dlt698_check.py", 12),
+                                          ("meter698_check.py", 25)])
 def test_firmware_and_codec_run_identically_under_micropython(script, lines):
     node = shutil.which("node")
     if not node:

@@ -5,6 +5,7 @@ from protocols.dlt698 import (OAD, OMD, ActionNormal, ActionNormalReply, Data, D
                               GetRecord, GetRecordReply, RecordResult, Result, RSD, ReportList,
                               SecurityRequest, SetNormal, decode_apdu, decode_data, decode_frame,
                               encode_data, encode_frame)
+from protocols.dlt698 import connect as C
 from protocols.dlt698 import data as D
 from protocols.dlt698 import segment as S
 from protocols.dlt698.frame import control
@@ -32,6 +33,10 @@ datas = st.recursive(leaf, lambda kids: st.lists(kids, max_size=5).flatmap(
     lambda items: st.sampled_from([Data(D.ARRAY, items), Data(D.STRUCTURE, items)])),
     max_leaves=20)
 piids = st.integers(0, 255)
+associations = st.builds(C.Association, st.integers(0, 0xFFFF), st.binary(min_size=8, max_size=8),
+                         st.binary(min_size=16, max_size=16), st.integers(0, 0xFFFF),
+                         st.integers(0, 0xFFFF), st.integers(0, 255), st.integers(0, 0xFFFF),
+                         st.integers(0, 2**32 - 1))
 apdus = st.one_of(
     st.builds(GetNormal, oads, piid=piids),
     st.builds(GetList, st.lists(oads, max_size=8), piid=piids),
@@ -46,6 +51,16 @@ apdus = st.one_of(
                                    max_size=3)),
     st.builds(SecurityRequest, st.binary(max_size=200), st.booleans(), st.just(1),
               st.binary(min_size=16, max_size=16)),
+    st.builds(C.ConnectRequest, associations, st.integers(0, 3),
+              st.text(alphabet="0123456789", max_size=16), st.binary(max_size=64),
+              st.binary(max_size=8), piid=piids),
+    st.builds(C.ConnectResponse, st.builds(C.FactoryVersion), associations,
+              st.sampled_from([0, 1, 2, 3, 4, 5, 255]),
+              st.one_of(st.none(), st.tuples(st.binary(max_size=32), st.binary(max_size=8))),
+              piid=piids),
+    st.builds(C.ReleaseRequest, piid=piids),
+    st.builds(C.ReleaseResponse, st.just(0), piid=piids),
+    st.builds(C.ReleaseNotification, times, times, piid=piids),
 )
 
 
