@@ -281,13 +281,13 @@ class Erc41ClockSet(EventRecord):
 
 class Erc64MeterPowerDown(EventRecord):
     """Vendor code 64 (this project before the standard codes): a meter's outage."""
-    erc, title, vendor = 64, "vendor: meter power down", True
+    erc, title, vendor = 64, "meter power down", True
     fields = (("pn", "u16"), ("start", "A15"), ("end", "A15"))
 
 
 class Erc65CostControl(EventRecord):
     """Vendor code 65 (this project before the standard codes): a cost-control event."""
-    erc, title, vendor = 65, "vendor: cost control", True
+    erc, title, vendor = 65, "cost control", True
     fields = (("pn", "u16"), ("at", "A15"), ("code", "u8"), ("reserved", "u8"))
 
 
