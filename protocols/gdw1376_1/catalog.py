@@ -3,7 +3,7 @@
 Requests: a class 1 request (AFN0C) carries no data for any item; a class 2 request (AFN0D)
 carries one time label per (Pn, Fn) pair whose kind is fixed by the item (``TD_KIND``: Td_d A.20
 for daily and reading-day freezes, Td_m A.21 for monthly ones, Td_c for curves). Answers repeat
-the label before the item's data. Facts and their sources: docs/PROTOCOLS-notes.md.
+the label before the item's data. Facts and their sources: docs/gdw1376_1-notes.md.
 """
 from protocols.gdw1376_1.layouts import (Carried, Concat, Curve, Dated, Empty, Energy, Events,
                                          Fields, PerUnitConfirm, Repeated, U16)

@@ -6,7 +6,7 @@ data)`` gives the typed record, ``record.encode()`` its data bytes and ``entry(r
 ``point``: 2 bytes, D11..D0 the measuring point, D15 1 = the condition began, 0 = it ended.
 A record longer than its layout keeps the surplus as ``extra`` (provincial variants append
 fields); a shorter one is a ``DecodeError``. ERC64/65 are this project's former vendor codes,
-still decoded for older stores and captures. Layout sources: docs/PROTOCOLS-notes.md.
+still decoded for older stores and captures. Layout sources: docs/gdw1376_1-notes.md.
 """
 from protocols import bcd, errors as _errors
 from protocols.gdw1376_1.dadt import decode_da, decode_dt, encode_da, encode_dt

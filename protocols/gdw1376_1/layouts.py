@@ -353,8 +353,3 @@ class Events(Layout):
             out += bytes([e["erc"], len(e["data"])]) + bytes(e["data"])
         return out
 
-
-# AFN04/0A F10 meter archive entry (终端电能表配置参数), 27 bytes: index, measuring point,
-# D7..D5 baud code + D4..D0 port, protocol (1 = 645-1997, 30 = 645-2007), address, password,
-# tariff count, integer/decimal digits, collector address, user class (UNVERIFIED against the
-# 2013 text; the layout as commonly implemented)
