@@ -155,9 +155,13 @@ class Erc13MeterFault(EventRecord):
     fields = (("at", "A15"), ("pn", "point"), ("flags", "u8"))
 
 
+VARIANT_LE = 11
+
+
 class Erc14PowerOnOff(EventRecord):
-    """ERC14 terminal power off / on: the outage's start and end (Le 10); the 2014 SGCC variant
-    (Le 11) puts an attribute byte first (D0 valid, D1 invalid)."""
+    """ERC14 terminal power off / on: the outage's start and end (Le 10). The 2014 SGCC variant
+    (exactly Le 11) puts an attribute byte first (D0 valid, D1 invalid); longer records are the
+    standard one with provincial fields after it (e.g. three phase currents, Le 19)."""
     erc, title = 14, "power off / on"
     fields = (("off_at", "A15"), ("on_at", "A15"))
     VARIANT = (("attribute", "u8"),) + fields
@@ -168,7 +172,7 @@ class Erc14PowerOnOff(EventRecord):
 
     @classmethod
     def decode(cls, data):
-        fields = cls.fields if len(data) == 10 else cls.VARIANT
+        fields = cls.VARIANT if len(data) == VARIANT_LE else cls.fields
         values, pos = _read(fields, data, 0, cls.erc)
         return cls(extra=bytes(data[pos:]) or None, **values)
 

@@ -20,6 +20,7 @@ from protocols.gdw1376_1.layouts import (  # noqa: F401
     DENSITY_MIN, Layout, Rest, _take)
 
 MAX_PER_GROUP = 8
+_RAW = Rest()
 
 
 class Unit:
@@ -98,8 +99,19 @@ def encode_units(units, pack=False):
             continue
         out += encode_da(pns) + encode_dt(fns)
         for u in block:
-            out += (layout(u.afn, u.fn, u.up) or Rest()).encode(u.value or {})
+            lay = _RAW if u.stop is not None else layout(u.afn, u.fn, u.up) or _RAW
+            out += lay.encode(u.value or {})
     return bytes(out)
+
+
+def request_units(afn, pns, fns, value=None):
+    """Downlink units asking for items ``fns`` of points ``pns`` (``value``, e.g. a class 2
+    time label, for every pair), in the order one packed DA/DT per group carries them."""
+    return [Unit(afn, fn, pn, value, False) for pn in _ordered(pns) for fn in sorted(set(fns))]
+
+
+def _ordered(pns):
+    return sorted(set(pns), key=lambda p: (not isinstance(p, int), p if isinstance(p, int) else 0))
 
 
 def blocks(units):

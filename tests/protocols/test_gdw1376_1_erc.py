@@ -43,6 +43,10 @@ def test_erc14_both_lengths():
     for rec in (std, new):
         assert decode_event(14, rec.encode()) == rec
     assert len(Erc14PowerOnOff(off_at=(0, 23, 1, 12, 26), on_at=None).encode()) == 10
+    # a provincial Le 19 (three phase currents after the times: turtlerrrrr/protocol376.1
+    # rgm_event.xml "stoppingPowerEvent") is the standard record plus surplus
+    long = decode_event(14, bytes.fromhex("00 23 01 12 26 05 23 01 12 26") + bytes(9))
+    assert long.attribute is None and long.on_at == (5, 23, 1, 12, 26) and long.extra == bytes(9)
 
 
 def test_point_word_carries_the_point_and_whether_the_condition_began():

@@ -9,7 +9,7 @@ from protocols.gdw1376_1.catalog import (CURVE_FORMATS, LAYOUTS, READING_NAMES, 
                                          TD_KIND, TD_MONTH, layout)
 from protocols.gdw1376_1.dadt import encode_dt
 from protocols.gdw1376_1.erc import decode_event
-from protocols.gdw1376_1.units import blocks
+from protocols.gdw1376_1.units import blocks, request_units
 
 from tests.conftest import ROOT, load_toml
 
@@ -17,6 +17,8 @@ VECTORS = load_toml(ROOT / "tests/protocols/vectors/gdw1376_1/pairs.toml")["fram
 
 
 def plain(v):
+    if isinstance(v, bytes):
+        return v.hex(" ").upper()
     return [plain(x) for x in v] if isinstance(v, (list, tuple)) else v
 
 
@@ -65,6 +67,7 @@ def test_a_later_pair_its_layout_rejects_stops_the_parse_with_the_reason():
     assert "needs" in units[1].stop["reason"]
     with pytest.raises(ProtocolDecodeError):
         parse_units(0x0C, short[len(F129_P1):], True)               # nothing read: typed error
+    assert parse_units(0x0C, encode_units(units), True) == units    # the stop re-encodes as is
 
 
 def test_class1_requests_carry_no_data_for_any_item():
@@ -106,6 +109,14 @@ def test_packing_joins_one_group_of_points_and_items_into_one_da_dt():
     assert len(encode_units(units)) == 6 * (4 + 3)                  # unpacked: one DA/DT each
 
 
+def test_a_multi_point_request_packs_one_da_dt_per_group():
+    units = request_units(0x0D, [10, 2, 1, 9], [162, 161], {"td": (1, 12, 26)})
+    assert [(u.pn, u.fn) for u in units][:3] == [(1, 161), (1, 162), (2, 161)]
+    data = encode_units(units, pack=True)
+    assert data[:4] == bytes.fromhex("03 01 03 14") and data[16:20] == bytes.fromhex("03 02 03 14")
+    assert parse_units(0x0D, data, False) == units
+
+
 def test_packing_keeps_units_apart_where_one_da_dt_cannot_carry_them():
     td = {"td": (1, 12, 26)}
     cases = [[(1, 161), (9, 161)],                 # points of two groups
@@ -132,7 +143,7 @@ NUMBER = {"A14": st.integers(0, 10 ** 10 - 1).map(lambda v: v / 10000.0),
 
 
 @st.composite
-def request_units(draw):
+def request_unit_lists(draw):
     out = []
     for _ in range(draw(st.integers(1, 12))):
         fn = draw(st.sampled_from(sorted(TD_KIND)))
@@ -157,7 +168,7 @@ def reading_answers(draw):
 
 
 @settings(max_examples=300)
-@given(request_units(), st.booleans())
+@given(request_unit_lists(), st.booleans())
 def test_property_multi_pair_requests_round_trip(units, pack):
     assert parse_units(0x0D, encode_units(units, pack=pack), False) == units
 
