@@ -22,7 +22,7 @@ class EventRecord:
 
     erc = 0
     title = ""
-    fields = ()
+    fields: tuple = ()
     vendor = False
 
     def __init__(self, **values):

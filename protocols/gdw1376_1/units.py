@@ -9,6 +9,7 @@ dict names the offset in the data part, the item, the point, the reason and the 
 block left unread. Bytes after the last unit that form no DA/DT come back as a unit with
 ``fn = 0`` and ``{"trailing", "reason", "offset"}``.
 """
+from protocols import errors as _errors
 from protocols.gdw1376_1.catalog import (  # noqa: F401  (re-exported: the names callers use)
     AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM, AFN_CONTROL, AFN_FORWARD, AFN_LINK, AFN_QUERY,
     AFN_SET, BAUD_CODES, FORWARD_ACTIVE, LAYOUTS, METER_ENTRY, POSITIVE, POWER, PROTOCOL_645_1997,
@@ -72,7 +73,7 @@ def parse_units(afn, data, up):
                     raise DecodeError("F%d" % fn, "no layout for AFN%02X F%d in %s" % (
                         afn, fn, "an answer" if up else "a request"), b"", pos)
                 value, end = lay.parse(data, pos)
-            except DecodeError as exc:
+            except _errors.DecodeError as exc:          # any codec's (a BCD helper's too)
                 if not units and lay is not None:
                     raise
                 units.append(_stopped(afn, pn, fn, up, data, pos, str(exc), named[k + 1:]))
