@@ -2,6 +2,8 @@
 AFN0E event record with its typed fields (golden frames from tests/protocols/vectors/gdw1376_1)."""
 import json
 
+from hypothesis import given, settings, strategies as st
+
 from hil.decode import explain_capture_3761
 from tests.cli.test_serving import cli
 from tests.conftest import ROOT, load_toml
@@ -44,3 +46,15 @@ def test_explain_says_where_a_parse_stopped_and_marks_vendor_codes():
     assert event["name"] == "meter power down (vendor code)"
     assert event["record"]["pn"] == 3
     json.dumps([first, second])
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([0x00, 0x02, 0x04, 0x05, 0x0A, 0x0C, 0x0D, 0x0E, 0x10]), st.booleans(),
+       st.binary(max_size=120))
+def test_property_explaining_any_data_part_never_crashes_and_is_json(afn, up, data):
+    from protocols.gdw1376_1 import Frame, encode_frame
+    raw = encode_frame(Frame(afn, data, up=up, prm=not up, func=8 if up else 4, region="0171",
+                             terminal=2082, pw=None if up or afn not in (4, 5, 0x10) else bytes(16)))
+    (item,) = explain_capture_3761(raw)
+    json.dumps(item)
+    assert "units" in item or "units_error" in item

@@ -181,6 +181,16 @@ def test_property_multi_pair_answers_round_trip_packed(units):
     assert len(data) <= len(encode_units(units))
 
 
+@settings(max_examples=100)
+@given(reading_answers(), st.integers(0, 15))
+def test_property_multi_pair_frames_round_trip(units, seq):
+    from protocols.gdw1376_1 import Frame, encode_frame
+    raw = encode_frame(Frame(0x0D, encode_units(units, pack=True), up=True, prm=False, func=8,
+                             region="0171", terminal=2082, seq=seq))
+    f = decode_frame(raw)
+    assert parse_units(f.afn, f.data, f.up) == units and encode_frame(f) == raw
+
+
 def sizable():
     keys = set(LAYOUTS) | {(0x0D, fn, False) for fn in TD_KIND} | {(0x0C, fn, False) for fn in
                                                                    (1, 129, 170, 248)}
