@@ -241,17 +241,49 @@ def explain_3761_frame(frame):
 
 
 def _unit_text(u):
+    """One (Pn, Fn) unit as text fields: its data, where a parse stopped, its event records."""
+    from protocols.gdw1376_1.erc import records as erc_records
     if u.fn == 0:
-        return {"trailing": hexstr(u.value["trailing"]), "reason": u.value["reason"]}
+        return {"trailing": hexstr(u.value["trailing"]), "reason": u.value["reason"],
+                "offset": u.value.get("offset")}
     out = {"item": "F%d" % u.fn, "point": "p%s" % u.pn}
     for key, value in sorted((u.value or {}).items()):
         if key in ("content", "raw", "rest"):
             out[key] = hexstr(value)
             if key == "content" and value[:1] in (b"\x68", b"\xfe"):
                 out["meter_frame"] = explain_capture(value)
+        elif key == "stop":
+            out["stopped_at"] = value["offset"]
+            out["stop_reason"] = value["reason"]
+            out["unread_pairs"] = ["p%s F%d" % pair for pair in value["pending"]]
+        elif key == "events":
+            out["events"] = [_event_text(e, rec) for e, rec in erc_records(u.value)]
         else:
-            out[key] = value
+            out[key] = _plain(value)
     return out
+
+
+def _event_text(e, rec):
+    """One AFN0E event: its code, its bytes, and its typed record's fields (or why none)."""
+    from protocols.gdw1376_1.erc import UnknownEvent
+    out = {"erc": e["erc"], "data": hexstr(e["data"])}
+    if isinstance(rec, ProtocolDecodeError):
+        out["record_error"] = str(rec)
+    elif not isinstance(rec, UnknownEvent):
+        out["name"] = rec.title + (" (vendor code)" if rec.vendor else "")
+        out["record"] = dict((k, _plain(v)) for k, v in rec.values().items() if v is not None)
+    return out
+
+
+def _plain(value):
+    """Unit and record values as JSON-friendly data (bytes as hex)."""
+    if isinstance(value, (bytes, bytearray)):
+        return hexstr(value)
+    if isinstance(value, dict):
+        return dict((k, _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def explain_capture_3761(data):

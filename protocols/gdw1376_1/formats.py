@@ -11,6 +11,8 @@ from protocols.gdw1376_1.errors import DecodeError, EncodeError
 # name -> (bytes, decimals, signed)
 NUMBERS = {"A5": (2, 1, True), "A7": (2, 1, False), "A8": (2, 0, False), "A9": (3, 4, True),
            "A11": (4, 2, False), "A14": (5, 4, False), "A25": (3, 3, True)}
+# A.13 energy xxxx.xxxx kWh (curves F97..F100), A.22 x.x (ERC28/29 thresholds)
+NUMBERS.update({"A13": (4, 4, False), "A22": (1, 1, False)})
 TIMES = {"A15": 5, "A16": 4, "A20": 3, "A21": 2}
 
 
