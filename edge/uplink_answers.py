@@ -6,6 +6,7 @@ from protocols.civil import from_civil, parse_local, to_civil
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
+from protocols.gdw1376_1.dadt import ALL_POINTS
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
@@ -113,9 +114,20 @@ class StoreAnswers:
             raise Refused("no meter at point %r" % (pn,))
         return m
 
-    def _class1(self, frame, units):
+    def _each_point(self, units):
+        """``units`` with DA "all measurement points" (FF 00) expanded into one unit per point of
+        the archive, in point order, as a terminal answers it."""
         out = []
         for u in units:
+            if u.pn == ALL_POINTS:
+                out.extend(Unit(u.afn, u.fn, pn, u.value, u.up) for pn in sorted(self.points()))
+            else:
+                out.append(u)
+        return out
+
+    def _class1(self, frame, units):
+        out = []
+        for u in self._each_point(units):
             m = self._meter(u.pn)
             if u.fn in (129, 33):
                 r = self._newest(m.addr, ("prepaid", "realtime"))
@@ -153,7 +165,7 @@ class StoreAnswers:
 
     def _class2(self, frame, units):
         out = []
-        for u in units:
+        for u in self._each_point(units):
             m = self._meter(u.pn)
             v = u.value or {}
             if u.fn in (1, 2, 161, 17, 18, 177):

@@ -117,11 +117,10 @@ def test_bad_control_input_gets_an_error_reply(tmp_path, line, reason):
 
 
 @pytest.mark.parametrize("cmd", [
-    {"op": "read-current", "terminal": "0171-02082", "points": ["all"]},
     {"op": "read-current", "terminal": "0171-02082", "points": [1] * 5000},   # > one frame
     {"op": "control", "terminal": "0171-02082", "action": "trip"},     # no password
     {"op": "read-day", "terminal": "0171-02082", "date": "2026-11"},
-], ids=["all points", "too many", "no password", "bad date"])
+], ids=["too many", "no password", "bad date"])
 def test_requests_that_cannot_be_framed_get_an_error_reply(tmp_path, cmd):
     async def scenario():
         server = MasterServer(tmp_path / "m.sqlite")
@@ -135,6 +134,31 @@ def test_requests_that_cannot_be_framed_get_an_error_reply(tmp_path, cmd):
             await until(lambda: server.online() == ["0171-02082"], 20)
             reply = await control_call("127.0.0.1", cport, cmd, 20, "t" * 32)
             assert "error" in reply and "Traceback" not in reply["error"]
+        finally:
+            c.stop()
+            await asyncio.wait_for(task, 10)
+            await server.close()
+    asyncio.run(scenario())
+
+
+def test_a_request_naming_all_points_is_answered_for_every_point_of_the_archive(tmp_path):
+    """DA FF 00 ("all measurement points") once had no frame; now it is framed, and the
+    terminal answers one unit per archived point rather than a denial or a traceback."""
+    async def scenario():
+        server = MasterServer(tmp_path / "m.sqlite")
+        _, port = await server.listen("127.0.0.1", 0)
+        _, cport = await server.listen_control("127.0.0.1", 0, "t" * 32)
+        agent = agent_at(from_civil(2026, 11, 25, 12, 0))
+        c = client(agent, port)
+        agent.uplink.session.settings.reconnect_min_s = 0.2
+        task = asyncio.ensure_future(c.run())
+        try:
+            await until(lambda: server.online() == ["0171-02082"], 20)
+            cmd = {"op": "read-current", "terminal": "0171-02082", "points": ["all"]}
+            reply = await control_call("127.0.0.1", cport, cmd, 20, "t" * 32)
+            assert "error" not in reply, reply
+            got = sorted(u["pn"] for u in reply["units"] if u["fn"] == 129)
+            assert got == sorted(agent.uplink.points()) and len(got) >= 2
         finally:
             c.stop()
             await asyncio.wait_for(task, 10)
