@@ -14,7 +14,7 @@ from protocols.civil import iso, parse_local
 
 START = "2026-01-02 00:05"
 KILLS = 20
-COMMITS_PER_RUN = 30            # readings committed before each kill: the writes are flowing
+COMMITS_PER_RUN = 12            # readings committed before each kill: the writes are flowing
 
 
 def _run_until_commits(cmd, env, deadline):
