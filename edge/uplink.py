@@ -137,6 +137,7 @@ class Uplink(StoreAnswers, Forwarding):
         self.session = TerminalSession(settings.region, settings.terminal, self, rng,
                                        settings.session)
         self.in_flight = {}          # token -> reading ids
+        self.started = agent.now     # the age of the last confirm counts from here until one
         self._tokens = 0
         self._points = None
         self._points_of = None
