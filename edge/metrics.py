@@ -78,8 +78,9 @@ def samples(agent):
     out.append(Sample("gridedge_jobs_active", "gauge", "Jobs in progress.", {}, agent.active))
     for medium, hist in sorted(agent.latency.items()):
         out.append(Sample("gridedge_exchange_latency_seconds", "histogram",
-                          "Seconds from a meter exchange's first byte out to its answer (answered"
-                          " exchanges: ok or error reply), by medium.", {"medium": medium},
+                          "Seconds a meter exchange took on the bus, from its start to the"
+                          " answer (answered exchanges: ok or error reply), by medium.",
+                          {"medium": medium},
                           hist.value()))
     out.extend(store_samples(agent.store))
     journal = command_journal(agent)

@@ -206,3 +206,30 @@ def test_store_bytes_are_the_pages_and_file_bytes_what_is_on_disk(tmp_path):
     assert os.path.getsize(path) == value(agent, "gridedge_store_bytes")
     db.close()
     assert store_file_samples(":memory:") == []
+
+
+def test_docs_metrics_names_every_family_with_its_type(tmp_path):
+    from edge.archive import Port
+    from edge.runtime.lines import Line, line_samples
+    from hostlink.aio import MasterServer
+    from hostlink.metrics import master_samples
+    from tests.conftest import ROOT
+
+    agent = agent_at(WEDNESDAY, prepaid=True, carrier=True)
+    agent.count("exchange_ok")
+    agent.count("read_daily_freeze_ok")
+    agent.count("port_lost")
+    agent.closing[("daily_freeze", "2026-11-24")] = None          # a window being read
+    path = str(tmp_path / "a.sqlite")
+    Store(path).close()
+    line = Line("p1", Port("p1", "loop://"))
+    server = MasterServer(":memory:")
+    server.count("refused_connection_cap")
+    found = {(s.name, s.kind) for s in agent.metrics() + line_samples({"p1": line})
+             + store_file_samples(path) + master_samples(server)}
+    server.store.close()
+    doc = (ROOT / "docs" / "METRICS.md").read_text()
+    rows = {tuple(c.strip(" `") for c in r.split("|")[1:3]) for r in doc.splitlines()
+            if r.startswith("| `")}
+    assert found <= rows, sorted(found - rows)
+    assert {n for n, _ in rows} <= {n for n, _ in found}, "documented but not exported"
