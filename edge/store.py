@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS reading (
     read_at REAL NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0,
     UNIQUE (addr, task, di, period));
 CREATE INDEX IF NOT EXISTS reading_age ON reading (confirmed, id);
+CREATE INDEX IF NOT EXISTS reading_backlog ON reading (task) WHERE confirmed = 0;
 CREATE TABLE IF NOT EXISTS reading_denial (id INTEGER PRIMARY KEY, denies INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
@@ -271,7 +272,8 @@ class Store:
     def backlog_by_task(self):
         """{task: (readings still to go upstream, id of the oldest)}."""
         return {t: (n, first) for t, n, first in self.db.execute(
-            "SELECT task, COUNT(*), MIN(id) FROM reading WHERE confirmed = 0 GROUP BY task")}
+            "SELECT task, COUNT(*), MIN(id) FROM reading INDEXED BY reading_backlog"
+            " WHERE confirmed = 0 GROUP BY task")}
 
     def reading(self, rid):
         """The reading of id ``rid``, or None."""
