@@ -658,6 +658,8 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
     from hostlink.master import Limits
     host, port = _hostport(listen)
     chost, cport = _hostport(control)
+    if metrics:
+        _hostport(metrics)
     ctx_tls = server_context(tls_cert, tls_key, tls_ca) if tls_cert else None
     token_file = token_file or db_path + ".token"
     try:
@@ -674,7 +676,11 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
         cwhere = await server.listen_control(chost, cport, token)
         if metrics:
             from edge.runtime.exporter import serve_master_metrics
-            mwhere = serve_master_metrics(server, metrics, asyncio.get_running_loop())
+            try:
+                mwhere = serve_master_metrics(server, metrics, asyncio.get_running_loop())
+            except OSError as exc:
+                await server.close()
+                raise InputError("cannot serve metrics on %s: %s" % (metrics, exc.strerror or exc))
         click.echo(json.dumps({"master": "%s:%d" % where, "control": "%s:%d" % cwhere,
                                "token_file": token_file, "db": db_path, "tls": bool(ctx_tls),
                                "metrics": "%s:%d" % mwhere.server_address[:2] if metrics

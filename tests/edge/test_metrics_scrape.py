@@ -166,3 +166,18 @@ def test_agent_and_master_exporters_scraped_over_loopback(tmp_path, env_with_pat
         pty.close()
         if os.path.exists(tmp_path / "agent.sqlite"):
             assert os.path.getsize(tmp_path / "agent.sqlite") > 0
+
+
+def test_a_master_metrics_port_already_taken_is_named(tmp_path):
+    from click.testing import CliRunner
+    from hil.cli import main
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        where = "127.0.0.1:%d" % taken.getsockname()[1]
+        result = CliRunner().invoke(main, [
+            "master", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0", "--metrics", where,
+            "--db", str(tmp_path / "master.sqlite"), "--duration", "1"])
+    assert result.exit_code == 2, result.output
+    assert "cannot serve metrics on %s" % where in result.output
+    assert "Traceback" not in result.output
