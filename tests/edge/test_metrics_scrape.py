@@ -151,7 +151,7 @@ def test_agent_and_master_exporters_scraped_over_loopback(tmp_path, env_with_pat
         after = scrape(mm)
         assert after["gridedge_master_denials_total"] == 1
         assert after["gridedge_master_garbage_bytes_total"] == len(GARBAGE)
-        assert after["gridedge_master_garbage_total"] == 1
+        assert after["gridedge_master_garbage_total"] >= 1        # one run, unless TCP split it
         assert after['gridedge_master_events_total{event="login_malformed"}'] == 1
         assert after["gridedge_master_connections"] >= 1
         assert agent.poll() is None and master.poll() is None
