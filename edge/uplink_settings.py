@@ -52,13 +52,13 @@ def _reconnect_order(values):
 SESSION_DEFAULTS = {k: p.default for k, p in
                     inspect.signature(SessionSettings).parameters.items()}
 SESSION_FIELDS = [
-    Float("heartbeat_s", INHERIT, 1, 86400, "s", "AFN02 F3 heartbeat period"),
+    Float("heartbeat_s", INHERIT, None, 86400, "s", "AFN02 F3 heartbeat period", gt=0),
     Float("confirm_timeout_s", INHERIT, None, 3600, "s", "wait this long for a confirm", gt=0),
     Int("login_tries", INHERIT, 1, 100, "", "logins sent before the connection is dropped"),
     Int("max_missed", INHERIT, 1, 100, "", "unconfirmed heartbeats before the link is down"),
-    Float("reconnect_min_s", INHERIT, 1, 86400, "s", "first back-off after a failed dial "
-          "(doubles per failure)"),
-    Float("reconnect_max_s", INHERIT, 1, 86400, "s", "longest back-off"),
+    Float("reconnect_min_s", INHERIT, None, 86400, "s", "first back-off after a failed dial "
+          "(doubles per failure)", gt=0),
+    Float("reconnect_max_s", INHERIT, None, 86400, "s", "longest back-off", gt=0),
     Float("jitter", INHERIT, 0, 0.95, "", "each wait is (1 - jitter .. 1) x the back-off"),
     Int("window", INHERIT, 1, MAX_WINDOW, "frames", "upload frames awaiting a confirm at once"),
     Float("upload_per_s", INHERIT, None, 1000, "frames/s", "upload rate after a reconnect "
