@@ -1,0 +1,126 @@
+"""The drivers: the same neutral items read from the same meter state over 645 and over 698 give
+the same values; relay commands and time sync act on the real meter firmware both ways."""
+import pytest
+
+from protocols.civil import from_civil
+from protocols.dlt645 import apdu
+from protocols.dlt645.deframer import Deframer as Deframer645
+from protocols.dlt645.frame import encode_frame
+from protocols.dlt698 import decode_apdu, decode_frame
+from protocols.dlt698 import services as V
+from meter_sim.firmware import HourlyProfile, Meter
+from edge.archive import MeterRecord
+from edge.drivers import driver_for, items as I
+from edge.drivers.dlt645 import DRIVER_645, CODES
+from edge.drivers.wire698 import Reply698, match_replies
+
+T0 = from_civil(2026, 3, 1)
+DAY = 86400.0
+PROFILE = HourlyProfile([0.4] * 7 + [1.2] * 12 + [2.5] * 3 + [0.8] * 2)
+ADDR = "000000000042"
+READS = [I.ENERGY_NOW, I.VOLTAGE_A, I.CURRENT_A, I.METER_CLOCK, I.RELAY_STATUS, I.DAILY_FREEZE]
+
+
+def meters():
+    kw = {"source": PROFILE, "base_kwh": [100.0, 200.0, 300.0, 400.0]}
+    return Meter(ADDR, T0, **kw), Meter(ADDR, T0, protocol=698, **kw)
+
+
+def records():
+    return (MeterRecord(ADDR, "p", "645-2007", preamble=0),
+            MeterRecord(ADDR, "p", "698.45", preamble=0))
+
+
+def ask(meter, record, requests, t):
+    """Send each request as its driver encodes it; the replies parsed as the links parse them."""
+    replies = []
+    for req in requests:
+        if getattr(req, "protocol", 0) == 698:
+            raw = meter.handle(req.encode(record.wire_addr, 0), t) or b""
+            replies += match_replies(raw, record.wire_addr, [req])[0]
+        else:
+            raw = meter.handle(encode_frame(req.to_frame(record.wire_addr)), t)
+            d = Deframer645()
+            d.feed(raw or b"", 0.0)
+            d.flush()
+            frames = [f for f in d if hasattr(f, "addr")]
+            replies.append(apdu.parse_reply(frames[0]) if frames else None)
+    return replies
+
+
+def read(meter, record, items, t):
+    drv = driver_for(record)
+    requests = drv.requests(record, items)
+    return drv.values(record, items, requests, ask(meter, record, requests, t))
+
+
+def test_698_reads_coalesce_into_one_normal_list_and_one_record_get():
+    _, r698 = records()
+    requests = driver_for(r698).requests(r698, READS)
+    assert [type(q.apdu) for q in requests] == [V.GetList, V.GetRecord]
+    assert [q.apdu.piid for q in requests] == [1, 2]
+    record = requests[1].apdu
+    assert record.oad.text() == "50040200" and record.rsd.selector == 9
+    assert [c.text() for c in record.columns] == ["20210200", "00100200"]
+    assert len(DRIVER_645.requests(records()[0], READS)) == 8        # one frame per DI
+
+
+def test_the_same_meter_state_reads_the_same_over_645_and_698():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + 2 * DAY + 3600.0
+    a, b = read(m645, r645, READS, t), read(m698, r698, READS, t)
+    assert a[:4] == b[:4]
+    assert a[4] == b[4] == 0                  # closed, no alarm, no trip, no keep-power
+    assert a[5] == b[5] and b[5]["time"] == T0 + 2 * DAY      # the freeze of 00:00 today
+    assert len(b[5]["kwh"]) == 5 and b[5]["kwh"][0] > 1000.0
+
+
+@pytest.mark.parametrize("action,bits", [(I.TRIP, 0x50), (I.KEEP_POWER, 0x1000), (I.ALARM, 0x80)])
+def test_a_command_moves_the_698_relay_and_reads_back_as_the_645_status_word(action, bits):
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + DAY
+    for meter, record in ((m645, r645), (m698, r698)):
+        drv = driver_for(record)
+        req = drv.command(record, action, t + 600.0, t)
+        reply = ask(meter, record, [req], t)[0]
+        assert reply is not None and not getattr(reply, "error", False), reply
+        status = read(meter, record, [I.RELAY_STATUS], t + 10.0)[0]
+        assert status & bits == bits, (record.protocol, hex(status))
+
+
+def test_a_698_command_past_its_time_tag_is_refused_as_an_error_reply():
+    _, m698 = meters()
+    _, r698 = records()
+    t = T0 + DAY
+    req = driver_for(r698).command(r698, I.TRIP, t + 60.0, t)      # valid 1 minute
+    reply = ask(m698, r698, [req], t + 600.0)[0]
+    assert isinstance(reply, Reply698) and reply.error
+    assert read(m698, r698, [I.RELAY_STATUS], t + 610.0)[0] == 0
+
+
+def test_698_time_sync_is_a_broadcast_the_meter_obeys_silently():
+    _, m698 = meters()
+    _, r698 = records()
+    t = T0 + DAY + 12 * 3600.0
+    m698.clock.jump(t, 120.0)
+    assert abs(read(m698, r698, [I.METER_CLOCK], t)[0] - t - 120.0) < 2.0
+    req = driver_for(r698).time_sync(t)
+    raw = req.encode(r698.wire_addr, 4)
+    frame = decode_frame(raw)
+    assert frame.kind == 3 and isinstance(decode_apdu(frame.data), V.ActionNormal)
+    assert m698.handle(raw, t) is None
+    assert abs(read(m698, r698, [I.METER_CLOCK], t)[0] - t) < 2.0
+
+
+def test_an_item_a_reply_lacks_raises_unanswered():
+    _, r698 = records()
+    drv = driver_for(r698)
+    requests = drv.requests(r698, [I.ENERGY_NOW])
+    with pytest.raises(I.Unanswered):
+        drv.values(r698, [I.ENERGY_NOW], requests, [None])
+    with pytest.raises(I.Unanswered):
+        DRIVER_645.values(records()[0], [I.ENERGY_NOW], DRIVER_645.requests(records()[0],
+                                                                            [I.ENERGY_NOW]), [None])
+    assert set(CODES) == set(I.COMMANDS)
