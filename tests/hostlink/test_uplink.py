@@ -7,6 +7,7 @@ import pytest
 
 from edge.agent import Agent
 from edge.archive import Archive
+from edge.drivers import driver_for
 from edge.plan import Settings
 from edge.prepaid.engine import PrepaidSettings
 from edge.prepaid.journal import Journal
@@ -17,6 +18,7 @@ from hostlink.session import S
 from hostlink.store import MasterStore
 from protocols.civil import from_civil
 from protocols.gdw1376_1 import Deframer, Frame, Tp, Unit, decode_frame, encode_frame
+from protocols.gdw1376_1.catalog import PROTOCOL_698_45
 from protocols.gdw1376_1.frame import F_CLASS2, F_USER_DATA
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONFIRM, AFN_CONTROL, AFN_QUERY, AFN_SET,
                                        encode_units, parse_units)
@@ -28,9 +30,9 @@ PASSWORD = bytes(range(16))
 WEDNESDAY = from_civil(2026, 11, 25, 12, 0)          # no friendly window: trips may go out
 
 
-def agent_at(wall, prepaid=False, carrier=False):
-    meters = [{"addr": "000000000001", "port": "p1"},
-              {"addr": "000000000002", "port": "p1", "point": 7}]
+def agent_at(wall, prepaid=False, carrier=False, protocol="645-2007"):
+    meters = [{"addr": "000000000001", "port": "p1", "protocol": protocol},
+              {"addr": "000000000002", "port": "p1", "point": 7, "protocol": protocol}]
     if prepaid:
         for m in meters:
             m.update(prepaid="remote", customer="C%s" % m["addr"][-1], tariff="flat")
@@ -159,6 +161,21 @@ def test_archive_set_and_query_through_the_uplink():
     assert agent.store.archive_changes()[0][0]["addr"] == "000000000003"    # kept for restarts
 
 
+def test_a_698_meter_goes_into_the_archive_and_back_with_its_protocol_code():
+    agent = agent_at(WEDNESDAY)
+    online(agent)
+    entry = _entry("000000000003", 3, protocol=PROTOCOL_698_45)
+    ask(agent, down(AFN_SET, [Unit(AFN_SET, 10, 0, {"items": [entry]}, False)],
+                    pw=PASSWORD, tp=Tp.at(2, WEDNESDAY, 5)))
+    m = agent.archive.meters["000000000003"]
+    assert m.protocol == "698.45" and driver_for(m).protocol == "698"
+    [answer] = ask(agent, down(AFN_QUERY, [Unit(AFN_QUERY, 10, 0, {"items": [{"index": 3},
+                                                                             {"index": 1}]},
+                                                False)], tp=Tp.at(3, WEDNESDAY, 5)))
+    got = parse_units(AFN_QUERY, answer.data, True)[0].value["items"]
+    assert [g["protocol"] for g in got] == [PROTOCOL_698_45, 30]
+
+
 def test_port_31_names_the_carrier_module_as_concentrators_number_it():
     agent = agent_at(WEDNESDAY, carrier=True)
     online(agent)
@@ -190,8 +207,9 @@ def test_bad_archive_entries_are_denied_and_the_archive_is_unchanged(entries, re
     assert agent.archive.meters == before and agent.store.archive_changes() == ([], [])
 
 
-def test_class1_balance_comes_from_the_prepaid_ledger():
-    agent = agent_at(WEDNESDAY, prepaid=True)
+@pytest.mark.parametrize("protocol", ["645-2007", "698.45"])
+def test_class1_balance_comes_from_the_prepaid_ledger(protocol):
+    agent = agent_at(WEDNESDAY, prepaid=True, protocol=protocol)
     agent.prepaid.pay("r1", "C1", 42.5)
     online(agent)
     [answer] = ask(agent, down(AFN_CLASS1, [Unit(AFN_CLASS1, 167, 1, None, False)],
