@@ -49,7 +49,8 @@ class Window:
 
 class Task:
     """A periodic read task: every ``every_s`` from midnight, reading from ``offset_s`` after the
-    boundary until ``deadline_s`` after it."""
+    boundary until ``deadline_s`` after it. Its ``readings`` and ``after`` get the job's
+    ``edge.job_context.ReadContext`` (named ``agent`` for short), not the Agent."""
 
     name = "task"
     lane = EVENT
@@ -183,7 +184,7 @@ class PowerDownEvents(Task):
     def after(self, agent, meter, readings):
         """Read the records added since the count last stored (newest first)."""
         count = readings[0].value
-        last = agent.store.latest(meter.addr, self.name, before=readings[0].period)
+        last = agent.latest(meter.addr, self.name, before=readings[0].period)
         known = last.value if last is not None and last.quality == "ok" else 0
         new = min(max(0, count - known), DI.EVENT_RECORDS)
         if new:
@@ -261,29 +262,29 @@ class OnDemand(Task):
                         agent.wall) for req, reply in zip(result.requests, result.replies)]
 
 
-def read_job(agent, meter, task, window):
+def read_job(ctx, meter, task, window):
     """Generator: read ``task`` for ``meter`` in ``window``, re-reading with back-off until the
     deadline; a re-read asks only for the items still missing. Every attempt's outcome is stored
-    with its quality; a good reading ends the job."""
-    if task.key_di and agent.store.has_good(meter.addr, task.name, task.key_di, window.period):
+    with its quality; a good reading ends the job. ``ctx`` is the job's ``ReadContext``."""
+    if task.key_di and ctx.has_good(meter.addr, task.name, task.key_di, window.period):
         return
     requests = task.requests(meter, window)
     have = [None] * len(requests)
     last_kind = None
     errors = 0
-    start = agent.to_now(window.start)
-    deadline = agent.to_now(window.deadline)
+    start = ctx.to_now(window.start)
+    deadline = ctx.to_now(window.deadline)
     # a new window is a fresh chance: one attempt for every meter (an offline one just behind
     # the others); re-reads then wait for the meter's back-off, or less if the bus is idle
-    not_before = start + (1.0 if agent.health_of(meter.addr).health is Health.OFFLINE else 0.0)
+    not_before = start + (1.0 if ctx.health_of(meter.addr).health is Health.OFFLINE else 0.0)
     early = None
     humble = False
-    while agent.now < deadline:
-        if agent.archive.meters.get(meter.addr) is not meter:
+    while ctx.now < deadline:
+        if not ctx.archived(meter):
             return                                  # removed or changed by the master station
         todo = [k for k, r in enumerate(have) if r is None or is_error(r)]
         attempt = yield Transact([requests[k] for k in todo], not_before, early, humble)
-        if agent.now >= deadline and attempt.kind != OK:
+        if ctx.now >= deadline and attempt.kind != OK:
             return
         for k, reply in zip(todo, attempt.replies):
             if reply is not None:
@@ -294,32 +295,32 @@ def read_job(agent, meter, task, window):
         if kind != OK and attempt.kind != OK:
             kind = attempt.kind
         result = Result(kind, list(have), attempt.latency, attempt.deny, requests)
-        readings = _readings(agent, meter, task, window, result)
-        agent.record(meter, task, result, readings, persist=result.kind != last_kind)
+        readings = _readings(ctx, meter, task, window, result)
+        ctx.record(meter, task, result, readings, persist=result.kind != last_kind)
         last_kind = result.kind
         if result.kind == OK:
-            yield from task.after(agent, meter, readings)
+            yield from task.after(ctx, meter, readings)
             return
         errors += result.kind == ERROR
         if errors > ERROR_RETRIES:
             return
-        health = agent.health_of(meter.addr)
+        health = ctx.health_of(meter.addr)
         not_before = min(max(start, health.next_try), deadline - 1.0)     # last try at the deadline
-        early = agent.policy.idle_retry(health, agent.now)
+        early = ctx.policy.idle_retry(health, ctx.now)
         # an offline meter's freeze (or higher) re-read still outranks curves and events, at
         # most once per idle period per meter; its curve/event re-reads wait for an idle bus
         humble = health.health is Health.OFFLINE and task.lane >= CURVE
 
 
-def _readings(agent, meter, task, window, result):
+def _readings(ctx, meter, task, window, result):
     if result.kind == OK:
         try:
-            return task.readings(agent, meter, window, result)
+            return task.readings(ctx, meter, window, result)
         except (ProtocolDecodeError, ValueError, KeyError, TypeError, IndexError) as exc:
             result.kind = "garbled"
             result.deny = str(exc)
     return [Reading(meter.addr, task.name, task.key_di, window.period, None, result.kind,
-                    (), agent.wall)]
+                    (), ctx.wall)]
 
 
 def failed_reading(meter, task, window, wall):
