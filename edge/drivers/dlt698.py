@@ -87,8 +87,30 @@ def engineering(oad, d):
     return round(v, digits) if isinstance(v, float) else v
 
 
+def _want(d, tag):
+    if d is None or d.tag != tag:
+        raise I.Unanswered("expected %s, got %r" % (D.TYPE_NAMES.get(tag, tag), d))
+    return d
+
+
+def _number(d):
+    if d is None or d.tag not in D.INT_TYPES or isinstance(d.value, bool):
+        raise I.Unanswered("expected a number, got %r" % (d,))
+    return d
+
+
+def _energy(d):
+    """An energy array: total then the tariffs, numbers only."""
+    _want(d, D.ARRAY)
+    if not d.value:
+        raise I.Unanswered("empty energy array")
+    for x in d.value:
+        _number(x)
+    return d
+
+
 def _bit0(d):
-    if d.tag != D.BIT_STRING or not d.value[1]:
+    if d.tag != D.BIT_STRING or not isinstance(d.value, tuple) or not d.value[1]:
         raise I.Unanswered("not a relay bit-string: %r" % (d,))
     return bool(d.value[1][0] & 0x80)
 
@@ -147,15 +169,17 @@ class Driver698:
             if r.oad != oad or r.data is None:
                 raise I.Unanswered("reply for %s names %s" % (oad.text(), r.oad.text()))
         if item == I.METER_CLOCK:
-            return seconds(cells[0].data.value)
+            return seconds(_want(cells[0].data, D.DATE_TIME_S).value)
         if item == I.RELAY_STATUS:
             word = 0
             for (oad, bit), r in zip(RELAY_BITS, cells):
                 word |= bit if _bit0(r.data) else 0
-            if cells[3].data.value == 1:
+            if _want(cells[3].data, D.ENUM).value == 1:
                 word |= K645.ST3_KEEP_POWER
             return word
-        return engineering(oads[0], cells[0].data)
+        if item == I.ENERGY_NOW:
+            return engineering(oads[0], _energy(cells[0].data))
+        return engineering(oads[0], _number(cells[0].data))
 
     def _record(self, item, apdu):
         rec = getattr(apdu, "record", None)
@@ -164,10 +188,10 @@ class Driver698:
         row = rec.rows[-1]
         cells = dict(zip([c.text() for c in rec.columns], row))
         stamp, energy = cells.get(FREEZE_TIME.text()), cells.get(ENERGY.text())
-        if stamp is None or energy is None or energy.tag != D.ARRAY:
+        if stamp is None or energy is None:
             raise I.Unanswered("daily freeze row without time or energy: %r" % (row,))
-        return {"time": seconds(stamp.value) if stamp.tag == D.DATE_TIME_S else None,
-                "kwh": engineering(ENERGY, energy)}
+        return {"time": seconds(_want(stamp, D.DATE_TIME_S).value),
+                "kwh": engineering(ENERGY, _energy(energy))}
 
     def command(self, meter, action, expires, wall, **_):
         """ACTION carrying ``action``, valid from ``wall`` until ``expires`` (its TimeTag)."""

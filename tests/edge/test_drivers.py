@@ -124,3 +124,74 @@ def test_an_item_a_reply_lacks_raises_unanswered():
         DRIVER_645.values(records()[0], [I.ENERGY_NOW], DRIVER_645.requests(records()[0],
                                                                             [I.ENERGY_NOW]), [None])
     assert set(CODES) == set(I.COMMANDS)
+
+
+# --- public vectors and never-crash --------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from protocols.dlt698 import OAD  # noqa: E402
+from edge.drivers.dlt698 import DRIVER_698, engineering  # noqa: E402
+
+GET_LIST_RESPONSE = ("85 02 02 02 20 00 02 00 01 01 03 12 09 6D 12 09 6D 12 09 6D 20 01 02 00 01 01"
+                     " 03 05 00 00 03 E8 05 00 00 03 E8 05 00 00 03 E8 00 00")
+GET_RECORD_RESPONSE = ("85 03 03 50 04 02 00 02 00 20 21 02 00 00 00 10 02 00 01 01 1C 07 E0 01 14"
+                       " 00 00 00 01 05 06 00 00 00 00 06 00 00 00 00 06 00 00 00 00 06 00 00 00"
+                       " 00 06 00 00 00 00 00 00")
+
+
+def test_public_698_replies_give_the_items_values():
+    """600888/dlt698 tests/vectors get-list-response.hex (appendix D.3.2: 241.3 V x3, 1.000 A x3)
+    and get_record_response.hex (a 5004 row of 2016-01-20 with zero energy)."""
+    results = decode_apdu(bytes.fromhex(GET_LIST_RESPONSE)).results
+    assert engineering(OAD(0x2000, 2), results[0].data) == [241.3] * 3
+    assert engineering(OAD(0x2001, 2), results[1].data) == [1.0] * 3
+    _, r698 = records()
+    reply = Reply698(decode_apdu(bytes.fromhex(GET_RECORD_RESPONSE)))
+    requests = DRIVER_698.requests(r698, [I.DAILY_FREEZE])
+    [freeze] = DRIVER_698.values(r698, [I.DAILY_FREEZE], requests, [reply])
+    assert freeze == {"time": from_civil(2016, 1, 20), "kwh": [0.0] * 5}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_matching_any_bytes_never_crashes_and_values_fail_only_as_unanswered(raw):
+    _, r698 = records()
+    requests = DRIVER_698.requests(r698, READS)
+    replies, garbage = match_replies(b"\xFE" + raw, r698.wire_addr, requests)
+    assert len(replies) == len(requests) and garbage >= 0
+    try:
+        DRIVER_698.values(r698, READS, requests, replies)
+    except ValueError:
+        pass
+
+
+def _real_replies():
+    _, m698 = meters()
+    _, r698 = records()
+    requests = DRIVER_698.requests(r698, READS)
+    t = T0 + 2 * DAY + 3600.0
+    return r698, requests, [m698.handle(q.encode(r698.wire_addr, 0), t) for q in requests]
+
+
+R698, REQUESTS_698, RAW_REPLIES = _real_replies()
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 1), st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)),
+                                   min_size=1, max_size=4), st.integers(0, 8))
+def test_a_mutated_698_reply_is_a_value_or_unanswered_never_a_crash(which, edits, cut):
+    from protocols.dlt698.frame import encode_frame as encode_698
+    from protocols.dlt698.link import reply_frame
+    frame = decode_frame(RAW_REPLIES[which])
+    apdu = bytearray(frame.data)
+    for pos, b in edits:
+        apdu[pos % len(apdu)] = b
+    apdu = bytes(apdu[:len(apdu) - cut])
+    raws = list(RAW_REPLIES)
+    raws[which] = encode_698(reply_frame(apdu, R698.wire_addr))
+    replies = [match_replies(r, R698.wire_addr, [q])[0][0] for r, q in zip(raws, REQUESTS_698)]
+    try:
+        DRIVER_698.values(R698, READS, REQUESTS_698, replies)
+    except ValueError:
+        pass
