@@ -1,17 +1,21 @@
 """The drivers: the same neutral items read from the same meter state over 645 and over 698 give
 the same values; relay commands and time sync act on the real meter firmware both ways."""
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from protocols.civil import from_civil
 from protocols.dlt645 import apdu
 from protocols.dlt645.deframer import Deframer as Deframer645
 from protocols.dlt645.frame import encode_frame
-from protocols.dlt698 import decode_apdu, decode_frame
+from protocols.dlt698 import OAD, decode_apdu, decode_frame
+from protocols.dlt698.frame import encode_frame as encode_698
+from protocols.dlt698.link import reply_frame
 from protocols.dlt698 import services as V
 from meter_sim.firmware import HourlyProfile, Meter
 from edge.archive import MeterRecord
 from edge.drivers import driver_for, items as I
 from edge.drivers.dlt645 import DRIVER_645, CODES
+from edge.drivers.dlt698 import DRIVER_698, engineering
 from edge.drivers.wire698 import Reply698, match_replies
 
 T0 = from_civil(2026, 3, 1)
@@ -128,11 +132,6 @@ def test_an_item_a_reply_lacks_raises_unanswered():
 
 # --- public vectors and never-crash --------------------------------------------------------------
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
-
-from protocols.dlt698 import OAD  # noqa: E402
-from edge.drivers.dlt698 import DRIVER_698, engineering  # noqa: E402
-
 GET_LIST_RESPONSE = ("85 02 02 02 20 00 02 00 01 01 03 12 09 6D 12 09 6D 12 09 6D 20 01 02 00 01 01"
                      " 03 05 00 00 03 E8 05 00 00 03 E8 05 00 00 03 E8 00 00")
 GET_RECORD_RESPONSE = ("85 03 03 50 04 02 00 02 00 20 21 02 00 00 00 10 02 00 01 01 1C 07 E0 01 14"
@@ -181,8 +180,6 @@ R698, REQUESTS_698, RAW_REPLIES = _real_replies()
 @given(st.integers(0, 1), st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)),
                                    min_size=1, max_size=4), st.integers(0, 8))
 def test_a_mutated_698_reply_is_a_value_or_unanswered_never_a_crash(which, edits, cut):
-    from protocols.dlt698.frame import encode_frame as encode_698
-    from protocols.dlt698.link import reply_frame
     frame = decode_frame(RAW_REPLIES[which])
     apdu = bytearray(frame.data)
     for pos, b in edits:
