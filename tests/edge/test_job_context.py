@@ -6,7 +6,7 @@ from edge.agent import Agent
 from edge.archive import Archive
 from edge.exchange import OK
 from edge.job_context import ReadContext
-from edge.jobs import DailyFreeze, Window, read_job
+from edge.jobs import DailyFreeze, Settlement, Window, read_job
 from edge.links import Result
 from edge.plan import Settings
 from edge.store import Store
@@ -39,3 +39,25 @@ def test_a_698_daily_freeze_job_runs_on_the_context_alone():
     r = agent.store.good(meter.addr, "daily_freeze", "2026-03-02")
     assert r is not None and r.value["time"].startswith("2026-03-03 00:00")
     assert r.value["kwh"][0] > 0
+
+
+def test_a_settlement_read_stores_the_five_registers():
+    """0001FF01 decodes to a list; main's jobs took it for a dict and stored every settlement
+    read as garbled."""
+    archive = Archive.from_dict({"port": [{"name": "p", "url": "loop://"}],
+                                 "meter": [{"addr": "000000000042", "port": "p", "preamble": 0}]})
+    t = from_civil(2026, 4, 1, 1, 0)
+    agent = Agent(archive, Store(":memory:", durable=False), Settings(), now=t, wall=t)
+    meter = archive.meters["000000000042"]
+    firmware = Meter("000000000042", T0, source=HourlyProfile([1.0] * 24))
+    task = Settlement(DAY, 300.0, 6 * 3600.0)
+    window = Window(task.name, task.period(t - 3600.0), t - 3000.0, t + 3600.0, t - 3600.0)
+    job = read_job(agent.read_context, meter, task, window)
+    effect = next(job)
+    replies = ask(firmware, meter, effect.requests, t)
+    try:
+        job.send(Result(OK, replies, 0.1))
+    except StopIteration:
+        pass
+    r = agent.store.good(meter.addr, "settlement", window.period)
+    assert r is not None and len(r.value["kwh"]) == 5 and r.value["kwh"][0] > 0
