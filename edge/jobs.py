@@ -23,7 +23,7 @@ from edge.store import Reading
 
 DI_FREEZE_TIME = D645.DI_FREEZE_TIME
 DI_FREEZE_ENERGY = D645.DI_FREEZE_ENERGY
-DI_SETTLEMENT_ENERGY = 0x0001FF01    # forward active energy at the last settlement, total + tariffs
+DI_SETTLEMENT_ENERGY = D645.DI_SETTLEMENT_ENERGY
 DI_ENERGY_NOW = D645.DI_ENERGY_NOW
 DI_VOLTAGE_A = D645.DI_VOLTAGE_A
 DI_CURVE_ENERGY = 0x06100601
@@ -117,23 +117,22 @@ class DailyFreeze(Task):
 
 
 class Settlement(Task):
-    """Energy at the last settlement (结算日, default the 1st at 00:00), read on that day."""
+    """Energy at the last settlement (结算日, default the 1st at 00:00), read on that day (645
+    0001FF01; 698 the last record of 5005)."""
 
     name = "settlement"
     lane = FREEZE
     key_di = DI_SETTLEMENT_ENERGY
+    items = (I.SETTLEMENT_ENERGY,)
 
     def applies(self, meter, boundary):
-        return meter.protocol == "645-2007" and to_civil(boundary)[2] == 1
+        return meter.protocol in ("645-2007", "698.45") and to_civil(boundary)[2] == 1
 
     def period(self, boundary):
         return iso(boundary - DAY)[:7]
 
-    def requests(self, meter, window):
-        return [apdu.Read(DI_SETTLEMENT_ENERGY)]
-
     def readings(self, agent, meter, window, result):
-        regs = _kwh_list(_value(result.requests[0], result.replies[0]))
+        regs = self.values(meter, result)[0]
         return [self.reading(agent, meter, window, {"kwh": regs}, V.tariff_flags(regs, agent.limits))]
 
 

@@ -17,7 +17,9 @@ DI97_ENERGY = 0x9010
 DI97_VOLTAGE = 0xB611
 DI97_CURRENT = 0xB621
 DI97_DATE, DI97_TIME = 0xC010, 0xC011
+DI_SETTLEMENT_ENERGY = 0x0001FF01    # forward active energy at the last settlement day
 DIS_2007 = {I.DAILY_FREEZE: (DI_FREEZE_TIME, DI_FREEZE_ENERGY), I.ENERGY_NOW: (DI_ENERGY_NOW,),
+            I.SETTLEMENT_ENERGY: (DI_SETTLEMENT_ENERGY,),
             I.VOLTAGE_A: (DI_VOLTAGE_A,), I.CURRENT_A: (DI_CURRENT_A,),
             I.METER_CLOCK: (DI.DI_DATE, DI.DI_TIME), I.RELAY_STATUS: (DI.DI_STATUS_3,)}
 DIS_1997 = {I.DAILY_FREEZE: (DI97_ENERGY,), I.ENERGY_NOW: (DI97_ENERGY,),
@@ -96,7 +98,7 @@ class Driver645:
                 return {"time": None, "kwh": kwh_list(decoded[0])}
             return {"time": values.time_seconds("YYMMDDhhmm", replies[0].data),
                     "kwh": kwh_list(decoded[1])}
-        if item == I.ENERGY_NOW:
+        if item in (I.ENERGY_NOW, I.SETTLEMENT_ENERGY):
             return kwh_list(decoded[0])
         if item == I.RELAY_STATUS:
             return int(decoded[0])

@@ -26,6 +26,7 @@ from edge.drivers.wire698 import Reply698, Request698
 FREEZE_TIME = OAD(0x2021, 2)          # 数据冻结时间
 ENERGY = OAD(0x0010, 2)               # 正向有功电能: total, tariffs 1..4
 DAILY = OAD(0x5004, 2)                # 日冻结, record attribute
+SETTLEMENT = OAD(0x5005, 2)           # 结算日冻结
 LAST_RECORD = RSD(9, [1])             # selector 9: the 1st last record
 VOLTAGE_A = OAD(0x2000, 2, 1)
 CURRENT_A = OAD(0x2001, 2, 1)
@@ -40,7 +41,8 @@ RELAY_BITS = ((RELAY_OPEN, K645.ST3_RELAY_OPEN), (ALARM_STATE, K645.ST3_ALARM),
 NORMAL = {I.ENERGY_NOW: (ENERGY,), I.VOLTAGE_A: (VOLTAGE_A,), I.CURRENT_A: (CURRENT_A,),
           I.METER_CLOCK: (CLOCK,),
           I.RELAY_STATUS: (RELAY_OPEN, ALARM_STATE, COMMAND_STATE, KEEP_POWER)}
-RECORDS = {I.DAILY_FREEZE: (DAILY, LAST_RECORD, [FREEZE_TIME, ENERGY])}
+RECORDS = {I.DAILY_FREEZE: (DAILY, LAST_RECORD, [FREEZE_TIME, ENERGY]),
+           I.SETTLEMENT_ENERGY: (SETTLEMENT, LAST_RECORD, [FREEZE_TIME, ENERGY])}
 TAG_MAX_MIN = 0xFFFF                  # TI value: long-unsigned minutes
 
 
@@ -186,6 +188,9 @@ class Driver698:
         if rec is None or not rec.rows:
             raise I.Unanswered("no daily freeze row: %r" % (apdu,))
         row = rec.rows[-1]
+        if item == I.SETTLEMENT_ENERGY:
+            return engineering(ENERGY, _energy(dict(zip([c.text() for c in rec.columns],
+                                                        row)).get(ENERGY.text())))
         cells = dict(zip([c.text() for c in rec.columns], row))
         stamp, energy = cells.get(FREEZE_TIME.text()), cells.get(ENERGY.text())
         if stamp is None or energy is None:

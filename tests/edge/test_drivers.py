@@ -192,3 +192,12 @@ def test_a_mutated_698_reply_is_a_value_or_unanswered_never_a_crash(which, edits
         DRIVER_698.values(R698, READS, REQUESTS_698, replies)
     except ValueError:
         pass
+
+
+def test_the_settlement_reads_the_same_over_645_and_698():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = from_civil(2026, 4, 1, 1, 0)
+    a = read(m645, r645, [I.SETTLEMENT_ENERGY], t)[0]
+    b = read(m698, r698, [I.SETTLEMENT_ENERGY], t)[0]
+    assert a == b and len(a) == 5 and a[0] > 100.0
