@@ -7,16 +7,22 @@ from protocols.civil import from_civil
 from protocols.dlt645 import apdu
 from protocols.dlt645.deframer import Deframer as Deframer645
 from protocols.dlt645.frame import encode_frame
-from protocols.dlt698 import OAD, decode_apdu, decode_frame
+from protocols.dlt698 import OAD, Deframer as Deframer698, decode_apdu, decode_frame
 from protocols.dlt698.frame import encode_frame as encode_698
 from protocols.dlt698.link import reply_frame
 from protocols.dlt698 import services as V
+from protocols.gdw1376_2 import afn as A
+from protocols.gdw1376_2.deframer import Deframer as Deframer1376
+from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame as encode_1376
 from meter_sim.firmware import HourlyProfile, Meter
 from edge.archive import MeterRecord
 from edge.drivers import driver_for, items as I
 from edge.drivers.dlt645 import DRIVER_645, CODES
 from edge.drivers.dlt698 import DRIVER_698, engineering
 from edge.drivers.wire698 import Reply698, match_replies
+from edge.exchange import OK
+from edge.links import ModuleLink
+from edge.module_sync import _protocol
 
 T0 = from_civil(2026, 3, 1)
 DAY = 86400.0
@@ -201,3 +207,33 @@ def test_the_settlement_reads_the_same_over_645_and_698():
     a = read(m645, r645, [I.SETTLEMENT_ENERGY], t)[0]
     b = read(m698, r698, [I.SETTLEMENT_ENERGY], t)[0]
     assert a == b and len(a) == 5 and a[0] > 100.0
+
+
+def test_the_module_link_reads_a_698_meter_with_protocol_type_03_and_matches_its_reply():
+    _, m698 = meters()
+    _, r698 = records()
+    assert _protocol(r698) == A.PROTO_698 == 3
+    link = ModuleLink(COMM_HPLC, concurrency=2, answer_timeout=30.0)
+    requests = DRIVER_698.requests(r698, READS)
+    link.start("job", r698.wire_addr, requests, 0, 0.0)
+    d = Deframer1376()
+    d.feed(link.data_to_send(0.0), 0.0)
+    (req,) = list(d)
+    unit = A.unit_of(req)
+    assert unit.protocol == A.PROTO_698 and req.dst == r698.wire_addr
+    t = T0 + 2 * DAY + 3600.0
+    body = b"".join(m698.handle(f, t) for f in _frames_698(unit.body))
+    link.receive_data(encode_1376(A.to_frame(A.ConcurrentReply(A.PROTO_698, body),
+                                             seq=req.seq, up=True, comm=COMM_HPLC,
+                                             src=r698.wire_addr, dst=b"\x00" * 6)), 1.0)
+    ((token, result),) = link.completed()
+    assert result.kind == OK
+    values = DRIVER_698.values(r698, READS, requests, result.replies)
+    assert values == read(m698, r698, READS, t)
+
+
+def _frames_698(raw):
+    d = Deframer698()
+    d.feed(raw, 0.0)
+    d.flush()
+    return [f.raw for f in d if hasattr(f, "raw") and hasattr(f, "addr")]
