@@ -20,8 +20,8 @@ from edge.drivers import driver_for, items as I
 from edge.drivers.dlt645 import DRIVER_645, CODES
 from edge.drivers.dlt698 import DRIVER_698, engineering
 from edge.drivers.wire698 import Reply698, match_replies
-from edge.exchange import OK
-from edge.links import ModuleLink
+from edge.exchange import GARBLED, OK
+from edge.links import ModuleLink, Rs485Link
 from edge.module_sync import _protocol
 
 T0 = from_civil(2026, 3, 1)
@@ -237,3 +237,31 @@ def _frames_698(raw):
     d.feed(raw, 0.0)
     d.flush()
     return [f.raw for f in d if hasattr(f, "raw") and hasattr(f, "addr")]
+
+
+def test_the_rs485_link_runs_a_698_exchange_retries_a_silence_and_skips_a_645_frame():
+    _, m698 = meters()
+    _, r698 = records()
+    t = T0 + 2 * DAY + 3600.0
+    link = Rs485Link(2400, response_timeout=0.5, retries=1)
+    requests = DRIVER_698.requests(r698, [I.ENERGY_NOW])
+    link.start("job", r698.wire_addr, requests, 0, 0.0)
+    first = link.data_to_send(0.0)
+    link.on_timer(link.next_deadline())                     # silence: asked once more
+    again = link.data_to_send(2.0)
+    assert again == first
+    noise = encode_frame(apdu.Read(0x0001FF00).to_frame(r698.wire_addr))  # a 645 frame on the line
+    link.receive_data(noise + m698.handle(again, t), 2.2)
+    ((token, result),) = link.completed()
+    assert result.kind == OK and result.replies[0].piid == 1
+    assert DRIVER_698.values(r698, [I.ENERGY_NOW], requests, result.replies) == \
+        read(m698, r698, [I.ENERGY_NOW], t)
+    link.start("job2", r698.wire_addr, requests, 0, 3.0)
+    link.data_to_send(3.0)
+    link.receive_data(b"\x68\x01\x02garbage", 3.1)
+    for _ in range(2):
+        link.on_timer(link.next_deadline())
+        link.data_to_send(link.next_deadline() or 5.0)
+    link.on_timer(100.0)
+    ((token, result),) = link.completed()
+    assert token == "job2" and result.kind == GARBLED and result.replies == [None]
