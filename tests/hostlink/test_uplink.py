@@ -20,7 +20,8 @@ from protocols.civil import from_civil
 from protocols.gdw1376_1 import Deframer, Frame, Tp, Unit, decode_frame, encode_frame
 from protocols.gdw1376_1.catalog import PROTOCOL_698_45
 from protocols.gdw1376_1.frame import F_CLASS2, F_USER_DATA
-from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONFIRM, AFN_CONTROL, AFN_QUERY, AFN_SET,
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONFIRM, AFN_CONTROL, AFN_FORWARD,
+                                       AFN_QUERY, AFN_SET,
                                        encode_units, parse_units)
 
 from tests.helpers import deframe
@@ -243,3 +244,20 @@ def test_a_curve_request_for_no_real_instant_is_denied():
     online(agent)
     bad = Unit(AFN_CLASS2, 101, 1, {"start": (0, 0, 31, 2, 26), "density": 1, "points": 4}, False)
     _denied(agent, down(AFN_CLASS2, [bad], func=F_CLASS2, tp=Tp.at(5, WEDNESDAY, 5)), "bad value")
+
+
+def test_forwarding_645_to_a_698_meter_is_refused_and_a_forwarded_trip_goes_out_in_698():
+    agent = agent_at(WEDNESDAY, prepaid=True, protocol="698.45")
+    online(agent)
+    read = Unit(AFN_FORWARD, 9, 0, {"port": 1, "relays": 0, "meter": "000000000001", "di_kind": 1,
+                                     "di0": 0, "di1": 0, "di2": 1, "di3": 0}, False)
+    _denied(agent, down(AFN_FORWARD, [read], pw=PASSWORD, tp=Tp.at(2, WEDNESDAY, 5)),
+            "speaks DL/T 698.45")
+    trip = Unit(AFN_FORWARD, 10, 0, {"port": 1, "relays": 0, "meter": "000000000001", "flag": 0,
+                                      "valid_min": 30}, False)
+    ask(agent, down(AFN_FORWARD, [trip], pw=PASSWORD, tp=Tp.at(3, WEDNESDAY, 5)))
+    [cmd] = [c for c in Journal(agent.store).all() if c.source == "master"]
+    assert cmd.action == "trip"
+    request = agent.prepaid.control_request(agent.archive.meters[cmd.meter], cmd)
+    assert request.protocol == 698 and request.apdu.omd.oi == 0x8000
+    assert request.apdu.time_tag is not None
