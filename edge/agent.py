@@ -411,6 +411,9 @@ class Agent:
         window = Window(task.name, label, self.wall, self.wall + deadline_s, self.wall)
         for addr in addrs:
             m = self.archive.meters[addr]
+            if not task.applies(m, self.wall):
+                self.count("on_demand_unsupported")      # 645 DIs asked of a 698.45 meter
+                continue
             self.read(m, task, window)
         self._pump_all()
         return label

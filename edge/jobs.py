@@ -251,6 +251,9 @@ class OnDemand(Task):
         Task.__init__(self, DAY, 0.0, deadline_s)
         self.dis = list(items)          # 645 data identifiers
 
+    def applies(self, meter, boundary):
+        return meter.protocol != "698.45"
+
     def requests(self, meter, window):
         if meter.protocol == "645-1997":
             return [v1997.Read97(d) for d in self.dis]

@@ -61,3 +61,15 @@ def test_a_settlement_read_stores_the_five_registers():
         pass
     r = agent.store.good(meter.addr, "settlement", window.period)
     assert r is not None and len(r.value["kwh"]) == 5 and r.value["kwh"][0] > 0
+
+
+def test_an_on_demand_read_of_645_dis_skips_a_698_meter():
+    archive = Archive.from_dict({"port": [{"name": "p", "url": "loop://"}],
+                                 "meter": [{"addr": "000000000042", "port": "p",
+                                            "protocol": "698.45"},
+                                           {"addr": "000000000043", "port": "p"}]})
+    agent = Agent(archive, Store(":memory:", durable=False), Settings(), now=T0, wall=T0)
+    before = agent.active
+    agent.read_now(["000000000042", "000000000043"], [0x0001FF00])
+    assert agent.counters.get("on_demand_unsupported") == 1
+    assert agent.active == before + 1                 # only the 645 meter's job
