@@ -18,6 +18,7 @@ from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health, MeterHealth
+from edge.job_context import ReadContext
 from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Window,
                        failed_reading, read_job, time_sync_job)
 from edge.links import ModuleLink, Rs485Link
@@ -98,6 +99,7 @@ class Agent:
             self.buses[name] = Bus(port, link, BusScheduler(link.capacity, self.settings.gap_s))
         self.latency = {port.medium: Histogram() for port in archive.ports.values()}
         self.health = {}
+        self.read_context = ReadContext(self)   # what read jobs see of the agent
         self.planned = {}                 # (task, period) -> deadline of the windows opened
         self.closing = {}                 # freeze windows whose read rate is saved at the deadline
         self.read_rates = {}              # (task, period) -> rows, once closed
@@ -272,7 +274,7 @@ class Agent:
         the job die of an exception, the read is stored as failed."""
         def failed(exc):
             self.store_readings([failed_reading(meter, task, window, self.wall)])
-        self.spawn(read_job(self, meter, task, window), meter, task.lane, meter.port,
+        self.spawn(read_job(self.read_context, meter, task, window), meter, task.lane, meter.port,
                    task.name, failed, self.to_now(window.deadline))
 
     def read_from_now(self, meter, task, period, deadline_s):
@@ -412,6 +414,9 @@ class Agent:
         window = Window(task.name, label, self.wall, self.wall + deadline_s, self.wall)
         for addr in addrs:
             m = self.archive.meters[addr]
+            if not task.applies(m, self.wall):
+                self.count("on_demand_unsupported")      # 645 DIs asked of a 698.45 meter
+                continue
             self.read(m, task, window)
         self._pump_all()
         return label

@@ -20,6 +20,7 @@ from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_C
                                        AFN_FORWARD, AFN_QUERY, AFN_SET, BAUD_CODES,
                                        PROTOCOL_645_1997, PROTOCOL_645_2007, encode_units,
                                        parse_units)
+from protocols.gdw1376_1.catalog import PROTOCOL_698_45
 
 from edge.archive import ArchiveError, vars_of
 from edge.prepaid.carrier import Carrier
@@ -33,6 +34,8 @@ CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (è½
 UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event")
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
+AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,
+                  "698.45": PROTOCOL_698_45}     # archive protocol -> AFN04 F10 protocol code
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long
 def points_of(archive):
     """{point: addr} of ``archive`` (a record's ``point``, else numbered in archive order)."""
@@ -197,8 +200,8 @@ class Uplink(StoreAnswers, Forwarding):
                 port = self._port_named(e["port_baud"] & 0x1F)
                 if port is None:
                     raise Refused("entry %d: no port %d" % (e["index"], e["port_baud"] & 0x1F))
-                proto = {PROTOCOL_645_1997: "645-1997", PROTOCOL_645_2007: "645-2007"}.get(
-                    e["protocol"])
+                proto = {PROTOCOL_645_1997: "645-1997", PROTOCOL_645_2007: "645-2007",
+                         PROTOCOL_698_45: "698.45"}.get(e["protocol"])
                 if proto is None:
                     raise Refused("entry %d: protocol %d not served" % (e["index"], e["protocol"]))
                 rec = {"addr": e["addr"], "port": port, "protocol": proto,
@@ -253,7 +256,7 @@ class Uplink(StoreAnswers, Forwarding):
     def _entry(self, pn, m):
         code = BAUD_CODES.index(m.baud) if m.baud in BAUD_CODES else 0
         return {"index": pn, "point": pn, "port_baud": (code << 5) | self._port_number(m.port),
-                "protocol": PROTOCOL_645_1997 if m.protocol == "645-1997" else PROTOCOL_645_2007,
+                "protocol": AFN04_PROTOCOL.get(m.protocol, PROTOCOL_645_2007),
                 "addr": m.addr, **{"pw%d" % k: 0 for k in range(6)}, "tariffs": TARIFFS,
                 "digits": 0x09, "collector": None, "user_class": 0}
 

@@ -243,6 +243,7 @@ POPULATION = Section("population", "The meter mix (meter_sim.population).", [
     Float("local_share", OPTIONAL, 0, 1, "", "meters with their own wallet (本地费控)"),
     Float("flat_tariff_share", OPTIONAL, 0, 1, "", "meters on one rate"),
     Float("protocol_1997_share", OPTIONAL, 0, 1, "", "DL/T 645-1997 meters"),
+    Float("protocol_698_share", OPTIONAL, 0, 1, "", "DL/T 698.45 meters (archived as 698.45)"),
     Float("drift_ppm", OPTIONAL, 0, 1000, "ppm", "clock drift bound"),
     Float("clock_offset_s", OPTIONAL, 0, 86400, "s", "clock offset bound"),
     _span("reply_delay_s", 0, 10, "s", "reply delay range"),

@@ -77,6 +77,9 @@ METER_ENTRY = Concat(U16("index"), U16("point"), Fields(
     *[("pw%d" % k, "u8") for k in range(6)]), Fields(
     ("tariffs", "u8"), ("digits", "u8"), ("collector", "A12"), ("user_class", "u8")))
 PROTOCOL_645_1997, PROTOCOL_645_2007 = 1, 30
+# 1376.1-2013 names no code for DL/T 698.45 (its table leaves "other: reserved"); 45 is our
+# choice, UNVERIFIED against any public master station (docs/drivers-notes.md)
+PROTOCOL_698_45 = 45
 BAUD_CODES = (0, 600, 1200, 2400, 4800, 7200, 9600, 19200)
 
 # (AFN, Fn, up) -> layout, where the item's layout is not the rule of its class (``layout``)
