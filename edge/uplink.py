@@ -4,7 +4,9 @@
 AFN0D F161, settlement energy as F177, load curves as F101, meter and cost-control events as
 AFN0E F1 records) and marks readings sent only when the master confirms them. It answers class
 1/2/3 requests from the store, edits the archive (AFN04 F10, query AFN0A F10), carries controls
-(AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, and forwards meter reads (AFN10 F1/F9).
+(AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, forwards meter reads (AFN10 F1/F9),
+and keeps the terminal's parameters, clock and version (``edge.uplink_terminal``). With
+``active_upload = false`` nothing is uploaded: a pull-only terminal the master asks.
 Requests that change something are checked first (``edge.uplink_guard``): the password field
 (PW), a time label that must be there and fresh, a replay window of the labels acted on, and
 the forwarding policy; a refusal is answered with a denial (AFN00 F2) and logged, and changes
@@ -26,6 +28,9 @@ from edge.prepaid.carrier import Carrier
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
 from edge.uplink_forward import Forwarding
 from edge.uplink_guard import FORWARD_ALLOW, TP_REQUIRED_AFNS, ReplayWindow, label_problem
+from edge.uplink_terminal import TerminalService
+from edge.terminal_params import TerminalParams
+from protocols.gdw1376_1.params import AFN_VERSION
 from hostlink.session import CONFIRMED, DENIED, SessionSettings, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
@@ -35,7 +40,7 @@ FORWARD_TIMEOUT_S = 120.0
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long
 UPLINK_KEYS = {"master", "region", "terminal", "tls", "cafile", "certfile", "keyfile",
                "password", "check_tp", "seed", "tp_skew_s", "replay_window", "forward_allow",
-               "max_denies"}
+               "max_denies", "active_upload"}
 PASSWORD_PLACEHOLDER = "CHANGE-ME"           # what edge/deploy/agent.toml ships with
 PASSWORD_HOWTO = ("set [uplink] password to the 32 hex digits the master station uses for this"
                   " terminal (a new one: python3 -c 'import secrets;"
@@ -65,7 +70,7 @@ class UplinkSettings:
     def __init__(self, master, region="0000", terminal=1, tls=False, cafile=None,
                  certfile=None, keyfile=None, password=None, check_tp="require", seed=0,
                  session=None, tp_skew_s=300.0, replay_window=1024, forward_allow=(),
-                 max_denies=3):
+                 max_denies=3, active_upload=True):
         self.master = master
         self.region = region
         self.terminal = terminal
@@ -81,6 +86,7 @@ class UplinkSettings:
         self.replay_window = replay_window      # labels kept at most (two keys per frame)
         self.forward_allow = tuple(forward_allow)
         self.max_denies = max_denies            # denials before a reading is rejected
+        self.active_upload = active_upload      # False: a pull-only terminal (answers only)
         problems = [what for bad, what in (
             (len(region) != 4 or not region.isdigit(), "region is 4 digits"),
             (not isinstance(terminal, int) or not 0 <= terminal <= 0xFFFF, "terminal 0..65535"),
@@ -89,6 +95,7 @@ class UplinkSettings:
             (not 0 <= tp_skew_s <= 3600, "0 <= tp_skew_s <= 3600"),
             (not 16 <= replay_window <= 1000000, "16 <= replay_window <= 1000000"),
             (not 1 <= max_denies <= 100, "1 <= max_denies <= 100"),
+            (not isinstance(active_upload, bool), "active_upload is true or false"),
             (sorted(set(self.forward_allow) - set(FORWARD_ALLOW)) != [],
              "forward_allow names kinds of %s" % ", ".join(FORWARD_ALLOW))) if bad]
         if problems:
@@ -126,7 +133,7 @@ def points_of(archive):
     return by_point
 
 
-class Uplink(StoreAnswers, Forwarding):
+class Uplink(StoreAnswers, Forwarding, TerminalService):
     """The agent's answers and backlog for one ``TerminalSession`` (``self.session``)."""
 
     def __init__(self, agent, settings, rng):
@@ -142,6 +149,7 @@ class Uplink(StoreAnswers, Forwarding):
         self._points_of = None
         self.denials = []            # (wall, reason) of refused requests, newest last
         self.replays = ReplayWindow(agent.store.db, settings.replay_window, settings.tp_skew_s)
+        self.params = getattr(agent, "terminal_params", None) or TerminalParams(agent.store.db)
         # forwarded relay controls go through a journal: the cost control's, or one of our own
         self.carrier = agent.prepaid
         if self.carrier is None:
@@ -173,6 +181,8 @@ class Uplink(StoreAnswers, Forwarding):
         return {i for ids in self.in_flight.values() for i in ids}
 
     def has_upload(self):
+        if not self.settings.active_upload:
+            return False
         busy = self._in_flight_ids()
         return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
 
@@ -240,7 +250,7 @@ class Uplink(StoreAnswers, Forwarding):
                 return self._refuse(frame, problem)
         handler = {AFN_CLASS1: self._class1, AFN_CLASS2: self._class2, AFN_CLASS3: self._class3,
                    AFN_SET: self._set, AFN_QUERY: self._query, AFN_CONTROL: self._control,
-                   AFN_FORWARD: self._forward}.get(frame.afn)
+                   AFN_FORWARD: self._forward, AFN_VERSION: self._version}.get(frame.afn)
         if handler is None:
             return self._refuse(frame, "AFN %02X not served" % frame.afn)
         try:
@@ -261,10 +271,11 @@ class Uplink(StoreAnswers, Forwarding):
 
     # --- archive ------------------------------------------------------------------------------
     def _set(self, frame, units):
+        params = self.params_of([u for u in units if u.fn != 10])
         add, remove = [], []
         for u in units:
             if u.fn != 10:
-                raise Refused("AFN04 F%d not served" % u.fn)
+                continue
             for e in u.value["items"]:
                 if e["point"] == 0:                       # point 0 deletes the entry
                     remove.append(e["addr"])
@@ -290,17 +301,21 @@ class Uplink(StoreAnswers, Forwarding):
             if holder is not None and holder != rec["addr"]:
                 raise Refused("point %d belongs to %s" % (rec["point"], holder))
             taken[rec["point"]] = rec["addr"]
-        try:
-            self.agent.change_archive(add, remove)
-        except ArchiveError as exc:
-            raise Refused(str(exc).replace("\n", " ")) from None
+        if add or remove:
+            try:
+                self.agent.change_archive(add, remove)
+            except ArchiveError as exc:
+                raise Refused(str(exc).replace("\n", " ")) from None
+        if params:
+            self.set_params(frame, params)
         return confirm_units()
 
     def _query(self, frame, units):
         out = []
         for u in units:
             if u.fn != 10:
-                raise Refused("AFN0A F%d not served" % u.fn)
+                out.append(self.query_param(u))
+                continue
             wanted = [i["index"] for i in u.value["items"]]
             entries = []
             for pn in wanted:
@@ -335,6 +350,12 @@ class Uplink(StoreAnswers, Forwarding):
     # --- control ------------------------------------------------------------------------------
     def _control(self, frame, units):
         jobs = []
+        clock = [u for u in units if u.fn == 31]
+        if clock and len(units) > 1:
+            raise Refused("AFN05 F31 (clock set) comes alone")
+        if clock:
+            self.set_clock(frame, clock[0])
+            return confirm_units()
         for u in units:
             action = CONTROL_ACTIONS.get(u.fn)
             if action is None:

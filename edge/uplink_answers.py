@@ -130,8 +130,11 @@ class StoreAnswers:
         for u in self._each_point(units):
             m = self._meter(u.pn)
             if u.fn in (129, 33):
-                r = self._newest(m.addr, ("prepaid", "realtime"))
-                v = _energy(r.value.get("kwh") if r else None, r.read_at if r else self.agent.wall)
+                # no real-time reading kept: the last daily freeze stands in (its own read time)
+                r = self._newest(m.addr, ("prepaid", "realtime")) or self._newest(
+                    m.addr, ("daily_freeze",))
+                at = (r.value.get("at") or r.read_at) if r else self.agent.wall
+                v = _energy(r.value.get("kwh") if r else None, at)
                 if u.fn == 33:
                     v = _unread_groups(v, POSITIVE)
             elif u.fn == 34:
