@@ -187,6 +187,8 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
 
     def next_upload(self, max_bytes):
+        if not self.settings.active_upload:
+            return None
         busy = self._in_flight_ids()
         afn, units, ids, size, dropped = None, [], [], 0, []
         for rid, r in self.store.unsent(len(busy) + 64):

@@ -124,7 +124,7 @@ def test_a_pull_only_terminal_uploads_nothing_but_answers_f129_and_f161(tmp_path
                                       {"kwh": [12.5, 3, 3, 3, 3.5], "at": freeze_at},
                                       read_at=freeze_at)])
     online(agent)
-    assert not agent.uplink.has_upload()
+    assert not agent.uplink.has_upload() and agent.uplink.next_upload(4096) is None
     assert agent.store.unsent_ids(10)                       # kept for the master to ask
     [a] = ask(agent, down(AFN_CLASS2, [Unit(AFN_CLASS2, 161, 1, {"td": (24, 11, 26)}, False)],
                           tp=Tp.at(5, WEDNESDAY, 5)))
