@@ -19,7 +19,10 @@ CREATE TABLE IF NOT EXISTS terminal_param (
     PRIMARY KEY (fn, pn));
 CREATE TABLE IF NOT EXISTS terminal_clock (
     id INTEGER PRIMARY KEY CHECK (id = 1), offset_s REAL NOT NULL, set_at REAL, label TEXT);
+CREATE TABLE IF NOT EXISTS terminal_alive (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL);
 """
+ALIVE_EVERY_S = 60.0               # the terminal notes it is running this often
+POWER_TASK = "terminal_power"      # a reading of the terminal's own power off/on (ERC14)
 SERVED = (1, 3, 33, 65, 66, 67, 68)
 TASK_ITEMS = {65: AFN_CLASS1, 66: AFN_CLASS2, 67: 65, 68: 66}     # F67/F68 switch F65/F66
 MAX_TASK = 64
@@ -132,6 +135,20 @@ class TerminalParams:
                 changed.append((fn, pn))
         return changed
 
+    def started(self, wall):
+        """Note a start at ``wall``; the last time noted before it (None: the first start)."""
+        row = self.db.execute("SELECT at FROM terminal_alive WHERE id = 1").fetchone()
+        self.alive(wall, force=True)
+        return None if row is None else row[0]
+
+    def alive(self, wall, force=False):
+        """Note the terminal running at ``wall`` (at most once per ``ALIVE_EVERY_S``)."""
+        if not force and wall - getattr(self, "_alive_at", -1e18) < ALIVE_EVERY_S:
+            return
+        self._alive_at = wall
+        with transaction(self.db):
+            self.db.execute("INSERT OR REPLACE INTO terminal_alive VALUES (1, ?)", (wall,))
+
     def set_clock(self, offset_s, wall, label):
         """Move the terminal's clock to ``offset_s`` from the runtime's (kept, journaled)."""
         if abs(offset_s) > MAX_CLOCK_STEP_S:
@@ -144,6 +161,21 @@ class TerminalParams:
                             (wall, "clock_set", "AFN05 F31 by %s: offset %.3f s -> %.3f s" % (
                                 label, old, offset_s)))
         self.offset_s = offset_s
+
+
+def power_restored(store, params, wall):
+    """At start: the outage since the terminal last noted itself running, kept as a
+    ``terminal_power`` reading (uploaded as ERC14), or None on a first start."""
+    off = params.started(wall)
+    if off is None or wall - off < ALIVE_EVERY_S:
+        return None
+    from edge.store import Reading
+    from protocols.civil import iso
+    r = Reading("terminal", POWER_TASK, 0, iso(off)[:16], {"off": off, "on": wall},
+                read_at=wall)
+    store.put_readings([r])
+    store.log_event("power_restored", "terminal off %s, on %s" % (iso(off), iso(wall)), wall)
+    return r
 
 
 class TerminalClock:

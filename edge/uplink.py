@@ -34,7 +34,8 @@ from protocols.gdw1376_1.params import AFN_VERSION
 from hostlink.session import CONFIRMED, DENIED, SessionSettings, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
-UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event")
+UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event",
+                "terminal_power")
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long

@@ -134,3 +134,20 @@ def test_a_pull_only_terminal_uploads_nothing_but_answers_f129_and_f161(tmp_path
                           tp=Tp.at(6, WEDNESDAY, 5)))
     [u] = parse_units(AFN_CLASS1, a.data, True)             # the freeze stands in for F129
     assert u.value["forward_active"][0] == 12.5 and u.value["time"] == (2, 0, 25, 11, 26)
+
+
+def test_a_restart_after_an_outage_is_reported_as_erc14(tmp_path):
+    from edge.terminal_params import power_restored
+    from protocols.gdw1376_1.erc import decode_event
+    agent = agent_in(tmp_path / "f.sqlite")
+    params = TerminalParams(agent.store.db)
+    assert power_restored(agent.store, params, WEDNESDAY) is None      # a first start
+    params.alive(WEDNESDAY + 600)
+    r = power_restored(agent.store, params, WEDNESDAY + 4200)          # off for an hour
+    assert r is not None and agent.store.logged("power_restored")
+    token, afn, [unit] = agent.uplink.next_upload(4096)
+    [event] = unit.value["events"]
+    rec = decode_event(event["erc"], event["data"])
+    assert event["erc"] == 14
+    assert (rec.off_at, rec.on_at) == ((10, 12, 25, 11, 26), (10, 13, 25, 11, 26))
+    assert power_restored(agent.store, params, WEDNESDAY + 4210) is None   # no gap: no outage
