@@ -99,6 +99,7 @@ class TerminalParams:
         db.executescript(SCHEMA)
         row = db.execute("SELECT offset_s FROM terminal_clock WHERE id = 1").fetchone()
         self.offset_s = row[0] if row else 0.0
+        self.generation = 0             # counts the changes (a reader's cache key)
 
     def get(self, fn, pn=0):
         row = self.db.execute("SELECT value FROM terminal_param WHERE fn=? AND pn=?",
@@ -133,6 +134,8 @@ class TerminalParams:
                                 (wall, "param_set", "AFN04 F%d p%d by %s: %s" % (
                                     fn, pn, label, text[:300])))
                 changed.append((fn, pn))
+        if changed:
+            self.generation += 1
         return changed
 
     def started(self, wall):

@@ -30,6 +30,7 @@ from edge.uplink_forward import Forwarding
 from edge.uplink_guard import FORWARD_ALLOW, TP_REQUIRED_AFNS, ReplayWindow, label_problem
 from edge.uplink_terminal import TerminalService
 from edge.terminal_params import TerminalParams
+from edge.report_tasks import due, started
 from protocols.gdw1376_1.params import AFN_VERSION
 from hostlink.session import CONFIRMED, DENIED, SessionSettings, TerminalSession
 
@@ -151,6 +152,7 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         self.denials = []            # (wall, reason) of refused requests, newest last
         self.replays = ReplayWindow(agent.store.db, settings.replay_window, settings.tp_skew_s)
         self.params = getattr(agent, "terminal_params", None) or TerminalParams(agent.store.db)
+        self._tasks_of, self._tasks = None, []
         # forwarded relay controls go through a journal: the cost control's, or one of our own
         self.carrier = agent.prepaid
         if self.carrier is None:
@@ -185,13 +187,29 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         if not self.settings.active_upload:
             return False
         busy = self._in_flight_ids()
-        return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
+        tasks = self.report_tasks()
+        if not tasks:
+            return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
+        for rid, r in self.store.unsent(len(busy) + 64):
+            if rid not in busy:
+                unit = self.upload_unit(r)
+                if unit is None or due(tasks, unit, self.agent.wall):
+                    return True
+        return False
+
+    def report_tasks(self):
+        """The class 2 report tasks started (``edge.report_tasks``), cached per change."""
+        if self._tasks_of != self.params.generation:
+            self._tasks_of = self.params.generation
+            self._tasks = started(self.params)
+        return self._tasks
 
     def next_upload(self, max_bytes):
         if not self.settings.active_upload:
             return None
         busy = self._in_flight_ids()
         afn, units, ids, size, dropped = None, [], [], 0, []
+        tasks = self.report_tasks()
         for rid, r in self.store.unsent(len(busy) + 64):
             if rid in busy:
                 continue
@@ -199,6 +217,8 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
             if unit is None:
                 dropped.append(rid)
                 continue
+            if not due(tasks, unit, self.agent.wall):
+                continue                      # waits for its task's next report instant
             n = len(encode_units([unit]))
             if units and (unit.afn != afn or size + n > max_bytes):
                 break

@@ -151,3 +151,39 @@ def test_a_restart_after_an_outage_is_reported_as_erc14(tmp_path):
     assert event["erc"] == 14
     assert (rec.off_at, rec.on_at) == ((10, 12, 25, 11, 26), (10, 13, 25, 11, 26))
     assert power_restored(agent.store, params, WEDNESDAY + 4210) is None   # no gap: no outage
+
+
+def test_a_started_class_2_task_drives_which_freezes_go_up_and_when(tmp_path):
+    night = from_civil(2026, 11, 25, 0, 30)
+    agent = agent_in(tmp_path / "g.sqlite", wall=night)
+    task = dict(F66, base=(0, 0, 1, 25, 11, 26), items=[([1], [161])])    # 01:00 daily, p1
+    online(agent)
+    [a] = ask(agent, set_units(1, [Unit(AFN_SET, 66, 1, task, False),
+                                   Unit(AFN_SET, 68, 1, {"switch": 0x55}, False)], night))
+    assert outcome(a) == 1
+    freeze_at = from_civil(2026, 11, 25, 0, 2)
+    agent.store.put_readings([Reading(m, "daily_freeze", 0x05060101, "2026-11-24",
+                                      {"kwh": [12.5, 3, 3, 3, 3.5], "at": freeze_at},
+                                      read_at=freeze_at)
+                              for m in ("000000000001", "000000000002")])
+    up = agent.uplink
+    assert not up.has_upload() and up.next_upload(4096) is None      # before 01:00: nothing
+    agent.set_clock(agent.now, from_civil(2026, 11, 25, 1, 0, 5))
+    assert up.has_upload()
+    token, afn, units = up.next_upload(4096)
+    assert [(u.fn, u.pn) for u in units] == [(161, 1)]               # p2 is in no task
+    assert not up.has_upload()
+    [a] = ask(agent, set_units(2, [Unit(AFN_SET, 68, 1, {"switch": 0xAA}, False)],
+                               agent.wall))                           # stopped: all go again
+    assert outcome(a) == 1
+    assert len(up._in_flight_ids()) == 2                 # p2's freeze went up with the answer
+
+
+def test_report_instants_of_hourly_and_monthly_tasks():
+    from edge.report_tasks import last_instant
+    hourly = {"unit": "hour", "period": 2, "base": (0, 15, 1, 1, 1, 26)}
+    assert last_instant(hourly, from_civil(2026, 1, 1, 0, 0)) is None
+    assert last_instant(hourly, from_civil(2026, 1, 1, 6, 0)) == from_civil(2026, 1, 1, 5, 15)
+    monthly = {"unit": "month", "period": 1, "base": (0, 0, 2, 31, 1, 26)}   # the 31st, 02:00
+    assert last_instant(monthly, from_civil(2026, 3, 30)) == from_civil(2026, 1, 31, 2, 0)
+    assert last_instant(monthly, from_civil(2026, 3, 31, 3)) == from_civil(2026, 3, 31, 2, 0)
