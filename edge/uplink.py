@@ -4,7 +4,9 @@
 AFN0D F161, settlement energy as F177, load curves as F101, meter and cost-control events as
 AFN0E F1 records) and marks readings sent only when the master confirms them. It answers class
 1/2/3 requests from the store, edits the archive (AFN04 F10, query AFN0A F10), carries controls
-(AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, and forwards meter reads (AFN10 F1/F9).
+(AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, forwards meter reads (AFN10 F1/F9),
+and keeps the terminal's parameters, clock and version (``edge.uplink_terminal``). With
+``active_upload = false`` nothing is uploaded: a pull-only terminal the master asks.
 Requests that change something are checked first (``edge.uplink_guard``): the password field
 (PW), a time label that must be there and fresh, a replay window of the labels acted on, and
 the forwarding policy; a refusal is answered with a denial (AFN00 F2) and logged, and changes
@@ -28,15 +30,22 @@ from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, d
 from edge.uplink_forward import Forwarding
 from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
 from edge.uplink_settings import UplinkSettings  # noqa: F401  (its home; callers import it here)
+from edge.uplink_terminal import TerminalService
+from edge.terminal_params import TerminalParams
+from edge.report_tasks import due, started
+from protocols.gdw1376_1.params import AFN_VERSION
 from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
-UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event")
+UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event",
+                "terminal_power")
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
 AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,
                   "698.45": PROTOCOL_698_45}     # archive protocol -> AFN04 F10 protocol code
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long
+
+
 def points_of(archive):
     """{point: addr} of ``archive`` (a record's ``point``, else numbered in archive order)."""
     by_point = {}
@@ -53,7 +62,7 @@ def points_of(archive):
     return by_point
 
 
-class Uplink(StoreAnswers, Forwarding):
+class Uplink(StoreAnswers, Forwarding, TerminalService):
     """The agent's answers and backlog for one ``TerminalSession`` (``self.session``)."""
 
     def __init__(self, agent, settings, rng):
@@ -70,6 +79,8 @@ class Uplink(StoreAnswers, Forwarding):
         self._points_of = None
         self.denials = []            # (wall, reason) of refused requests, newest last
         self.replays = ReplayWindow(agent.store.db, settings.replay_window, settings.tp_skew_s)
+        self.params = getattr(agent, "terminal_params", None) or TerminalParams(agent.store.db)
+        self._tasks_of, self._tasks = None, []
         # forwarded relay controls go through a journal: the cost control's, or one of our own
         self.carrier = agent.prepaid
         if self.carrier is None:
@@ -101,12 +112,32 @@ class Uplink(StoreAnswers, Forwarding):
         return {i for ids in self.in_flight.values() for i in ids}
 
     def has_upload(self):
+        if not self.settings.active_upload:
+            return False
         busy = self._in_flight_ids()
-        return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
+        tasks = self.report_tasks()
+        if not tasks:
+            return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
+        for rid, r in self.store.unsent(len(busy) + 64):
+            if rid not in busy:
+                unit = self.upload_unit(r)
+                if unit is None or due(tasks, unit, self.agent.wall):
+                    return True
+        return False
+
+    def report_tasks(self):
+        """The class 2 report tasks started (``edge.report_tasks``), cached per change."""
+        if self._tasks_of != self.params.generation:
+            self._tasks_of = self.params.generation
+            self._tasks = started(self.params)
+        return self._tasks
 
     def next_upload(self, max_bytes):
+        if not self.settings.active_upload:
+            return None
         busy = self._in_flight_ids()
         afn, units, ids, size, dropped = None, [], [], 0, []
+        tasks = self.report_tasks()
         for rid, r in self.store.unsent(len(busy) + 64):
             if rid in busy:
                 continue
@@ -114,6 +145,8 @@ class Uplink(StoreAnswers, Forwarding):
             if unit is None:
                 dropped.append(rid)
                 continue
+            if not due(tasks, unit, self.agent.wall):
+                continue                      # waits for its task's next report instant
             n = len(encode_units([unit]))
             if units and (unit.afn != afn or size + n > max_bytes):
                 break
@@ -168,7 +201,7 @@ class Uplink(StoreAnswers, Forwarding):
                 return self._refuse(frame, problem)
         handler = {AFN_CLASS1: self._class1, AFN_CLASS2: self._class2, AFN_CLASS3: self._class3,
                    AFN_SET: self._set, AFN_QUERY: self._query, AFN_CONTROL: self._control,
-                   AFN_FORWARD: self._forward}.get(frame.afn)
+                   AFN_FORWARD: self._forward, AFN_VERSION: self._version}.get(frame.afn)
         if handler is None:
             return self._refuse(frame, "AFN %02X not served" % frame.afn)
         try:
@@ -189,10 +222,11 @@ class Uplink(StoreAnswers, Forwarding):
 
     # --- archive ------------------------------------------------------------------------------
     def _set(self, frame, units):
+        params = self.params_of([u for u in units if u.fn != 10])
         add, remove = [], []
         for u in units:
             if u.fn != 10:
-                raise Refused("AFN04 F%d not served" % u.fn)
+                continue
             for e in u.value["items"]:
                 if e["point"] == 0:                       # point 0 deletes the entry
                     remove.append(e["addr"])
@@ -218,17 +252,21 @@ class Uplink(StoreAnswers, Forwarding):
             if holder is not None and holder != rec["addr"]:
                 raise Refused("point %d belongs to %s" % (rec["point"], holder))
             taken[rec["point"]] = rec["addr"]
-        try:
-            self.agent.change_archive(add, remove)
-        except ArchiveError as exc:
-            raise Refused(str(exc).replace("\n", " ")) from None
+        if add or remove:
+            try:
+                self.agent.change_archive(add, remove)
+            except ArchiveError as exc:
+                raise Refused(str(exc).replace("\n", " ")) from None
+        if params:
+            self.set_params(frame, params)
         return confirm_units()
 
     def _query(self, frame, units):
         out = []
         for u in units:
             if u.fn != 10:
-                raise Refused("AFN0A F%d not served" % u.fn)
+                out.append(self.query_param(u))
+                continue
             wanted = [i["index"] for i in u.value["items"]]
             entries = []
             for pn in wanted:
@@ -263,6 +301,12 @@ class Uplink(StoreAnswers, Forwarding):
     # --- control ------------------------------------------------------------------------------
     def _control(self, frame, units):
         jobs = []
+        clock = [u for u in units if u.fn == 31]
+        if clock and len(units) > 1:
+            raise Refused("AFN05 F31 (clock set) comes alone")
+        if clock:
+            self.set_clock(frame, clock[0])
+            return confirm_units()
         for u in units:
             action = CONTROL_ACTIONS.get(u.fn)
             if action is None:

@@ -79,12 +79,13 @@ class UplinkSettings:
     def __init__(self, master, region="0000", terminal=1, tls=False, cafile=None,
                  certfile=None, keyfile=None, password=None, check_tp="require", seed=0,
                  tp_skew_s=300.0, replay_window=1024, forward_allow=(), max_denies=3,
-                 session=None, **timing):
+                 active_upload=True, session=None, **timing):
         given = {k: v for k, v in (("region", region), ("terminal", terminal),
                                    ("check_tp", check_tp), ("tp_skew_s", tp_skew_s),
                                    ("replay_window", replay_window),
                                    ("forward_allow", list(forward_allow)),
-                                   ("max_denies", max_denies))}
+                                   ("max_denies", max_denies),
+                                   ("active_upload", active_upload))}
         UPLINK.check_values(given)
         self.master = master
         self.region = region
@@ -101,6 +102,7 @@ class UplinkSettings:
         self.replay_window = replay_window      # labels kept at most (two keys per frame)
         self.forward_allow = tuple(forward_allow)
         self.max_denies = max_denies            # denials before a reading is rejected
+        self.active_upload = active_upload      # False: a pull-only terminal (answers only)
 
     @classmethod
     def from_dict(cls, doc):
@@ -123,6 +125,8 @@ UPLINK = Section("uplink", "The 1376.1 uplink to the master station (edge.uplink
          "AFN10 F1 kinds allowed beyond reads and journaled relay controls"),
     Int("max_denies", INHERIT, 1, 100, "", "an upload denied this often is rejected (kept, "
         "counted)"),
+    Bool("active_upload", INHERIT, doc="upload freezes, curves and events on our own (false: "
+         "a pull-only terminal the master asks)"),
     Bool("tls", INHERIT, doc="TLS to the master"),
     Text("cafile", OPTIONAL, "CA bundle for TLS"),
     Text("certfile", OPTIONAL, "client certificate for TLS"),

@@ -290,6 +290,8 @@ RIG = Section("rig", "`gridedge hil rig`: the concentrator under test.", [
           gt=0),
     Int("tries", OPTIONAL, 1, 100, "", "sends of a command (default 3)"),
     Float("settle_s", OPTIONAL, 0, 86400, "s", "a due operation is missed after (default 300)"),
+    Float("pull_every_s", OPTIONAL, 0, 86400, "s", "the master asks each point's last daily "
+          "freeze (AFN0D F161) and real-time energy (AFN0C F129) every (default: never)"),
 ])
 
 

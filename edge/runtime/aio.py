@@ -187,6 +187,9 @@ class AgentRunner:
                     break
                 retry = self._reopen_due(now)
                 self.agent.on_timer(now, self.wall())
+                params = getattr(self.agent, "terminal_params", None)
+                if params is not None:
+                    params.alive(self.agent.wall)      # an outage is told by the gap (ERC14)
                 self._flush()
                 if self.client is not None:
                     self.client.kick()           # new readings, deferred answers: upstream
