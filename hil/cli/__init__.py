@@ -1,0 +1,23 @@
+"""``gridedge``: one command line, a sub-command per user job (one module per command group).
+
+Invalid input of any kind (an option out of range, a file, a port, an address or a database that
+cannot be used) ends with a one-line message naming the thing and exit code 2, never a
+traceback; every option has a type and a range (click's own, plus hil.cli.params).
+"""
+import click
+
+from hil.cli import agent, decode, harness, master, meters, prepaid, schema, sim
+from hil.cli.schema import reference
+
+__all__ = ["main", "reference"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gridedge")
+def main():
+    """gridedge: concentrator edge agent, transformer-area simulator and HIL harness."""
+
+
+for _command in (decode.decode, schema.schema_cmd, meters.meters, sim.sim, agent.agent_cmd,
+                 master.master, prepaid.prepaid, harness.demo, harness.hil_group):
+    main.add_command(_command)
