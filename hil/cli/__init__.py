@@ -4,7 +4,11 @@ Invalid input of any kind (an option out of range, a file, a port, an address or
 cannot be used) ends with a one-line message naming the thing and exit code 2, never a
 traceback; every option has a type and a range (click's own, plus hil.cli.params).
 """
-import click
+try:
+    import click
+except ImportError:                     # a board's install: the base package has no click
+    raise SystemExit("gridedge: the command line needs the lab's packages:"
+                     " pip install 'gridedge[lab]' (the board's agent is gridedge-agent)")
 
 from hil.cli import agent, decode, harness, master, meters, prepaid, schema, sim
 from hil.cli.schema import reference
