@@ -22,6 +22,7 @@ from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_C
                                        parse_units)
 
 from edge.archive import ArchiveError, vars_of
+from edge.backlog import BacklogWatch
 from edge.prepaid.carrier import Carrier
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
 from edge.uplink_forward import Forwarding
@@ -137,6 +138,7 @@ class Uplink(StoreAnswers, Forwarding):
         self.session = TerminalSession(settings.region, settings.terminal, self, rng,
                                        settings.session)
         self.in_flight = {}          # token -> reading ids
+        self.backlog = BacklogWatch(self.store.unsent_count)
         self._tokens = 0
         self._points = None
         self._points_of = None

@@ -8,6 +8,7 @@ KPIs are computed while the run goes (``drive``'s snapshots) and at its end, wit
 as a virtual-time run's report.
 """
 import asyncio
+import logging
 import threading
 import time
 
@@ -31,6 +32,7 @@ from hil.prepaid_run import percentiles
 from hil.rig_prepaid import CostControl
 from hil.scenario_run import version
 
+log = logging.getLogger(__name__)
 
 
 class Rig:
@@ -278,6 +280,8 @@ async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_read
             raise TimeoutError("no concentrator logged in to %s:%d within %.0f s"
                                % (where[0], where[1], login_timeout))
         terminal = server.online()[0]
+        log.info("rig: concentrator %s logged in; setting its archive", terminal,
+                 extra={"event": "rig_login", "terminal": terminal})
         rig_doc = rig.sc.doc.get("rig", {})
         pw = bytes.fromhex(rig_doc.get("password", "00" * 16))
         if archive_port is None:
@@ -287,6 +291,9 @@ async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_read
         for unit in rig.archive_units(ports):
             r = await server.request(terminal, AFN_SET, [unit], pw=pw)
             outcomes.append(r.outcome)
+        if any(o != OK for o in outcomes):
+            log.warning("rig: the concentrator did not take its archive: %s", outcomes,
+                        extra={"event": "rig_archive_refused", "outcomes": outcomes})
         if rig.sc.prepaid is not None:
             rig.control = CostControl(rig, rig.sc.prepaid, rig_doc, duration)
         finish = start_wall + duration
@@ -310,6 +317,9 @@ async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_read
         report = rig.report(server.store, terminal, samples)
         report["archive_set"] = all(o == OK for o in outcomes)
         report["passed"] = report["passed"] and report["archive_set"]
+        log.info("rig: run over, %s (read rate %s)", "passed" if report["passed"] else "FAILED",
+                 report.get("read_rate"), extra={"event": "rig_end", "passed": report["passed"],
+                                                 "read_rate": report.get("read_rate")})
         return report
     finally:
         for task in tasks:

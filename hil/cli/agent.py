@@ -2,7 +2,7 @@
 import click
 
 from edge.runtime.config import ConfigError
-from edge.runtime.main import configure_logging, run
+from edge.runtime.main import run
 from hil.cli.common import InputError
 from hil.cli.params import SECONDS, LocalTime
 
@@ -19,7 +19,6 @@ from hil.cli.params import SECONDS, LocalTime
               help="Print one JSON line per durable store commit (what a crash must not lose).")
 def agent_cmd(config_path, epoch, duration, print_commits):
     """Run the edge agent: read the archived meters on their ports, store, export metrics."""
-    configure_logging()
     try:
         run(config_path, epoch, duration, print_commits)
     except ConfigError as exc:

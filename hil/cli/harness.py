@@ -1,6 +1,7 @@
 """``gridedge demo`` and ``gridedge hil run|fleet|conformance|rig``: the HIL harness's jobs."""
 import asyncio
 import json
+import logging
 import sys
 import time
 
@@ -16,8 +17,11 @@ from hil.report import write_report
 from hil.rig import Rig, drive
 from hil.scenario import Scenario, ScenarioError
 from hil.scenario_run import run_scenario
+from edge.runtime import logs
 from hil.cli.common import InputError, json_line, reason, writable
 from hil.cli.params import SECONDS, SEED, Finite, HexDigits, HostPort, LineRate, hostport
+
+log = logging.getLogger(__name__)
 
 
 @click.command()
@@ -53,6 +57,7 @@ def hil_run(scenario_path, report_dir, seed, quiet):
     """Run a scenario (TOML) in virtual time: the agent against the simulated area, the KPIs
     from the simulator's ground truth, report.json and report.html in --report. Exits 1 when a
     gate fails (CI uses it as it is), 2 when the scenario is invalid."""
+    logs.hold_for_virtual_time()
     sc = _scenario(scenario_path)
     writable(report_dir, folder=True)
     if seed is not None:
@@ -91,6 +96,7 @@ def hil_run(scenario_path, report_dir, seed, quiet):
 def hil_fleet(scenario_path, areas, workers, scheduler, report_dir, quiet):
     """Run a scenario over many areas in parallel and merge their reports into one; the gates
     are checked on the merged figures (exit 1 when one fails)."""
+    logs.hold_for_virtual_time()
     sc = _scenario(scenario_path)
     writable(report_dir, folder=True)
     click.echo("%d areas of %s on %s" % (areas, sc.describe(), scheduler or "a process pool"),
@@ -189,6 +195,11 @@ def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every
                                                               reason(exc)))
 
     def ready(where):
+        log.info("rig: %s area of %d meters on %s, master on %s:%d", sc.medium, len(rig.meters),
+                 rig.path, where[0], where[1], extra={
+                     "event": "rig_start", "serving": rig.path, "serving_rs485": rig.rs485_path,
+                     "medium": sc.medium, "meters": len(rig.meters),
+                     "master": "%s:%d" % where[:2]})
         json_line({"serving": rig.path, "medium": sc.medium, "meters": len(rig.meters),
                "serving_rs485": rig.rs485_path, "master": "%s:%d" % where,
                "clock": iso(rig.now())})

@@ -1,5 +1,6 @@
 """``gridedge meters serve|read``: virtual meters behind a port, one read of a meter on a port."""
 import json
+import logging
 import sys
 import threading
 import time
@@ -16,6 +17,8 @@ from meter_sim.serve.stream import BusClock, PtyServer, SerialServer, Session, T
 from hil.cli.common import InputError, open_serial, reason, serve_until
 from hil.cli.params import (COUNT, MAX_METERS, SECONDS, SEED, Finite, HostPort, LineRate,
                             LocalTime, tcp_url)
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -60,10 +63,10 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
                                 protocol_698_share=share_698))
     clock = BusClock(start if start is not None else t0, speed)
     lock = threading.Lock()
-    log = _request_log if verbose else None
+    request_log = _request_log if verbose else None
 
     def session():
-        return Session(bus, clock, lock, timing, baud, log)
+        return Session(bus, clock, lock, timing, baud, request_log)
     try:
         if use_pty:
             server = PtyServer(session()).start()
@@ -78,6 +81,9 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
     except (OSError, ValueError) as exc:
         raise InputError("cannot serve on %s: %s" % (port_url or tcp_addr or "a pty",
                                                      reason(exc)))
+    log.info("serving %d meters (%s, seed %d) on %s", count, protocol, seed, where,
+             extra={"event": "meters_serve", "serving": where, "meters": count, "seed": seed,
+                    "protocol": protocol, "timing": timing})
     click.echo(json.dumps({"serving": where, "meters": count, "first_address": "%012d" % first,
                            "seed": seed, "epoch": iso(t0), "protocol": protocol,
                            "meters_698": sum(m.protocol == 698 for m in bus.meters),

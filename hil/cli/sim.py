@@ -1,5 +1,6 @@
 """``gridedge sim area|prepaid|uplink|module``: the transformer-area simulator's jobs."""
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -14,8 +15,11 @@ from plc_channel.realtime import ModulePortServer
 from hil.agent_run import compare, run_agent
 from hil.prepaid_run import run_prepaid
 from hil.uplink_sim import run_outage
+from edge.runtime import logs
 from hil.cli.common import InputError, reason, serve_until, writable
 from hil.cli.params import COUNT, SECONDS, SEED, SHARE, Finite, LocalTime, MinutesOfDay
+
+log = logging.getLogger(__name__)
 
 
 @click.group()
@@ -55,6 +59,7 @@ def _faults(dead, intermittent, slow):
 def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, as_json, reader,
              day):
     """Read a simulated area (round-robin baseline and/or the agent); print read success by depth."""
+    logs.hold_for_virtual_time()
     t = time.monotonic()
     if reader != "round-robin":
         faults = _faults(dead, intermittent, slow)
@@ -119,6 +124,7 @@ def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, a
 def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
     """Prepaid cost control in virtual time: trips, reconnects, wrongful/missed operations and
     latencies from the simulated meters' own relays. Exits 1 on a wrongful or missed operation."""
+    logs.hold_for_virtual_time()
     if report_path:
         writable(report_path)
 
@@ -155,6 +161,7 @@ def sim_uplink(count, medium, seed, days, outage_h, loss, max_store_mb, folder):
     """A 1376.1 uplink outage in virtual time: the agent collects while the master is away,
     then drains its backlog as the master confirms. Prints the uplink KPIs; exits 1 when a
     reading is lost or missing at the master."""
+    logs.hold_for_virtual_time()
     with tempfile.TemporaryDirectory() as tmp:
         report = run_outage(count, medium, seed, days, 1.0, outage_h, loss, max_store_mb,
                             folder or tmp)
@@ -193,6 +200,10 @@ def sim_module(count, medium, seed, url, epoch, duration, edition, legacy_confir
                                           "boot_report": True}).start()
     except (OSError, ValueError) as exc:
         raise InputError("cannot serve the module on %s: %s" % (url or "a pty", reason(exc)))
+    log.info("serving the %s carrier module (%s edition) of %d meters (seed %d) on %s", medium,
+             edition, count, seed, server.path, extra={
+                 "event": "sim_module", "serving": server.path, "medium": medium,
+                 "edition": edition, "meters": count, "seed": seed})
     click.echo("%s carrier module (%s edition) for %d meters (seed %d) on %s" % (
         medium, edition, count, seed, server.path))
     click.echo("meter addresses %s .. %s" % (server.area.meters[0].addr[::-1].hex(),
