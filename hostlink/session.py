@@ -155,6 +155,7 @@ class TerminalSession:
         self._credit = 1.0
         self._credit_at = 0.0
         self.connection = 0                       # which connection answers belong to
+        self._down_logged = False                 # "link down" said since the last link up
 
     # --- states -------------------------------------------------------------------------------
     def _move(self, event, reason=None):
@@ -172,10 +173,12 @@ class TerminalSession:
         if event == "connected":
             log.info("uplink %s: connected, logging in", name, extra=extra)
         elif event == "login_confirmed":
+            self._down_logged = False
             log.info("uplink %s: logged in, link up", name, extra=extra)
         elif event == "dial_failed":
             extra["reason"] = reason
-            if self._failures == 0:
+            if not self._down_logged:
+                self._down_logged = True
                 log.warning("uplink %s: link down: cannot reach the master: %s", name, reason,
                             extra=extra)
             else:
@@ -183,16 +186,18 @@ class TerminalSession:
                           extra=extra)
         elif event == "lost":
             extra["reason"] = reason = reason or "connection closed"
-            if before is S.CLOSING:
-                log.info("uplink %s: connection closed", name, extra=extra)
+            if before is S.CLOSING or self._down_logged:
+                log.info("uplink %s: connection closed: %s", name, reason, extra=extra)
             elif before is S.ONLINE:
                 log.warning("uplink %s: link down: %s", name, reason, extra=extra)
             else:
                 log.warning("uplink %s: link down before the login was confirmed: %s", name,
                             reason, extra=extra)
+            self._down_logged = True
         elif event in CLOSE_REASONS:
             extra["reason"] = CLOSE_REASONS[event]
             level = logging.INFO if event == "logout" else logging.WARNING
+            self._down_logged = True
             log.log(level, "uplink %s: link down: %s", name, CLOSE_REASONS[event], extra=extra)
 
     def count(self, name, n=1):

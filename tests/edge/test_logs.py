@@ -129,27 +129,41 @@ async def _until(predicate, timeout=15.0):
         await asyncio.sleep(0.02)
 
 
-@pytest.mark.timeout(60)
-def test_the_uplink_logs_why_the_link_went_down(tmp_path, caplog):
-    agent = concentrator(7)
-    session = agent.uplink.session
-    session.settings.reconnect_min_s = session.settings.reconnect_max_s = 0.2
-
+def _clocks(agent):
     def clocks():
         agent.set_clock(time.monotonic(), local_wall())
+    return clocks
+
+
+@pytest.mark.timeout(60)
+def test_the_uplink_logs_why_the_link_went_down(tmp_path, caplog):
+    agent, fresh = concentrator(7), concentrator(8)
+    for a in (agent, fresh):
+        a.uplink.session.settings.reconnect_min_s = a.uplink.session.settings.reconnect_max_s = 0.1
+    session = agent.uplink.session
+
+    def dials(terminal):
+        return [r for r in caplog.records if r.name == "hostlink.session"
+                and r.event == "uplink_dial_failed" and r.terminal == terminal]
 
     async def scenario():
         server = MasterServer(tmp_path / "master.sqlite")
         _, port = await server.listen("127.0.0.1", 0)
-        client = TerminalClient(session, "127.0.0.1", port, before=clocks)
-        task = asyncio.ensure_future(client.run())
+        clients = [TerminalClient(session, "127.0.0.1", port, before=_clocks(agent))]
+        tasks = [asyncio.ensure_future(clients[0].run())]
         try:
             await _until(lambda: session.online)
             await server.close()                  # the master station goes away
-            await _until(lambda: any("cannot reach" in r.getMessage() for r in caplog.records))
+            await _until(lambda: len(dials("0171-00007")) >= 2)
+            # a concentrator that never reached the master: its first failed dial is the news
+            clients.append(TerminalClient(fresh.uplink.session, "127.0.0.1", port,
+                                          before=_clocks(fresh)))
+            tasks.append(asyncio.ensure_future(clients[1].run()))
+            await _until(lambda: len(dials("0171-00008")) >= 2)
         finally:
-            client.stop()
-            await asyncio.wait_for(task, 10)
+            for c in clients:
+                c.stop()
+            await asyncio.wait_for(asyncio.gather(*tasks), 10)
         return port
 
     with caplog.at_level(logging.DEBUG, logger="hostlink.session"):
@@ -157,13 +171,15 @@ def test_the_uplink_logs_why_the_link_went_down(tmp_path, caplog):
     mine = [r for r in caplog.records if r.name == "hostlink.session"]
     up = [r for r in mine if r.event == "uplink_login_confirmed"]
     assert up and up[0].levelno == logging.INFO and "link up" in up[0].getMessage()
-    down = [r for r in mine if r.event == "uplink_lost"]
-    assert down[0].levelno == logging.WARNING and down[0].terminal == "0171-00007"
-    assert down[0].reason == "closed by the master" and "link down" in down[0].getMessage()
-    dials = [r for r in mine if r.event == "uplink_dial_failed"]
-    assert dials[0].levelno == logging.WARNING
-    assert "127.0.0.1:%d" % port in dials[0].reason and "Connection" in dials[0].reason
-    assert all(r.levelno == logging.DEBUG for r in dials[1:])      # once, not every retry
+    (down,) = [r for r in mine if r.event == "uplink_lost" and r.levelno >= logging.WARNING]
+    assert down.terminal == "0171-00007" and down.reason == "closed by the master"
+    assert "link down" in down.getMessage()
+    # retries after the link went down say so only at DEBUG: one WARNING per outage
+    assert all(r.levelno == logging.DEBUG for r in dials("0171-00007"))
+    first, *again = dials("0171-00008")
+    assert first.levelno == logging.WARNING and "cannot reach the master" in first.getMessage()
+    assert "127.0.0.1:%d" % port in first.reason and "Connect" in first.reason
+    assert again and all(r.levelno == logging.DEBUG for r in again)
 
 
 def _unsent(store, n, first=0):
