@@ -10,6 +10,7 @@ import click
 from protocols.civil import iso
 from protocols.dlt645 import address
 from protocols.errors import ProtocolError
+from edge.runtime import logs
 from hil.conformance import check_meter
 from hil.demo import run_demo
 from hil.fleet import run_fleet
@@ -17,7 +18,6 @@ from hil.report import write_report
 from hil.rig import Rig, drive
 from hil.scenario import Scenario, ScenarioError
 from hil.scenario_run import run_scenario
-from edge.runtime import logs
 from hil.cli.common import InputError, json_line, reason, writable
 from hil.cli.params import SECONDS, SEED, Finite, HexDigits, HostPort, LineRate, hostport
 

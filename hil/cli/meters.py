@@ -94,7 +94,10 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
 
 
 def _request_log(frame, reply):
-    click.echo("%s -> %s" % (hexstr(frame.raw), hexstr(reply) if reply else "(silent)"), err=True)
+    """--verbose: one log line per request and its reply."""
+    request, answer = hexstr(frame.raw), hexstr(reply) if reply else "(silent)"
+    log.info("%s -> %s", request, answer, extra={"event": "meter_request", "request": request,
+                                                 "reply": answer})
 
 
 @meters.command("read")

@@ -8,6 +8,7 @@ import time
 import click
 
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
+from edge.runtime import logs
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.baseline import run_baseline
@@ -15,7 +16,6 @@ from plc_channel.realtime import ModulePortServer
 from hil.agent_run import compare, run_agent
 from hil.prepaid_run import run_prepaid
 from hil.uplink_sim import run_outage
-from edge.runtime import logs
 from hil.cli.common import InputError, reason, serve_until, writable
 from hil.cli.params import COUNT, SECONDS, SEED, SHARE, Finite, LocalTime, MinutesOfDay
 
