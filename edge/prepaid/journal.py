@@ -44,7 +44,7 @@ GROUPS = {TRIP: "relay", "allow_close": "relay", "direct_close": "relay",
 
 log = logging.getLogger(__name__)
 # how loud each move is in the log: lifecycle INFO, trouble WARNING (STYLE: one line an event)
-WARN_EVENTS = ("refused", "not_moved", "escalate", "expire")
+WARN_EVENTS = ("refused", "escalate", "expire")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS command (

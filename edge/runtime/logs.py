@@ -15,6 +15,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENV_FORMAT, ENV_LEVEL = "GRIDEDGE_LOG_FORMAT", "GRIDEDGE_LOG_LEVEL"
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 BOARD_LOGGERS = ("edge", "hostlink", "gridedge")      # held at WARNING in virtual-time runs
+OURS = BOARD_LOGGERS + ("protocols", "hil", "meter_sim", "plc_channel")
+THIRD_PARTY_LEVEL = logging.WARNING                   # matplotlib's INFO chatter and the like
 _RECORD_KEYS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 _state = {"handler": None, "explicit_level": False}
@@ -83,10 +85,10 @@ def setup(fmt=None, level=None, stream=None, force=False):
     if _state["handler"] is not None:
         root.removeHandler(_state["handler"])
     root.addHandler(handler)
-    root.setLevel(lvl)
+    root.setLevel(max(getattr(logging, lvl), THIRD_PARTY_LEVEL))
     _state["handler"] = handler
-    for name in BOARD_LOGGERS:
-        logging.getLogger(name).setLevel(logging.NOTSET)
+    for name in OURS:
+        logging.getLogger(name).setLevel(lvl)
     return fmt, lvl
 
 

@@ -26,7 +26,7 @@ from edge.store import Store
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("edge.runtime.main")      # its name also when run as __main__
 
 
 def version():

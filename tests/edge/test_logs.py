@@ -38,6 +38,8 @@ def _restore_logging():
         if h not in handlers:
             root.removeHandler(h)
     root.setLevel(level)
+    for name in logs.OURS:
+        logging.getLogger(name).setLevel(logging.NOTSET)
     logs._state["handler"] = None
 
 
@@ -236,12 +238,12 @@ def test_virtual_time_runs_hold_the_board_loggers_unless_a_level_is_given(monkey
         assert not logging.getLogger("edge.agent").isEnabledFor(logging.INFO)
         logs.setup("json", "INFO", stream=io.StringIO(), force=True)
         logs.hold_for_virtual_time()
-        assert board.level == logging.NOTSET
+        assert board.level == logging.INFO
         assert logging.getLogger("edge.agent").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("matplotlib.category").isEnabledFor(logging.INFO)
     finally:
-        board.setLevel(logging.NOTSET)
-        logging.getLogger("hostlink").setLevel(logging.NOTSET)
-        logging.getLogger("gridedge").setLevel(logging.NOTSET)
+        for name in logs.OURS:
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def test_a_program_with_its_own_logging_keeps_it():
