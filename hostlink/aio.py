@@ -174,6 +174,9 @@ class MasterServer:
         return where
 
     async def close(self):
+        if self.servers:
+            log.info("master station closing: %d connections", len(self.connections),
+                     extra={"event": "master_stop", "online": len(self.connections)})
         for s in self.servers:
             s.close()
         for task in list(self._serving):
