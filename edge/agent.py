@@ -164,6 +164,8 @@ class Agent:
             self._advance(run, None)
         self._close_windows()
         self._pump_all()
+        if self.uplink is not None:
+            self.uplink.backlog.check(now)
 
     def next_deadline(self):
         times = [self.to_now(self._next_plan)]
@@ -216,7 +218,8 @@ class Agent:
         self.count("job_errors")
         addr = run.meter.addr if run.meter is not None else None
         log.error("job %s (meter %s, port %s) failed: %s: %s", run.name, addr, run.port,
-                  type(exc).__name__, exc, exc_info=exc)
+                  type(exc).__name__, exc, exc_info=exc,
+                  extra={"event": "job_error", "job": run.name, "meter": addr, "port": run.port})
         try:
             run.gen.close()
         except Exception:                   # a generator that raises on close: already dead
