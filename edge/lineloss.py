@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS line_loss (
     computed_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS line_loss_hint (
     period TEXT PRIMARY KEY, reasons TEXT NOT NULL, rate REAL NOT NULL, baseline REAL,
-    candidates TEXT NOT NULL, computed_at REAL NOT NULL);
+    onset TEXT NOT NULL, candidates TEXT NOT NULL, computed_at REAL NOT NULL);
 """
 _ROW = ("period", "supplied_kwh", "sold_kwh", "loss_kwh", "rate", "customers", "missing",
         "status", "computed_at")
@@ -36,7 +36,7 @@ _ROW = ("period", "supplied_kwh", "sold_kwh", "loss_kwh", "rate", "customers", "
 class LineLossPolicy:
     """When a day's loss is a hint and who is named in it (``[tasks.lineloss]``)."""
 
-    def __init__(self, threshold=0.10, step=0.004, history_days=7, min_history=2, drop=0.4,
+    def __init__(self, threshold=0.10, step=0.0025, history_days=7, min_history=2, drop=0.4,
                  min_kwh=1.0, max_candidates=10):
         self.threshold = threshold
         self.step = step
@@ -125,9 +125,18 @@ def close_day(store, archive, period, policy, at):
 
 
 def _hint(store, customers, totals, period, rate, supplied, policy, at):
-    history = [r for r in rows(store) if r["period"] < period and r["rate"] is not None]
-    history = history[-policy.history_days:]
-    baseline = _median([r["rate"] for r in history]) if len(history) >= policy.min_history else None
+    """A step carries on while it lasts: from its first day (``onset``) the baseline and each
+    customer's usual day are those of the days before it, and a candidate fell on every day since."""
+    complete = [r for r in rows(store) if r["rate"] is not None]
+    prev = [h for h in hints(store) if h["period"] == _day_before(period) and STEP in h["reasons"]]
+    onset = prev[0]["onset"] if prev else period
+    before = [r for r in complete if r["period"] < onset][-policy.history_days:]
+    since = [r["period"] for r in complete if onset <= r["period"] < period] + [period]
+    if prev:
+        baseline = prev[0]["baseline"]
+    else:
+        baseline = (_median([r["rate"] for r in before]) if len(before) >= policy.min_history
+                    else None)
     reasons = [ABOVE] if rate > policy.threshold else []
     if baseline is not None and rate - baseline > policy.step:
         reasons.append(STEP)
@@ -135,15 +144,18 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
         with transaction(store.db):
             store.db.execute("DELETE FROM line_loss_hint WHERE period = ?", (period,))
         return None
+    if STEP not in reasons:
+        onset, since = period, [period]
     rise = None if baseline is None else (rate - baseline) * supplied
     ranked = []
     for m in customers:
         today = _day(totals, m, period)
-        before = [v for v in (_day(totals, m, r["period"]) for r in history) if v is not None]
-        if today is None or not before:
+        usual = [v for v in (_day(totals, m, r["period"]) for r in before) if v is not None]
+        if today is None or not usual:
             continue
-        usual = _median(before)
-        if usual >= policy.min_kwh and today <= usual * (1.0 - policy.drop):
+        usual = _median(usual)
+        days = [v for v in (_day(totals, m, p) for p in since) if v is not None]
+        if usual >= policy.min_kwh and all(v <= usual * (1.0 - policy.drop) for v in days):
             ranked.append({"addr": m.addr, "usual_kwh": round(usual, 2), "day_kwh": round(today, 2),
                            "fell_kwh": round(usual - today, 2),
                            "share_of_rise": None if not rise else round((usual - today) / rise, 3),
@@ -151,12 +163,12 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
     ranked.sort(key=lambda c: (STOPPED in c["evidence"], -c["fell_kwh"], c["addr"]))
     ranked = ranked[:policy.max_candidates]
     with transaction(store.db):
-        store.db.execute("INSERT OR REPLACE INTO line_loss_hint VALUES (?,?,?,?,?,?)",
-                         (period, ",".join(reasons), rate, baseline, json.dumps(ranked), at))
-    log.warning("line loss %s: %.4f (%s), %d candidates to look at", period, rate,
-                ", ".join(reasons), len(ranked))
+        store.db.execute("INSERT OR REPLACE INTO line_loss_hint VALUES (?,?,?,?,?,?,?)",
+                         (period, ",".join(reasons), rate, baseline, onset, json.dumps(ranked), at))
+    log.warning("line loss %s: %.4f (%s since %s), %d candidates to look at", period, rate,
+                ", ".join(reasons), onset, len(ranked))
     return {"period": period, "reasons": reasons, "rate": rate, "baseline": baseline,
-            "candidates": ranked, "computed_at": at}
+            "onset": onset, "candidates": ranked, "computed_at": at}
 
 
 def _median(values):
@@ -176,7 +188,7 @@ def hints(store):
     """Every stored hint, oldest first."""
     ensure(store)
     return [{"period": p, "reasons": reasons.split(","), "rate": rate, "baseline": base,
-             "candidates": json.loads(c), "computed_at": at}
-            for p, reasons, rate, base, c, at in store.db.execute(
-                "SELECT period, reasons, rate, baseline, candidates, computed_at FROM"
+             "onset": onset, "candidates": json.loads(c), "computed_at": at}
+            for p, reasons, rate, base, onset, c, at in store.db.execute(
+                "SELECT period, reasons, rate, baseline, onset, candidates, computed_at FROM"
                 " line_loss_hint ORDER BY period")]

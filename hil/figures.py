@@ -27,7 +27,7 @@ REPORT = {k: None for k in (
     "readings_lost",
     # line loss (an area meter in the scenario)
     "line_loss_error_pp", "line_loss_days_complete", "theft_detect_days", "true_hint_rate",
-    "false_hint_rate",
+    "false_hint_rate", "false_hint_days",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig

@@ -3,7 +3,8 @@ the simulator's ground truth (true technical loss and the energy bypassed, per t
 
 Figures (KPIS.md): ``line_loss_error_pp`` (largest |agent - true| over complete days, percentage
 points), ``theft_detect_days`` (theft start to the first hint naming each thief, the slowest),
-``true_hint_rate`` (thieves named / thieves) and ``false_hint_rate`` (named innocents / named).
+``true_hint_rate`` (thieves named / thieves), ``false_hint_rate`` (named innocents / named) and
+``false_hint_days`` (days hinted before any theft began, or in an area without theft).
 """
 
 from edge.archive import Archive
@@ -69,10 +70,12 @@ def report(store, area, meter):
         "theft_detect_days": (round(max(detect), 2) if detect and None not in detect else None),
         "true_hint_rate": round(len(named & set(theft)) / len(theft), 4) if theft else None,
         "false_hint_rate": round(len(named - set(theft)) / len(named), 4) if named else 0.0,
+        "false_hint_days": sum(1 for h in found if not theft or parse_local(
+            h["period"] + " 00:00") + DAY <= min(theft.values())),
     }
     out["line_loss"] = {"days": days, "thieves": sorted(theft), "hints": [
         {"period": h["period"], "reasons": h["reasons"], "rate": _round(h["rate"]),
-         "baseline": _round(h["baseline"]), "candidates": [c["addr"] for c in h["candidates"]]}
+         "baseline": _round(h["baseline"]), "onset": h["onset"], "candidates": [c["addr"] for c in h["candidates"]]}
         for h in found]}
     return out
 
@@ -80,7 +83,8 @@ def report(store, area, meter):
 def empty():
     """The figures of a run without an area meter."""
     return {"line_loss_error_pp": None, "line_loss_days_complete": 0, "theft_detect_days": None,
-            "true_hint_rate": None, "false_hint_rate": None, "line_loss": None}
+            "true_hint_rate": None, "false_hint_rate": None, "false_hint_days": None,
+            "line_loss": None}
 
 
 def _round(x, n=5):
