@@ -4,8 +4,8 @@ supplied = the area meter's day (freeze of the day minus the day before, x CT ra
 sum of the customers' days; rate = (supplied - sold) / supplied. A customer without both good
 freezes is counted as missing and makes the day ``incomplete`` (no rate): nothing is estimated, so
 a missed reading never fakes a loss. Hints (loss above the threshold, a step over the recent
-median) list candidates ranked by evidence: customers whose consumption fell when the loss rose
-(those whose register stopped altogether after those still registering less).
+median) list candidates ranked by evidence: customers whose consumption fell when the loss rose,
+the deepest fall first (those whose register stopped altogether after those still registering).
 A hint is a list to look at, never an accusation. docs/lineloss.md has the model.
 """
 import json
@@ -158,9 +158,11 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
         if usual >= policy.min_kwh and all(v <= usual * (1.0 - policy.drop) for v in days):
             ranked.append({"addr": m.addr, "usual_kwh": round(usual, 2), "day_kwh": round(today, 2),
                            "fell_kwh": round(usual - today, 2),
+                           "fell_share": round(1.0 - today / usual, 3),
                            "share_of_rise": None if not rise else round((usual - today) / rise, 3),
                            "evidence": [FELL if today > 0 else STOPPED]})
-    ranked.sort(key=lambda c: (STOPPED in c["evidence"], -c["fell_kwh"], c["addr"]))
+    ranked.sort(key=lambda c: (STOPPED in c["evidence"], -c["fell_share"], -c["fell_kwh"],
+                               c["addr"]))
     ranked = ranked[:policy.max_candidates]
     with transaction(store.db):
         store.db.execute("INSERT OR REPLACE INTO line_loss_hint VALUES (?,?,?,?,?,?,?)",
