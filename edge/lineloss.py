@@ -194,3 +194,9 @@ def hints(store):
             for p, reasons, rate, base, onset, c, at in store.db.execute(
                 "SELECT period, reasons, rate, baseline, onset, candidates, computed_at FROM"
                 " line_loss_hint ORDER BY period")]
+
+
+def summary(store):
+    """Every stored day and hint, as plain data (``gridedge lineloss``)."""
+    return {"days": [dict(r, computed_at=iso(r["computed_at"])) for r in rows(store)],
+            "hints": [dict(h, computed_at=iso(h["computed_at"])) for h in hints(store)]}

@@ -823,6 +823,19 @@ def prepaid_status(config_path, show_commands):
     click.echo(json.dumps(out, indent=1))
 
 
+@main.command("lineloss")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False))
+def lineloss_cmd(config_path):
+    """The daily line loss (台区线损) and its hints from the agent's store, as JSON."""
+    from edge.lineloss import summary
+    store = _open_store(_config(config_path).store)
+    try:
+        click.echo(json.dumps(summary(store), indent=1, ensure_ascii=False))
+    finally:
+        store.close()
+
+
 @main.command()
 @click.option("--meters", "count", type=click.IntRange(1, 10000), default=300, show_default=True)
 @click.option("--seed", type=SEED, default=1, show_default=True)
