@@ -87,5 +87,22 @@ def empty():
             "line_loss": None}
 
 
+def merge(reports):
+    """The fleet's line-loss figures: the worst area's (a figure missing in any area: None)."""
+    def worst(key, pick):
+        values = [r.get(key) for r in reports]
+        return None if not values or None in values else pick(values)
+    if all(r.get("line_loss") is None for r in reports):
+        return empty()
+    out = {"line_loss_error_pp": worst("line_loss_error_pp", max),
+           "line_loss_days_complete": worst("line_loss_days_complete", min),
+           "theft_detect_days": worst("theft_detect_days", max),
+           "true_hint_rate": worst("true_hint_rate", min),
+           "false_hint_rate": worst("false_hint_rate", max),
+           "false_hint_days": worst("false_hint_days", sum)}
+    out["line_loss"] = None
+    return out
+
+
 def _round(x, n=5):
     return None if x is None else round(x, n)

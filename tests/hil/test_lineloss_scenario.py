@@ -59,3 +59,14 @@ def test_bypass_takes_a_fraction_and_nothing_else():
     with pytest.raises(ValueError) as err:
         Scenario.from_dict(bad)
     assert "fault[0].fraction" in str(err.value) and "fault[0].p" in str(err.value)
+
+
+def test_a_fleet_reports_the_worst_area():
+    from hil.lineloss_run import merge
+    a = {"line_loss_error_pp": 0.01, "line_loss_days_complete": 4, "theft_detect_days": 1.25,
+         "true_hint_rate": 1.0, "false_hint_rate": 0.0, "false_hint_days": 0, "line_loss": {}}
+    b = dict(a, line_loss_error_pp=0.03, theft_detect_days=None, false_hint_days=1)
+    got = merge([a, b])
+    assert got["line_loss_error_pp"] == 0.03 and got["theft_detect_days"] is None
+    assert got["false_hint_days"] == 1 and got["line_loss_days_complete"] == 4
+    assert merge([{"line_loss": None}])["line_loss_error_pp"] is None
