@@ -38,6 +38,8 @@ def test_the_agent_measures_the_true_loss_and_hints_at_the_thief():
     assert report["theft_detect_days"] == 1.25 and report["true_hint_rate"] == 1.0
     assert report["false_hint_days"] == 0
     assert [n for n in figure_paths(report) if not known_figure(n)] == []
+    again, _ = run_scenario(Scenario.from_dict(doc()))          # the same seed, the same run
+    assert again["line_loss"] == ll
 
 
 @pytest.mark.timeout(60)
