@@ -13,7 +13,7 @@ from meter_sim.firmware.load import DEFAULT_TOU, TARIFFS
 
 HOUR = 3600.0
 AREA_ADDR = "000099000001"       # printed address of the simulated area meter
-DEFAULTS = {"ct_ratio": 40, "fixed_kw": 1.0, "k_per_kw": 1.5e-4, "addr": AREA_ADDR}
+DEFAULTS = {"ct_ratio": 120, "fixed_kw": 1.0, "k_per_kw": 1.5e-4, "addr": AREA_ADDR}
 
 
 class AreaSupply:
@@ -103,7 +103,7 @@ class AreaSupply:
         return (p + self.fixed_kw + self.k_per_kw * p * p) / self.ct_ratio
 
 
-def build_area_meter(customers, t0, addr=AREA_ADDR, ct_ratio=40, fixed_kw=1.0, k_per_kw=1.5e-4,
+def build_area_meter(customers, t0, addr=AREA_ADDR, ct_ratio=120, fixed_kw=1.0, k_per_kw=1.5e-4,
                      base_kwh=(1200.0, 3400.0, 5100.0, 2600.0)):
     """The area meter of ``customers`` (firmware or fault-wrapped meters built from ``t0``)."""
     supply = AreaSupply(customers, t0, fixed_kw, k_per_kw, ct_ratio)
