@@ -22,7 +22,7 @@ from edge.health import Health, MeterHealth
 from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Window,
                        failed_reading, read_job, time_sync_job)
 from edge.links import ModuleLink, Rs485Link
-from edge.metrics import samples
+from edge.metrics import ANSWERED, Histogram, samples
 from edge.module_facts import on_report as on_module_report
 from edge.module_sync import meter_search, module_sync
 from edge.plan import Settings, next_opening, open_windows
@@ -97,6 +97,7 @@ class Agent:
         for name, port in archive.ports.items():
             link = make_link(port, self.settings)
             self.buses[name] = Bus(port, link, BusScheduler(link.capacity, self.settings.gap_s))
+        self.latency = {port.medium: Histogram() for port in archive.ports.values()}
         self.health = {}
         self.planned = {}                 # (task, period) -> deadline of the windows opened
         self.closing = {}                 # freeze windows whose read rate is saved at the deadline
@@ -255,6 +256,8 @@ class Agent:
             if isinstance(token, Job):
                 bus.scheduler.done(token, self.now)
                 self.count("exchange_%s" % result.kind)
+                if result.kind in ANSWERED and result.latency is not None:
+                    self.latency[bus.port.medium].observe(result.latency)
                 self._advance(token.payload[0], result)
             else:
                 self._advance(token, result)

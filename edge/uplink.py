@@ -25,91 +25,15 @@ from edge.archive import ArchiveError, vars_of
 from edge.prepaid.carrier import Carrier
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
 from edge.uplink_forward import Forwarding
-from edge.uplink_guard import FORWARD_ALLOW, TP_REQUIRED_AFNS, ReplayWindow, label_problem
-from hostlink.session import CONFIRMED, DENIED, SessionSettings, TerminalSession
+from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
+from edge.uplink_settings import UplinkSettings  # noqa: F401  (its home; callers import it here)
+from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
 UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event")
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long
-UPLINK_KEYS = {"master", "region", "terminal", "tls", "cafile", "certfile", "keyfile",
-               "password", "check_tp", "seed", "tp_skew_s", "replay_window", "forward_allow",
-               "max_denies"}
-PASSWORD_PLACEHOLDER = "CHANGE-ME"           # what edge/deploy/agent.toml ships with
-PASSWORD_HOWTO = ("set [uplink] password to the 32 hex digits the master station uses for this"
-                  " terminal (a new one: python3 -c 'import secrets;"
-                  " print(secrets.token_hex(16))')")
-
-
-def _password(text):
-    """The 16-byte PW from its hex text; the shipped placeholder and all-zero are refused."""
-    if not isinstance(text, str) or text.startswith(PASSWORD_PLACEHOLDER):
-        raise ValueError("password is still the example's placeholder: " + PASSWORD_HOWTO)
-    try:
-        pw = bytes.fromhex(text)
-    except ValueError:
-        raise ValueError("password is 32 hex digits, got %r" % text) from None
-    if len(pw) != 16:
-        raise ValueError("password is 16 bytes (32 hex digits), got %d" % len(pw))
-    if pw == bytes(16):
-        raise ValueError("an all-zero password is every terminal's default: " + PASSWORD_HOWTO)
-    return pw
-
-
-class UplinkSettings:
-    """``[uplink]`` of agent.toml: where the master is, who we are, what protects the terminal
-    (PW, time labels, replay window, forwarding policy, denials before a reading is rejected)
-    and the session timing. ``password`` None (simulations) refuses every frame that needs it."""
-
-    def __init__(self, master, region="0000", terminal=1, tls=False, cafile=None,
-                 certfile=None, keyfile=None, password=None, check_tp="require", seed=0,
-                 session=None, tp_skew_s=300.0, replay_window=1024, forward_allow=(),
-                 max_denies=3):
-        self.master = master
-        self.region = region
-        self.terminal = terminal
-        self.tls = tls
-        self.cafile = cafile
-        self.certfile = certfile
-        self.keyfile = keyfile
-        self.password = None if password is None else _password(password)
-        self.check_tp = check_tp
-        self.seed = seed
-        self.session = session or SessionSettings()
-        self.tp_skew_s = tp_skew_s              # a label may be this far ahead of our clock
-        self.replay_window = replay_window      # labels kept at most (two keys per frame)
-        self.forward_allow = tuple(forward_allow)
-        self.max_denies = max_denies            # denials before a reading is rejected
-        problems = [what for bad, what in (
-            (len(region) != 4 or not region.isdigit(), "region is 4 digits"),
-            (not isinstance(terminal, int) or not 0 <= terminal <= 0xFFFF, "terminal 0..65535"),
-            (check_tp != "require", 'check_tp can only be "require" (time labels cannot be'
-                                    ' turned off)'),
-            (not 0 <= tp_skew_s <= 3600, "0 <= tp_skew_s <= 3600"),
-            (not 16 <= replay_window <= 1000000, "16 <= replay_window <= 1000000"),
-            (not 1 <= max_denies <= 100, "1 <= max_denies <= 100"),
-            (sorted(set(self.forward_allow) - set(FORWARD_ALLOW)) != [],
-             "forward_allow names kinds of %s" % ", ".join(FORWARD_ALLOW))) if bad]
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, doc):
-        doc = dict(doc)
-        unknown = set(doc) - UPLINK_KEYS - set(SessionSettings.FIELDS)
-        if unknown:
-            raise ValueError("unknown [uplink] settings: %s" % ", ".join(sorted(unknown)))
-        master = doc.get("master")
-        host, _, port = str(master or "").rpartition(":")
-        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError("[uplink] master = \"HOST:PORT\" is required, got %r" % (master,))
-        if "password" not in doc:
-            raise ValueError("[uplink] password is required: " + PASSWORD_HOWTO)
-        timing = {k: doc.pop(k) for k in SessionSettings.FIELDS if k in doc}
-        return cls(session=SessionSettings(**timing), **doc)
-
-
 def points_of(archive):
     """{point: addr} of ``archive`` (a record's ``point``, else numbered in archive order)."""
     by_point = {}
@@ -137,6 +61,7 @@ class Uplink(StoreAnswers, Forwarding):
         self.session = TerminalSession(settings.region, settings.terminal, self, rng,
                                        settings.session)
         self.in_flight = {}          # token -> reading ids
+        self.started = agent.now     # the age of the last confirm counts from here until one
         self._tokens = 0
         self._points = None
         self._points_of = None
