@@ -426,9 +426,14 @@ class Agent:
                 self._line_loss(key[1])
 
     def _line_loss(self, period):
-        """The day's line loss once its freeze window closed; a failure is logged, never fatal."""
+        """The day's line loss once its freeze window closed, and the cover-open records of the
+        customers a hint names; a failure is logged, never fatal."""
         try:
-            lineloss.close_day(self.store, self.archive, period, self.settings.lineloss, self.wall)
+            day = lineloss.close_day(self.store, self.archive, period, self.settings.lineloss,
+                                     self.wall)
+            named = lineloss.probe(day)
+            if named:                   # their cover-open records: evidence for the next hint
+                self.read_now(named, [lineloss.COVER_RECORD], deadline_s=6 * 3600.0)
         except Exception:
             log.exception("line loss of %s not computed", period)
 

@@ -5,7 +5,8 @@ sum of the customers' days; rate = (supplied - sold) / supplied. A customer with
 freezes is counted as missing and makes the day ``incomplete`` (no rate): nothing is estimated, so
 a missed reading never fakes a loss. Hints (loss above the threshold, a step over the recent
 median) list candidates ranked by evidence: customers whose consumption fell when the loss rose,
-the deepest fall first (those whose register stopped altogether after those still registering).
+a recent cover opening read from the meter first, then the deepest fall (those whose register
+stopped altogether after those still registering).
 A hint is a list to look at, never an accusation. docs/lineloss.md has the model.
 """
 import json
@@ -18,7 +19,8 @@ from edge.store import transaction
 log = logging.getLogger(__name__)
 TASK = "daily_freeze"
 COMPLETE, INCOMPLETE, NO_SUPPLY = "complete", "incomplete", "no_supply"
-ABOVE, STEP, FELL = "above_threshold", "step_change", "consumption_fell"
+ABOVE, STEP, FELL, COVER = "above_threshold", "step_change", "consumption_fell", "cover_opened"
+COVER_RECORD = 0x03300D01           # DL/T 645-2007: the last cover-open record (开表盖, start first)
 STOPPED = "consumption_stopped"     # nothing registered: a relay trip or an empty home explains it too
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS line_loss (
@@ -37,7 +39,7 @@ class LineLossPolicy:
     """When a day's loss is a hint and who is named in it (``[tasks.lineloss]``)."""
 
     def __init__(self, threshold=0.10, step=0.0025, history_days=7, min_history=2, drop=0.4,
-                 min_kwh=1.0, max_candidates=10):
+                 min_kwh=1.0, max_candidates=10, cover_days=7):
         self.threshold = threshold
         self.step = step
         self.history_days = history_days
@@ -45,6 +47,7 @@ class LineLossPolicy:
         self.drop = drop
         self.min_kwh = min_kwh
         self.max_candidates = max_candidates
+        self.cover_days = cover_days
 
 
 LINELOSS = Section("tasks.lineloss", "Line loss per day and its hints (edge.lineloss).", [
@@ -55,6 +58,8 @@ LINELOSS = Section("tasks.lineloss", "Line loss per day and its hints (edge.line
     Float("drop", INHERIT, 0, 1, "", "a candidate's consumption fell by at least this share"),
     Float("min_kwh", INHERIT, 0, 1e6, "kWh", "... from a daily median of at least this"),
     Int("max_candidates", INHERIT, 1, 1000, "meters", "candidates named in a hint"),
+    Int("cover_days", INHERIT, 0, 366, "days", "a cover opened this long before the onset or "
+        "later is evidence"),
 ], target=LineLossPolicy)
 
 
@@ -161,8 +166,15 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
                            "fell_share": round(1.0 - today / usual, 3),
                            "share_of_rise": None if not rise else round((usual - today) / rise, 3),
                            "evidence": [FELL if today > 0 else STOPPED]})
-    ranked.sort(key=lambda c: (STOPPED in c["evidence"], -c["fell_share"], -c["fell_kwh"],
-                               c["addr"]))
+    opened = _covers(store, [c["addr"] for c in ranked])
+    since_day = _day_before(onset, policy.cover_days)
+    for c in ranked:
+        start = opened.get(c["addr"])
+        if start is not None and start[:10] >= since_day:
+            c["evidence"].append(COVER)
+            c["cover_opened"] = start
+    ranked.sort(key=lambda c: (-len(c["evidence"]), STOPPED in c["evidence"], -c["fell_share"],
+                               -c["fell_kwh"], c["addr"]))
     ranked = ranked[:policy.max_candidates]
     with transaction(store.db):
         store.db.execute("INSERT OR REPLACE INTO line_loss_hint VALUES (?,?,?,?,?,?,?)",
@@ -171,6 +183,26 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
                 ", ".join(reasons), onset, len(ranked))
     return {"period": period, "reasons": reasons, "rate": rate, "baseline": baseline,
             "onset": onset, "candidates": ranked, "computed_at": at}
+
+
+def _covers(store, addrs):
+    """addr -> start of the last cover opening read from the meter (``probe``), if any."""
+    out = {}
+    for addr, value in store.db.execute(
+            "SELECT addr, value FROM reading WHERE task='on_demand' AND di=? AND quality='ok'"
+            " ORDER BY id", (COVER_RECORD,)):
+        if addr in addrs:
+            start = (json.loads(value) or {}).get("start")
+            if start:
+                out[addr] = start
+    return out
+
+
+def probe(day):
+    """Addresses whose last cover-open record the agent reads after ``day``'s hint (the
+    evidence joins the ranking from the next day's hint on)."""
+    hint = (day or {}).get("hint")
+    return [c["addr"] for c in hint["candidates"]] if hint else []
 
 
 def _median(values):

@@ -23,6 +23,7 @@ KINDS = {
     "outage": (),               # supply lost from start to end (power-down event recorded)
     "relay_stuck": (),          # relay does not move from start to end
     "bypass": ("fraction",),    # theft: this share of the load bypasses the register (窃电)
+    "cover_open": (),           # the terminal cover is opened at start, closed at end (event)
 }
 
 
@@ -101,7 +102,7 @@ class FaultyMeter:
         for f in self.faults:
             if f.kind == "clock_jump":
                 acts.append((f.start, "jump", f))
-            elif f.kind in ("outage", "relay_stuck"):
+            elif f.kind in ("outage", "relay_stuck", "cover_open"):
                 acts.append((f.start, f.kind + "_on", f))
                 if f.end is not None:
                     acts.append((f.end, f.kind + "_off", f))
@@ -134,6 +135,10 @@ class FaultyMeter:
             elif what == "relay_stuck_off":
                 m.advance(at)
                 m.relay.stuck = False
+            elif what == "cover_open_on":
+                m.open_cover(at)
+            elif what == "cover_open_off":
+                m.close_cover(at)
 
     def _active(self, kind, t):
         for f in self.faults:

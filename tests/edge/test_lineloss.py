@@ -128,3 +128,25 @@ def test_the_archive_role_and_ct_ratio_and_the_policy_are_checked():
     with pytest.raises(SchemaError) as err:
         Settings.from_dict({"lineloss": {"threshold": 2, "colour": 1}})
     assert "tasks.lineloss.threshold" in str(err.value) and "colour" in str(err.value)
+
+
+def test_a_recent_cover_opening_read_from_the_meter_ranks_a_candidate_first(tmp_path):
+    store = Store(tmp_path / "agent.sqlite")
+
+    def use(i, d):
+        if d >= 4 and i in (0, 3):
+            return {0: 10.0, 3: 4.0}[i]         # customer 3 fell deeper, customer 0 opened the cover
+        return 20.0
+    fill(store, use, lambda d: 0.04 if d < 4 else 0.04 + 0.1)
+    opened = {"start": "2026-01-08 23:10:00", "end": "2026-01-08 23:40:00",
+              "forward_kwh_start": 1.0, "forward_kwh_end": 1.1}
+    old = dict(opened, start="2025-11-02 10:00:00")
+    store.put_readings([Reading(CUSTOMERS[0], "on_demand", lineloss.COVER_RECORD, "req-1", opened),
+                        Reading(CUSTOMERS[3], "on_demand", lineloss.COVER_RECORD, "req-1", old)])
+    for period in DAYS[1:5]:
+        day = close_day(store, archive(), period, LineLossPolicy(step=0.01), at=1.0)
+    first = day["hint"]["candidates"]
+    assert [c["addr"] for c in first] == [CUSTOMERS[0], CUSTOMERS[3]]
+    assert first[0]["evidence"] == ["consumption_fell", "cover_opened"]
+    assert first[1]["evidence"] == ["consumption_fell"]         # a cover opened long ago: no
+    assert lineloss.probe(day) == [CUSTOMERS[0], CUSTOMERS[3]] and lineloss.probe(None) == []

@@ -4,15 +4,18 @@ the one customer bypassing from day 3; without theft no hint, and a dead meter m
 incomplete instead of a loss."""
 import pytest
 
+from edge.lineloss import hints
 from hil.figures import figure_paths, known_figure
 from hil.scenario import Scenario
-from hil.scenario_run import run_scenario
+from hil.scenario_run import Run, run_scenario
 
 THIEF = 7
 
 
-def doc(fraction=0.8, dead=()):
+def doc(fraction=0.8, dead=(), cover=False):
     faults = [{"kind": "bypass", "meters": [THIEF], "start_h": 168, "fraction": fraction}]
+    if cover:                           # the cover opened for half an hour to fit the bypass
+        faults.append({"kind": "cover_open", "meters": [THIEF], "start_h": 167.2, "end_h": 167.7})
     if dead:
         faults.append({"kind": "dead", "meters": list(dead)})
     return {"scenario": {"name": "theft-small", "seed": 2, "start": "2026-01-06 00:00",
@@ -72,3 +75,17 @@ def test_a_fleet_reports_the_worst_area():
     assert got["line_loss_error_pp"] == 0.03 and got["theft_detect_days"] is None
     assert got["false_hint_days"] == 1 and got["line_loss_days_complete"] == 4
     assert merge([{"line_loss": None}])["line_loss_error_pp"] is None
+
+
+@pytest.mark.timeout(60)
+def test_the_agent_reads_the_named_customers_cover_record_and_ranks_on_it():
+    run = Run(Scenario.from_dict(doc(cover=True))).run()
+    found = hints(run.store)
+    thief = "%012d" % (THIEF + 1)
+    assert [h["period"] for h in found] == ["2026-01-08", "2026-01-09"]
+    # the onset day's hint names it on its consumption; the agent then reads its cover record
+    assert found[0]["candidates"][0]["evidence"] == ["consumption_fell"]
+    assert found[1]["candidates"][0]["addr"] == thief
+    assert found[1]["candidates"][0]["evidence"] == ["consumption_fell", "cover_opened"]
+    assert found[1]["candidates"][0]["cover_opened"].startswith("2026-01-07 23:")
+    assert all(len(c["evidence"]) == 1 for c in found[1]["candidates"][1:])

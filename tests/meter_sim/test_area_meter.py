@@ -73,3 +73,12 @@ def test_over_a_week_supplied_minus_sold_is_the_true_loss_of_every_day():
 def test_bypass_needs_a_fraction_within_zero_and_one():
     with pytest.raises(ValueError):
         Fault("bypass", T0, fraction=1.5)
+
+
+def test_a_cover_open_fault_leaves_the_meter_s_own_cover_record():
+    fw = Meter("000000000001", T0, ConstantLoad(1.0))
+    m = FaultyMeter(fw, [Fault("cover_open", T0 + 3600, T0 + 5400)], None)
+    m.due(T0 + DAY)
+    record = value(fw, Read(DI.EV_COVER_OPEN + 1), T0 + DAY)
+    assert record["start"] == "2026-01-01 01:00:00" and record["end"] == "2026-01-01 01:30:00"
+    assert value(fw, Read(DI.EV_COVER_OPEN), T0 + DAY) == 1
