@@ -14,6 +14,7 @@ from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
+from edge import lineloss
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -430,6 +431,19 @@ class Agent:
                 del self.closing[key]
                 self.read_rates[key] = rows = self.read_rate(*key)
                 self.store.save_read_rate(key[0], key[1], rows)
+                self._line_loss(key[1])
+
+    def _line_loss(self, period):
+        """The day's line loss once its freeze window closed, and the cover-open records of the
+        customers a hint names; a failure is logged, never fatal."""
+        try:
+            day = lineloss.close_day(self.store, self.archive, period, self.settings.lineloss,
+                                     self.wall)
+            named = lineloss.probe(day)
+            if named:                   # their cover-open records: evidence for the next hint
+                self.read_now(named, [lineloss.COVER_RECORD], deadline_s=6 * 3600.0)
+        except Exception:
+            log.exception("line loss of %s not computed", period)
 
     def read_rate(self, task, period):
         """Rows (medium, depth, meters, read) of ``task``'s read rate for ``period`` so far."""
