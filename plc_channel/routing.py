@@ -30,6 +30,22 @@ class Router:
         self.down = set()
         self.repairs = 0
         self.joins = 0
+        self.route_log = {}             # meter -> [(t, has a route)] at each change (ground truth)
+
+    def _log_routes(self, nodes, before, t):
+        for i, had in zip(nodes, before):
+            has = self.parent[i] is not None
+            if has != had:
+                self.route_log.setdefault(i, []).append((t, has))
+
+    def routed_at(self, i, t):
+        """Whether meter ``i`` had a route at ``t`` (from the change log; now if never changed)."""
+        state = None
+        for at, has in self.route_log.get(i, ()):
+            if at > t:
+                break
+            state = has
+        return state if state is not None else False
 
     def snr(self, i, j, t):
         """SNR (dB) of a transmission from ``i`` heard at ``j`` at ``t``."""
@@ -42,10 +58,12 @@ class Router:
         """Network the meters alive at ``t`` on the link qualities of the last quiet hour
         (networking runs over hours; a CCO's tree reflects the quiet night, not one instant)."""
         n = self.topology.size
+        before = [p is not None for p in self.parent]
         self.parent = [None] * n
         self.level = [0] * n
         quiet = t - (t - QUIET_HOUR * 3600.0) % 86400.0
         self._assign([i for i in range(n) if self.alive(i, t)], quiet)
+        self._log_routes(range(n), before, t)
 
     def path(self, i):
         """[ROOT, relay, ..., i] or None when ``i`` is not in the network."""
@@ -74,6 +92,7 @@ class Router:
                 self._attach_one(i, t)
         else:
             self._assign(orphans, t)
+        self._log_routes(subtree, [True] * len(subtree), t)
 
     def rejoin(self, i, t):
         """Meter ``i`` is heard again (or for the first time): give it a route if possible."""
@@ -82,6 +101,7 @@ class Router:
         self.down.discard(i)
         self.joins += 1
         self._attach_one(i, t)
+        self._log_routes((i,), (False,), t)
         return self.parent[i] is not None
 
     def _attach_one(self, i, t):
