@@ -67,13 +67,14 @@ def freeze_done(store, period):
 
 def run_agent(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s=300.0,
               settings=None, store_path=":memory:", day_hours=None, module_baud=DEFAULT_BAUD,
-              **area_kw):
+              environment=simpy.Environment, **area_kw):
     """Build the area of ``run_baseline`` and let the agent collect the daily freeze in the same
     window (``hours`` from ``start_hour`` + settle); the simulation runs ``day_hours`` (default:
-    the window) so the agent's other tasks run around it. Returns the report and the agent."""
+    the window) so the agent's other tasks run around it; ``environment``: the SimPy clock's
+    class (a benchmark counts events with its own). Returns the report and the agent."""
     t0 = area_kw.pop("t0", DEFAULT_EPOCH)
     start = t0 + DAY + 3600.0 * start_hour
-    env = simpy.Environment(initial_time=start)
+    env = environment(initial_time=start)
     area = build_area(env, count, medium, seed, t0, faults, **area_kw)
     settings = settings or Settings()
     settings.freeze_offset_s = 3600.0 * start_hour + settle_s
