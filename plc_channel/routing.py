@@ -31,6 +31,8 @@ class Router:
         self.repairs = 0
         self.joins = 0
         self.route_log = {}             # meter -> [(t, has a route)] at each change (ground truth)
+        self._noise_t, self._noise_at = None, {}     # noise by box at one instant
+        self._near_boxes = {}           # box -> [(box, attenuation)] within reach, once asked
 
     def _log_routes(self, nodes, before, t):
         for i, had in zip(nodes, before):
@@ -81,7 +83,7 @@ class Router:
             return
         self.down.add(j)
         self.repairs += 1
-        subtree = [i for i in range(self.topology.size) if self._below(i, j)]
+        subtree = sorted(self._subtree(j))
         subtree.sort(key=lambda i: self.level[i])
         for i in subtree:
             self.parent[i] = None
@@ -112,11 +114,10 @@ class Router:
             return
         reach_m = max(0.0, (phy.budget_db - self.threshold - 2.0) / phy.alpha_db_per_m)
         bi = topo.box_of[i]
-        noise_i = self.noise.level(bi, t)
+        noise_i = self._noise(bi, t)
         best = None
-        for b in topo.boxes_near(bi, reach_m):
-            room = (phy.budget_db - topo.box_att(bi, b, phy) - topo.shadow[i]
-                    - max(noise_i, self.noise.level(b, t)))
+        for b, att in self._near(bi, reach_m):
+            room = (phy.budget_db - att - topo.shadow[i] - max(noise_i, self._noise(b, t)))
             if room < self.threshold:
                 continue
             for j in topo.members[b]:
@@ -131,12 +132,35 @@ class Router:
         if best is not None:
             self._set(i, best[1], best[0][0] + 1)
 
-    def _below(self, i, j):
-        while i is not None and i != ROOT:
-            if i == j:
-                return True
-            i = self.parent[i]
-        return False
+    def _subtree(self, j):
+        """``j`` and every meter routed through it (one pass over the parents, then down)."""
+        children = {}
+        for i, p in enumerate(self.parent):
+            if p is not None:
+                children.setdefault(p, []).append(i)
+        out, todo = [j], [j]
+        while todo:
+            kids = children.get(todo.pop(), ())
+            out.extend(kids)
+            todo.extend(kids)
+        return out
+
+    def _noise(self, box, t):
+        if t != self._noise_t:
+            self._noise_t, self._noise_at = t, {}
+        got = self._noise_at.get(box)
+        if got is None:
+            got = self._noise_at[box] = self.noise.level(box, t)
+        return got
+
+    def _near(self, box, reach_m):
+        """[(box, attenuation)] of the boxes that may be within ``reach_m`` of ``box``."""
+        got = self._near_boxes.get(box)
+        if got is None:
+            topo, phy = self.topology, self.phy
+            got = self._near_boxes[box] = [(b, topo.box_att(box, b, phy))
+                                           for b in topo.boxes_near(box, reach_m)]
+        return got
 
     def _assign(self, nodes, t):
         topo, phy = self.topology, self.phy
