@@ -46,7 +46,10 @@ class BusScheduler:
     Per lane, waiting entries ``(not_before, tries, order, job)`` sit in a heap by back-off;
     those with an ``early`` time also wait in a heap by it until it comes, then in a heap of
     the ones that may start early (two: plain and humble). An entry taken from one heap stays
-    in the others until it reaches their top (``_live`` says which entries still wait)."""
+    in the others until it reaches their top (``_live`` says which entries still wait), or
+    until ``compact_after`` more submissions than twice the waiting entries rebuild the heaps."""
+
+    compact_after = 1024
 
     def __init__(self, capacity=1, gap_s=0.0):
         self.capacity = capacity
@@ -58,6 +61,7 @@ class BusScheduler:
         self._eligible = [([], []) for _ in LANES]  # heaps of entries early now: (plain, humble)
         self._early_at = [[] for _ in LANES]    # heaps of (early, order) of the eligible ones
         self._live = {}                         # order -> entry, for every waiting entry
+        self._held = 0                          # submissions since the heaps were compacted
         self._order = itertools.count()
 
     def submit(self, job):
@@ -67,6 +71,22 @@ class BusScheduler:
         heapq.heappush(self._waiting[job.lane], entry)
         if job.early is not None:
             heapq.heappush(self._pending[job.lane], (job.early, order, entry))
+        self._held += 1
+        if self._held > 2 * len(self._live) + self.compact_after:
+            self._compact()
+
+    def _compact(self):
+        """Drop the entries taken from one heap but still held by others (and their jobs)."""
+        live = self._live
+        for heaps in (self._waiting, self._pending, self._early_at):
+            for k, heap in enumerate(heaps):
+                pos = 1 if heaps is not self._waiting else 2
+                keep = [e for e in heap if e[pos] in live]
+                heapq.heapify(keep)
+                heaps[k] = keep
+        for k, pair in enumerate(self._eligible):
+            self._eligible[k] = tuple(_alive(h, live) for h in pair)
+        self._held = len(live)
 
     def __len__(self):
         return len(self._live) + len(self.running)
@@ -165,3 +185,9 @@ class BusScheduler:
             if early_at:
                 times.append(early_at[0][0])
         return max(min(times), self.free_at)
+
+
+def _alive(heap, live):
+    keep = [e for e in heap if e[2] in live]
+    heapq.heapify(keep)
+    return keep

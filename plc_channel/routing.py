@@ -154,12 +154,20 @@ class Router:
         return got
 
     def _near(self, box, reach_m):
-        """[(box, attenuation)] of the boxes that may be within ``reach_m`` of ``box``."""
+        """[(box, attenuation)] of the boxes within ``reach_m`` of ``box`` that a member of
+        ``box`` could hear at the quietest noise (the rest never pass ``_attach_one``'s test)."""
         got = self._near_boxes.get(box)
         if got is None:
             topo, phy = self.topology, self.phy
-            got = self._near_boxes[box] = [(b, topo.box_att(box, b, phy))
-                                           for b in topo.boxes_near(box, reach_m)]
+            hourly = getattr(self.noise, "hourly", None)
+            best = phy.budget_db - min(topo.shadow[i] for i in topo.members[box])
+            best -= min(hourly) if hourly else 0.0
+            got = []
+            for b in topo.boxes_near(box, reach_m):
+                att = topo.box_att(box, b, phy)
+                if hourly is None or best - att >= self.threshold - 1e-6:
+                    got.append((b, att))
+            self._near_boxes[box] = got
         return got
 
     def _assign(self, nodes, t):

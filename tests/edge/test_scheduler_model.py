@@ -69,9 +69,10 @@ STEP = st.one_of(st.tuples(st.just("submit"), JOB), st.tuples(st.just("tick"), s
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 3), st.lists(STEP, max_size=60))
-def test_scheduler_matches_the_plain_model(capacity, steps):
+@given(st.integers(1, 3), st.lists(STEP, max_size=60), st.sampled_from([0, 3, 1024]))
+def test_scheduler_matches_the_plain_model(capacity, steps, compact_after):
     real, model = BusScheduler(capacity), Model(capacity)
+    real.compact_after = compact_after           # 0: the heaps are rebuilt on most submissions
     now, n = 0.0, 0
     for kind, arg in steps:
         if kind == "submit":
