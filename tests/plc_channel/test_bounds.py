@@ -80,3 +80,14 @@ def test_module_baud_is_a_scenario_parameter_with_known_rates():
     assert check({"area": {"medium": "hplc", "module_baud": 4800}})[0]
     with pytest.raises(ValueError):
         UartLink(simpy.Environment(), 4800)
+
+
+def test_efficiency_at_t99_weighs_the_reads_done_by_then():
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 120, "rs485", seed=4)
+    rr = RoundRobin(area)
+    env.process(rr.run(START + 1800))
+    env.run(until=START + 1800)
+    r = report(area, rr, START, START + 1800)
+    assert r["read"] == 120 and r["t99_s"] < r["completion_s"]
+    assert 0 < r["efficiency_t99"] <= 1 and 0 < r["efficiency"] <= 1
