@@ -107,6 +107,7 @@ class Agent:
         self.active = 0
         self._sleepers = []
         self._order = itertools.count()
+        self._plan_wall = self._plan_due = None
         self._restore()
         self.prepaid = None
         self.uplink = None                # edge.uplink.Uplink, when [uplink] is configured
@@ -388,7 +389,11 @@ class Agent:
 
     # --- planning -----------------------------------------------------------------------------
     def _plan(self):
-        """Open the task windows that started; forget closed ones (they cannot open again)."""
+        """Open the task windows that started; forget closed ones (they cannot open again).
+        Nothing changes before the next opening or closing, unless the wall clock went back."""
+        due = self._plan_due
+        if due is not None and self._plan_wall <= self.wall < due:
+            return
         for key in [k for k, deadline in self.planned.items() if deadline <= self.wall]:
             del self.planned[key]
         for task in self.tasks:
@@ -398,6 +403,8 @@ class Agent:
                     self.planned[key] = window.deadline
                     self._open(task, window)
         self._next_plan = min(next_opening(task, self.wall) for task in self.tasks)
+        self._plan_wall = self.wall
+        self._plan_due = min([self._next_plan] + list(self.planned.values()))
 
     def _open(self, task, window):
         if isinstance(task, ClockCheck):          # per port: time sync first, then the checks

@@ -234,5 +234,8 @@ def _tables(doc, key, problems):
 
 
 def _unique(problems, place, what, values):
-    for dup in sorted({v for v in values if values.count(v) > 1}):
+    seen, dups = set(), set()
+    for v in values:
+        (dups if v in seen else seen).add(v)
+    for dup in sorted(dups):
         problems.append((place, "duplicate %s %s" % (what, dup)))

@@ -41,7 +41,15 @@ class Job:
 
 
 class BusScheduler:
-    """Priority lanes, single flight (or ``capacity``), inter-frame gap, fair back-off."""
+    """Priority lanes, single flight (or ``capacity``), inter-frame gap, fair back-off.
+
+    Per lane, waiting entries ``(not_before, tries, order, job)`` sit in a heap by back-off;
+    those with an ``early`` time also wait in a heap by it until it comes, then in a heap of
+    the ones that may start early (two: plain and humble). An entry taken from one heap stays
+    in the others until it reaches their top (``_live`` says which entries still wait), or
+    until ``compact_after`` more submissions than twice the waiting entries rebuild the heaps."""
+
+    compact_after = 1024
 
     def __init__(self, capacity=1, gap_s=0.0):
         self.capacity = capacity
@@ -49,13 +57,39 @@ class BusScheduler:
         self.running = []
         self.free_at = 0.0
         self._waiting = [[] for _ in LANES]     # heaps of (not_before, tries, order, job)
+        self._pending = [[] for _ in LANES]     # heaps of (early, order, entry): not yet early
+        self._eligible = [([], []) for _ in LANES]  # heaps of entries early now: (plain, humble)
+        self._early_at = [[] for _ in LANES]    # heaps of (early, order) of the eligible ones
+        self._live = {}                         # order -> entry, for every waiting entry
+        self._held = 0                          # submissions since the heaps were compacted
         self._order = itertools.count()
 
     def submit(self, job):
-        heapq.heappush(self._waiting[job.lane], (job.not_before, job.tries, next(self._order), job))
+        order = next(self._order)
+        entry = (job.not_before, job.tries, order, job)
+        self._live[order] = entry
+        heapq.heappush(self._waiting[job.lane], entry)
+        if job.early is not None:
+            heapq.heappush(self._pending[job.lane], (job.early, order, entry))
+        self._held += 1
+        if self._held > 2 * len(self._live) + self.compact_after:
+            self._compact()
+
+    def _compact(self):
+        """Drop the entries taken from one heap but still held by others (and their jobs)."""
+        live = self._live
+        for heaps in (self._waiting, self._pending, self._early_at):
+            for k, heap in enumerate(heaps):
+                pos = 1 if heaps is not self._waiting else 2
+                keep = [e for e in heap if e[pos] in live]
+                heapq.heapify(keep)
+                heaps[k] = keep
+        for k, pair in enumerate(self._eligible):
+            self._eligible[k] = tuple(_alive(h, live) for h in pair)
+        self._held = len(live)
 
     def __len__(self):
-        return sum(len(h) for h in self._waiting) + len(self.running)
+        return len(self._live) + len(self.running)
 
     def ready(self, now):
         """Jobs that may start now, highest lane first; they count as running until ``done``."""
@@ -69,44 +103,59 @@ class BusScheduler:
             out.append(job)
         return out
 
+    def _head(self, lane):
+        heap, live = self._waiting[lane], self._live
+        while heap and heap[0][2] not in live:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
     def _pop_due(self, now):
-        for heap in self._waiting:
-            if heap and heap[0][0] <= now:
-                return heapq.heappop(heap)[3]
-            job = self._take_early(heap, now, False)
+        for lane in range(len(LANES)):
+            head = self._head(lane)
+            if head is not None and head[0] <= now:
+                heapq.heappop(self._waiting[lane])
+                del self._live[head[2]]
+                return head[3]
+            job = self._take_early(lane, now, False)
             if job is not None:
                 return job
-        for heap in self._waiting:
-            job = self._take_early(heap, now, True)
+        for lane in range(len(LANES)):
+            job = self._take_early(lane, now, True)
             if job is not None:
                 return job
         return None
 
-    @staticmethod
-    def _take_early(heap, now, humble):
-        best = None
-        for k, entry in enumerate(heap):
-            job = entry[3]
-            if (job.early is not None and job.early <= now and (humble or not job.humble)
-                    and (best is None or entry < heap[best])):
-                best = k
+    def _top(self, heap):
+        live = self._live
+        while heap and heap[0][2] not in live:
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+    def _take_early(self, lane, now, humble):
+        pending, live = self._pending[lane], self._live
+        plain, humbles = self._eligible[lane]
+        while pending and pending[0][0] <= now:
+            early, order, entry = heapq.heappop(pending)
+            if order in live:
+                heapq.heappush(humbles if entry[3].humble else plain, entry)
+                heapq.heappush(self._early_at[lane], (early, order))
+        best, heap = self._top(plain), plain
+        if humble:
+            other = self._top(humbles)
+            if other is not None and (best is None or other < best):
+                best, heap = other, humbles
         if best is None:
             return None
-        job = heap[best][3]
-        heap[best] = heap[-1]
-        heap.pop()
-        heapq.heapify(heap)
-        return job
+        heapq.heappop(heap)
+        del live[best[2]]
+        return best[3]
 
     def drop(self, expired):
-        """Take the waiting jobs for which ``expired(job)`` holds out of the queue; returns them."""
+        """Take the waiting jobs for which ``expired(job)`` holds out of the queue; returns them
+        (in the order they were submitted)."""
         out = []
-        for k, heap in enumerate(self._waiting):
-            keep = [e for e in heap if not expired(e[3])]
-            if len(keep) < len(heap):
-                out.extend(e[3] for e in heap if expired(e[3]))
-                heapq.heapify(keep)
-                self._waiting[k] = keep
+        for order in [o for o, e in self._live.items() if expired(e[3])]:
+            out.append(self._live.pop(order)[3])
         return out
 
     def done(self, job, now):
@@ -117,8 +166,28 @@ class BusScheduler:
 
     def wake_at(self, now):
         """When ``ready`` may next return something (None: nothing waiting or no free slot)."""
-        heads = [h[0][0] for h in self._waiting if h]
-        if not heads or len(self.running) >= self.capacity:
+        if not self._live or len(self.running) >= self.capacity:
             return None                 # nothing waiting, or a finishing job wakes us
-        early = [e[3].early for h in self._waiting for e in h if e[3].early is not None]
-        return max(min(heads + early), self.free_at)
+        live = self._live
+        times = []
+        for lane in range(len(LANES)):
+            head = self._head(lane)
+            if head is not None:
+                times.append(head[0])
+            pending = self._pending[lane]
+            while pending and pending[0][1] not in live:
+                heapq.heappop(pending)
+            if pending:
+                times.append(pending[0][0])
+            early_at = self._early_at[lane]
+            while early_at and early_at[0][1] not in live:
+                heapq.heappop(early_at)
+            if early_at:
+                times.append(early_at[0][0])
+        return max(min(times), self.free_at)
+
+
+def _alive(heap, live):
+    keep = [e for e in heap if e[2] in live]
+    heapq.heapify(keep)
+    return keep

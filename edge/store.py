@@ -94,6 +94,7 @@ class Store:
         self.db.execute("PRAGMA journal_size_limit=%d" % WAL_LIMIT)
         self.db.executescript(SCHEMA)
         self.page_size = self.db.execute("PRAGMA page_size").fetchone()[0]
+        self._rows_at_most = None           # a bound on the readings held: COUNT(*) scans them
 
     def close(self):
         self.db.close()
@@ -118,6 +119,8 @@ class Store:
                     " confirmed=excluded.confirmed WHERE reading.quality != 'ok'",
                     r.row() + (self._settled(r),))
                 written += cur.rowcount
+                if self._rows_at_most is not None:
+                    self._rows_at_most += 1
             self._bump("readings_written", written)
             self._evict()
             if states:
@@ -179,7 +182,10 @@ class Store:
         return self.db.execute("PRAGMA page_count").fetchone()[0] * self.page_size
 
     def _evict(self):
-        self._evict_some(self.count() - self.max_readings)
+        if self._rows_at_most is None or self._rows_at_most > self.max_readings:
+            n = self.count()
+            self._evict_some(n - self.max_readings)
+            self._rows_at_most = min(n, self.max_readings)
         if self.max_bytes is None or self.bytes_used() <= self.max_bytes:
             return
         # down to 95 %: room for what other tables write before the next reading commit

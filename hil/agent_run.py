@@ -15,6 +15,7 @@ from meter_sim.faults import firmware
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.baseline import report, run_baseline
+from plc_channel.uart import DEFAULT_BAUD
 from protocols.civil import DAY, iso, midnight
 from protocols.dlt645 import apdu
 from protocols.dlt645.frame import decode_frame, encode_frame
@@ -84,27 +85,30 @@ def freeze_done(store, period):
 
 
 def run_agent(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s=300.0,
-              settings=None, store_path=":memory:", day_hours=None, **area_kw):
+              settings=None, store_path=":memory:", day_hours=None, module_baud=DEFAULT_BAUD,
+              environment=simpy.Environment, **area_kw):
     """Build the area of ``run_baseline`` and let the agent collect the daily freeze in the same
     window (``hours`` from ``start_hour`` + settle); the simulation runs ``day_hours`` (default:
-    the window) so the agent's other tasks run around it. Returns the report and the agent."""
+    the window) so the agent's other tasks run around it; ``environment``: the SimPy clock's
+    class (a benchmark counts events with its own). Returns the report and the agent."""
     t0 = area_kw.pop("t0", DEFAULT_EPOCH)
     start = t0 + DAY + 3600.0 * start_hour
-    env = simpy.Environment(initial_time=start)
+    env = environment(initial_time=start)
     area = build_area(env, count, medium, seed, t0, faults, **area_kw)
     settings = settings or Settings()
     settings.freeze_offset_s = 3600.0 * start_hour + settle_s
     settings.freeze_deadline_h = start_hour + settle_s / 3600.0 + hours
     store = Store(store_path, durable=False)
     agent = Agent(area_archive(area), store, settings, now=start, wall=start)
-    SimRuntime(env, agent, {PORT[medium]: area.network})
+    SimRuntime(env, agent, {PORT[medium]: area.network}, module_baud)
     begin = start + settle_s
     until = begin + 3600.0 * hours
     env.run(until=start + 3600.0 * (day_hours if day_hours else (until - start) / 3600.0))
     period = iso(midnight(start) - DAY)[:10]
     done = {a: t for a, t in freeze_done(store, period).items() if t <= until}
     exchanges = sum(v for k, v in agent.counters.items() if k.startswith("exchange_"))
-    out = report(area, _Done(done, exchanges, FREEZE_DIS), begin, until, "agent")
+    out = report(area, _Done(done, exchanges, FREEZE_DIS), begin, until, "agent",
+                 baud=module_baud)
     out["period"] = period
     out["counters"] = dict(sorted(agent.counters.items()))
     out["readings"] = store.count()

@@ -21,7 +21,8 @@ REPORT = {k: None for k in (
     "scenario", "scenario_sha256", "seed", "medium", "meters", "start", "hours", "passed",
     # the daily freeze (KPIS.md)
     "read_rate", "reachable_read_rate", "completion_s", "completion_p99_s", "lower_bound_s",
-    "efficiency", "period", "deadline", "read", "reachable", "wrong_values",
+    "t90_s", "t99_s", "t999_s", "channel_airtime_bound_s", "uart_bound_s", "reachable_from_s",
+    "module_baud", "efficiency_t99", "efficiency", "period", "deadline", "read", "reachable", "wrong_values",
     # prepaid and the uplink
     "wrongful_ops", "missed_ops", "readings_produced", "readings_confirmed_by_master",
     "readings_lost",

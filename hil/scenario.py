@@ -5,7 +5,7 @@ every problem is named with its place, a gate's metric is checked against the fi
 carries (``hil.figures``), and the sections given get their declared defaults.
 
     [scenario]   name, seed, start ("YYYY-MM-DD hh:mm", local), hours
-    [area]       meters, medium (rs485 | nbplc | hplc)
+    [area]       meters, medium (rs485 | nbplc | hplc), module_baud (carrier module UART)
     [channel] [topology] [noise] [rs485]   the channel model's parameters (CHANNEL.md names)
     [population] the meter mix (plc_channel/meter_sim population keywords)
     [[fault]]    kind, share, ... (meter_sim.faults)
@@ -31,6 +31,7 @@ from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Float, Int, List, Sec
 from meter_sim.area_meter import DEFAULTS as AREA_METER_DEFAULTS
 from meter_sim.faults import KINDS
 from plc_channel.phy import BER_TABLES
+from plc_channel.uart import DEFAULT_BAUD, MODULE_BAUDS
 from protocols.civil import iso, parse_local
 from hil.figures import known_figure
 
@@ -96,6 +97,7 @@ class Scenario:
         a = doc.get("area", {})
         self.meters = a.get("meters", 100)
         self.medium = a.get("medium", "hplc")
+        self.module_baud = a.get("module_baud", DEFAULT_BAUD)
         self.area_kw = {k: doc[k] for k in ("channel", "topology", "noise", "rs485",
                                            "population") if k in doc}
         self.faults = list(doc.get("fault", []))
@@ -206,6 +208,8 @@ SCENARIO = Section("scenario", "What the run is.", [
 AREA = Section("area", "The transformer area.", [
     Int("meters", 100, 1, MAX_METERS, "meters", "meters in the area"),
     Text("medium", "hplc", "rs485, nbplc or hplc", ("rs485", "nbplc", "hplc")),
+    Choice("module_baud", MODULE_BAUDS, DEFAULT_BAUD, "bit/s",
+           "concentrator-module UART rate (carrier areas)"),
 ])
 CHANNEL = Section("channel", "Carrier channel (plc_channel.phy.Phy); default: the medium's.", [
     Text("table", OPTIONAL, "BER curve", tuple(BER_TABLES)),

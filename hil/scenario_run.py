@@ -75,7 +75,7 @@ class Run:
             networks[lineloss_run.PORT] = bus
         self.agent = Agent(archive, self.store, self.settings, now=self.start, wall=self.start,
                            prepaid=pre_settings)
-        self.runtime = SimRuntime(env, self.agent, networks)
+        self.runtime = SimRuntime(env, self.agent, networks, sc.module_baud)
         self.paid_at = {}
         if self.plan is not None:
             env.process(payments(env, self.runtime, self.plan, self.paid_at))
@@ -120,7 +120,7 @@ class Run:
                 done = {a: t for a, t in freeze_done(self.store, period).items()
                         if t <= deadline and a in ours}
                 r = area_report(self.area, _Done(done, exchanges, FREEZE_DIS), begin, deadline,
-                                "agent")
+                                "agent", baud=self.sc.module_baud)
                 r.update(period=period, deadline=iso(deadline)[:16],
                          wrong_values=self.wrong_values(period, b),
                          unread=unread_meters(self.area, done, self.store, period, self.env.now))
@@ -153,7 +153,9 @@ class Run:
             # completion_p99_s: when 99 % of the meters read were read; a few meters that join
             # the network late set completion_s (area-10000: 1 124 s against 7 735 s)
             for key in ("read_rate", "reachable_read_rate", "completion_s", "completion_p99_s",
-                        "lower_bound_s", "efficiency", "read_rate_by_depth", "period",
+                        "t90_s", "t99_s", "t999_s", "lower_bound_s", "channel_airtime_bound_s",
+                        "uart_bound_s", "reachable_from_s", "module_baud", "efficiency",
+                        "efficiency_t99", "read_rate_by_depth", "period",
                         "deadline", "read", "reachable", "wrong_values", "unread"):
                 out[key] = first[key]
             samples["freeze_read_times_s"] = times

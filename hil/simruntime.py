@@ -1,13 +1,13 @@
 """The sim runtime: the unmodified agent core driven on a SimPy clock against simulated media.
 
 Each agent port is wired to a simulated one: an RS-485 port writes into ``Rs485Bus.transact``
-and gets the reply back as it arrives on the line; a carrier port is a 9600 baud UART to the
-emulated 1376.2 module in front of the carrier network. The loop is the aioquic shell: flush what
+and gets the reply back as it arrives on the line; a carrier port is a UART (``module_baud``, 9600 by
+default) to the emulated 1376.2 module in front of the carrier network. The loop is the aioquic shell: flush what
 the agent wants to send, sleep until its next deadline or until bytes arrive, call it again.
 In simulation the monotonic and the wall clock are both ``env.now`` (local civil seconds).
 """
 from plc_channel.module_1376_2 import CarrierModule
-from plc_channel.uart import UartLink
+from plc_channel.uart import DEFAULT_BAUD, UartLink
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
 
@@ -26,8 +26,8 @@ class Rs485Port:
 class ModulePort:
     """An agent port on the UART of an emulated carrier module."""
 
-    def __init__(self, env, network, deliver, medium):
-        link = UartLink(env)
+    def __init__(self, env, network, deliver, medium, baud=DEFAULT_BAUD):
+        link = UartLink(env, baud)
         comm = COMM_HPLC if medium == "hplc" else COMM_NBPLC
         self.module = CarrierModule(env, network, link.b.send, comm=comm)
         link.b.on_bytes = self.module.on_bytes
@@ -39,9 +39,10 @@ class ModulePort:
 
 
 class SimRuntime:
-    """Runs ``agent`` on ``env``; ``networks`` maps each agent port name to its simulated medium."""
+    """Runs ``agent`` on ``env``; ``networks`` maps each agent port name to its simulated medium;
+    ``module_baud``: the rate of the UARTs to carrier modules."""
 
-    def __init__(self, env, agent, networks):
+    def __init__(self, env, agent, networks, module_baud=DEFAULT_BAUD):
         self.env = env
         self.agent = agent
         self.ports = {}
@@ -53,7 +54,7 @@ class SimRuntime:
             if medium == "rs485":
                 self.ports[name] = Rs485Port(env, network, deliver)
             else:
-                self.ports[name] = ModulePort(env, network, deliver, medium)
+                self.ports[name] = ModulePort(env, network, deliver, medium, module_baud)
         self._wake = env.event()
         self.stopped = False
         self.after_step = []              # callables run after each agent step (the uplink)

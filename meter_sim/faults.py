@@ -249,3 +249,15 @@ def _readdress(reply):
         frame, encode = decode_frame_698(reply), encode_frame_698
     frame.addr = bytes([(frame.addr[0] + 1) & 0xFF]) + frame.addr[1:]
     return encode(frame)
+
+
+def silent_windows(meter):
+    """[(start, end)] of the windows in which ``meter``'s module is silent by its schedule
+    (``dead`` and ``outage`` faults; ``end`` None: to the end of the run)."""
+    faults = getattr(meter, "faults", None) or ()
+    return [(f.start, f.end) for f in faults if f.kind in ("dead", "outage")]
+
+
+def alive_by_schedule(meter, t):
+    """Whether ``meter``'s module works at ``t`` by its fault schedule alone (no state touched)."""
+    return not any(s <= t and (e is None or t < e) for s, e in silent_windows(meter))

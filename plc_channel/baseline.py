@@ -4,17 +4,17 @@ It reads every meter's last daily freeze in archive order, one request at a time
 timeout and no back-off or priorities, and repeats passes over the meters still missing until the
 run ends. Carrier areas are read the way a simple concentrator does it: pause the router (12F2),
 register the meters (11F1), then monitor each slave node (13F1) through the emulated module over a
-simulated 9600 baud UART. RS-485 areas are read straight on the bus.
+simulated UART (9600 baud unless the area says otherwise). RS-485 areas are read straight on the bus.
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645 import Read, ReadReply, decode_frame, encode_frame, parse_reply
-from protocols.dlt645 import di as DI
 from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import Deframer
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC, encode_frame as encode_3762
 from meter_sim.faults import firmware
 from plc_channel.module_1376_2 import CarrierModule
-from plc_channel.uart import UartLink
+from plc_channel.bounds import collection_bounds
+from plc_channel.uart import DEFAULT_BAUD, UartLink
 
 DI_DAILY_FREEZE_1 = 0x05060101       # last daily freeze, forward active energy (total + tariffs)
 MODULE_TIMEOUT_S = 120.0             # concentrator's wait for a 13F1 answer (modules: 59..99 s)
@@ -69,36 +69,11 @@ class ModuleMaster:
         return got[ev] if ev in got else None
 
 
-REQUEST_BYTES = 4 + 16              # FE preamble + a 4-byte-DI read
-REPLY_BYTES = 4 + 12 + 4 + 20        # FE preamble + header + DI + five energies
-
-
-def item_bytes(di):
-    """(request, reply) frame sizes of a plain read of ``di``, FE preambles included."""
-    return REQUEST_BYTES, 4 + 12 + 4 + DI.lookup(di).size
-
-
-def lower_bound(area, addrs, dis):
-    """KPIS.md channel lower bound for reading ``dis`` from ``addrs``: on RS-485 one exchange per
-    item; on carrier all items in one message (meter answers back to back), over concurrency."""
-    net = area.network
-    sizes = [item_bytes(d) for d in dis]
-    total = 0.0
-    for addr in addrs:
-        if area.medium == "rs485":
-            total += sum(net.min_cost(addr, q, r) for q, r in sizes)
-        else:
-            delay = firmware(net.meters[net.index[addr]]).reply_delay
-            total += (net.min_cost(addr, sum(q for q, _ in sizes), sum(r for _, r in sizes))
-                      + (len(sizes) - 1) * delay)
-    return total / net.concurrency
-
-
 class RoundRobin:
     """Reads the last daily freeze of every meter of ``area`` from ``start`` until ``until``
     (``dis``: the items to read from each meter, one request per item)."""
 
-    def __init__(self, area, dis=(DI_DAILY_FREEZE_1,)):
+    def __init__(self, area, dis=(DI_DAILY_FREEZE_1,), baud=DEFAULT_BAUD):
         self.area = area
         self.env = area.env
         self.dis = tuple(dis)
@@ -108,7 +83,7 @@ class RoundRobin:
         self.passes = 0
         self.master = None
         if area.medium != "rs485":
-            link = UartLink(self.env)
+            link = UartLink(self.env, baud)
             comm = COMM_HPLC if area.medium == "hplc" else COMM_NBPLC
             self.module = CarrierModule(self.env, area.network, link.b.send, comm=comm)
             link.b.on_bytes = self.module.on_bytes
@@ -162,9 +137,11 @@ def is_freeze_reply(raw, addr, di=DI_DAILY_FREEZE_1):
     return frame.addr == addr and isinstance(reply, ReadReply) and reply.di == di
 
 
-def report(area, reader, start, until, name="round_robin", dis=None):
-    """KPIS.md figures of one collection run (read rate by depth, airtime, lower bound);
-    ``reader.done`` maps each meter read to the time its read completed."""
+def report(area, reader, start, until, name="round_robin", dis=None, baud=DEFAULT_BAUD):
+    """KPIS.md figures of one collection run (read rate by depth, airtime, the lower bounds,
+    t90/t99/t999); ``reader.done`` maps each meter read to the time its read completed;
+    ``baud``: the concentrator-module UART's; ``efficiency_t99``: the bound of the reads done
+    by t99 over t99."""
     net = area.network
     env = area.env
     by_depth = {}
@@ -184,7 +161,13 @@ def report(area, reader, start, until, name="round_robin", dis=None):
     completion = (max(reader.done.values()) - start) if reader.done else None
     times = sorted(reader.done.values())
     p99 = (times[int(0.99 * (len(times) - 1))] - start) if times else None
-    lower = lower_bound(area, list(reader.done), dis or getattr(reader, "dis", (DI_DAILY_FREEZE_1,)))
+    dis = dis or getattr(reader, "dis", (DI_DAILY_FREEZE_1,))
+    bounds, lower = collection_bounds(area, reader.done, dis, start, baud)
+    t99 = bounds["t99_s"]
+    lower99 = None              # the bound of the reads done by t99, against t99
+    if t99:
+        lower99 = collection_bounds(area, {a: t for a, t in reader.done.items()
+                                           if t - start <= t99}, dis, start, baud)[1]
     airtime = {d: round(r["airtime_s"], 3) for d, r in sorted(net.stats.by_depth.items())}
     return {
         "medium": area.medium, "meters": n, "seed": area.seed, "hours": (until - start) / 3600.0,
@@ -193,8 +176,13 @@ def report(area, reader, start, until, name="round_robin", dis=None):
         "reachable": reachable, "read": done,
         "completion_s": None if completion is None else round(completion, 3),
         "completion_p99_s": None if p99 is None else round(p99, 3),
-        "lower_bound_s": round(lower, 3),
+        "t90_s": bounds["t90_s"], "t99_s": t99, "t999_s": bounds["t999_s"],
+        "lower_bound_s": bounds["lower_bound_s"],
+        "channel_airtime_bound_s": bounds["channel_airtime_bound_s"],
+        "uart_bound_s": bounds["uart_bound_s"], "reachable_from_s": bounds["reachable_from_s"],
+        "module_baud": bounds["module_baud"],
         "efficiency": round(lower / completion, 6) if completion else None,
+        "efficiency_t99": round(lower99 / t99, 6) if t99 else None,
         "requests": reader.requests, "passes": getattr(reader, "passes", None),
         "read_rate_by_depth": {str(d): by_depth[d] for d in sorted(by_depth)},
         "airtime_s": round(sum(airtime.values()), 3),
@@ -205,7 +193,7 @@ def report(area, reader, start, until, name="round_robin", dis=None):
 
 
 def run_baseline(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s=300.0,
-                 dis=(DI_DAILY_FREEZE_1,), **area_kw):
+                 dis=(DI_DAILY_FREEZE_1,), module_baud=DEFAULT_BAUD, **area_kw):
     """Build an area, read it round-robin for ``hours`` from ``start_hour`` of the second day
     (the first daily freeze exists then), and return ``report``'s figures."""
     import simpy
@@ -215,7 +203,7 @@ def run_baseline(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s
     start = t0 + 86400.0 + 3600.0 * start_hour
     env = simpy.Environment(initial_time=start)
     area = build_area(env, count, medium, seed, t0, faults, **area_kw)
-    reader = RoundRobin(area, dis)
+    reader = RoundRobin(area, dis, module_baud)
     begin = start + settle_s
     until = begin + 3600.0 * hours
 
@@ -225,4 +213,4 @@ def run_baseline(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s
 
     env.process(job())
     env.run(until=until)
-    return report(area, reader, begin, until)
+    return report(area, reader, begin, until, baud=module_baud)

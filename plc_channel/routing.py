@@ -30,6 +30,24 @@ class Router:
         self.down = set()
         self.repairs = 0
         self.joins = 0
+        self.route_log = {}             # meter -> [(t, has a route)] at each change (ground truth)
+        self._noise_t, self._noise_at = None, {}     # noise by box at one instant
+        self._near_boxes = {}           # box -> [(box, attenuation)] within reach, once asked
+
+    def _log_routes(self, nodes, before, t):
+        for i, had in zip(nodes, before):
+            has = self.parent[i] is not None
+            if has != had:
+                self.route_log.setdefault(i, []).append((t, has))
+
+    def routed_at(self, i, t):
+        """Whether meter ``i`` had a route at ``t`` (from the change log; now if never changed)."""
+        state = None
+        for at, has in self.route_log.get(i, ()):
+            if at > t:
+                break
+            state = has
+        return state if state is not None else False
 
     def snr(self, i, j, t):
         """SNR (dB) of a transmission from ``i`` heard at ``j`` at ``t``."""
@@ -42,10 +60,12 @@ class Router:
         """Network the meters alive at ``t`` on the link qualities of the last quiet hour
         (networking runs over hours; a CCO's tree reflects the quiet night, not one instant)."""
         n = self.topology.size
+        before = [p is not None for p in self.parent]
         self.parent = [None] * n
         self.level = [0] * n
         quiet = t - (t - QUIET_HOUR * 3600.0) % 86400.0
         self._assign([i for i in range(n) if self.alive(i, t)], quiet)
+        self._log_routes(range(n), before, t)
 
     def path(self, i):
         """[ROOT, relay, ..., i] or None when ``i`` is not in the network."""
@@ -63,7 +83,7 @@ class Router:
             return
         self.down.add(j)
         self.repairs += 1
-        subtree = [i for i in range(self.topology.size) if self._below(i, j)]
+        subtree = sorted(self._subtree(j))
         subtree.sort(key=lambda i: self.level[i])
         for i in subtree:
             self.parent[i] = None
@@ -74,6 +94,7 @@ class Router:
                 self._attach_one(i, t)
         else:
             self._assign(orphans, t)
+        self._log_routes(subtree, [True] * len(subtree), t)
 
     def rejoin(self, i, t):
         """Meter ``i`` is heard again (or for the first time): give it a route if possible."""
@@ -82,6 +103,7 @@ class Router:
         self.down.discard(i)
         self.joins += 1
         self._attach_one(i, t)
+        self._log_routes((i,), (False,), t)
         return self.parent[i] is not None
 
     def _attach_one(self, i, t):
@@ -92,11 +114,10 @@ class Router:
             return
         reach_m = max(0.0, (phy.budget_db - self.threshold - 2.0) / phy.alpha_db_per_m)
         bi = topo.box_of[i]
-        noise_i = self.noise.level(bi, t)
+        noise_i = self._noise(bi, t)
         best = None
-        for b in topo.boxes_near(bi, reach_m):
-            room = (phy.budget_db - topo.box_att(bi, b, phy) - topo.shadow[i]
-                    - max(noise_i, self.noise.level(b, t)))
+        for b, att in self._near(bi, reach_m):
+            room = (phy.budget_db - att - topo.shadow[i] - max(noise_i, self._noise(b, t)))
             if room < self.threshold:
                 continue
             for j in topo.members[b]:
@@ -111,12 +132,43 @@ class Router:
         if best is not None:
             self._set(i, best[1], best[0][0] + 1)
 
-    def _below(self, i, j):
-        while i is not None and i != ROOT:
-            if i == j:
-                return True
-            i = self.parent[i]
-        return False
+    def _subtree(self, j):
+        """``j`` and every meter routed through it (one pass over the parents, then down)."""
+        children = {}
+        for i, p in enumerate(self.parent):
+            if p is not None:
+                children.setdefault(p, []).append(i)
+        out, todo = [j], [j]
+        while todo:
+            kids = children.get(todo.pop(), ())
+            out.extend(kids)
+            todo.extend(kids)
+        return out
+
+    def _noise(self, box, t):
+        if t != self._noise_t:
+            self._noise_t, self._noise_at = t, {}
+        got = self._noise_at.get(box)
+        if got is None:
+            got = self._noise_at[box] = self.noise.level(box, t)
+        return got
+
+    def _near(self, box, reach_m):
+        """[(box, attenuation)] of the boxes within ``reach_m`` of ``box`` that a member of
+        ``box`` could hear at the quietest noise (the rest never pass ``_attach_one``'s test)."""
+        got = self._near_boxes.get(box)
+        if got is None:
+            topo, phy = self.topology, self.phy
+            hourly = getattr(self.noise, "hourly", None)
+            best = phy.budget_db - min(topo.shadow[i] for i in topo.members[box])
+            best -= min(hourly) if hourly else 0.0
+            got = []
+            for b in topo.boxes_near(box, reach_m):
+                att = topo.box_att(box, b, phy)
+                if hourly is None or best - att >= self.threshold - 1e-6:
+                    got.append((b, att))
+            self._near_boxes[box] = got
+        return got
 
     def _assign(self, nodes, t):
         topo, phy = self.topology, self.phy

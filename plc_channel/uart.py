@@ -1,6 +1,8 @@
 """A UART between the concentrator and its carrier module on the SimPy clock (8E1 characters)."""
 
 BITS_PER_BYTE = 11
+DEFAULT_BAUD = 9600
+MODULE_BAUDS = (9600, 19200, 38400, 57600, 115200)     # rates a carrier module's UART runs at
 
 
 class UartEnd:
@@ -25,7 +27,10 @@ class UartEnd:
 class UartLink:
     """Two ends, ``a`` (concentrator) and ``b`` (module), at ``baud``."""
 
-    def __init__(self, env, baud=9600):
+    def __init__(self, env, baud=DEFAULT_BAUD):
+        if baud not in MODULE_BAUDS:
+            raise ValueError("module UART baud must be one of %s, got %r"
+                             % (", ".join(map(str, MODULE_BAUDS)), baud))
         self.env = env
         self.baud = baud
         self.a = UartEnd(self)

@@ -13,6 +13,7 @@ from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.baseline import run_baseline
 from plc_channel.realtime import ModulePortServer
+from plc_channel.uart import MODULE_BAUDS
 from hil.agent_run import compare, run_agent
 from hil.prepaid_run import run_prepaid
 from hil.uplink_sim import run_outage
@@ -56,19 +57,23 @@ def _faults(dead, intermittent, slow):
               show_default=True, help="Who reads: the baseline, the edge agent, or both compared.")
 @click.option("--day", is_flag=True, help="With the agent: simulate the whole day (curves, events,"
                                           " clock check run around the freeze task).")
+@click.option("--module-baud", type=click.Choice([str(b) for b in MODULE_BAUDS]),
+              default="9600", show_default=True, help="Carrier module UART rate (bit/s).")
 def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, as_json, reader,
-             day):
+             day, module_baud):
     """Read a simulated area (round-robin baseline and/or the agent); print read success by depth."""
     logs.hold_for_virtual_time()
     t = time.monotonic()
+    baud = int(module_baud)
     if reader != "round-robin":
         faults = _faults(dead, intermittent, slow)
         day_hours = 24.0 if day else None
         if reader == "both":
-            result = compare(count, medium, seed, hours, start_hour, faults, day_hours=day_hours)
+            result = compare(count, medium, seed, hours, start_hour, faults, day_hours=day_hours,
+                             module_baud=baud)
         else:
             result = run_agent(count, medium, seed, hours, start_hour, faults,
-                               day_hours=day_hours)[0]
+                               day_hours=day_hours, module_baud=baud)[0]
         result["wall_s"] = round(time.monotonic() - t, 3)
         if as_json:
             click.echo(json.dumps(result))
@@ -84,7 +89,7 @@ def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, a
             click.echo("agent beats the baseline: %s" % result["agent_beats_baseline"])
         return
     report = run_baseline(count, medium, seed, hours, start_hour,
-                          _faults(dead, intermittent, slow))
+                          _faults(dead, intermittent, slow), module_baud=baud)
     report["wall_s"] = round(time.monotonic() - t, 3)
     if as_json:
         click.echo(json.dumps(report))

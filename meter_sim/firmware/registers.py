@@ -20,6 +20,7 @@ class EnergyLedger:
         self.tariffs = tariffs
         self.keep_s = keep_s
         self._marks = [(t0, list(base) if base else [0.0] * tariffs, True)]
+        self._last = None       # (t, kWh at t): a block read asks the same instant per member
 
     @property
     def consuming(self):
@@ -27,6 +28,9 @@ class EnergyLedger:
 
     def at(self, t):
         """kWh per tariff at true time ``t`` (clamped to the first mark)."""
+        last = self._last
+        if last is not None and last[0] == t:
+            return list(last[1])
         i = _bisect_right(self._marks, t)
         if i == 0:
             return list(self._marks[0][1])
@@ -34,7 +38,9 @@ class EnergyLedger:
         if not on or t <= t_mark:
             return list(base)
         added = self.source.between(t_mark, t)
-        return [base[k] + added[k] for k in range(self.tariffs)]
+        out = [base[k] + added[k] for k in range(self.tariffs)]
+        self._last = (t, out)
+        return list(out)
 
     def total(self, t):
         return sum(self.at(t))
@@ -47,12 +53,14 @@ class EnergyLedger:
         if last[2] == on:
             return
         self._marks.append((t, self.at(t), on))
+        self._last = None
         self._prune(t)
 
     def reset(self, t):
         """Meter clear: registers restart from zero at ``t``."""
         last = self._marks[-1]
         self._marks.append((max(t, last[0]), [0.0] * self.tariffs, last[2]))
+        self._last = None
 
     def _prune(self, t):
         cutoff = t - self.keep_s

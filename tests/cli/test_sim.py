@@ -90,3 +90,18 @@ def test_decode_1376_1_with_a_forwarded_645_frame(env_with_path):
     assert items[1]["afn"] == "02 link test" and items[1]["units"] == [{"item": "F1", "point": "p0"}]
     unit = items[2]["units"][0]
     assert unit["port"] == 2 and unit["meter_frame"][0]["name"] == "voltage_a"
+
+
+def test_sim_area_module_baud_sets_the_uart_bound(env_with_path):
+    bounds = {}
+    for baud in ("9600", "115200"):
+        out = cli("sim", "area", "--meters", "30", "--medium", "hplc", "--hours", "0.3",
+                  "--seed", "2", "--module-baud", baud, "--json", env=env_with_path)
+        assert out.returncode == 0, out.stderr
+        report = json.loads(out.stdout)
+        assert report["module_baud"] == int(baud) and report["read"] == 30
+        assert report["lower_bound_s"] >= report["uart_bound_s"] > 0
+        bounds[baud] = report["uart_bound_s"]
+    assert bounds["9600"] == pytest.approx(12 * bounds["115200"], rel=1e-2)
+    out = cli("sim", "area", "--module-baud", "4800", env=env_with_path)
+    assert out.returncode != 0

@@ -90,3 +90,18 @@ def test_sigkill_during_heavy_writes_loses_no_confirmed_reading(tmp_path):
     stored = {x.addr for x in s.readings()}
     assert all("%012d" % i in stored for i in range((confirmed + 1) * 50))
     assert s.count() % 50 == 0                   # whole batches only: no torn transaction
+
+
+def test_the_bound_holds_one_commit_at_a_time_and_replacements_are_not_new_rows(tmp_path):
+    s = Store(tmp_path / "e.sqlite", max_readings=5)
+    for i in range(5):
+        s.put_readings([Reading("%012d" % i, "d", 1, "p", None, "timeout")])
+    for i in range(5):
+        s.put_readings([Reading("%012d" % i, "d", 1, "p", 1.0)])     # ok replaces timeout
+    assert s.count() == 5 and s.counter("readings_evicted") == 0
+    s.close()
+    s = Store(tmp_path / "e.sqlite", max_readings=5)
+    for i in range(5, 8):
+        s.put_readings([Reading("%012d" % i, "d", 1, "p", 1.0)])
+        assert s.count() == 5
+    assert s.counter("readings_evicted") == 3

@@ -123,3 +123,15 @@ def test_round_robin_reads_a_small_area_completely_at_night():
     env.process(rr.run(START + 3600))
     env.run(until=START + 3600)
     assert len(rr.done) == 120 and rr.passes == 1
+
+
+def test_a_relays_subtree_is_every_meter_whose_path_runs_through_it():
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 400, "nbplc", seed=5)
+    router = area.network.router
+    paths = {i: router.path(i) for i in range(400)}
+    relays = {p[-2] for p in paths.values() if p and len(p) > 2}
+    assert relays
+    for j in relays:
+        through = sorted(i for i, p in paths.items() if p and j in p[1:])
+        assert sorted(router._subtree(j)) == through
