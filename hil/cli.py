@@ -283,8 +283,14 @@ def meters():
 @click.option("--protocol", "protocol", type=click.Choice(["645", "698", "mixed"]), default="645",
               show_default=True,
               help="What the meters speak: DL/T 645, DL/T 698.45, or a mixed bus (40 percent 698).")
+@click.option("--share-secured", "share_secured", default=0.0, show_default=True,
+              type=click.FloatRange(0.0, 1.0),
+              help="Share of the 645-2007 meters under (TEST-key) ESAM security: plaintext "
+                   "controls refused (their addresses are printed).")
+@click.option("--esam-session", "esam_session", type=Finite(1.0, 86400.0), default=300.0,
+              show_default=True, help="Identity-authentication validity of secured meters (s).")
 def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
-                 baud, duration, verbose, share_1997, protocol):
+                 baud, duration, verbose, share_1997, protocol, share_secured, esam_session):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     import threading
     from meter_sim.population import MIXED_698_SHARE, build_meters
@@ -295,7 +301,8 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
     t0 = epoch
     share_698 = {"645": 0.0, "698": 1.0, "mixed": MIXED_698_SHARE}[protocol]
     bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997,
-                                protocol_698_share=share_698))
+                                protocol_698_share=share_698, secured_share=share_secured,
+                                esam_session_s=esam_session))
     clock = BusClock(start if start is not None else t0, speed)
     lock = threading.Lock()
     log = _request_log if verbose else None
@@ -320,7 +327,9 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
                            "seed": seed, "epoch": iso(t0), "protocol": protocol,
                            "meters_698": sum(m.protocol == 698 for m in bus.meters),
                            "protocol_1997": [m.addr[::-1].hex() for m in bus.meters
-                                             if m.protocol == 1997]}), nl=True)
+                                             if m.protocol == 1997],
+                           "secured": [m.addr[::-1].hex() for m in bus.meters
+                                       if m.esam is not None]}), nl=True)
     sys.stdout.flush()
     _serve_until(server, None if duration is None else time.monotonic() + duration)
 
@@ -481,9 +490,11 @@ def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, a
               help="Share of relays that do not move.")
 @click.option("--keep-power", "keep", type=SHARE, default=0.02, show_default=True,
               help="Share of keep-power customers.")
+@click.option("--secured", type=SHARE, default=0.0, show_default=True,
+              help="Share of meters under (TEST-key) ESAM security: sealed controls only.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the JSON report here.")
-def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
+def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, secured, report_path):
     """Prepaid cost control in virtual time: trips, reconnects, wrongful/missed operations and
     latencies from the simulated meters' own relays. Exits 1 on a wrongful or missed operation."""
     from hil.prepaid_run import run_prepaid
@@ -494,7 +505,7 @@ def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
         click.echo("\r%5.1f %% of %.1f simulated days" % (100.0 * done / total, total / 86400.0),
                    nl=False, err=True)
     report, _, _ = run_prepaid(count, days, seed, medium, every_min, stuck, keep,
-                               progress=progress)
+                               secured_share=secured, progress=progress)
     click.echo("", err=True)
     text = json.dumps(report, indent=1)
     if report_path:

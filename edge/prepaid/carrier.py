@@ -10,6 +10,8 @@ from protocols.dlt645.frame import decode_frame, encode_frame
 
 from edge.prepaid.jobs import CODES, command_job
 from edge.prepaid.journal import Command, Journal
+from edge.prepaid.security import backend_for
+from edge.prepaid.sessions import Sessions
 from edge.scheduler import PREPAID
 from edge.store import Reading
 
@@ -34,9 +36,11 @@ class Belief:
 
 class CarrierSettings:
     """What the command job needs when there is no ``[prepaid]``: the large-current limit
-    above which a meter may hold a trip (A)."""
+    above which a meter may hold a trip (A), and the security backend of secured meters."""
 
     large_current_a = 30.0
+    security = "hardware"
+    esam_session_min = 5.0
 
 
 class Carrier:
@@ -50,6 +54,9 @@ class Carrier:
         self.journal = Journal(agent.store)
         self.beliefs = {}
         self.replies = {}               # command id -> the meter's answer to its last send
+        self.security = backend_for(self.settings.security)
+        self.sessions = Sessions(self.security, self.settings.esam_session_min * 60.0,
+                                 agent.count)
         self._waiting = {}              # command id -> callbacks for the next answer
 
     def resume_commands(self):
@@ -74,14 +81,24 @@ class Carrier:
     def password(self, meter):
         return bytes.fromhex(str(meter.extra.get("password", "000000")))[::-1]
 
+    def secured(self, meter, cmd=None):
+        """Whether ``meter`` takes only sealed controls (archived control_level 98) and ``cmd``
+        is one the agent seals itself (a master's forwarded frame goes as it came)."""
+        return self.level(meter) == K.LEVEL_CIPHER and (cmd is None or cmd.frame is None)
+
     # --- the command job's calls --------------------------------------------------------------
-    def control_request(self, meter, cmd):
+    def control_request(self, meter, cmd, session=None):
         """The 0x1C request ``cmd`` goes out as: the master's own frame when it forwarded one,
-        else ours with the meter's password and the command's expiry."""
+        else ours with the meter's password and the command's expiry (sealed under ``session``
+        for a secured meter)."""
         if cmd.frame is not None:
             return apdu.parse_request(decode_frame(bytes.fromhex(cmd.frame)))
-        return apdu.Control(CODES[cmd.action], cmd.expires, level=self.level(meter),
-                            password=self.password(meter), operator=self.operator)
+        plain = apdu.Control(CODES[cmd.action], cmd.expires, level=self.level(meter),
+                             password=self.password(meter), operator=self.operator)
+        if session is None:
+            return plain
+        return apdu.Control(None, None, K.LEVEL_CIPHER, plain.password, self.operator,
+                            cipher=self.security.seal_control(session, plain.body()))
 
     def sent(self, meter, cmd, result):
         """The meter answered a send of ``cmd`` (or did not): tell whoever forwarded it."""

@@ -16,6 +16,7 @@ from edge.prepaid.audit import PARAMETERS, LocalAudit
 from edge.prepaid.carrier import Carrier, forward_id, forwarded_action
 from edge.prepaid.jobs import PrepaidRead
 from edge.prepaid.ledger import Ledger
+from edge.prepaid.security import KINDS
 from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP,
                                  FriendlyWindows, Situation, Thresholds, decide)
 from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan, to_yuan
@@ -36,7 +37,7 @@ class PrepaidSettings:
     def __init__(self, every_min=15, expiry_h=24.0, voltage_guard=0.7, large_current_a=30.0,
                  large_current_max_min=120.0, friendly=None, tariffs=None, defaults=None,
                  customers=None, password="000000", level=2, inbox_s=5.0, audit_every_h=6,
-                 local=None):
+                 local=None, security="hardware", esam_session_min=5.0):
         for name, every in (("every_min", every_min * 60), ("audit_every_h", audit_every_h * 3600)):
             if every and (every < 0 or 86400 % every):
                 raise ValueError("%s must divide a day, got %r" % (name, every))
@@ -56,10 +57,14 @@ class PrepaidSettings:
         self.inbox_s = inbox_s          # how often the payment inbox is looked at (0: never)
         self.audit_every_h = audit_every_h          # local-wallet audit (0: none)
         self.local = dict(local or {})              # expected local thresholds, yuan
+        if security not in KINDS:
+            raise ValueError("security must be one of %s, got %r" % (", ".join(KINDS), security))
+        self.security = security        # backend of meters archived control_level = 152 (98H)
+        self.esam_session_min = esam_session_min
 
     KEYS = {"every_min", "expiry_h", "voltage_guard", "large_current_a", "large_current_max_min",
             "password", "level", "inbox_s", "audit_every_h", "local", "friendly", "tariff",
-            "defaults", "customer"}
+            "defaults", "customer", "security", "esam_session_min"}
 
     @classmethod
     def from_dict(cls, doc):
