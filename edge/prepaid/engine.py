@@ -17,6 +17,7 @@ from edge.prepaid.carrier import Carrier, forward_id, forwarded_action
 from edge.prepaid.jobs import PrepaidRead
 from edge.prepaid.ledger import Ledger
 from edge.prepaid.security import KINDS
+from edge.prepaid.topup import TopUps
 from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP,
                                  FriendlyWindows, Situation, Thresholds, decide)
 from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan, to_yuan
@@ -115,6 +116,7 @@ class Prepaid(Carrier):
         self.keep_power.update(self.ledger.keep_power())   # the master's word survives restarts
         for addr, (action, source) in self.journal.last_relay_done().items():
             self.belief(addr).for_credit = action == TRIP and source == "policy"
+        self.topups = TopUps(self)
 
     def resume(self):
         """Carry on with the commands a restart interrupted (their state is in the journal), and
@@ -122,6 +124,7 @@ class Prepaid(Carrier):
         if self.settings.inbox_s:
             self.agent.spawn(self._inbox_job(), None, PREPAID, None)
         self.resume_commands()
+        self.topups.resume()
 
     def meters(self, customer=None):
         return [m for m in self.agent.archive.meters.values() if m.prepaid == "remote"
@@ -150,8 +153,19 @@ class Prepaid(Carrier):
             self.ledger.save(acct)
         self.evaluate(meter)
 
+    def local_meters(self, customer):
+        return [m for m in self.agent.archive.meters.values() if m.prepaid == "local"
+                and m.customer == customer]
+
     def pay(self, payment_id, customer, amount_yuan):
-        """Apply a payment once; then re-decide for the customer's meters."""
+        """Apply a payment once; then re-decide for the customer's meters. A customer of a
+        local-wallet meter gets a remote top-up of that meter instead (``edge.prepaid.topup``)."""
+        local = self.local_meters(customer)
+        if local and customer not in self.ledger.accounts:
+            if self.topups.get(payment_id) is not None:
+                return False
+            self.topups.submit(payment_id, local[0], customer, to_uyuan(amount_yuan))
+            return True
         if customer not in self.ledger.accounts:
             raise KeyError("no prepaid customer %r" % customer)
         applied = self.ledger.pay(payment_id, customer, to_uyuan(amount_yuan), self.agent.wall)
@@ -175,7 +189,7 @@ class Prepaid(Carrier):
         """Apply the payments left in the inbox; one for an unknown customer stays there and
         is counted."""
         for pid, customer, amount, at in self.ledger.inbox():
-            if customer not in self.ledger.accounts:
+            if customer not in self.ledger.accounts and not self.local_meters(customer):
                 self.agent.count("payment_unknown_customer")
                 continue
             self.pay(pid, customer, amount / float(UYUAN))

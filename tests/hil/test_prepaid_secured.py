@@ -1,6 +1,7 @@
 """The secured path in virtual time: ESAM-secured meters (the simulator's TEST-key ESAM) under
 the agent's cost control - sealed trip, alarm, close and keep-power, sessions reused and
 renewed, a plaintext control refused, a wrong key, an expired session (issue 20)."""
+import pytest
 import simpy
 
 from edge.agent import Agent
@@ -105,3 +106,94 @@ def test_a_session_the_meter_ended_is_renewed_after_its_serr():
     assert any("SERR 0008 identity_authentication_failed" in n for n in notes(release))
     stats = agent.prepaid.sessions.stats
     assert (stats["serr"], stats["authentications"]) == (1, 2)
+
+
+# --- remote top-up of local-wallet meters ---------------------------------------------------
+
+def build_local(count=3, env=None, area=None, store=None, **prepaid):
+    env = env or simpy.Environment(initial_time=START)
+    area = area or build_area(env, count, "rs485", 4, DEFAULT_EPOCH,
+                              population={"local_share": 1.0, "secured_share": 1.0})
+    doc = {"port": [{"name": PORT, "url": "sim:rs485", "medium": "rs485"}],
+           "meter": [{"addr": m.addr[::-1].hex(), "port": PORT, "prepaid": "local",
+                      "control_level": 152, "customer": "%012d" % (i + 1)}
+                     for i, m in enumerate(area.meters)]}
+    settings = PrepaidSettings.from_dict(dict({"every_min": 15, "security": "test-key",
+                                               "audit_every_h": 0, "inbox_s": 0}, **prepaid))
+    store = store or Store(":memory:", durable=False)
+    agent = Agent(Archive.from_dict(doc), store,
+                  Settings(curve_every_min=0, event_every_h=0, clock_check_h=None),
+                  now=env.now, wall=env.now, prepaid=settings)
+    runtime = SimRuntime(env, agent, {PORT: area.network})
+    return env, area, agent, runtime
+
+
+def test_a_payment_tops_up_a_local_wallet_once_and_is_verified():
+    env, area, agent, runtime = build_local()
+    m = firmware(area.meters[0])
+    before = m.balance(env.now)
+    assert runtime.call(agent.prepaid.pay, "pay-1", "000000000001", 50.0)
+    assert not runtime.call(agent.prepaid.pay, "pay-1", "000000000001", 50.0)   # same id
+    env.run(until=START + 600.0)
+    t = agent.prepaid.topups.get("pay-1")
+    assert t.state == "done" and t.count == 2 and m.wallet.purchase_count == 2
+    assert m.balance(env.now) == pytest.approx(before + 50.0, abs=0.5)
+    assert "send sealed count 2" in notes(t) and any(n.startswith("verified count 2") for n in notes(t))
+
+
+def test_overdraft_is_paid_first_and_the_hoarding_limit_is_not_passed():
+    env, area, agent, runtime = build_local()
+    owing, full = firmware(area.meters[0]), firmware(area.meters[1])
+    owing.advance(env.now)
+    owing.wallet.settle(owing.ledger.at(env.now))
+    owing.wallet._balance = -3.0                            # 3 yuan overdrawn
+    full.wallet.hoarding_limit = full.balance(env.now) + 10.0
+    runtime.call(agent.prepaid.pay, "pay-o", "000000000001", 20.0)
+    runtime.call(agent.prepaid.pay, "pay-h", "000000000002", 50.0)
+    env.run(until=START + 900.0)
+    assert agent.prepaid.topups.get("pay-o").state == "done"
+    assert owing.balance(env.now) == pytest.approx(17.0, abs=0.5)
+    held = agent.prepaid.topups.get("pay-h")
+    assert held.state == "escalated" and "hoarding limit" in notes(held)[-1]
+    assert full.wallet.purchase_count == 1 and held.count is None      # never sent
+    events = {r.value["event"] for r in agent.store.readings(task="prepaid_event")}
+    assert "topup_escalated" in events
+
+
+def test_an_applied_purchase_count_is_already_applied_after_a_restart():
+    # the meter applied our count 2 but the answer was lost and the agent restarted
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 3, "rs485", 4, DEFAULT_EPOCH,
+                      population={"local_share": 1.0, "secured_share": 1.0})
+    m = firmware(area.meters[0])
+    store = Store(":memory:", durable=False)
+    doc = {"port": [{"name": PORT, "url": "sim:rs485", "medium": "rs485"}],
+           "meter": [{"addr": m.addr[::-1].hex(), "port": PORT, "prepaid": "local",
+                      "control_level": 152, "customer": "000000000001"}]}
+    first = Agent(Archive.from_dict(doc), store, Settings(curve_every_min=0, event_every_h=0,
+                                                           clock_check_h=None),
+                  now=env.now, wall=env.now, prepaid=PrepaidSettings.from_dict(
+                      {"security": "test-key", "audit_every_h": 0, "inbox_s": 0}))
+    t = first.prepaid.topups.submit("pay-r", first.archive.meters[m.addr[::-1].hex()],
+                                    "000000000001", 30 * 10 ** 6)  # never runs: no runtime
+    before = int(round(m.balance(env.now) * 100))
+    first.prepaid.topups.move(t, "send", "sealed count 2", count=2, before=before)
+    m.top_up(30.0, env.now)                             # what the lost answer acknowledged
+    env, area, agent, runtime = build_local(env=env, area=area, store=store)
+    env.run(until=START + 600.0)
+    t = agent.prepaid.topups.get("pay-r")
+    assert t.state == "done" and m.wallet.purchase_count == 2        # credited once
+    assert notes(t).count("send sealed count 2") == 1
+
+
+def test_a_wrong_key_cannot_top_up_and_an_unreachable_meter_expires():
+    env, area, agent, runtime = build_local(expiry_h=0.02)
+    agent.prepaid.security.key = b"wrong"
+    firmware(area.meters[1]).power_down(env.now)
+    runtime.call(agent.prepaid.pay, "pay-k", "000000000001", 10.0)
+    runtime.call(agent.prepaid.pay, "pay-u", "000000000002", 10.0)
+    env.run(until=START + 900.0)
+    wrong, gone = agent.prepaid.topups.get("pay-k"), agent.prepaid.topups.get("pay-u")
+    assert wrong.state in ("escalated", "expired") and firmware(area.meters[0]).wallet.purchase_count == 1
+    assert any("SERR 0008 identity_authentication_failed" in n for n in notes(wrong))
+    assert gone.state == "expired"
