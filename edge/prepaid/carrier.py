@@ -9,7 +9,8 @@ from protocols.dlt645 import apdu, const as K
 from protocols.dlt645.frame import decode_frame, encode_frame
 
 from edge.prepaid.jobs import CODES, command_job
-from edge.prepaid.journal import Command, Journal
+from edge.prepaid.journal import SEALED, Command, Journal
+from protocols.dlt645.security import SEALED_CONTROL_LEN
 from edge.prepaid.security import backend_for
 from edge.prepaid.sessions import Sessions
 from edge.scheduler import PREPAID
@@ -153,7 +154,7 @@ class Carrier:
         the journal under an id of the frame itself, so the same frame acts once. ``on_answer``
         gets the meter's answer bytes (now for a repeat already answered, else after the next
         send); returns (Command, new)."""
-        action = forwarded_action(control)
+        action = forwarded_action(control, not self.security.makes_ciphertext)
         cmd, new = self.submit(meter, action, "forwarded by the master", FORWARD_SOURCE,
                                forward_id(meter.addr, content), expires, content.hex())
         self.answer_when_sent(cmd, new, on_answer)
@@ -170,9 +171,15 @@ class Carrier:
             on_answer(None)             # ended without an answer to give (expired, superseded)
 
 
-def forwarded_action(control):
-    """The journal action of a forwarded 0x1C; a sealed one (ESAM, level 0x98) hides its N1,
-    so it cannot be verified by status word 3 and is refused, as an unknown N1 is."""
+def forwarded_action(control, sealed_ok=False):
+    """The journal action of a forwarded 0x1C. A sealed one (ESAM, level 0x98) hides its N1:
+    it is carried as ``sealed`` when the master station does the sealing (the forward
+    backend), else refused, as an unknown N1 is."""
+    if control.command is None and sealed_ok:
+        if control.cipher is None or len(control.cipher) != SEALED_CONTROL_LEN:
+            raise ValueError("a sealed control needs %d bytes of ciphertext and MAC"
+                             % SEALED_CONTROL_LEN)
+        return SEALED
     action = ACTIONS_BY_CODE.get(control.command)
     if action is None:
         raise ValueError("control N1 %s is not carried" % (

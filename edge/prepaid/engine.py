@@ -247,7 +247,8 @@ class Prepaid(Carrier):
     def forward(self, meter, control, content, expires, on_answer):
         """A 0x1C control the master forwarded: our meters pass ``command``'s checks, the
         others are only carried (their cost control is the master's)."""
-        if meter.prepaid != "remote":
+        if meter.prepaid != "remote" or (control.command is None
+                                         and not self.security.makes_ciphertext):
             return Carrier.forward(self, meter, control, content, expires, on_answer)
         action = forwarded_action(control)
         cid = forward_id(meter.addr, content)

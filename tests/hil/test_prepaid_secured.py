@@ -197,3 +197,43 @@ def test_a_wrong_key_cannot_top_up_and_an_unreachable_meter_expires():
     assert wrong.state in ("escalated", "expired") and firmware(area.meters[0]).wallet.purchase_count == 1
     assert any("SERR 0008 identity_authentication_failed" in n for n in notes(wrong))
     assert gone.state == "expired"
+
+
+# --- the forwarding backend: the master station seals, the agent carries and verifies -------
+
+def test_the_forward_backend_carries_a_master_sealed_trip_once_and_reads_it_back():
+    from protocols.dlt645 import Control, Security, security as S, testkey as TK
+    from protocols.dlt645.frame import decode_frame, encode_frame
+    from protocols.dlt645 import parse_reply
+    from protocols.gdw1376_1.units import AFN_FORWARD
+    from edge.prepaid.security import ForwardingBackend
+    from edge.uplink import UplinkSettings
+    from hil.uplink_sim import SIM_PASSWORD
+    from meter_sim.population import secure
+    from tests.security.uplink_parts import Attack, forward_unit
+    a = Attack(uplink=UplinkSettings("sim:0", "0171", 2082, password=SIM_PASSWORD,
+                                     forward_allow=["security"]))
+    fw = secure(a.meter())
+    a.ua.uplink.carrier.security = ForwardingBackend()      # as [prepaid] security = "forward"
+    r1, factor = b"\x21" * 8, b"\x00\x00" + fw.addr        # the master's encryption machine
+    ident = S.IdentityAuth(b"\x00" * 4, TK.auth_cipher(TK.TEST_KEY, r1, factor), r1, factor)
+    sealed = {}
+
+    def authenticate(now):
+        return a.frame(AFN_FORWARD, [forward_unit(encode_frame(Security(
+            S.DI_IDENTITY, ident.encode()).to_frame(fw.addr)))], now)
+
+    def trip(now):
+        answer = parse_reply(decode_frame(a.answers[0][1][0].value["content"]))
+        r2 = S.IdentityReply.parse(answer.data[4:]).random2
+        sealed.setdefault("content", encode_frame(Control(None, None, 0x98, b"\x00" * 3,
+                                                          b"\x00" * 4, cipher=TK.seal_control(
+            TK.TEST_KEY, r2, fw.esam.serial, Control(0x1A, now + 600).body())).to_frame(fw.addr)))
+        return a.frame(AFN_FORWARD, [forward_unit(sealed["content"])], now)
+    a.run([(0.0, authenticate), (1.0, trip), (5.0, trip)], seconds=60)
+    assert [o for o, _ in a.answers] == ["ok"] * 3
+    assert not fw.relay.closed
+    [cmd] = a.journal()
+    assert (cmd.action, cmd.source, cmd.state, cmd.attempts) == ("sealed", "master-forward",
+                                                                 "done", 1)
+    assert "status3" in cmd.history[-1][2]
