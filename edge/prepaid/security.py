@@ -114,6 +114,9 @@ class ForwardingBackend(SecurityBackend):
         raise SecurityError("forward backend: %s comes sealed from the master station "
                             "(AFN10 F1), the agent makes no ciphertext" % what)
 
+    def random1(self, addr):
+        self._refuse("identity authentication")
+
     def identity(self, addr, random1, operator):
         self._refuse("identity authentication")
 

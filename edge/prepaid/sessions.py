@@ -11,7 +11,7 @@ from protocols.dlt645 import apdu, security as S
 from protocols.errors import DecodeError
 
 from edge.effects import Transact
-from edge.prepaid.security import SecurityError, Session
+from edge.prepaid.security import Session
 
 log = logging.getLogger(__name__)
 MARGIN_S = 30.0
@@ -67,17 +67,14 @@ class Sessions:
 
     def ensure(self, agent, meter, operator):
         """Generator (``yield from``): the live session, or a new one. Returns (Session, None)
-        or (None, why)."""
+        or (None, why); raises SecurityError when the backend cannot authenticate at all."""
         s = self.current(meter.addr, agent.wall)
         if s is not None:
             s.uses += 1
             self._note("reused")
             return s, None
-        try:
-            r1 = self.backend.random1(meter.addr)
-            item = self.backend.identity(meter.addr, r1, operator)
-        except SecurityError as exc:
-            return None, str(exc)
+        r1 = self.backend.random1(meter.addr)          # SecurityError: this backend cannot
+        item = self.backend.identity(meter.addr, r1, operator)
         result = yield Transact([apdu.Security(S.DI_IDENTITY, item.encode())], agent.now)
         reply = result.replies[0] if result.replies else None
         if isinstance(reply, apdu.ErrorReply):

@@ -237,3 +237,15 @@ def test_the_forward_backend_carries_a_master_sealed_trip_once_and_reads_it_back
     assert (cmd.action, cmd.source, cmd.state, cmd.attempts) == ("sealed", "master-forward",
                                                                  "done", 1)
     assert "status3" in cmd.history[-1][2]
+
+
+def test_backends_that_make_no_ciphertext_refuse_at_once_with_their_reason():
+    for kind, says in (("forward", "comes sealed from the master station"),
+                       ("hardware", "no hardware ESAM driver is installed")):
+        env, area, agent, runtime = build(security=kind, customers=[{"id": "C0", "balance": 0.5}])
+        env.run(until=START + 3600.0)
+        cmds = [c for c in agent.prepaid.journal.all() if c.meter == addr(area, 0)]
+        assert cmds and all(c.state == "escalated" and c.attempts == 1 for c in cmds)
+        assert any(says in n for c in cmds for n in notes(c))
+        assert firmware(area.meters[0]).relay.closed
+        assert agent.counters["prepaid_escalated"] == len(cmds)
