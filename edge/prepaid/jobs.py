@@ -76,7 +76,8 @@ def command_job(agent, meter, cmd, engine=None):
             session = None
             if engine.secured(meter, cmd):
                 try:
-                    session, why = yield from engine.sessions.ensure(agent, meter, engine.operator)
+                    session, why, answered = yield from engine.sessions.ensure(agent, meter,
+                                                                              engine.operator)
                 except SecurityError as exc:       # this backend cannot seal: say so at once
                     journal.move(cmd, "send", agent.wall, "not sent")
                     journal.move(cmd, "refused", agent.wall, str(exc))
@@ -85,8 +86,8 @@ def command_job(agent, meter, cmd, engine=None):
                     return
                 if session is None:
                     journal.move(cmd, "send", agent.wall, "not sent")
-                    journal.move(cmd, "refused", agent.wall, why)
-                    refused += 1
+                    journal.move(cmd, "refused" if answered else "no_answer", agent.wall, why)
+                    refused += answered
                     if refused > len(RETRY_STEPS_S):
                         journal.move(cmd, "escalate", agent.wall, "identity authentication")
                         engine.escalate(meter, cmd, None, "command_refused")

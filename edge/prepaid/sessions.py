@@ -66,13 +66,13 @@ class Sessions:
         return None
 
     def ensure(self, agent, meter, operator):
-        """Generator (``yield from``): the live session, or a new one. Returns (Session, None)
-        or (None, why); raises SecurityError when the backend cannot authenticate at all."""
+        """Generator (``yield from``): the live session, or a new one. Returns (Session, None,
+        True) or (None, why, whether the meter answered); raises SecurityError when the backend cannot authenticate at all."""
         s = self.current(meter.addr, agent.wall)
         if s is not None:
             s.uses += 1
             self._note("reused")
-            return s, None
+            return s, None, True
         r1 = self.backend.random1(meter.addr)          # SecurityError: this backend cannot
         item = self.backend.identity(meter.addr, r1, operator)
         result = yield Transact([apdu.Security(S.DI_IDENTITY, item.encode())], agent.now)
@@ -80,13 +80,13 @@ class Sessions:
         if isinstance(reply, apdu.ErrorReply):
             self._note("auth_refused")
             self.on_reply(meter.addr, reply)
-            return None, "identity authentication refused: " + serr_text(reply)
+            return None, "identity authentication refused: " + serr_text(reply), True
         if not isinstance(reply, apdu.Ack):
-            return None, "identity authentication: " + result.kind
+            return None, "identity authentication: " + result.kind, reply is not None
         try:
             answer = S.IdentityReply.parse(reply.data[4:])
         except DecodeError as exc:
-            return None, "identity authentication: %s" % exc
+            return None, "identity authentication: %s" % exc, True
         wall = agent.wall
         s = Session(meter.addr, r1, answer.random2, answer.serial, wall,
                     wall + max(0.0, self.validity_s - MARGIN_S))
@@ -94,4 +94,4 @@ class Sessions:
         self.by_meter[meter.addr] = s
         self._note("authentications")
         log.debug("ESAM session with %s (serial %s)", meter.addr, answer.serial.hex())
-        return s, None
+        return s, None, True

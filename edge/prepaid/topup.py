@@ -197,8 +197,8 @@ class TopUps:
                 self._event(meter, t, "topup_expired", "not applied before its expiry")
                 return
             try:
-                session, why = yield from engine.sessions.ensure(self.agent, meter,
-                                                                 engine.operator)
+                session, why, _ = yield from engine.sessions.ensure(self.agent, meter,
+                                                                    engine.operator)
                 if session is not None:
                     read, why = yield from self._status(meter, session)
             except SecurityError as exc:
