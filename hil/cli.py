@@ -823,10 +823,12 @@ def prepaid_status(config_path, show_commands):
     from edge.prepaid.journal import Journal
     from edge.prepaid.ledger import Ledger
     from edge.prepaid.tariff import to_yuan
+    from edge.prepaid.topup import status_rows
     store = _open_store(_prepaid_config(config_path).store)
     ledger = Ledger(store)
     out = {"balances": {c: to_yuan(a.balance) for c, a in sorted(ledger.accounts.items())},
-           "inbox": [{"id": i, "customer": c, "amount": to_yuan(a)} for i, c, a, _ in ledger.inbox()]}
+           "inbox": [{"id": i, "customer": c, "amount": to_yuan(a)} for i, c, a, _ in ledger.inbox()],
+           "topups": status_rows(store.db)}
     if show_commands:
         out["commands"] = [{"id": c.id, "meter": c.meter, "action": c.action, "state": c.state,
                             "reason": c.reason, "source": c.source, "attempts": c.attempts,

@@ -86,6 +86,14 @@ def customer_number(customer):
     return bytes.fromhex(customer)[::-1]
 
 
+def status_rows(db):
+    """Every journaled top-up as plain data (``gridedge prepaid status``)."""
+    db.executescript(SCHEMA)
+    return [{"id": r[0], "meter": r[1], "customer": r[2], "amount": r[3] / 100.0,
+             "purchase_count": r[4], "state": r[6], "attempts": r[9]}
+            for r in db.execute("SELECT %s FROM topup ORDER BY created, id" % COLUMNS)]
+
+
 class TopUps:
     """The top-up journal and its jobs for ``engine``'s agent (one per payment id)."""
 

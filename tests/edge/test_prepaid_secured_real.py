@@ -87,6 +87,10 @@ def test_sealed_trip_and_a_cli_top_up_on_secured_meters_on_a_pty(tmp_path, env_w
             "SELECT state, count, history FROM topup WHERE id='R1' AND state='done'").fetchall(), 20)
         state, count, history = rows[0]
         assert count == 2 and "verified" in [e[1] for e in json.loads(history)]
+        out = subprocess.run(cli + ["prepaid", "status", "--config", str(cfg)],
+                             capture_output=True, text=True, env=env_with_path, timeout=30)
+        [topup] = json.loads(out.stdout)["topups"]
+        assert (topup["id"], topup["amount"], topup["state"]) == ("R1", 20.0, "done")
     finally:
         for p in (agent, server):
             if p is not None:

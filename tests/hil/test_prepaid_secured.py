@@ -249,3 +249,24 @@ def test_backends_that_make_no_ciphertext_refuse_at_once_with_their_reason():
         assert any(says in n for c in cmds for n in notes(c))
         assert firmware(area.meters[0]).relay.closed
         assert agent.counters["prepaid_escalated"] == len(cmds)
+
+
+def test_a_control_whose_mac_does_not_verify_is_refused_with_its_serr_and_escalated():
+    from edge.prepaid.security import TestKeyBackend
+
+    class Garbling(TestKeyBackend):
+        """The right key, a damaged seal: what a corrupted ciphertext looks like to a meter."""
+
+        def seal_control(self, session, body):
+            sealed = TestKeyBackend.seal_control(self, session, body)
+            return sealed[:-1] + bytes([sealed[-1] ^ 0xFF])
+    env, area, agent, runtime = build(customers=[{"id": "C0", "balance": 0.5}])
+    agent.prepaid.security = agent.prepaid.sessions.backend = Garbling()
+    env.run(until=START + 3600.0)
+    assert firmware(area.meters[0]).relay.closed and not firmware(area.meters[0]).relay.alarm
+    cmds = [c for c in agent.prepaid.journal.all() if c.meter == addr(area, 0)]
+    assert cmds and all(c.state == "escalated" for c in cmds)
+    assert all(sum("SERR 0004 esam_verify_failed" in n for n in notes(c)) == 4 for c in cmds)
+    stats = agent.prepaid.sessions.stats
+    assert stats["serr"] == stats["authentications"] == 4 * len(cmds)  # a SERR ends the session
+    assert agent.counters["esam_serr_esam_verify_failed"] == 4 * len(cmds)
