@@ -167,6 +167,7 @@ class TopUps:
                 self.agent.spawn(self.job(m, t), m, PREPAID, m.port)
 
     def _event(self, meter, t, event, why):
+        log.warning("top-up %s of meter %s: %s (%s)", t.id, meter.addr, event, why)
         self.agent.count("prepaid_" + event)
         self.agent.store_readings([Reading(meter.addr, "prepaid_event", 0, t.id, {
             "event": event, "topup": t.id, "cents": t.cents, "why": why}, "ok", (),
