@@ -4,7 +4,8 @@ decode`'s formatting path (hil/decode.py, and its JSON). A parser may raise its 
 DecodeError; a deframer, the formatting and the JSON may raise nothing. Counts every other
 exception (must be 0) and prints the rate. Not part of the tests; the last line is JSON.
 
-Inputs: seeds are real traffic (meter_sim firmware answering a concentrator's reads and
+Inputs (698.45: the public golden frames and APDUs of tests/protocols/vectors/dlt698, framed
+again, and the 698 meter's replies to them): seeds are real traffic (meter_sim firmware answering a concentrator's reads and
 commands, the agent and the emulated carrier module on one simulated UART, public 1376.1
 samples when ../shared/vectors has them, frames built with our encoders), mutated byte-wise
 (flips, interesting bytes, inserts, deletes, splices) or in their payload and framed again with
@@ -41,6 +42,8 @@ from protocols.gdw1376_1.frame import Frame as Frame3761, decode_frame as decode
 from protocols.gdw1376_1.frame import encode_frame as encode_3761  # noqa: E402
 from protocols.gdw1376_1 import units as U  # noqa: E402
 from hil.decode import explain_capture, explain_capture_3761, explain_capture_3762  # noqa: E402
+from protocols import dlt698 as D698  # noqa: E402
+from hil.decode698 import explain_capture as explain_capture_698  # noqa: E402
 
 ADDR = bytes([0x07, 0, 0, 0, 0, 0])
 T = 1767312000.0                        # 2026-01-02 00:00 local
@@ -385,8 +388,59 @@ def parse_3761(raw, rng):
         pass
 
 
+# 698.45 ---------------------------------------------------------------------------------------
+def seeds_698():
+    """The public golden frames, the golden APDUs in client frames, the 698 meter's replies."""
+    from meter_sim.population import DEFAULT_EPOCH, build_meters
+    from tests.conftest import tomllib
+    here = os.path.join(ROOT, "tests", "protocols", "vectors", "dlt698")
+    with open(os.path.join(here, "frames.toml"), "rb") as f:
+        out = [bytes.fromhex(v["hex"]) for v in tomllib.load(f)["frame"]]
+    with open(os.path.join(here, "apdus.toml"), "rb") as f:
+        apdus = [bytes.fromhex(v["hex"]) for v in tomllib.load(f)["apdu"]]
+    meter = build_meters(1, 3, DEFAULT_EPOCH, protocol_698_share=1.0)[0]
+    addr = meter.addr           # wire order, as the 645 side keeps it
+    for data in apdus:
+        raw = D698.encode_frame(D698.Frame(D698.control(False, True), addr, 0x10, data))
+        out.append(raw)
+        reply = meter.handle(raw, T + 60)
+        if reply:
+            out.append(reply)
+    return out
+
+
+def reframe_698(rng, seed):
+    f = D698.decode_frame(seed)
+    f.data = mutate_bytes(rng, f.data, [f.data])[:600] if f.data else random_bytes(rng, 48)
+    return D698.encode_frame(f)
+
+
+def random_698(rng):
+    ctrl = D698.control(rng.random() < 0.5, rng.random() < 0.5, segmented=rng.random() < 0.1)
+    data = bytes([rng.choice((0x01, 0x02, 0x05, 0x06, 0x07, 0x08, 0x10, 0x81, 0x85, 0x86, 0x87,
+                              0x88, 0x90, 0xEE))]) + random_bytes(rng, 64)
+    return D698.encode_frame(D698.Frame(ctrl, ADDR, rng.randrange(256), data))
+
+
+def parse_698(raw, rng):
+    try:
+        frame = D698.decode_frame(raw)
+    except DecodeError:
+        frame = None
+    if frame is not None and not frame.segmented:
+        try:
+            D698.decode_apdu(frame.data)
+        except DecodeError:
+            pass
+    try:
+        D698.decode_data(raw[rng.randrange(len(raw) + 1):])
+    except DecodeError:
+        pass
+
+
 def targets():
     s645, s97, s3762, s3761 = seeds_645(), seeds_1997(), seeds_3762(), seeds_3761()
+    s698 = seeds_698()
     return [
         Target("645-2007", s645, reframe_645, random_645, [
             ("decode_frame+apdu", parse_645, False),
@@ -406,6 +460,11 @@ def targets():
             ("deframer", lambda raw, rng: _deframe(Deframer3761, raw, rng), True),
             ("gridedge decode --protocol 1376.1",
              lambda raw, rng: _json(explain_capture_3761(raw)), True)]),
+        Target("698.45", s698, reframe_698, random_698, [
+            ("decode_frame+decode_apdu+decode_data", parse_698, False),
+            ("deframer", lambda raw, rng: _deframe(D698.Deframer, raw, rng), True),
+            ("gridedge decode --protocol 698",
+             lambda raw, rng: _json(explain_capture_698(raw)), True)]),
     ]
 
 
@@ -449,7 +508,7 @@ def main():
     ap.add_argument("--count", type=int, default=1_000_000, help="inputs per protocol")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--protocol", action="append", help="only these (645-2007, 645-1997, "
-                    "1376.2, 1376.1)")
+                    "1376.2, 1376.1, 698.45)")
     args = ap.parse_args()
     import logging
     logging.disable(logging.CRITICAL)

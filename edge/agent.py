@@ -18,10 +18,11 @@ from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health, MeterHealth
+from edge.job_context import ReadContext
 from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Window,
                        failed_reading, read_job, time_sync_job)
 from edge.links import ModuleLink, Rs485Link
-from edge.metrics import samples
+from edge.metrics import ANSWERED, Histogram, samples
 from edge.module_facts import on_report as on_module_report
 from edge.module_sync import meter_search, module_sync
 from edge.plan import Settings, next_opening, open_windows
@@ -96,7 +97,9 @@ class Agent:
         for name, port in archive.ports.items():
             link = make_link(port, self.settings)
             self.buses[name] = Bus(port, link, BusScheduler(link.capacity, self.settings.gap_s))
+        self.latency = {port.medium: Histogram() for port in archive.ports.values()}
         self.health = {}
+        self.read_context = ReadContext(self)   # what read jobs see of the agent
         self.planned = {}                 # (task, period) -> deadline of the windows opened
         self.closing = {}                 # freeze windows whose read rate is saved at the deadline
         self.read_rates = {}              # (task, period) -> rows, once closed
@@ -254,6 +257,8 @@ class Agent:
             if isinstance(token, Job):
                 bus.scheduler.done(token, self.now)
                 self.count("exchange_%s" % result.kind)
+                if result.kind in ANSWERED and result.latency is not None:
+                    self.latency[bus.port.medium].observe(result.latency)
                 self._advance(token.payload[0], result)
             else:
                 self._advance(token, result)
@@ -269,7 +274,7 @@ class Agent:
         the job die of an exception, the read is stored as failed."""
         def failed(exc):
             self.store_readings([failed_reading(meter, task, window, self.wall)])
-        self.spawn(read_job(self, meter, task, window), meter, task.lane, meter.port,
+        self.spawn(read_job(self.read_context, meter, task, window), meter, task.lane, meter.port,
                    task.name, failed, self.to_now(window.deadline))
 
     def read_from_now(self, meter, task, period, deadline_s):
@@ -409,6 +414,9 @@ class Agent:
         window = Window(task.name, label, self.wall, self.wall + deadline_s, self.wall)
         for addr in addrs:
             m = self.archive.meters[addr]
+            if not task.applies(m, self.wall):
+                self.count("on_demand_unsupported")      # 645 DIs asked of a 698.45 meter
+                continue
             self.read(m, task, window)
         self._pump_all()
         return label

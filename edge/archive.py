@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from edge.schema import (OPTIONAL, REQUIRED, Choice, Int, SchemaError, Section, Table, Tables,
                          Text, hex_digits)
 
-PROTOCOLS = ("645-2007", "645-1997")
+PROTOCOLS = ("645-2007", "645-1997", "698.45")   # DL/T 645 editions, DL/T 698.45
 MEDIA = ("rs485", "nbplc", "hplc")           # a port: RS-485, or a carrier module (窄带/宽带)
 BAUDS = (600, 1200, 2400, 4800, 9600, 19200)
 PARITIES = ("N", "E", "O")
@@ -48,7 +48,7 @@ def _meter_fields(given):
         return value if given else OPTIONAL
     return [
         Text("port", default(REQUIRED), "the [[port]] the meter is on"),
-        Text("protocol", default(METER_DEFAULTS["protocol"]), "DL/T 645 edition", PROTOCOLS),
+        Text("protocol", default(METER_DEFAULTS["protocol"]), "DL/T 645 edition or DL/T 698.45", PROTOCOLS),
         Choice("baud", BAUDS, default(METER_DEFAULTS["baud"]), "bit/s",
                "the meter's line rate (RS-485)"),
         Int("preamble", default(METER_DEFAULTS["preamble"]), 0, 4, "bytes",

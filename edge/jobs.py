@@ -8,11 +8,12 @@ yet"), and re-reads until the task's deadline.
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.civil import DAY, iso, to_civil
-from protocols.dlt645 import apdu, const as K, di as DI, values, v1997
-from protocols.dlt645.frame import encode_frame as encode_645
+from protocols.dlt645 import apdu, di as DI, v1997
 from protocols.gdw1376_2 import afn as A
 
 from edge import validate as V
+from edge.drivers import dlt645 as D645, driver_for, items as I
+
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health
@@ -20,39 +21,17 @@ from edge.links import Result, is_error, summary
 from edge.scheduler import CURVE, EVENT, FREEZE, ON_DEMAND
 from edge.store import Reading
 
-DI_FREEZE_TIME = 0x05060001          # time of the last daily freeze (上1次日冻结时间)
-DI_FREEZE_ENERGY = 0x05060101        # forward active energy of the last daily freeze, total + tariffs
-DI_SETTLEMENT_ENERGY = 0x0001FF01    # forward active energy at the last settlement, total + tariffs
-DI_ENERGY_NOW = 0x0001FF00
-DI_VOLTAGE_A = 0x02010100
+DI_FREEZE_TIME = D645.DI_FREEZE_TIME
+DI_FREEZE_ENERGY = D645.DI_FREEZE_ENERGY
+DI_SETTLEMENT_ENERGY = D645.DI_SETTLEMENT_ENERGY
+DI_ENERGY_NOW = D645.DI_ENERGY_NOW
+DI_VOLTAGE_A = D645.DI_VOLTAGE_A
 DI_CURVE_ENERGY = 0x06100601
-DI97_ENERGY = 0x9010
-DI97_VOLTAGE = 0xB611
-DI97_DATE, DI97_TIME = 0xC010, 0xC011
 ERROR_RETRIES = 2                    # an error reply is re-asked this often, then accepted
 JOB_ERROR = "job_error"              # flag of a read whose job died of an exception
-
-
-def _kwh_list(decoded):
-    return [decoded["total"]] + [decoded["tariff_%d" % t] for t in range(1, DI.TARIFFS + 1)]
-
-
-def _value(request, reply):
-    """The decoded value of one normal reply (ValueError when there is none)."""
-    if not isinstance(reply, (apdu.ReadReply, v1997.ReadReply97)):
-        raise ValueError("no normal reply to %r: %r" % (request, reply))
-    if isinstance(request, v1997.Read97):
-        name, fmt, unit = v1997.ITEMS_1997[request.di]
-        return values.decode(fmt, reply.data)
-    return DI.decode_value(request.di, reply.data)[1]
-
-
-def meter_time(date_raw, time_raw):
-    """Local seconds from a meter's date (YYMMDDWW) and time (hhmmss) registers: on the wire,
-    ss mm hh followed by DD MM YY is one YYMMDDhhmmss stamp."""
-    raw = bytes(time_raw[:3]) + bytes(date_raw[1:4])
-    values.decode("YYMMDDhhmmss", raw)          # range checks: a typed error on a non-clock
-    return values.time_seconds("YYMMDDhhmmss", raw)
+_kwh_list = D645.kwh_list
+_value = D645.reply_value
+meter_time = D645.meter_time
 
 
 class Window:
@@ -70,7 +49,8 @@ class Window:
 
 class Task:
     """A periodic read task: every ``every_s`` from midnight, reading from ``offset_s`` after the
-    boundary until ``deadline_s`` after it."""
+    boundary until ``deadline_s`` after it. Its ``readings`` and ``after`` get the job's
+    ``edge.job_context.ReadContext`` (named ``agent`` for short), not the Agent."""
 
     name = "task"
     lane = EVENT
@@ -87,8 +67,15 @@ class Task:
     def period(self, boundary):
         return iso(boundary)
 
+    items = ()                       # neutral items (edge.drivers.items) the task reads
+
     def requests(self, meter, window):
-        raise NotImplementedError
+        """The requests of this task's items, as the meter's driver frames them."""
+        return driver_for(meter).requests(meter, list(self.items))
+
+    def values(self, meter, result):
+        """One value per item from a normal result (``items.Unanswered`` when one lacks)."""
+        return driver_for(meter).values(meter, list(self.items), result.requests, result.replies)
 
     def readings(self, agent, meter, window, result):
         """Readings for a normal result (validated)."""
@@ -105,28 +92,23 @@ class Task:
 
 
 class DailyFreeze(Task):
-    """Last daily freeze (日冻结) after midnight: freeze time + forward energy block (2007); the
-    1997 protocol has no day freeze, so its total register is read right after midnight."""
+    """Last daily freeze (日冻结) after midnight: freeze time + forward energy block (2007, 698:
+    one Record GET of 5004); the 1997 protocol has no day freeze, so its total register is read
+    right after midnight."""
 
     name = "daily_freeze"
     lane = FREEZE
     key_di = DI_FREEZE_ENERGY
 
+    items = (I.DAILY_FREEZE,)
+
     def period(self, boundary):
         return iso(boundary - DAY)[:10]
 
-    def requests(self, meter, window):
-        if meter.protocol == "645-1997":
-            return [v1997.Read97(DI97_ENERGY)]
-        return [apdu.Read(DI_FREEZE_TIME), apdu.Read(DI_FREEZE_ENERGY)]
-
     def readings(self, agent, meter, window, result):
         day = window.boundary - DAY
-        if meter.protocol == "645-1997":
-            regs, stamp = [_value(result.requests[0], result.replies[0])], None
-        else:
-            stamp = values.time_seconds("YYMMDDhhmm", result.replies[0].data)
-            regs = _kwh_list(_value(result.requests[1], result.replies[1]))
+        freeze = self.values(meter, result)[0]
+        regs, stamp = freeze["kwh"], freeze["time"]
         previous = agent.previous_value(meter.addr, self.name, iso(day - DAY)[:10])
         at = stamp if stamp is not None else agent.wall
         _, flags = V.validate_daily_freeze(regs, stamp, day, at, previous, agent.limits)
@@ -135,23 +117,22 @@ class DailyFreeze(Task):
 
 
 class Settlement(Task):
-    """Energy at the last settlement (结算日, default the 1st at 00:00), read on that day."""
+    """Energy at the last settlement (结算日, default the 1st at 00:00), read on that day (645
+    0001FF01; 698 the last record of 5005)."""
 
     name = "settlement"
     lane = FREEZE
     key_di = DI_SETTLEMENT_ENERGY
+    items = (I.SETTLEMENT_ENERGY,)
 
     def applies(self, meter, boundary):
-        return meter.protocol == "645-2007" and to_civil(boundary)[2] == 1
+        return meter.protocol in ("645-2007", "698.45") and to_civil(boundary)[2] == 1
 
     def period(self, boundary):
         return iso(boundary - DAY)[:7]
 
-    def requests(self, meter, window):
-        return [apdu.Read(DI_SETTLEMENT_ENERGY)]
-
     def readings(self, agent, meter, window, result):
-        regs = _kwh_list(_value(result.requests[0], result.replies[0]))
+        regs = self.values(meter, result)[0]
         return [self.reading(agent, meter, window, {"kwh": regs}, V.tariff_flags(regs, agent.limits))]
 
 
@@ -202,7 +183,7 @@ class PowerDownEvents(Task):
     def after(self, agent, meter, readings):
         """Read the records added since the count last stored (newest first)."""
         count = readings[0].value
-        last = agent.store.latest(meter.addr, self.name, before=readings[0].period)
+        last = agent.latest(meter.addr, self.name, before=readings[0].period)
         known = last.value if last is not None and last.quality == "ok" else 0
         new = min(max(0, count - known), DI.EVENT_RECORDS)
         if new:
@@ -234,15 +215,12 @@ class ClockCheck(Task):
     def period(self, boundary):
         return iso(boundary)[:10]
 
-    def requests(self, meter, window):
-        if meter.protocol == "645-1997":
-            return [v1997.Read97(DI97_DATE), v1997.Read97(DI97_TIME)]
-        return [apdu.Read(DI.DI_DATE), apdu.Read(DI.DI_TIME)]
+    items = (I.METER_CLOCK,)
 
     def readings(self, agent, meter, window, result):
         try:
-            meter_t = meter_time(result.replies[0].data, result.replies[1].data)
-        except (ValueError, ProtocolDecodeError, IndexError):
+            meter_t = self.values(meter, result)[0]
+        except (ValueError, ProtocolDecodeError, IndexError, AttributeError):
             return [self.reading(agent, meter, window, None, ("clock_unreadable",))]
         deviation = round(meter_t - agent.wall, 1)
         return [self.reading(agent, meter, window, {"deviation_s": deviation},
@@ -256,15 +234,10 @@ class Realtime(Task):
     lane = EVENT
     key_di = DI_ENERGY_NOW
 
-    def requests(self, meter, window):
-        if meter.protocol == "645-1997":
-            return [v1997.Read97(DI97_ENERGY), v1997.Read97(DI97_VOLTAGE)]
-        return [apdu.Read(DI_ENERGY_NOW), apdu.Read(DI_VOLTAGE_A)]
+    items = (I.ENERGY_NOW, I.VOLTAGE_A)
 
     def readings(self, agent, meter, window, result):
-        energy = _value(result.requests[0], result.replies[0])
-        regs = _kwh_list(energy) if isinstance(energy, dict) else [energy]
-        volts = _value(result.requests[1], result.replies[1])
+        regs, volts = self.values(meter, result)
         return [self.reading(agent, meter, window, {"kwh": regs, "voltage": volts})]
 
 
@@ -276,41 +249,44 @@ class OnDemand(Task):
 
     def __init__(self, items, deadline_s=600.0):
         Task.__init__(self, DAY, 0.0, deadline_s)
-        self.items = list(items)
+        self.dis = list(items)          # 645 data identifiers
+
+    def applies(self, meter, boundary):
+        return meter.protocol != "698.45"
 
     def requests(self, meter, window):
         if meter.protocol == "645-1997":
-            return [v1997.Read97(d) for d in self.items]
-        return [apdu.Read(d) for d in self.items]
+            return [v1997.Read97(d) for d in self.dis]
+        return [apdu.Read(d) for d in self.dis]
 
     def readings(self, agent, meter, window, result):
         return [Reading(meter.addr, self.name, req.di, window.period, _value(req, reply), "ok", (),
                         agent.wall) for req, reply in zip(result.requests, result.replies)]
 
 
-def read_job(agent, meter, task, window):
+def read_job(ctx, meter, task, window):
     """Generator: read ``task`` for ``meter`` in ``window``, re-reading with back-off until the
     deadline; a re-read asks only for the items still missing. Every attempt's outcome is stored
-    with its quality; a good reading ends the job."""
-    if task.key_di and agent.store.has_good(meter.addr, task.name, task.key_di, window.period):
+    with its quality; a good reading ends the job. ``ctx`` is the job's ``ReadContext``."""
+    if task.key_di and ctx.has_good(meter.addr, task.name, task.key_di, window.period):
         return
     requests = task.requests(meter, window)
     have = [None] * len(requests)
     last_kind = None
     errors = 0
-    start = agent.to_now(window.start)
-    deadline = agent.to_now(window.deadline)
+    start = ctx.to_now(window.start)
+    deadline = ctx.to_now(window.deadline)
     # a new window is a fresh chance: one attempt for every meter (an offline one just behind
     # the others); re-reads then wait for the meter's back-off, or less if the bus is idle
-    not_before = start + (1.0 if agent.health_of(meter.addr).health is Health.OFFLINE else 0.0)
+    not_before = start + (1.0 if ctx.health_of(meter.addr).health is Health.OFFLINE else 0.0)
     early = None
     humble = False
-    while agent.now < deadline:
-        if agent.archive.meters.get(meter.addr) is not meter:
+    while ctx.now < deadline:
+        if not ctx.archived(meter):
             return                                  # removed or changed by the master station
         todo = [k for k, r in enumerate(have) if r is None or is_error(r)]
         attempt = yield Transact([requests[k] for k in todo], not_before, early, humble)
-        if agent.now >= deadline and attempt.kind != OK:
+        if ctx.now >= deadline and attempt.kind != OK:
             return
         for k, reply in zip(todo, attempt.replies):
             if reply is not None:
@@ -321,32 +297,32 @@ def read_job(agent, meter, task, window):
         if kind != OK and attempt.kind != OK:
             kind = attempt.kind
         result = Result(kind, list(have), attempt.latency, attempt.deny, requests)
-        readings = _readings(agent, meter, task, window, result)
-        agent.record(meter, task, result, readings, persist=result.kind != last_kind)
+        readings = _readings(ctx, meter, task, window, result)
+        ctx.record(meter, task, result, readings, persist=result.kind != last_kind)
         last_kind = result.kind
         if result.kind == OK:
-            yield from task.after(agent, meter, readings)
+            yield from task.after(ctx, meter, readings)
             return
         errors += result.kind == ERROR
         if errors > ERROR_RETRIES:
             return
-        health = agent.health_of(meter.addr)
+        health = ctx.health_of(meter.addr)
         not_before = min(max(start, health.next_try), deadline - 1.0)     # last try at the deadline
-        early = agent.policy.idle_retry(health, agent.now)
+        early = ctx.policy.idle_retry(health, ctx.now)
         # an offline meter's freeze (or higher) re-read still outranks curves and events, at
         # most once per idle period per meter; its curve/event re-reads wait for an idle bus
         humble = health.health is Health.OFFLINE and task.lane >= CURVE
 
 
-def _readings(agent, meter, task, window, result):
+def _readings(ctx, meter, task, window, result):
     if result.kind == OK:
         try:
-            return task.readings(agent, meter, window, result)
+            return task.readings(ctx, meter, window, result)
         except (ProtocolDecodeError, ValueError, KeyError, TypeError, IndexError) as exc:
             result.kind = "garbled"
             result.deny = str(exc)
     return [Reading(meter.addr, task.name, task.key_di, window.period, None, result.kind,
-                    (), agent.wall)]
+                    (), ctx.wall)]
 
 
 def failed_reading(meter, task, window, wall):
@@ -356,20 +332,36 @@ def failed_reading(meter, task, window, wall):
 
 
 def time_sync_job(agent, port, task, window):
-    """Broadcast our time to the meters on ``port`` (645 §7.8: no reply; on a carrier port the
-    module floods it, 1376.2 05F3), wait until it has reached them, then check their clocks."""
-    sync = apdu.BroadcastTime(agent.wall)
+    """Broadcast our time to the meters on ``port``, once per protocol they speak (645 §7.8
+    broadcast, 698 broadcast ACTION 4000 127: no reply; on a carrier port the module floods
+    it, 1376.2 05F3 with that protocol type), wait until it has reached them, then check their
+    clocks."""
     meters = [m for m in agent.archive.meters.values()
               if m.port == port and task.applies(m, window.boundary)]
-    if agent.archive.ports[port].carrier:
-        body = encode_645(sync.to_frame(K.BROADCAST_ADDR), preamble=4)
-        answer = yield ModuleCall(port, A.StartBroadcast(A.PROTO_645_2007, body))
-        if isinstance(answer, A.Confirm):
-            yield SleepUntil(agent.now + answer.wait_s)
+    drivers = []
+    for m in meters:
+        drv = driver_for(m)
+        if drv not in drivers:
+            drivers.append(drv)
+    for drv in drivers or [driver_for(_NO_METER)]:
+        if agent.archive.ports[port].carrier:
+            proto, body = drv.broadcast_body(agent.wall)
+            answer = yield ModuleCall(port, A.StartBroadcast(proto, body))
+            if isinstance(answer, A.Confirm):
+                yield SleepUntil(agent.now + answer.wait_s)
+            else:
+                agent.count("time_sync_refused")
         else:
-            agent.count("time_sync_refused")
-    else:
-        for baud in sorted({m.baud for m in meters}):     # a meter hears only its own rate
-            yield Broadcast(port, sync, baud)
+            sync = drv.time_sync(agent.wall)
+            own = [m for m in meters if driver_for(m) is drv]
+            for baud in sorted({m.baud for m in own}):     # a meter hears only its own rate
+                yield Broadcast(port, sync, baud)
     for m in meters:
         agent.read(m, task, window)
+
+
+class _NoMeter:
+    protocol = "645-2007"
+
+
+_NO_METER = _NoMeter()

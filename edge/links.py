@@ -1,6 +1,6 @@
 """Bus links, sans-I/O: the byte side of one RS-485 port or of the carrier module's UART.
 
-Both take ``start(token, addr, requests, preamble, now, baud)`` (645 requests for one meter, several
+Both take ``start(token, addr, requests, preamble, now, baud)`` (645 or 698 requests for one meter, several
 coalesced into one job) and hand back ``(token, Result)`` from ``completed()``; in between the
 driver moves bytes (``data_to_send``/``receive_data``) and calls ``on_timer`` at
 ``next_deadline()``. The RS-485 link runs one 645 exchange at a time; the module link speaks
@@ -14,6 +14,7 @@ from protocols.dlt645.deframer import Deframer as Deframer645
 from protocols.dlt645.frame import address_matches
 from protocols.stream import Garbage
 
+from edge.drivers.wire698 import Exchange698, match_replies as match_698
 from edge.exchange import ERROR, GARBLED, OK, TIMEOUT, Exchange
 
 BITS_PER_BYTE = 11                  # 8E1 on the wire
@@ -47,12 +48,16 @@ def summary(replies, garbage):
 
 
 def is_error(reply):
-    return isinstance(reply, (apdu.ErrorReply, v1997.ErrorReply97))
+    return isinstance(reply, (apdu.ErrorReply, v1997.ErrorReply97)) or \
+        getattr(reply, "error", False) is True
 
 
 def match_replies(raw, addr, requests):
     """Parse the 645 frames in ``raw`` (answers to ``requests`` sent to ``addr``) and line them up
-    with the requests: by DI where the reply has one, else in order. Returns (replies, garbage)."""
+    with the requests: by DI where the reply has one, else in order. Returns (replies, garbage).
+    698 requests have their replies matched by ``edge.drivers.wire698``."""
+    if requests and getattr(requests[0], "protocol", None) == 698:
+        return match_698(raw, addr, requests)
     deframer = Deframer645()
     deframer.feed(raw, 0.0)
     deframer.flush()
@@ -104,7 +109,9 @@ class Rs485Link:
     def _next(self, now):
         _, addr, requests, preamble, outcomes, _ = self._job
         # the reply must start within the response timeout after our last byte has gone out
-        self._ex = Exchange(addr, requests[len(outcomes)], now, self.response_timeout,
+        request = requests[len(outcomes)]
+        kind = Exchange698 if getattr(request, "protocol", None) == 698 else Exchange
+        self._ex = kind(addr, request, now, self.response_timeout,
                             self.retries, preamble, byte_s=BITS_PER_BYTE / float(self.line_baud))
 
     def data_to_send(self, now):

@@ -1,22 +1,39 @@
 """The agent's figures as metric samples (KPIS.md read rate per task, medium and depth; health;
-exchange and read outcomes), computed from the core's state. A runtime exports them (Prometheus)."""
+exchange and read outcomes and latency; the store; commands; the uplink), computed from the
+core's state. A runtime exports them (Prometheus); docs/METRICS.md lists every family."""
+import bisect
+
 from edge.exchange import ERROR, GARBLED, OK, TIMEOUT
 from edge.health import Health
+from edge.uplink_metrics import uplink_samples
+from hostlink.metrics import Sample
+
+__all__ = ["Sample", "Histogram", "samples", "LATENCY_BUCKETS"]
 
 OUTCOMES = (OK, ERROR, GARBLED, TIMEOUT)
+ANSWERED = (OK, ERROR)          # the exchanges whose latency is observed
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 
 
-class Sample:
-    """One metric sample: ``kind`` is 'counter' or 'gauge'."""
+class Histogram:
+    """Observations counted in fixed buckets (``v <= bound``), with their sum."""
 
-    __slots__ = ("name", "kind", "help", "labels", "value")
+    def __init__(self, bounds=LATENCY_BUCKETS):
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)      # the last: above every bound
+        self.sum = 0.0
 
-    def __init__(self, name, kind, help_text, labels, value):
-        self.name = name
-        self.kind = kind
-        self.help = help_text
-        self.labels = labels
-        self.value = value
+    def observe(self, value):
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.sum += value
+
+    def value(self):
+        """(cumulative [(bound, count)] ending with +inf, sum): a histogram Sample's value."""
+        out, n = [], 0
+        for bound, count in zip(self.bounds + (float("inf"),), self.counts):
+            n += count
+            out.append((bound, n))
+        return out, self.sum
 
 
 def samples(agent):
@@ -59,4 +76,46 @@ def samples(agent):
                       "Readings evicted to keep the store bounded.", {},
                       agent.store.counter("readings_evicted")))
     out.append(Sample("gridedge_jobs_active", "gauge", "Jobs in progress.", {}, agent.active))
+    for medium, hist in sorted(agent.latency.items()):
+        out.append(Sample("gridedge_exchange_latency_seconds", "histogram",
+                          "Seconds a meter exchange took on the bus, from its start to the"
+                          " answer (answered exchanges: ok or error reply), by medium.",
+                          {"medium": medium},
+                          hist.value()))
+    out.extend(store_samples(agent.store))
+    journal = command_journal(agent)
+    if journal is not None:
+        for state, n in sorted(journal.state_counts().items()):
+            out.append(Sample("gridedge_commands", "gauge",
+                              "Relay and cost-control commands in the journal, by state.",
+                              {"state": state}, n))
+    if agent.uplink is not None:
+        out.extend(uplink_samples(agent.uplink, agent.now))
     return out
+
+
+def command_journal(agent):
+    """The journal the agent's commands go through: the cost control's or the uplink's own."""
+    carrier = agent.prepaid or getattr(agent.uplink, "carrier", None)
+    return None if carrier is None else carrier.journal
+
+
+def store_samples(store):
+    """Readings lost, denied and rejected by the master, and the database's size."""
+    return [
+        Sample("gridedge_readings_lost_total", "counter",
+               "Readings evicted before the master confirmed them.", {},
+               store.counter("readings_lost")),
+        Sample("gridedge_readings_denied_total", "counter",
+               "Denials of uploaded readings by the master (a reading denied twice counts"
+               " twice).", {}, store.counter("readings_denied")),
+        Sample("gridedge_readings_rejected_total", "counter",
+               "Readings rejected: denied max_denies times, never sent again.", {},
+               store.counter("readings_rejected")),
+        Sample("gridedge_readings_rejected_kept", "gauge",
+               "Rejected readings kept in the store now (queryable).", {},
+               store.rejected_count()),
+        Sample("gridedge_store_bytes", "gauge",
+               "Bytes of the SQLite database (page_count x page_size), free pages included.", {},
+               store.db_bytes()),
+    ]

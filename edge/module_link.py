@@ -97,12 +97,18 @@ class ModuleLink:
         self._transmit(_Pending(token, None, None, now, timeout or self.call_timeout), unit)
 
     def start(self, token, addr, requests, preamble, now, baud=None):
-        proto = A.PROTO_645_1997 if isinstance(requests[0], v1997.Read97) else A.PROTO_645_2007
+        if getattr(requests[0], "protocol", None) == 698:
+            proto = A.PROTO_698                  # protocol type 03: DL/T 698.45
+        elif isinstance(requests[0], v1997.Read97):
+            proto = A.PROTO_645_1997
+        else:
+            proto = A.PROTO_645_2007
         p = _Pending(token, bytes(addr), list(requests), now, self.answer_timeout, preamble, proto)
         self._read(p, p.requests)
 
     def _read(self, p, requests):
-        body = b"".join(encode_645(r.to_frame(p.addr), preamble=p.preamble) for r in requests)
+        body = b"".join(r.encode(p.addr, p.preamble) if p.protocol == A.PROTO_698
+                        else encode_645(r.to_frame(p.addr), preamble=p.preamble) for r in requests)
         unit = (A.ConcurrentRequest(p.protocol, body) if self.concurrent
                 else A.MonitorRequest(p.protocol, body))
         p.asked = requests

@@ -121,4 +121,6 @@ def _sync_table(agent, port):
 
 
 def _protocol(meter):
-    return A.PROTO_645_1997 if meter.protocol == "645-1997" else A.PROTO_645_2007
+    """The node's 1376.2 protocol type: 01 645-1997, 02 645-2007, 03 DL/T 698.45."""
+    return {"645-1997": A.PROTO_645_1997, "698.45": A.PROTO_698}.get(meter.protocol,
+                                                                    A.PROTO_645_2007)

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS reading (
     read_at REAL NOT NULL, confirmed INTEGER NOT NULL DEFAULT 0,
     UNIQUE (addr, task, di, period));
 CREATE INDEX IF NOT EXISTS reading_age ON reading (confirmed, id);
+CREATE INDEX IF NOT EXISTS reading_backlog ON reading (task) WHERE confirmed = 0;
 CREATE TABLE IF NOT EXISTS reading_denial (id INTEGER PRIMARY KEY, denies INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
@@ -172,6 +173,11 @@ class Store:
         free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
         return (pages - free) * self.page_size
 
+    def db_bytes(self):
+        """Bytes of the database (page_count x page_size), free pages included: what the main
+        file holds once the WAL is checkpointed."""
+        return self.db.execute("PRAGMA page_count").fetchone()[0] * self.page_size
+
     def _evict(self):
         self._evict_some(self.count() - self.max_readings)
         if self.max_bytes is None or self.bytes_used() <= self.max_bytes:
@@ -258,6 +264,21 @@ class Store:
             self._bump("readings_denied", len(ids))
             self._bump("readings_rejected", len(rejected))
         return rejected
+
+    def rejected_count(self):
+        """Readings the master rejected, kept in the store now."""
+        return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 3").fetchone()[0]
+
+    def backlog_by_task(self):
+        """{task: (readings still to go upstream, id of the oldest)}."""
+        return {t: (n, first) for t, n, first in self.db.execute(
+            "SELECT task, COUNT(*), MIN(id) FROM reading INDEXED BY reading_backlog"
+            " WHERE confirmed = 0 GROUP BY task")}
+
+    def reading(self, rid):
+        """The reading of id ``rid``, or None."""
+        row = self.db.execute("SELECT %s FROM reading WHERE id = ?" % _COLUMNS, (rid,)).fetchone()
+        return None if row is None else _reading(row)
 
     def rejected(self, limit=1000):
         """(id, Reading, denials) of the readings the master rejected, oldest first."""

@@ -4,7 +4,9 @@
 AFN0D F161, settlement energy as F177, load curves as F101, meter and cost-control events as
 AFN0E F1 records) and marks readings sent only when the master confirms them. It answers class
 1/2/3 requests from the store, edits the archive (AFN04 F10, query AFN0A F10), carries controls
-(AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, and forwards meter reads (AFN10 F1/F9).
+(AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, forwards meter reads (AFN10 F1/F9),
+and keeps the terminal's parameters, clock and version (``edge.uplink_terminal``). With
+``active_upload = false`` nothing is uploaded: a pull-only terminal the master asks.
 Requests that change something are checked first (``edge.uplink_guard``): the password field
 (PW), a time label that must be there and fresh, a replay window of the labels acted on, and
 the forwarding policy; a refusal is answered with a denial (AFN00 F2) and logged, and changes
@@ -20,94 +22,28 @@ from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_C
                                        AFN_FORWARD, AFN_QUERY, AFN_SET, BAUD_CODES,
                                        PROTOCOL_645_1997, PROTOCOL_645_2007, encode_units,
                                        parse_units)
+from protocols.gdw1376_1.catalog import PROTOCOL_698_45
 
 from edge.archive import ArchiveError, vars_of
 from edge.prepaid.carrier import Carrier
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
 from edge.uplink_forward import Forwarding
-from edge.uplink_guard import FORWARD_ALLOW, TP_REQUIRED_AFNS, ReplayWindow, label_problem
-from hostlink.session import CONFIRMED, DENIED, SessionSettings, TerminalSession
+from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
+from edge.uplink_settings import UplinkSettings  # noqa: F401  (its home; callers import it here)
+from edge.uplink_terminal import TerminalService
+from edge.terminal_params import TerminalParams
+from edge.report_tasks import due, started
+from protocols.gdw1376_1.params import AFN_VERSION
+from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
-UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event")
+UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event",
+                "terminal_power")
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
+AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,
+                  "698.45": PROTOCOL_698_45}     # archive protocol -> AFN04 F10 protocol code
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long
-UPLINK_KEYS = {"master", "region", "terminal", "tls", "cafile", "certfile", "keyfile",
-               "password", "check_tp", "seed", "tp_skew_s", "replay_window", "forward_allow",
-               "max_denies"}
-PASSWORD_PLACEHOLDER = "CHANGE-ME"           # what edge/deploy/agent.toml ships with
-PASSWORD_HOWTO = ("set [uplink] password to the 32 hex digits the master station uses for this"
-                  " terminal (a new one: python3 -c 'import secrets;"
-                  " print(secrets.token_hex(16))')")
-
-
-def _password(text):
-    """The 16-byte PW from its hex text; the shipped placeholder and all-zero are refused."""
-    if not isinstance(text, str) or text.startswith(PASSWORD_PLACEHOLDER):
-        raise ValueError("password is still the example's placeholder: " + PASSWORD_HOWTO)
-    try:
-        pw = bytes.fromhex(text)
-    except ValueError:
-        raise ValueError("password is 32 hex digits, got %r" % text) from None
-    if len(pw) != 16:
-        raise ValueError("password is 16 bytes (32 hex digits), got %d" % len(pw))
-    if pw == bytes(16):
-        raise ValueError("an all-zero password is every terminal's default: " + PASSWORD_HOWTO)
-    return pw
-
-
-class UplinkSettings:
-    """``[uplink]`` of agent.toml: where the master is, who we are, what protects the terminal
-    (PW, time labels, replay window, forwarding policy, denials before a reading is rejected)
-    and the session timing. ``password`` None (simulations) refuses every frame that needs it."""
-
-    def __init__(self, master, region="0000", terminal=1, tls=False, cafile=None,
-                 certfile=None, keyfile=None, password=None, check_tp="require", seed=0,
-                 session=None, tp_skew_s=300.0, replay_window=1024, forward_allow=(),
-                 max_denies=3):
-        self.master = master
-        self.region = region
-        self.terminal = terminal
-        self.tls = tls
-        self.cafile = cafile
-        self.certfile = certfile
-        self.keyfile = keyfile
-        self.password = None if password is None else _password(password)
-        self.check_tp = check_tp
-        self.seed = seed
-        self.session = session or SessionSettings()
-        self.tp_skew_s = tp_skew_s              # a label may be this far ahead of our clock
-        self.replay_window = replay_window      # labels kept at most (two keys per frame)
-        self.forward_allow = tuple(forward_allow)
-        self.max_denies = max_denies            # denials before a reading is rejected
-        problems = [what for bad, what in (
-            (len(region) != 4 or not region.isdigit(), "region is 4 digits"),
-            (not isinstance(terminal, int) or not 0 <= terminal <= 0xFFFF, "terminal 0..65535"),
-            (check_tp != "require", 'check_tp can only be "require" (time labels cannot be'
-                                    ' turned off)'),
-            (not 0 <= tp_skew_s <= 3600, "0 <= tp_skew_s <= 3600"),
-            (not 16 <= replay_window <= 1000000, "16 <= replay_window <= 1000000"),
-            (not 1 <= max_denies <= 100, "1 <= max_denies <= 100"),
-            (sorted(set(self.forward_allow) - set(FORWARD_ALLOW)) != [],
-             "forward_allow names kinds of %s" % ", ".join(FORWARD_ALLOW))) if bad]
-        if problems:
-            raise ValueError("; ".join(problems))
-
-    @classmethod
-    def from_dict(cls, doc):
-        doc = dict(doc)
-        unknown = set(doc) - UPLINK_KEYS - set(SessionSettings.FIELDS)
-        if unknown:
-            raise ValueError("unknown [uplink] settings: %s" % ", ".join(sorted(unknown)))
-        master = doc.get("master")
-        host, _, port = str(master or "").rpartition(":")
-        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError("[uplink] master = \"HOST:PORT\" is required, got %r" % (master,))
-        if "password" not in doc:
-            raise ValueError("[uplink] password is required: " + PASSWORD_HOWTO)
-        timing = {k: doc.pop(k) for k in SessionSettings.FIELDS if k in doc}
-        return cls(session=SessionSettings(**timing), **doc)
 
 
 def points_of(archive):
@@ -126,7 +62,7 @@ def points_of(archive):
     return by_point
 
 
-class Uplink(StoreAnswers, Forwarding):
+class Uplink(StoreAnswers, Forwarding, TerminalService):
     """The agent's answers and backlog for one ``TerminalSession`` (``self.session``)."""
 
     def __init__(self, agent, settings, rng):
@@ -137,11 +73,14 @@ class Uplink(StoreAnswers, Forwarding):
         self.session = TerminalSession(settings.region, settings.terminal, self, rng,
                                        settings.session)
         self.in_flight = {}          # token -> reading ids
+        self.started = agent.now     # the age of the last confirm counts from here until one
         self._tokens = 0
         self._points = None
         self._points_of = None
         self.denials = []            # (wall, reason) of refused requests, newest last
         self.replays = ReplayWindow(agent.store.db, settings.replay_window, settings.tp_skew_s)
+        self.params = getattr(agent, "terminal_params", None) or TerminalParams(agent.store.db)
+        self._tasks_of, self._tasks = None, []
         # forwarded relay controls go through a journal: the cost control's, or one of our own
         self.carrier = agent.prepaid
         if self.carrier is None:
@@ -173,12 +112,32 @@ class Uplink(StoreAnswers, Forwarding):
         return {i for ids in self.in_flight.values() for i in ids}
 
     def has_upload(self):
+        if not self.settings.active_upload:
+            return False
         busy = self._in_flight_ids()
-        return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
+        tasks = self.report_tasks()
+        if not tasks:
+            return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
+        for rid, r in self.store.unsent(len(busy) + 64):
+            if rid not in busy:
+                unit = self.upload_unit(r)
+                if unit is None or due(tasks, unit, self.agent.wall):
+                    return True
+        return False
+
+    def report_tasks(self):
+        """The class 2 report tasks started (``edge.report_tasks``), cached per change."""
+        if self._tasks_of != self.params.generation:
+            self._tasks_of = self.params.generation
+            self._tasks = started(self.params)
+        return self._tasks
 
     def next_upload(self, max_bytes):
+        if not self.settings.active_upload:
+            return None
         busy = self._in_flight_ids()
         afn, units, ids, size, dropped = None, [], [], 0, []
+        tasks = self.report_tasks()
         for rid, r in self.store.unsent(len(busy) + 64):
             if rid in busy:
                 continue
@@ -186,6 +145,8 @@ class Uplink(StoreAnswers, Forwarding):
             if unit is None:
                 dropped.append(rid)
                 continue
+            if not due(tasks, unit, self.agent.wall):
+                continue                      # waits for its task's next report instant
             n = len(encode_units([unit]))
             if units and (unit.afn != afn or size + n > max_bytes):
                 break
@@ -240,7 +201,7 @@ class Uplink(StoreAnswers, Forwarding):
                 return self._refuse(frame, problem)
         handler = {AFN_CLASS1: self._class1, AFN_CLASS2: self._class2, AFN_CLASS3: self._class3,
                    AFN_SET: self._set, AFN_QUERY: self._query, AFN_CONTROL: self._control,
-                   AFN_FORWARD: self._forward}.get(frame.afn)
+                   AFN_FORWARD: self._forward, AFN_VERSION: self._version}.get(frame.afn)
         if handler is None:
             return self._refuse(frame, "AFN %02X not served" % frame.afn)
         try:
@@ -261,10 +222,11 @@ class Uplink(StoreAnswers, Forwarding):
 
     # --- archive ------------------------------------------------------------------------------
     def _set(self, frame, units):
+        params = self.params_of([u for u in units if u.fn != 10])
         add, remove = [], []
         for u in units:
             if u.fn != 10:
-                raise Refused("AFN04 F%d not served" % u.fn)
+                continue
             for e in u.value["items"]:
                 if e["point"] == 0:                       # point 0 deletes the entry
                     remove.append(e["addr"])
@@ -272,8 +234,8 @@ class Uplink(StoreAnswers, Forwarding):
                 port = self._port_named(e["port_baud"] & 0x1F)
                 if port is None:
                     raise Refused("entry %d: no port %d" % (e["index"], e["port_baud"] & 0x1F))
-                proto = {PROTOCOL_645_1997: "645-1997", PROTOCOL_645_2007: "645-2007"}.get(
-                    e["protocol"])
+                proto = {PROTOCOL_645_1997: "645-1997", PROTOCOL_645_2007: "645-2007",
+                         PROTOCOL_698_45: "698.45"}.get(e["protocol"])
                 if proto is None:
                     raise Refused("entry %d: protocol %d not served" % (e["index"], e["protocol"]))
                 rec = {"addr": e["addr"], "port": port, "protocol": proto,
@@ -290,17 +252,21 @@ class Uplink(StoreAnswers, Forwarding):
             if holder is not None and holder != rec["addr"]:
                 raise Refused("point %d belongs to %s" % (rec["point"], holder))
             taken[rec["point"]] = rec["addr"]
-        try:
-            self.agent.change_archive(add, remove)
-        except ArchiveError as exc:
-            raise Refused(str(exc).replace("\n", " ")) from None
+        if add or remove:
+            try:
+                self.agent.change_archive(add, remove)
+            except ArchiveError as exc:
+                raise Refused(str(exc).replace("\n", " ")) from None
+        if params:
+            self.set_params(frame, params)
         return confirm_units()
 
     def _query(self, frame, units):
         out = []
         for u in units:
             if u.fn != 10:
-                raise Refused("AFN0A F%d not served" % u.fn)
+                out.append(self.query_param(u))
+                continue
             wanted = [i["index"] for i in u.value["items"]]
             entries = []
             for pn in wanted:
@@ -328,13 +294,19 @@ class Uplink(StoreAnswers, Forwarding):
     def _entry(self, pn, m):
         code = BAUD_CODES.index(m.baud) if m.baud in BAUD_CODES else 0
         return {"index": pn, "point": pn, "port_baud": (code << 5) | self._port_number(m.port),
-                "protocol": PROTOCOL_645_1997 if m.protocol == "645-1997" else PROTOCOL_645_2007,
+                "protocol": AFN04_PROTOCOL.get(m.protocol, PROTOCOL_645_2007),
                 "addr": m.addr, **{"pw%d" % k: 0 for k in range(6)}, "tariffs": TARIFFS,
                 "digits": 0x09, "collector": None, "user_class": 0}
 
     # --- control ------------------------------------------------------------------------------
     def _control(self, frame, units):
         jobs = []
+        clock = [u for u in units if u.fn == 31]
+        if clock and len(units) > 1:
+            raise Refused("AFN05 F31 (clock set) comes alone")
+        if clock:
+            self.set_clock(frame, clock[0])
+            return confirm_units()
         for u in units:
             action = CONTROL_ACTIONS.get(u.fn)
             if action is None:

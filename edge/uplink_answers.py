@@ -7,10 +7,12 @@ from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
+from protocols.gdw1376_1.erc import Erc14PowerOnOff
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
 TARIFFS = 4
+POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
 ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
 ERC_COST_CONTROL = 65         # data: point (2, LE), time A.15, event code, 0
@@ -77,6 +79,10 @@ class StoreAnswers:
 
     def upload_unit(self, r):
         """The 1376.1 unit that carries reading ``r`` upstream, or None (no point for it)."""
+        if r.task == POWER_TASK:            # the terminal's own power off / on: ERC14
+            v = r.value if isinstance(r.value, dict) else {}
+            rec = Erc14PowerOnOff(off_at=_a15(v["off"]), on_at=_a15(v["on"]))
+            return Unit(AFN_CLASS3, 1, 0, _events([(14, rec.encode())]), True)
         pn = self.point_of(r.addr)
         if pn is None:
             return None
@@ -130,8 +136,11 @@ class StoreAnswers:
         for u in self._each_point(units):
             m = self._meter(u.pn)
             if u.fn in (129, 33):
-                r = self._newest(m.addr, ("prepaid", "realtime"))
-                v = _energy(r.value.get("kwh") if r else None, r.read_at if r else self.agent.wall)
+                # no real-time reading kept: the last daily freeze stands in (its own read time)
+                r = self._newest(m.addr, ("prepaid", "realtime")) or self._newest(
+                    m.addr, ("daily_freeze",))
+                at = (r.value.get("at") or r.read_at) if r else self.agent.wall
+                v = _energy(r.value.get("kwh") if r else None, at)
                 if u.fn == 33:
                     v = _unread_groups(v, POSITIVE)
             elif u.fn == 34:
@@ -226,7 +235,7 @@ class StoreAnswers:
 
     def _event_records(self):
         recs = []
-        for task in ("event", "prepaid_event"):
+        for task in ("event", "prepaid_event", POWER_TASK):
             for r in self.store.readings(task=task):
                 unit = self.upload_unit(r)
                 if unit is not None:

@@ -18,6 +18,13 @@ from edge.uplink_answers import Refused, confirm_units
 from edge.uplink_guard import forward_kind
 
 
+def _speaks_645(meter, fn):
+    """F1 and F9 carry DL/T 645: refused for a 698.45 meter (it would not answer; F10 goes
+    through the journal in the meter's own protocol)."""
+    if meter.protocol == "698.45":
+        raise Refused("AFN10 F%d carries DL/T 645; meter %s speaks DL/T 698.45" % (fn, meter.addr))
+
+
 class Forwarding:
     """AFN10 F1/F9/F10 of one ``Uplink``."""
 
@@ -37,6 +44,7 @@ class Forwarding:
             m = self.agent.archive.meters.get(v["meter"])
             if m is None:
                 raise Refused("meter %s is not archived" % v["meter"])
+            _speaks_645(m, 9)
             di = v["di0"] | v["di1"] << 8 | v["di2"] << 16 | v["di3"] << 24
             self._spawn_forward(frame, m, apdu.Read(di), v["port"], 9)
             return []
@@ -49,6 +57,7 @@ class Forwarding:
             m = self.agent.archive.meters.get(f645.address)
             if m is None:
                 raise Refused("meter %s is not archived" % f645.address)
+            _speaks_645(m, 1)
             kind = forward_kind(request)
             if kind == "control":
                 return self._forward_control(frame, m, request, v)

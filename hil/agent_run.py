@@ -18,10 +18,16 @@ from plc_channel.baseline import report, run_baseline
 from protocols.civil import DAY, iso, midnight
 from protocols.dlt645 import apdu
 from protocols.dlt645.frame import decode_frame, encode_frame
+from protocols.dlt698 import data as D698, services as V
+from protocols.dlt698.axdr import OAD
+from protocols.dlt698.data import RSD
+from protocols.dlt698.frame import decode_frame as decode_698, encode_frame as encode_698
+from protocols.dlt698.link import request_frame
 from hil.simruntime import SimRuntime
 
 FREEZE_DIS = (DI_FREEZE_TIME, DI_FREEZE_ENERGY)
 PORT = {"rs485": "rs485-1", "nbplc": "plc", "hplc": "plc"}
+ARCHIVE_PROTOCOL = {1997: "645-1997", 2007: "645-2007", 698: "698.45"}
 TOLERANCE_KWH = 0.005           # a delivered freeze within this of the meter's own is right
 
 
@@ -31,8 +37,7 @@ def area_archive(area):
     return Archive.from_dict({
         "port": [{"name": name, "url": "sim:%s" % area.medium, "medium": area.medium}],
         "meter": [{"addr": m.addr[::-1].hex(), "port": name,
-                   "protocol": "645-1997" if firmware(m).protocol == 1997 else "645-2007"}
-                  for m in area.meters]})
+                   "protocol": ARCHIVE_PROTOCOL[firmware(m).protocol]} for m in area.meters]})
 
 
 class _Done:
@@ -48,11 +53,25 @@ def true_freeze(meter, t, n=1):
     """The meter's own ``n``-th last daily freeze (forward active total, kWh) at ``t``, read
     from its firmware (DI 050601nn); None when it has none."""
     fw = firmware(meter)
+    if fw.protocol == 698:
+        return _true_freeze_698(fw, t, n)
     raw = fw.handle(encode_frame(apdu.Read(DI_FREEZE_ENERGY - 1 + n).to_frame(fw.addr)), t)
     reply = apdu.parse_reply(decode_frame(raw)) if raw else None
     if not isinstance(reply, apdu.ReadReply):
         return None
     return reply.value()[1]["total"]
+
+
+def _true_freeze_698(fw, t, n):
+    """The same from a 698 meter: GET-Record of 5004 by selector 9 (the n-th last record)."""
+    get = V.GetRecord(OAD(0x5004, 2), RSD(9, [n]), [OAD(0x0010, 2)], piid=1)
+    raw = fw.handle(encode_698(request_frame(get, fw.addr)), t)
+    if not raw:
+        return None
+    record = V.decode_apdu(decode_698(raw).data).record
+    if not record.rows or record.rows[0][0].tag != D698.ARRAY:
+        return None
+    return record.rows[0][0].value[0].value / 100.0
 
 
 def freeze_done(store, period):

@@ -646,10 +646,12 @@ def _config(path):
               show_default=True,
               help="A second login with an address already connected: the new connection"
                    " replaces the old (logged, counted) or is refused.")
+@click.option("--metrics", default=None,
+              help="HOST:PORT to export the station's Prometheus metrics on (docs/METRICS.md).")
 @click.pass_context
 def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca, epoch, duration,
            max_connections, login_timeout, idle_timeout, prelogin_bytes, garbage_bytes,
-           login_policy):
+           login_policy, metrics):
     """Run a Q/GDW 1376.1 master station: accept concentrators, record logins, heartbeats and
     uploads in SQLite, and carry requests from the control port.
 
@@ -667,6 +669,8 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
     from hostlink.master import Limits
     host, port = _hostport(listen)
     chost, cport = _hostport(control)
+    if metrics:
+        _hostport(metrics)
     ctx_tls = server_context(tls_cert, tls_key, tls_ca) if tls_cert else None
     token_file = token_file or db_path + ".token"
     try:
@@ -681,8 +685,17 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
                               login_policy=login_policy)
         where = await server.listen(host, port, ctx_tls)
         cwhere = await server.listen_control(chost, cport, token)
+        if metrics:
+            from edge.runtime.exporter import serve_master_metrics
+            try:
+                mwhere = serve_master_metrics(server, metrics, asyncio.get_running_loop())
+            except OSError as exc:
+                await server.close()
+                raise InputError("cannot serve metrics on %s: %s" % (metrics, exc.strerror or exc))
         click.echo(json.dumps({"master": "%s:%d" % where, "control": "%s:%d" % cwhere,
-                               "token_file": token_file, "db": db_path, "tls": bool(ctx_tls)}))
+                               "token_file": token_file, "db": db_path, "tls": bool(ctx_tls),
+                               "metrics": "%s:%d" % mwhere.server_address[:2] if metrics
+                               else None}))
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -18,16 +18,16 @@ from meter_sim.serve.stream import BusClock, PtyServer, SerialServer, Session
 from plc_channel.area import build_area
 from plc_channel.realtime import ModulePortServer
 from plc_channel.baseline import report as area_report
-from protocols.civil import DAY, iso, midnight
+from protocols.civil import DAY, iso, midnight, parse_local
 from protocols.dlt645 import const as K
 from protocols.dlt645.frame import decode_frame, encode_frame
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import AFN_SET, PROTOCOL_645_2007
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 from hostlink.aio import MasterServer
-from hostlink.master import OK
 from hil.agent_run import FREEZE_DIS, TOLERANCE_KWH, _Done, true_freeze
 from hil.prepaid_run import percentiles
+from hil.rig_master import REQUEST_TIMEOUT_S, RigMaster, freeze_label
 from hil.rig_prepaid import CostControl
 from hil.scenario_run import version
 
@@ -261,7 +261,8 @@ def snapshot(report):
 async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_ready=None,
                 login_timeout=60.0, every_s=0.0, on_snapshot=None, samples=None):
     """Serve the master on ``listen`` (host, port) for ``duration`` seconds: wait for the
-    concentrator, set its archive, let it collect (and, with ``[prepaid]``, play the master's
+    concentrator, set it up (``hil.rig_master``: archive, parameters, clock, version), pull
+    every ``[rig] pull_every_s`` what it has not uploaded, let it collect (and, with ``[prepaid]``, play the master's
     cost control); every ``every_s`` seconds ``on_snapshot`` gets the KPIs so far. Returns the
     final report (gates checked; ``samples`` gets the raw series for the plots)."""
     start_wall = time.monotonic()
@@ -283,16 +284,21 @@ async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_read
         if archive_port is None:
             archive_port = rig_doc.get("archive_port", 1)
         ports = rig.archive_ports(archive_port, rig_doc.get("rs485_archive_port", 2))
-        outcomes = []
-        for unit in rig.archive_units(ports):
-            r = await server.request(terminal, AFN_SET, [unit], pw=pw)
-            outcomes.append(r.outcome)
+        master = RigMaster(rig, server, terminal, pw, rig_doc, where)
+        await master.set_up(ports)
+        pulling = None
         if rig.sc.prepaid is not None:
             rig.control = CostControl(rig, rig.sc.prepaid, rig_doc, duration)
         finish = start_wall + duration
-        next_control = next_snapshot = time.monotonic()
+        next_control = next_snapshot = next_pull = time.monotonic()
         while time.monotonic() < finish:
             now = time.monotonic()
+            if master.pull_every_s > 0 and now >= next_pull and (pulling is None
+                                                                 or pulling.done()):
+                pulling = asyncio.ensure_future(master.pull())
+                tasks.add(pulling)
+                pulling.add_done_callback(tasks.discard)
+                next_pull = now + master.pull_every_s
             if rig.control is not None and now >= next_control:
                 for cmd in rig.control.due(rig.now()):
                     task = asyncio.ensure_future(
@@ -305,10 +311,15 @@ async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_read
                     on_snapshot(snapshot(rig.report(server.store, terminal)))
                 next_snapshot = now + every_s
             wake = min(finish, next_snapshot if every_s > 0 else finish,
-                       next_control if rig.control is not None else finish)
+                       next_control if rig.control is not None else finish,
+                       next_pull if master.pull_every_s > 0 else finish)
             await asyncio.sleep(max(0.0, min(wake - time.monotonic(), 1.0)))
+        if pulling is not None and not pulling.done():
+            await asyncio.wait([pulling], timeout=REQUEST_TIMEOUT_S)
         report = rig.report(server.store, terminal, samples)
-        report["archive_set"] = all(o == OK for o in outcomes)
+        report.update(master.report(server.store, report["period"] and freeze_label(
+            parse_local(report["period"]))))
+        report["archive_set"] = master.archive_set
         report["passed"] = report["passed"] and report["archive_set"]
         return report
     finally:

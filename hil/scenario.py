@@ -244,6 +244,7 @@ POPULATION = Section("population", "The meter mix (meter_sim.population).", [
     Float("local_share", OPTIONAL, 0, 1, "", "meters with their own wallet (本地费控)"),
     Float("flat_tariff_share", OPTIONAL, 0, 1, "", "meters on one rate"),
     Float("protocol_1997_share", OPTIONAL, 0, 1, "", "DL/T 645-1997 meters"),
+    Float("protocol_698_share", OPTIONAL, 0, 1, "", "DL/T 698.45 meters (archived as 698.45)"),
     Float("drift_ppm", OPTIONAL, 0, 1000, "ppm", "clock drift bound"),
     Float("clock_offset_s", OPTIONAL, 0, 86400, "s", "clock offset bound"),
     _span("reply_delay_s", 0, 10, "s", "reply delay range"),
@@ -292,6 +293,8 @@ RIG = Section("rig", "`gridedge hil rig`: the concentrator under test.", [
           gt=0),
     Int("tries", OPTIONAL, 1, 100, "", "sends of a command (default 3)"),
     Float("settle_s", OPTIONAL, 0, 86400, "s", "a due operation is missed after (default 300)"),
+    Float("pull_every_s", OPTIONAL, 0, 86400, "s", "the master asks each point's last daily "
+          "freeze (AFN0D F161) and real-time energy (AFN0C F129) every (default: never)"),
 ])
 
 

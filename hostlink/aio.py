@@ -234,6 +234,11 @@ class MasterServer:
     def online(self):
         return sorted(self.connections)
 
+    @property
+    def open_connections(self):
+        """Concentrator connections open now, logged in or not."""
+        return len(self._live)
+
     async def request(self, terminal, afn, units, timeout_s=30.0, pw=None, tp_delay_min=5):
         """Send ``units`` to ``terminal`` (``RRRR-NNNNN``) and wait for the answer: the
         finished ``hostlink.master.Request`` (outcome ok, denied, timeout or gone)."""

@@ -146,6 +146,7 @@ class TerminalSession:
         self._credit = 1.0
         self._credit_at = 0.0
         self.connection = 0                       # which connection answers belong to
+        self.last_confirm = None                  # when the master last confirmed a frame of ours
 
     # --- states -------------------------------------------------------------------------------
     def _move(self, event):
@@ -260,6 +261,11 @@ class TerminalSession:
         else:
             self.count("answer_dropped_connection_gone")
 
+    def upload_overhead(self, afn):
+        """Bytes an upload frame of ``afn`` adds around its data units (start, length, C, A,
+        AFN, SEQ, CS, end)."""
+        return len(encode_frame(self._frame(afn, [], UPLOAD_FUNC, seq=0, con=True)))
+
     # --- inside -------------------------------------------------------------------------------
     def _schedule_dial(self, now):
         s = self.settings
@@ -361,6 +367,8 @@ class TerminalSession:
             self.count("confirm_mismatch")        # it names other units: not this frame's
             return
         del self._pending[f.seq]
+        if outcome == CONFIRMED:
+            self.last_confirm = now
         if p.kind == "login":
             if outcome == CONFIRMED:
                 self._move("login_confirmed")

@@ -10,6 +10,7 @@ import simpy
 
 from meter_sim.faults import firmware, module_alive
 from protocols.dlt645.deframer import Deframer
+from protocols.dlt698.deframer import Deframer as Deframer698
 
 from plc_channel.medium import Delivery, Stats
 from plc_channel.noise import NoiseModel
@@ -156,10 +157,11 @@ class CarrierNetwork:
 
 
 def answer_frames(meter, request, t):
-    """(replies, delay): the meter-side module hands each 645 frame of ``request`` to its meter
-    in turn (a concentrator may pack several into one carrier message) and returns the answers
-    back to back; None when the meter answered none."""
-    deframer = Deframer()
+    """(replies, delay): the meter-side module hands each 645 frame of ``request`` (698 frames
+    to a 698 meter, protocol type 03) to its meter in turn (a concentrator may pack several
+    into one carrier message) and returns the answers back to back; None when the meter
+    answered none."""
+    deframer = Deframer698() if firmware(meter).front_end is not None else Deframer()
     deframer.feed(request, t)
     replies = []
     delay = 0.0

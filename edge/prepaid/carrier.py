@@ -1,4 +1,4 @@
-"""Carrying relay commands (DL/T 645 0x1C) to meters: the journal, the command jobs, what the
+"""Carrying relay commands (DL/T 645 0x1C, DL/T 698.45 ACTION 8000/8001) to meters: the journal, the command jobs, what the
 meter said. ``Prepaid`` (cost control) builds on it; on its own it carries the controls a master
 forwards (AFN10 F1) to meters the agent does not cost-control - journaled, acted on once, sent
 as the master framed them, read back - so that no relay moves outside the journal.
@@ -7,10 +7,13 @@ import hashlib
 
 from protocols.dlt645 import apdu, const as K
 from protocols.dlt645.frame import decode_frame, encode_frame
+from protocols.dlt645.security import SEALED_CONTROL_LEN
+from protocols.dlt698.frame import encode_frame as encode_698
+from protocols.dlt698.link import reply_frame
 
+from edge.drivers import driver_for
 from edge.prepaid.jobs import CODES, command_job
 from edge.prepaid.journal import SEALED, Command, Journal
-from protocols.dlt645.security import SEALED_CONTROL_LEN
 from edge.prepaid.security import backend_for
 from edge.prepaid.sessions import Sessions
 from edge.scheduler import PREPAID
@@ -85,7 +88,8 @@ class Carrier:
     def secured(self, meter, cmd=None):
         """Whether ``meter`` takes only sealed controls (archived control_level 98) and ``cmd``
         is one the agent seals itself (a master's forwarded frame goes as it came)."""
-        return self.level(meter) == K.LEVEL_CIPHER and (cmd is None or cmd.frame is None)
+        return (self.level(meter) == K.LEVEL_CIPHER and meter.protocol == "645-2007"
+                and (cmd is None or cmd.frame is None))
 
     # --- the command job's calls --------------------------------------------------------------
     def control_request(self, meter, cmd, session=None):
@@ -94,8 +98,9 @@ class Carrier:
         for a secured meter)."""
         if cmd.frame is not None:
             return apdu.parse_request(decode_frame(bytes.fromhex(cmd.frame)))
-        plain = apdu.Control(CODES[cmd.action], cmd.expires, level=self.level(meter),
-                             password=self.password(meter), operator=self.operator)
+        plain = driver_for(meter).command(meter, cmd.action, cmd.expires, self.agent.wall,
+                                          level=self.level(meter), password=self.password(meter),
+                                          operator=self.operator)
         if session is None:
             return plain
         return apdu.Control(None, None, K.LEVEL_CIPHER, plain.password, self.operator,
@@ -104,7 +109,12 @@ class Carrier:
     def sent(self, meter, cmd, result):
         """The meter answered a send of ``cmd`` (or did not): tell whoever forwarded it."""
         reply = result.replies[0] if result.replies else None
-        content = b"" if reply is None else encode_frame(reply.to_frame(meter.wire_addr))
+        if reply is None:
+            content = b""
+        elif getattr(reply, "protocol", None) == 698:
+            content = encode_698(reply_frame(reply.apdu, meter.wire_addr))
+        else:
+            content = encode_frame(reply.to_frame(meter.wire_addr))
         self.replies[cmd.id] = content
         while len(self.replies) > REPLIES_KEPT:
             del self.replies[next(iter(self.replies))]

@@ -1,11 +1,16 @@
-"""Prepaid jobs: the periodic read that feeds the balance (energy, voltage, current, status word
-3 in one coalesced exchange), and the command job that sends a 0x1C control and verifies it by
-reading status word 3 back, re-sending on the firmware's 60/120/180 s steps before escalating."""
-from protocols.dlt645 import apdu, const as K, di as DI
+"""Prepaid jobs: the periodic read that feeds the balance (energy, voltage, current, relay
+status in one coalesced exchange), and the command job that sends a relay command (645 0x1C
+control, 698 ACTION 8000/8001) and verifies it by reading the relay status back (645 status
+word 3; 698 8000/8001 attributes given as that word), re-sending on the firmware's 60/120/180 s
+steps before escalating. Both protocols go through ``edge.drivers``: no branch here."""
+from protocols.dlt645 import const as K
+from protocols.errors import DecodeError as ProtocolDecodeError
 
+from edge.drivers import driver_for, items as I
+from edge.drivers.dlt645 import CODES as CODES_645
 from edge.effects import SleepUntil, Transact
 from edge.exchange import OK
-from edge.jobs import Task, _value
+from edge.jobs import Task
 from edge.prepaid import journal as J
 from edge.prepaid.security import SecurityError
 from edge.prepaid.policy import (ALARM, ALARM_RELEASE, ALLOW_CLOSE, DIRECT_CLOSE, KEEP_POWER,
@@ -13,15 +18,14 @@ from edge.prepaid.policy import (ALARM, ALARM_RELEASE, ALLOW_CLOSE, DIRECT_CLOSE
 from edge.scheduler import ON_DEMAND
 
 DI_ENERGY = 0x0001FF00
-DI_VOLTAGE_A = 0x02010100
-DI_CURRENT_A = 0x02020100
+CHECK = (I.RELAY_STATUS, I.CURRENT_A)     # the read-back after a command
+PREPAID_PROTOCOLS = ("645-2007", "698.45")
+READ_BACK_ERRORS = (ValueError, TypeError, KeyError, IndexError, ProtocolDecodeError)
 VERIFY_AFTER_S = 5.0             # the contact moves within seconds when voltage and load allow
 RETRY_STEPS_S = (60.0, 120.0, 180.0)
 LOAD_WAIT_S = 300.0              # re-check a trip the meter holds for its load this often
                                  # (twice inside the margin before a friendly window)
-CODES = {TRIP: K.CTRL_TRIP, ALLOW_CLOSE: K.CTRL_ALLOW_CLOSE, DIRECT_CLOSE: K.CTRL_DIRECT_CLOSE,
-         ALARM: K.CTRL_ALARM, ALARM_RELEASE: K.CTRL_ALARM_RELEASE, KEEP_POWER: K.CTRL_KEEP_POWER,
-         KEEP_POWER_RELEASE: K.CTRL_KEEP_POWER_RELEASE}
+CODES = CODES_645                # action -> 645 control code (1A, 1B, 1C, 2A, 2B, 3A, 3B)
 
 
 def verified(action, word):
@@ -37,20 +41,18 @@ def verified(action, word):
 
 
 class PrepaidRead(Task):
-    """Energy block, voltage, current and status word 3 of a remote-prepaid meter."""
+    """Energy block, voltage, current and relay status of a remote-prepaid meter."""
 
     name = "prepaid"
     lane = ON_DEMAND
     key_di = DI_ENERGY
+    items = (I.ENERGY_NOW, I.VOLTAGE_A, I.CURRENT_A, I.RELAY_STATUS)
 
     def applies(self, meter, boundary):
-        return meter.prepaid == "remote" and meter.protocol == "645-2007"
-
-    def requests(self, meter, window):
-        return [apdu.Read(d) for d in (DI_ENERGY, DI_VOLTAGE_A, DI_CURRENT_A, DI.DI_STATUS_3)]
+        return meter.prepaid == "remote" and meter.protocol in PREPAID_PROTOCOLS
 
     def readings(self, agent, meter, window, result):
-        kwh, volts, amps, word = [_value(q, r) for q, r in zip(result.requests, result.replies)]
+        kwh, volts, amps, word = self.values(meter, result)
         value = {"kwh": kwh, "voltage": volts, "current": amps, "status3": word, "at": agent.wall}
         return [self.reading(agent, meter, window, value)]
 
@@ -112,21 +114,20 @@ def command_job(agent, meter, cmd, engine=None):
                 continue
             journal.move(cmd, "ack", agent.wall)
         yield SleepUntil(agent.now + VERIFY_AFTER_S)
-        status, current = apdu.Read(DI.DI_STATUS_3), apdu.Read(DI_CURRENT_A)
-        result = yield Transact([status, current], agent.now)
-        if not isinstance(result.replies[0], apdu.ReadReply):
+        drv = driver_for(meter)
+        requests = drv.requests(meter, list(CHECK))
+        result = yield Transact(requests, agent.now)
+        word, amps = _check_values(drv, meter, requests, result.replies)
+        if word is None:
             journal.move(cmd, "no_answer", agent.wall, "status read " + result.kind)
             journal.move(cmd, "verify", agent.wall)
             yield SleepUntil(agent.now + RETRY_STEPS_S[0])
             continue
-        word = _value(status, result.replies[0])
         engine.observe(meter, word, agent.wall)
         if verified(cmd.action, word):
             journal.move(cmd, "verified", agent.wall, "status3 %04X" % word)
             engine.done(meter, cmd)
             return
-        amps = (_value(current, result.replies[1])
-                if isinstance(result.replies[1], apdu.ReadReply) else 0.0)
         if cmd.action == TRIP and word & K.ST3_CMD_OPEN and amps > engine.settings.large_current_a:
             # the meter holds the trip while the load is high (large-current deferral): wait,
             # but never let it fall into a friendly window - withdraw it before one opens
@@ -145,3 +146,16 @@ def command_job(agent, meter, cmd, engine=None):
         yield SleepUntil(agent.now + RETRY_STEPS_S[not_moved])
         not_moved += 1
 
+
+
+def _check_values(drv, meter, requests, replies):
+    """(relay status word, amperes) of the read-back; None for the word when it is missing,
+    0.0 A when only the current is."""
+    try:
+        return tuple(drv.values(meter, list(CHECK), requests, replies))
+    except READ_BACK_ERRORS:
+        pass
+    try:
+        return drv.values(meter, list(CHECK[:1]), requests, replies)[0], 0.0
+    except READ_BACK_ERRORS:
+        return None, 0.0

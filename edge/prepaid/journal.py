@@ -183,6 +183,13 @@ class Journal:
             else:
                 self.open_by_meter.pop(c.meter, None)
 
+    def state_counts(self):
+        """{state: commands in it}, every state named (zero included), from the journal on disk."""
+        counts = {state: 0 for state in OPEN + ENDED}
+        for state, n in self.db.execute("SELECT state, COUNT(*) FROM command GROUP BY state"):
+            counts[state] = n
+        return counts
+
     def last_relay_done(self):
         """meter -> (action, source) of its last relay command carried out."""
         rows = self.db.execute("SELECT meter, action, source FROM command WHERE state=? AND action"

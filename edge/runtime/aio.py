@@ -13,6 +13,7 @@ import threading
 import time
 
 from edge.runtime.lines import OPEN, Line, line_samples
+from edge.runtime.store_files import store_file_samples
 from hostlink.aio import TerminalClient, client_context, local_wall
 
 SNAPSHOT_EVERY_S = 5.0
@@ -166,8 +167,9 @@ class AgentRunner:
         return TerminalClient(uplink.session, host, int(port), ctx, before=clocks, after=self.kick)
 
     def metrics(self):
-        """The agent's samples and the ports' own."""
-        return self.agent.metrics() + line_samples(self.lines)
+        """The agent's samples, the ports' own and the store's files."""
+        return (self.agent.metrics() + line_samples(self.lines)
+                + store_file_samples(self.agent.store.path))
 
     async def run(self, until=None):
         """Serve until ``stop()`` or the monotonic time ``until``."""
@@ -185,6 +187,9 @@ class AgentRunner:
                     break
                 retry = self._reopen_due(now)
                 self.agent.on_timer(now, self.wall())
+                params = getattr(self.agent, "terminal_params", None)
+                if params is not None:
+                    params.alive(self.agent.wall)      # an outage is told by the gap (ERC14)
                 self._flush()
                 if self.client is not None:
                     self.client.kick()           # new readings, deferred answers: upstream

@@ -10,7 +10,7 @@
     [tasks.health]                             # edge.health.HealthPolicy figures
     [tasks.limits]                             # edge.validate.Limits figures
     [prepaid]                                  # cost control (edge.prepaid.engine.PrepaidSettings)
-    [uplink]                                   # 1376.1 to the master (edge.uplink.UplinkSettings)
+    [uplink]                                   # 1376.1 to the master (edge.uplink_settings)
 
 Every section is declared (``edge.schema``; ``gridedge schema`` prints the reference). Relative
 paths are taken from the config file's folder. Problems are reported all at once, one line
@@ -23,6 +23,7 @@ from protocols.civil import parse_local
 from edge.archive import ARCHIVE, DEFAULTS, METER, PORT, Archive, ArchiveError
 from edge.plan import TASKS
 from edge.prepaid.engine import PrepaidSettings
+from edge.uplink_settings import UPLINK
 from edge.schema import (INHERIT, OPTIONAL, REQUIRED, Bool, Field, Float, Int, List, Named,
                          Section, Table, Tables, Text, hex_digits, host_port)
 
@@ -132,8 +133,7 @@ PREPAID = Section("prepaid", "Cost control (费控) of the meters archived prepa
                   ], checks=[_unique_customers], target=PrepaidSettings)
 FILE = Section("agent.toml", "The agent's configuration file.", [
     Table("agent", AGENT, REQUIRED), Table("tasks", TASKS), Table("prepaid", PREPAID),
-    Field("uplink", OPTIONAL, doc="the 1376.1 uplink (edge.uplink.UplinkSettings; see "
-          "deploy/agent.toml)"),
+    Table("uplink", UPLINK),
     Table("defaults", DEFAULTS), Tables("port", PORT), Tables("meter", METER)])
 
 
@@ -193,8 +193,7 @@ def config_from_dict(doc, path="agent.toml"):
                                "prepaid")
     uplink = None
     if "uplink" in doc:
-        from edge.uplink import UplinkSettings
-        uplink = _section(lambda: UplinkSettings.from_dict(doc["uplink"]), problems, "uplink")
+        uplink = _section(lambda: UPLINK.build(doc["uplink"], "uplink"), problems, "uplink")
     archive = _archive(doc, agent, here, problems)
     if problems:
         raise ConfigError("\n".join("%s: %s: %s" % (path, place, msg) for place, msg in problems))

@@ -21,6 +21,7 @@ from edge.agent import Agent
 from edge.runtime.aio import AgentRunner, local_clock
 from edge.runtime.config import ConfigError, load_config
 from edge.store import Store
+from edge.terminal_params import TerminalClock, TerminalParams, power_restored
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
 
@@ -43,7 +44,11 @@ def build(cfg, wall, on_commit=None):
                       else int(cfg.max_store_mb * 2 ** 20))
     except (sqlite3.Error, OSError) as exc:
         raise ConfigError("cannot open the store %s: %s" % (cfg.store, exc)) from None
+    params = TerminalParams(store.db)
+    wall = TerminalClock(wall, params)          # the offset a master's clock set left
     agent = Agent(cfg.archive, store, cfg.settings, time.monotonic(), wall(), prepaid=cfg.prepaid)
+    agent.terminal_params = params
+    power_restored(store, params, agent.wall)
     if cfg.uplink is not None:
         from edge.uplink import Uplink
         Uplink(agent, cfg.uplink, random.Random(cfg.uplink.seed or time.time_ns()))

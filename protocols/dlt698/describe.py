@@ -24,7 +24,9 @@ def value(v):
         return repr(v)
     if hasattr(v, "as_dict"):            # Association, FactoryVersion
         return v.as_dict()
-    return v
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    return repr(v)                       # Sid and any other typed part: its printed form
 
 
 def data(d):

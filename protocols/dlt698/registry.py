@@ -178,6 +178,8 @@ def method_name(omd):
 def scaled(attr, d):
     """Engineering value of Data ``d`` under ``attr``: numbers scaled, lists element-wise,
     anything else unchanged (a DateTime, bytes ...)."""
+    if not isinstance(d, D.Data):          # an element that is no Data (MS, raw numbers)
+        return d
     if isinstance(d.value, list):
         return [scaled(attr, item) for item in d.value]
     if isinstance(d.value, bool) or not isinstance(d.value, int) or not attr.scaler:

@@ -7,6 +7,7 @@ the label before the item's data. Facts and their sources: docs/gdw1376_1-notes.
 """
 from protocols.gdw1376_1.layouts import (Carried, Concat, Curve, Dated, Empty, Energy, Events,
                                          Fields, PerUnitConfirm, Repeated, U16)
+from protocols.gdw1376_1 import params
 
 AFN_CONFIRM, AFN_LINK, AFN_SET, AFN_CONTROL, AFN_QUERY = 0x00, 0x02, 0x04, 0x05, 0x0A
 AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_FORWARD = 0x0C, 0x0D, 0x0E, 0x10
@@ -77,6 +78,9 @@ METER_ENTRY = Concat(U16("index"), U16("point"), Fields(
     *[("pw%d" % k, "u8") for k in range(6)]), Fields(
     ("tariffs", "u8"), ("digits", "u8"), ("collector", "A12"), ("user_class", "u8")))
 PROTOCOL_645_1997, PROTOCOL_645_2007 = 1, 30
+# 1376.1-2013 names no code for DL/T 698.45 (its table leaves "other: reserved"); 45 is our
+# choice, UNVERIFIED against any public master station (docs/drivers-notes.md)
+PROTOCOL_698_45 = 45
 BAUD_CODES = (0, 600, 1200, 2400, 4800, 7200, 9600, 19200)
 
 # (AFN, Fn, up) -> layout, where the item's layout is not the rule of its class (``layout``)
@@ -126,6 +130,8 @@ for _k, _reading in enumerate(READINGS):
     LAYOUTS[(AFN_CLASS2, 177 + _k, True)] = Dated("A21", _reading)
 for _fn, _fmt in CURVE_FORMATS.items():
     LAYOUTS[(AFN_CLASS2, _fn, True)] = Curve(_fmt)
+# terminal parameters (AFN04/0A F1, F3, F33, F65..F68), clock set (AFN05 F31), version (AFN09 F1)
+LAYOUTS.update(params.layouts(AFN_SET, AFN_QUERY, AFN_CONTROL))
 
 _NO_DATA = Empty()
 _TD_REQUESTS = {TD_DAY: Dated("A20"), TD_MONTH: Dated("A21"), TD_CURVE: Curve()}

@@ -66,3 +66,19 @@ def test_connect_request_fields_are_named(env_with_path):
     assert f["apdu"] == "CONNECT-Request" and f["mechanism"] == "0 public (NullSecurity)"
     assert (f["association.apdu_max"], f["association.timeout_s"]) == (1024, 100)
     assert f["association.protocol_conformance"] == "FF FF F8 00 00 00 00 00"
+
+
+# found by benchmarks/fuzz_decoders.py: a SECURITY-Request's SID broke --json, and a GET-List
+# reply with a non-Data element in a scaled array broke the scaling
+FUZZ_FINDS = [
+    "682b00430501000000000010168710000833010140010200000085010203061234567890120412345678fb1d16",
+    "fefefefe682b00c30501000000000010c143850202022000020001010112082a2001020001010"
+    "15d000008380000593516",
+]
+
+
+def test_what_the_fuzzer_found_decodes_to_json():
+    for text in FUZZ_FINDS:
+        items = explain_capture(bytes.fromhex(text))
+        json.dumps(items)
+        assert items and all("raw" in i or "garbage" in i for i in items)

@@ -7,6 +7,7 @@ import pytest
 
 from edge.agent import Agent
 from edge.archive import Archive
+from edge.drivers import driver_for
 from edge.plan import Settings
 from edge.prepaid.engine import PrepaidSettings
 from edge.prepaid.journal import Journal
@@ -17,8 +18,10 @@ from hostlink.session import S
 from hostlink.store import MasterStore
 from protocols.civil import from_civil
 from protocols.gdw1376_1 import Deframer, Frame, Tp, Unit, decode_frame, encode_frame
+from protocols.gdw1376_1.catalog import PROTOCOL_698_45
 from protocols.gdw1376_1.frame import F_CLASS2, F_USER_DATA
-from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONFIRM, AFN_CONTROL, AFN_QUERY, AFN_SET,
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONFIRM, AFN_CONTROL, AFN_FORWARD,
+                                       AFN_QUERY, AFN_SET,
                                        encode_units, parse_units)
 
 from tests.helpers import deframe
@@ -28,9 +31,9 @@ PASSWORD = bytes(range(16))
 WEDNESDAY = from_civil(2026, 11, 25, 12, 0)          # no friendly window: trips may go out
 
 
-def agent_at(wall, prepaid=False, carrier=False):
-    meters = [{"addr": "000000000001", "port": "p1"},
-              {"addr": "000000000002", "port": "p1", "point": 7}]
+def agent_at(wall, prepaid=False, carrier=False, protocol="645-2007"):
+    meters = [{"addr": "000000000001", "port": "p1", "protocol": protocol},
+              {"addr": "000000000002", "port": "p1", "point": 7, "protocol": protocol}]
     if prepaid:
         for m in meters:
             m.update(prepaid="remote", customer="C%s" % m["addr"][-1], tariff="flat")
@@ -159,6 +162,21 @@ def test_archive_set_and_query_through_the_uplink():
     assert agent.store.archive_changes()[0][0]["addr"] == "000000000003"    # kept for restarts
 
 
+def test_a_698_meter_goes_into_the_archive_and_back_with_its_protocol_code():
+    agent = agent_at(WEDNESDAY)
+    online(agent)
+    entry = _entry("000000000003", 3, protocol=PROTOCOL_698_45)
+    ask(agent, down(AFN_SET, [Unit(AFN_SET, 10, 0, {"items": [entry]}, False)],
+                    pw=PASSWORD, tp=Tp.at(2, WEDNESDAY, 5)))
+    m = agent.archive.meters["000000000003"]
+    assert m.protocol == "698.45" and driver_for(m).protocol == "698"
+    [answer] = ask(agent, down(AFN_QUERY, [Unit(AFN_QUERY, 10, 0, {"items": [{"index": 3},
+                                                                             {"index": 1}]},
+                                                False)], tp=Tp.at(3, WEDNESDAY, 5)))
+    got = parse_units(AFN_QUERY, answer.data, True)[0].value["items"]
+    assert [g["protocol"] for g in got] == [PROTOCOL_698_45, 30]
+
+
 def test_port_31_names_the_carrier_module_as_concentrators_number_it():
     agent = agent_at(WEDNESDAY, carrier=True)
     online(agent)
@@ -190,8 +208,9 @@ def test_bad_archive_entries_are_denied_and_the_archive_is_unchanged(entries, re
     assert agent.archive.meters == before and agent.store.archive_changes() == ([], [])
 
 
-def test_class1_balance_comes_from_the_prepaid_ledger():
-    agent = agent_at(WEDNESDAY, prepaid=True)
+@pytest.mark.parametrize("protocol", ["645-2007", "698.45"])
+def test_class1_balance_comes_from_the_prepaid_ledger(protocol):
+    agent = agent_at(WEDNESDAY, prepaid=True, protocol=protocol)
     agent.prepaid.pay("r1", "C1", 42.5)
     online(agent)
     [answer] = ask(agent, down(AFN_CLASS1, [Unit(AFN_CLASS1, 167, 1, None, False)],
@@ -225,3 +244,20 @@ def test_a_curve_request_for_no_real_instant_is_denied():
     online(agent)
     bad = Unit(AFN_CLASS2, 101, 1, {"start": (0, 0, 31, 2, 26), "density": 1, "points": 4}, False)
     _denied(agent, down(AFN_CLASS2, [bad], func=F_CLASS2, tp=Tp.at(5, WEDNESDAY, 5)), "bad value")
+
+
+def test_forwarding_645_to_a_698_meter_is_refused_and_a_forwarded_trip_goes_out_in_698():
+    agent = agent_at(WEDNESDAY, prepaid=True, protocol="698.45")
+    online(agent)
+    read = Unit(AFN_FORWARD, 9, 0, {"port": 1, "relays": 0, "meter": "000000000001", "di_kind": 1,
+                                     "di0": 0, "di1": 0, "di2": 1, "di3": 0}, False)
+    _denied(agent, down(AFN_FORWARD, [read], pw=PASSWORD, tp=Tp.at(2, WEDNESDAY, 5)),
+            "speaks DL/T 698.45")
+    trip = Unit(AFN_FORWARD, 10, 0, {"port": 1, "relays": 0, "meter": "000000000001", "flag": 0,
+                                      "valid_min": 30}, False)
+    ask(agent, down(AFN_FORWARD, [trip], pw=PASSWORD, tp=Tp.at(3, WEDNESDAY, 5)))
+    [cmd] = [c for c in Journal(agent.store).all() if c.source == "master"]
+    assert cmd.action == "trip"
+    request = agent.prepaid.control_request(agent.archive.meters[cmd.meter], cmd)
+    assert request.protocol == 698 and request.apdu.omd.oi == 0x8000
+    assert request.apdu.time_tag is not None

@@ -18,6 +18,7 @@ from tests.security.helpers import SHIPPED_CONFIG, VALUES, mutated
 
 PORT = {"name": "p1", "url": "loop://"}
 METER = {"addr": "000000000001", "port": "p1"}
+UPLINK = {"master": "10.0.0.10:9000", "password": "5a" * 16}
 
 
 def doc(**sections):
@@ -59,6 +60,20 @@ def problems(d):
     ({"prepaid": {"friendly": {"night": [20]}}}, "prepaid.friendly.night"),
     ({"prepaid": {"customer": [{"id": "c", "balance": math.inf}]}}, "prepaid.customer[0].balance"),
     ({"prepaid": {"tariff": {"flat": {"price": -1}}}}, "prepaid.tariff.flat.price"),
+    ({"uplink": dict(UPLINK, reconnect_min_s=-5)}, "uplink.reconnect_min_s"),
+    ({"uplink": dict(UPLINK, heartbeat_s=0)}, "uplink.heartbeat_s"),
+    ({"uplink": dict(UPLINK, reconnect_min_s=600)}, "uplink.reconnect_min_s"),
+    ({"uplink": dict(UPLINK, window=0)}, "uplink.window"),
+    ({"uplink": dict(UPLINK, jitter=1.0)}, "uplink.jitter"),
+    ({"uplink": dict(UPLINK, terminal=70000)}, "uplink.terminal"),
+    ({"uplink": dict(UPLINK, region="17")}, "uplink.region"),
+    ({"uplink": dict(UPLINK, master="9000")}, "uplink.master"),
+    ({"uplink": dict(UPLINK, password="00" * 16)}, "uplink.password"),
+    ({"uplink": dict(UPLINK, password="CHANGE-ME: 32 hex digits")}, "uplink.password"),
+    ({"uplink": dict(UPLINK, forward_allow=["everything"])}, "uplink.forward_allow"),
+    ({"uplink": dict(UPLINK, check_tp="off")}, "uplink.check_tp"),
+    ({"uplink": dict(UPLINK, upload_per_s=math.nan)}, "uplink.upload_per_s"),
+    ({"uplink": {"master": "10.0.0.10:9000"}}, "uplink.password"),
 ])
 def test_a_bad_value_is_refused_with_its_place(sections, place):
     lines = problems(doc(**sections))
@@ -85,13 +100,13 @@ def test_every_problem_of_a_file_is_reported_at_once():
               defaults={"w": 1}, port=[dict(PORT, v=1)], meter=[dict(METER, u=1)],
               prepaid={"t": 1, "friendly": {"s": 1}, "local": {"r": 1}, "defaults": {"q": 1},
                        "customer": [{"id": "c", "o": 1}], "tariff": {"flat": {"n": 1}}},
-              weather={})
+              uplink=dict(UPLINK, heartbeat_s=0, p=1), weather={})
     places = [line.split(": ")[1] for line in problems(bad)]
     assert places == [
         "weather", "agent.colour", "agent.max_readings", "tasks.x", "tasks.curve_every_min",
         "tasks.health.y", "tasks.limits.z", "prepaid.t", "prepaid.local.r", "prepaid.friendly.s",
-        "prepaid.tariff.flat.n", "prepaid.defaults.q", "prepaid.customer[0].o", "defaults.w",
-        "port[0].v", "meter[0].u"]
+        "prepaid.tariff.flat.n", "prepaid.defaults.q", "prepaid.customer[0].o", "uplink.p",
+        "uplink.heartbeat_s", "defaults.w", "port[0].v", "meter[0].u"]
 
 
 def test_the_shipped_example_still_loads_and_fills_the_declared_defaults(tmp_path):
@@ -137,7 +152,7 @@ def test_any_document_is_a_config_or_a_config_error(d):
 
 
 SHIPPED = tomllib.loads(SHIPPED_CONFIG.read_text())
-SHIPPED.pop("uplink")                   # edge/uplink.py checks its own section
+SHIPPED["uplink"]["password"] = "5a" * 16     # the placeholder is refused (tested above)
 
 
 @settings(max_examples=300, deadline=None)
@@ -147,3 +162,13 @@ def test_any_change_to_the_shipped_config_is_a_config_or_a_config_error(d):
         config_from_dict(d)
     except ConfigError:
         pass
+
+
+def test_python_callers_of_the_uplink_settings_are_checked_by_the_same_declaration():
+    from edge.uplink import UplinkSettings
+    with pytest.raises(SchemaError, match="uplink.max_denies"):
+        UplinkSettings("127.0.0.1:9000", max_denies=0)
+    with pytest.raises(SchemaError, match="uplink.forward_allow"):
+        UplinkSettings("127.0.0.1:9000", forward_allow=("all",))
+    s = UplinkSettings("127.0.0.1:9000", heartbeat_s=20)
+    assert s.session.heartbeat_s == 20 and s.session.reconnect_min_s == 5

@@ -110,3 +110,15 @@ def test_any_3761_payload_in_a_good_frame_formats(key, data, labelled):
                       tp=Tp.at(1, 1767312000.0, 5) if labelled and not up else None)
     frame.pw = b"\x00" * 16 if frame.has_pw else None
     _total(explain_capture_3761(encode_3761(frame)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from([0x01, 0x02, 0x05, 0x06, 0x07, 0x08, 0x10, 0x81, 0x85, 0x86, 0x87, 0x88,
+                        0x90]), st.binary(max_size=80), st.booleans(), st.booleans())
+def test_any_698_apdu_in_a_good_frame_formats(tag, data, from_server, segmented):
+    from hil.decode698 import explain_capture as explain_698
+    from protocols import dlt698
+    ctrl = dlt698.control(from_server, not from_server, segmented=segmented)
+    raw = dlt698.encode_frame(dlt698.Frame(ctrl, ADDR, 0x10, bytes([tag]) + data))
+    _total(explain_698(raw))
+    _total(explain_698(data + raw))

@@ -1,0 +1,227 @@
+"""The DL/T 698.45 driver: neutral items to coalesced 698 requests and the replies back to values.
+
+Reads coalesce as the standard allows: every real-time item of a job in one GET-Request-
+NormalList (one GET-Request-Normal when there is one OAD), the daily freeze as one
+GET-Request-Record of 5004 attribute 2 with RSD selector 9 (上第 n 次记录, n = 1: the last
+freeze, as the 645 job reads 050601xx) and the two RCSD columns it needs, 2021 freeze time and
+0010 forward active energy. Relay commands are ACTION 8000 (129 trip, 130 close, 127/128
+alarm) and 8001 (127/128 keep-power), each with a TimeTag that ends when the command expires;
+the relay state is read back from 8000 attributes 3..5 and 8001 attribute 2 and given as the
+645 status word 3 the prepaid journal verifies. Time sync is a broadcast ACTION 4000 127.
+Sources: docs/drivers-notes.md.
+"""
+from protocols.civil import from_civil, to_civil
+from protocols.dlt645 import const as K645
+from protocols.dlt698 import data as D
+from protocols.dlt698 import registry
+from protocols.dlt698 import services as V
+from protocols.dlt698.apdu import TimeTag
+from protocols.dlt698.axdr import OAD, OMD, TI, DateTime
+from protocols.dlt698.data import RSD, Data
+from protocols.gdw1376_2 import afn as A
+
+from edge.drivers import items as I
+from edge.drivers.wire698 import Reply698, Request698
+
+FREEZE_TIME = OAD(0x2021, 2)          # 数据冻结时间
+ENERGY = OAD(0x0010, 2)               # 正向有功电能: total, tariffs 1..4
+DAILY = OAD(0x5004, 2)                # 日冻结, record attribute
+SETTLEMENT = OAD(0x5005, 2)           # 结算日冻结
+LAST_RECORD = RSD(9, [1])             # selector 9: the 1st last record
+VOLTAGE_A = OAD(0x2000, 2, 1)
+CURRENT_A = OAD(0x2001, 2, 1)
+CLOCK = OAD(0x4000, 2)
+RELAY_OPEN = OAD(0x8000, 3)           # 继电器输出状态 (bit set: not closed)
+ALARM_STATE = OAD(0x8000, 4)          # 告警状态
+COMMAND_STATE = OAD(0x8000, 5)        # 命令状态 (bit set: trip commanded)
+KEEP_POWER = OAD(0x8001, 2)           # 保电状态 (enum 1: kept)
+RELAY_1 = OAD(0xF205, 2, 1)           # 继电器输出 1, the relay a control names
+RELAY_BITS = ((RELAY_OPEN, K645.ST3_RELAY_OPEN), (ALARM_STATE, K645.ST3_ALARM),
+              (COMMAND_STATE, K645.ST3_CMD_OPEN))
+NORMAL = {I.ENERGY_NOW: (ENERGY,), I.VOLTAGE_A: (VOLTAGE_A,), I.CURRENT_A: (CURRENT_A,),
+          I.METER_CLOCK: (CLOCK,),
+          I.RELAY_STATUS: (RELAY_OPEN, ALARM_STATE, COMMAND_STATE, KEEP_POWER)}
+RECORDS = {I.DAILY_FREEZE: (DAILY, LAST_RECORD, [FREEZE_TIME, ENERGY]),
+           I.SETTLEMENT_ENERGY: (SETTLEMENT, LAST_RECORD, [FREEZE_TIME, ENERGY])}
+TAG_MAX_MIN = 0xFFFF                  # TI value: long-unsigned minutes
+
+
+def _trip_data():
+    """8000 method 129 {relay, alarm delay 0 min, limit time 0 (until a close), no auto close}."""
+    return Data(D.ARRAY, [Data(D.STRUCTURE, [Data(D.T_OAD, RELAY_1), Data(D.UNSIGNED, 0),
+                                             Data(D.LONG_UNSIGNED, 0), Data(D.BOOL, False)])])
+
+
+def _close_data(direct):
+    """8000 method 130 {relay, 0 allow close / 1 direct close}."""
+    return Data(D.ARRAY, [Data(D.STRUCTURE, [Data(D.T_OAD, RELAY_1),
+                                             Data(D.ENUM, 1 if direct else 0)])])
+
+
+COMMANDS = {I.TRIP: (OMD(0x8000, 129), _trip_data), I.ALLOW_CLOSE: (OMD(0x8000, 130),
+                                                                   lambda: _close_data(False)),
+            I.DIRECT_CLOSE: (OMD(0x8000, 130), lambda: _close_data(True)),
+            I.ALARM: (OMD(0x8000, 127), lambda: Data(D.NULL)),
+            I.ALARM_RELEASE: (OMD(0x8000, 128), lambda: Data(D.NULL)),
+            I.KEEP_POWER: (OMD(0x8001, 127), lambda: Data(D.NULL)),
+            I.KEEP_POWER_RELEASE: (OMD(0x8001, 128), lambda: Data(D.NULL))}
+
+
+def date_time(t):
+    y, m, d, hh, mm, ss, _ = to_civil(t)
+    return DateTime(y, m, d, hh, mm, ss)
+
+
+def seconds(dt):
+    """Local seconds of a date_time_s (ValueError for an impossible one)."""
+    return from_civil(dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
+
+
+def engineering(oad, d):
+    """The scaled value of Data ``d`` of ``oad`` (registry scaler), rounded to the scaler."""
+    attr = registry.lookup(oad)
+    if attr is None:
+        return d.value
+    v = registry.scaled(attr, d)
+    digits = max(0, -attr.scaler)
+    if isinstance(v, list):
+        return [round(x, digits) if isinstance(x, float) else x for x in v]
+    return round(v, digits) if isinstance(v, float) else v
+
+
+def _want(d, tag):
+    if d is None or d.tag != tag:
+        raise I.Unanswered("expected %s, got %r" % (D.TYPE_NAMES.get(tag, tag), d))
+    return d
+
+
+def _number(d):
+    if d is None or d.tag not in D.INT_TYPES or isinstance(d.value, bool):
+        raise I.Unanswered("expected a number, got %r" % (d,))
+    return d
+
+
+def _energy(d):
+    """An energy array: total then the tariffs, numbers only."""
+    _want(d, D.ARRAY)
+    if not d.value:
+        raise I.Unanswered("empty energy array")
+    for x in d.value:
+        _number(x)
+    return d
+
+
+def _bit0(d):
+    if d.tag != D.BIT_STRING or not isinstance(d.value, tuple) or not d.value[1]:
+        raise I.Unanswered("not a relay bit-string: %r" % (d,))
+    return bool(d.value[1][0] & 0x80)
+
+
+class Driver698:
+    """Items to coalesced 698 requests and back."""
+
+    protocol = "698"
+    proto_1376_2 = A.PROTO_698
+
+    def supports(self, meter, item):
+        return item in NORMAL or item in RECORDS
+
+    def _plan(self, items):
+        """(requests' APDUs, where each item's data is: (request index, positions))."""
+        for item in items:
+            if not self.supports(None, item):
+                raise I.Unanswered("698 driver has no %s" % item)
+        apdus, where = [], {}
+        oads = [o for item in items if item in NORMAL for o in NORMAL[item]]
+        if oads:
+            first = 0
+            for item in items:
+                if item in NORMAL:
+                    n = len(NORMAL[item])
+                    where[item] = (0, list(range(first, first + n)))
+                    first += n
+            apdus.append(V.GetNormal(oads[0]) if len(oads) == 1 else V.GetList(oads))
+        for item in items:
+            if item in RECORDS:
+                oad, rsd, columns = RECORDS[item]
+                where[item] = (len(apdus), None)
+                apdus.append(V.GetRecord(oad, rsd, columns))
+        for k, a in enumerate(apdus):
+            a.piid = k + 1
+        return apdus, where
+
+    def requests(self, meter, items):
+        return [Request698(a) for a in self._plan(items)[0]]
+
+    def values(self, meter, items, requests, replies):
+        _, where = self._plan(items)
+        return [self._value(item, where[item], replies) for item in items]
+
+    def _value(self, item, place, replies):
+        k, positions = place
+        reply = replies[k]
+        if not isinstance(reply, Reply698) or reply.error:
+            raise I.Unanswered("no normal 698 reply for %s: %r" % (item, reply))
+        if positions is None:
+            return self._record(item, reply.apdu)
+        results = _results(reply.apdu)
+        cells = [results[p] for p in positions]
+        oads = NORMAL[item]
+        for oad, r in zip(oads, cells):
+            if r.oad != oad or r.data is None:
+                raise I.Unanswered("reply for %s names %s" % (oad.text(), r.oad.text()))
+        if item == I.METER_CLOCK:
+            return seconds(_want(cells[0].data, D.DATE_TIME_S).value)
+        if item == I.RELAY_STATUS:
+            word = 0
+            for (oad, bit), r in zip(RELAY_BITS, cells):
+                word |= bit if _bit0(r.data) else 0
+            if _want(cells[3].data, D.ENUM).value == 1:
+                word |= K645.ST3_KEEP_POWER
+            return word
+        if item == I.ENERGY_NOW:
+            return engineering(oads[0], _energy(cells[0].data))
+        return engineering(oads[0], _number(cells[0].data))
+
+    def _record(self, item, apdu):
+        rec = getattr(apdu, "record", None)
+        if rec is None or not rec.rows:
+            raise I.Unanswered("no daily freeze row: %r" % (apdu,))
+        row = rec.rows[-1]
+        if item == I.SETTLEMENT_ENERGY:
+            return engineering(ENERGY, _energy(dict(zip([c.text() for c in rec.columns],
+                                                        row)).get(ENERGY.text())))
+        cells = dict(zip([c.text() for c in rec.columns], row))
+        stamp, energy = cells.get(FREEZE_TIME.text()), cells.get(ENERGY.text())
+        if stamp is None or energy is None:
+            raise I.Unanswered("daily freeze row without time or energy: %r" % (row,))
+        return {"time": seconds(_want(stamp, D.DATE_TIME_S).value),
+                "kwh": engineering(ENERGY, _energy(energy))}
+
+    def command(self, meter, action, expires, wall, **_):
+        """ACTION carrying ``action``, valid from ``wall`` until ``expires`` (its TimeTag)."""
+        omd, data = COMMANDS[action]
+        minutes = int(max(1, min(TAG_MAX_MIN, (expires - wall) // 60)))
+        req = V.ActionNormal(omd, data(), piid=1)
+        req.time_tag = TimeTag(date_time(wall), TI(1, minutes))
+        return Request698(req)
+
+    def time_sync(self, wall):
+        """Broadcast ACTION 4000 127 (广播校时) with ``wall``: every 698 meter acts, none answers."""
+        return Request698(V.ActionNormal(OMD(0x4000, 127), Data(D.DATE_TIME_S, date_time(wall))),
+                          broadcast=True)
+
+    def broadcast_body(self, wall, preamble=4):
+        """(1376.2 protocol type 03, frame bytes) of the time sync a carrier module floods."""
+        return A.PROTO_698, self.time_sync(wall).encode(b"", preamble)
+
+
+def _results(apdu):
+    if isinstance(apdu, V.GetListReply):
+        return apdu.results
+    if isinstance(apdu, V.GetNormalReply):
+        return [apdu.result]
+    raise I.Unanswered("not a GET-Response-Normal(List): %r" % (apdu,))
+
+
+DRIVER_698 = Driver698()

@@ -1,0 +1,90 @@
+"""The uplink's terminal services (Q/GDW 1376.1): AFN04 parameter sets and AFN0A queries of F1,
+F3, F33, F65-F68, AFN05 F31 clock set and AFN09 F1 version. A mixin of ``edge.uplink.Uplink``
+(it uses ``agent``, ``params``, ``_port_named``); state lives in ``edge.terminal_params``.
+"""
+from protocols.civil import from_civil
+from protocols.gdw1376_1 import Unit
+from protocols.gdw1376_1.catalog import AFN_QUERY
+from protocols.gdw1376_1.params import AFN_VERSION, civil_of_a1
+
+from edge.terminal_params import ParamError, SERVED, check
+from edge.uplink_answers import Refused
+
+VENDOR = "GRDE"            # AFN09 F1 vendor code (4 ASCII)
+PROTOCOL_VERSION = "1376"
+
+
+def frame_label(frame):
+    """A frame's time label as the journal names it: PFC-DDhhmmss."""
+    tp = frame.tp
+    return "%d-%s" % (tp.pfc, "".join("%02d" % x for x in reversed(tp.time)))
+
+
+def _short_version(text, n=4):
+    digits = "".join(c for c in text if c.isdigit() or c == ".")
+    return (digits or "0")[:n]
+
+
+class TerminalService:
+    """Parameter sets and queries, clock set and version of one ``Uplink``."""
+
+    def params_of(self, units):
+        """Checked (fn, pn, value) of the parameter units of an AFN04 request (F10 aside)."""
+        items, defined = [], set(self.params.defined_tasks())
+        for u in units:
+            try:
+                check(u.fn, u.pn, u.value, self._port_named, defined)
+            except ParamError as exc:
+                raise Refused(str(exc)) from None
+            if u.fn in (65, 66):
+                defined.add((u.fn, u.pn))
+            items.append((u.fn, u.pn, u.value))
+        return items
+
+    def set_params(self, frame, items):
+        changed = self.params.set(items, self.agent.wall, frame_label(frame))
+        self.count("param_set", len(changed))
+        self.count("param_unchanged", len(items) - len(changed))
+        return changed
+
+    def query_param(self, u):
+        if u.fn not in SERVED:
+            raise Refused("AFN0A F%d not served" % u.fn)
+        pn = u.pn if isinstance(u.pn, int) else 0
+        value = self.params.get(u.fn, pn)
+        if value is None:
+            raise Refused("AFN0A F%d p%d: not set" % (u.fn, pn))
+        return Unit(AFN_QUERY, u.fn, pn, value, True)
+
+    def set_clock(self, frame, u):
+        """AFN05 F31: the terminal's clock to the time given (the offset kept and journaled)."""
+        try:
+            target = from_civil(*civil_of_a1(u.value["time"]))
+        except ValueError as exc:
+            raise Refused("F31: %s" % exc) from None
+        base = self.agent.wall - self.params.offset_s          # the runtime's own clock now
+        try:
+            self.params.set_clock(target - base, self.agent.wall, frame_label(frame))
+        except ParamError as exc:
+            raise Refused(str(exc)) from None
+        self.count("clock_set")
+        self.agent.set_clock(self.agent.now, target)
+
+    def _version(self, frame, units):
+        out = []
+        for u in units:
+            if u.fn != 1:
+                raise Refused("AFN09 F%d not served" % u.fn)
+            out.append(Unit(AFN_VERSION, 1, 0, self.version_info(), True))
+        return out
+
+    def version_info(self):
+        """AFN09 F1 of this agent: vendor, terminal address, software version and date."""
+        s = self.settings
+        from edge.runtime.main import version           # the installed package's version
+        soft = version()
+        return {"vendor": VENDOR, "device": "%s%04d" % (s.region, s.terminal % 10000),
+                "software": _short_version(soft), "software_date": None,
+                "capacity": "P%04d" % len(self.points()), "protocol": PROTOCOL_VERSION,
+                "hardware": "SIM1" if self.agent.archive.ports else "NONE",
+                "hardware_date": None}

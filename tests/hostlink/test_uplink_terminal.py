@@ -1,0 +1,189 @@
+"""The terminal's own parameters over the uplink: AFN04 F1/F3/F33/F65-F68 sets are checked,
+kept in a real SQLite store across a restart, journaled once (a repeat changes nothing), and
+queried back with AFN0A; AFN05 F31 moves the terminal's clock (kept, journaled, time-labelled);
+AFN09 F1 answers the version; a pull-only terminal uploads nothing but answers F129/F161."""
+import random
+
+from edge.agent import Agent
+from edge.archive import Archive
+from edge.plan import Settings
+from edge.store import Reading, Store
+from edge.terminal_params import TerminalClock, TerminalParams
+from edge.uplink import Uplink, UplinkSettings
+from protocols.civil import from_civil, to_civil
+from protocols.gdw1376_1 import Tp, Unit, parse_units
+from protocols.gdw1376_1.params import AFN_VERSION, a1_of_civil
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONTROL, AFN_QUERY, AFN_SET)
+
+from tests.hostlink.test_uplink import PASSWORD, WEDNESDAY, ask, down, online
+
+F3 = {"ip": "10.0.0.1", "port": 8033, "backup_ip": "10.0.0.2", "backup_port": 8034,
+      "apn": "cmnet"}
+F33 = {"ports": [{"port": 1, "control": 0x30, "days": 1, "read_time": (0, 0), "interval_min": 20,
+                  "clock_time": (0, 0, 0), "spans": [((10, 0), (55, 23))]}]}
+F66 = {"unit": "day", "period": 1, "base": (0, 0, 1, 1, 1, 26), "ratio": 1,
+       "items": [(["all"], [161])]}
+
+
+def agent_in(path, wall=WEDNESDAY, **settings):
+    archive = Archive.from_dict({"port": [{"name": "p1", "url": "loop://"}], "meter": [
+        {"addr": "000000000001", "port": "p1"}, {"addr": "000000000002", "port": "p1"}]})
+    store = Store(str(path), durable=False)
+    agent = Agent(archive, store, Settings(curve_every_min=0, event_every_h=0, clock_check_h=-1),
+                  now=0.0, wall=wall)
+    Uplink(agent, UplinkSettings("127.0.0.1:0", "0171", 2082, password=PASSWORD.hex(),
+                                 **settings), random.Random(1))
+    return agent
+
+
+def outcome(answer):
+    return parse_units(0, answer.data, True)[0].fn        # 1 confirmed, 2 denied
+
+
+def set_units(pfc, units, wall=WEDNESDAY):
+    return down(AFN_SET, units, pw=PASSWORD, tp=Tp.at(pfc, wall, 5))
+
+
+def test_parameters_are_kept_journaled_once_and_queried_back(tmp_path):
+    agent = agent_in(tmp_path / "a.sqlite")
+    online(agent)
+    units = [Unit(AFN_SET, 1, 0, {"rts_20ms": 0, "send_delay_min": 5, "timeout_s": 30,
+                                  "retries": 3, "con_flags": 3, "heartbeat_min": 5}, False),
+             Unit(AFN_SET, 3, 0, F3, False), Unit(AFN_SET, 33, 0, F33, False),
+             Unit(AFN_SET, 66, 1, F66, False), Unit(AFN_SET, 68, 1, {"switch": 0x55}, False)]
+    [a] = ask(agent, set_units(1, units))
+    assert outcome(a) == 1
+    assert len(agent.store.logged("param_set")) == 5
+    [a] = ask(agent, set_units(2, units, WEDNESDAY + 1))      # the same values again
+    assert outcome(a) == 1 and len(agent.store.logged("param_set")) == 5
+    agent.store.close()
+    again = agent_in(tmp_path / "a.sqlite")                  # a restart keeps them
+    online(again)
+    [a] = ask(again, down(AFN_QUERY, [Unit(AFN_QUERY, 3, 0, None, False),
+                                      Unit(AFN_QUERY, 66, 1, None, False)],
+                          tp=Tp.at(3, WEDNESDAY, 5)))
+    f3, f66 = parse_units(AFN_QUERY, a.data, True)
+    assert f3.value == F3 and f66.pn == 1 and f66.value["items"] == [(["all"], [161])]
+
+
+def test_bad_parameters_are_denied_and_nothing_is_kept(tmp_path):
+    agent = agent_in(tmp_path / "b.sqlite")
+    online(agent)
+    bad = [[Unit(AFN_SET, 33, 0, dict(F33, ports=[dict(F33["ports"][0], port=9)]), False)],
+           [Unit(AFN_SET, 33, 0, dict(F33, ports=[dict(F33["ports"][0], interval_min=0)]),
+                 False)],
+           [Unit(AFN_SET, 68, 2, {"switch": 0x55}, False)],          # task 2 is not defined
+           [Unit(AFN_SET, 68, 1, {"switch": 0x12}, False)],
+           [Unit(AFN_SET, 3, 0, dict(F3, port=0), False)],
+           # a good unit with a bad one: the whole request is denied
+           [Unit(AFN_SET, 3, 0, F3, False), Unit(AFN_SET, 66, 70, F66, False)]]
+    for k, units in enumerate(bad):
+        [a] = ask(agent, set_units(10 + k, units, WEDNESDAY + k))
+        assert outcome(a) == 2, units
+    assert agent.store.logged("param_set") == [] and TerminalParams(agent.store.db).all() == {}
+
+
+def _clock_set(pfc, t, wall):
+    time, weekday = a1_of_civil(to_civil(t))
+    return down(AFN_CONTROL, [Unit(AFN_CONTROL, 31, 0, {"time": time, "weekday": weekday},
+                                   False)], pw=PASSWORD, tp=Tp.at(pfc, wall, 5))
+
+
+def test_a_clock_set_moves_the_terminal_clock_and_survives_a_restart(tmp_path):
+    agent = agent_in(tmp_path / "c.sqlite")
+    online(agent)
+    target = WEDNESDAY + 90.0
+    [a] = ask(agent, _clock_set(4, target, WEDNESDAY))
+    assert outcome(a) == 1 and agent.wall == target
+    [(at, kind, detail)] = agent.store.logged("clock_set")
+    assert "offset 0.000 s -> 90.000 s" in detail and "4-" in detail
+    params = TerminalParams(agent.store.db)
+    assert params.offset_s == 90.0
+    assert TerminalClock(lambda: 1000.0, params)() == 1090.0
+    [a] = ask(agent, _clock_set(4, target, WEDNESDAY))      # the same frame is a replay
+    assert outcome(a) == 2 and len(agent.store.logged("clock_set")) == 1
+    no_label = down(AFN_CONTROL, [Unit(AFN_CONTROL, 31, 0, {"time": (0, 0, 0, 1, 1, 26),
+                                                             "weekday": 4}, False)], pw=PASSWORD)
+    [a] = ask(agent, no_label)
+    assert outcome(a) == 2
+
+
+def test_the_version_is_answered(tmp_path):
+    agent = agent_in(tmp_path / "d.sqlite")
+    online(agent)
+    [a] = ask(agent, down(AFN_VERSION, [Unit(AFN_VERSION, 1, 0, None, False)]))
+    [u] = parse_units(AFN_VERSION, a.data, True)
+    assert u.value["vendor"] == "GRDE" and u.value["device"] == "01712082"
+    assert u.value["capacity"] == "P0002" and u.value["protocol"] == "1376"
+
+
+def test_a_pull_only_terminal_uploads_nothing_but_answers_f129_and_f161(tmp_path):
+    agent = agent_in(tmp_path / "e.sqlite", active_upload=False)
+    freeze_at = from_civil(2026, 11, 25, 0, 2)
+    agent.store.put_readings([Reading("000000000001", "daily_freeze", 0x05060101, "2026-11-24",
+                                      {"kwh": [12.5, 3, 3, 3, 3.5], "at": freeze_at},
+                                      read_at=freeze_at)])
+    online(agent)
+    assert not agent.uplink.has_upload() and agent.uplink.next_upload(4096) is None
+    assert agent.store.unsent_ids(10)                       # kept for the master to ask
+    [a] = ask(agent, down(AFN_CLASS2, [Unit(AFN_CLASS2, 161, 1, {"td": (24, 11, 26)}, False)],
+                          tp=Tp.at(5, WEDNESDAY, 5)))
+    [u] = parse_units(AFN_CLASS2, a.data, True)
+    assert u.value["forward_active"][0] == 12.5
+    [a] = ask(agent, down(AFN_CLASS1, [Unit(AFN_CLASS1, 129, 1, None, False)],
+                          tp=Tp.at(6, WEDNESDAY, 5)))
+    [u] = parse_units(AFN_CLASS1, a.data, True)             # the freeze stands in for F129
+    assert u.value["forward_active"][0] == 12.5 and u.value["time"] == (2, 0, 25, 11, 26)
+
+
+def test_a_restart_after_an_outage_is_reported_as_erc14(tmp_path):
+    from edge.terminal_params import power_restored
+    from protocols.gdw1376_1.erc import decode_event
+    agent = agent_in(tmp_path / "f.sqlite")
+    params = TerminalParams(agent.store.db)
+    assert power_restored(agent.store, params, WEDNESDAY) is None      # a first start
+    params.alive(WEDNESDAY + 600)
+    r = power_restored(agent.store, params, WEDNESDAY + 4200)          # off for an hour
+    assert r is not None and agent.store.logged("power_restored")
+    token, afn, [unit] = agent.uplink.next_upload(4096)
+    [event] = unit.value["events"]
+    rec = decode_event(event["erc"], event["data"])
+    assert event["erc"] == 14
+    assert (rec.off_at, rec.on_at) == ((10, 12, 25, 11, 26), (10, 13, 25, 11, 26))
+    assert power_restored(agent.store, params, WEDNESDAY + 4210) is None   # no gap: no outage
+
+
+def test_a_started_class_2_task_drives_which_freezes_go_up_and_when(tmp_path):
+    night = from_civil(2026, 11, 25, 0, 30)
+    agent = agent_in(tmp_path / "g.sqlite", wall=night)
+    task = dict(F66, base=(0, 0, 1, 25, 11, 26), items=[([1], [161])])    # 01:00 daily, p1
+    online(agent)
+    [a] = ask(agent, set_units(1, [Unit(AFN_SET, 66, 1, task, False),
+                                   Unit(AFN_SET, 68, 1, {"switch": 0x55}, False)], night))
+    assert outcome(a) == 1
+    freeze_at = from_civil(2026, 11, 25, 0, 2)
+    agent.store.put_readings([Reading(m, "daily_freeze", 0x05060101, "2026-11-24",
+                                      {"kwh": [12.5, 3, 3, 3, 3.5], "at": freeze_at},
+                                      read_at=freeze_at)
+                              for m in ("000000000001", "000000000002")])
+    up = agent.uplink
+    assert not up.has_upload() and up.next_upload(4096) is None      # before 01:00: nothing
+    agent.set_clock(agent.now, from_civil(2026, 11, 25, 1, 0, 5))
+    assert up.has_upload()
+    token, afn, units = up.next_upload(4096)
+    assert [(u.fn, u.pn) for u in units] == [(161, 1)]               # p2 is in no task
+    assert not up.has_upload()
+    [a] = ask(agent, set_units(2, [Unit(AFN_SET, 68, 1, {"switch": 0xAA}, False)],
+                               agent.wall))                           # stopped: all go again
+    assert outcome(a) == 1
+    assert len(up._in_flight_ids()) == 2                 # p2's freeze went up with the answer
+
+
+def test_report_instants_of_hourly_and_monthly_tasks():
+    from edge.report_tasks import last_instant
+    hourly = {"unit": "hour", "period": 2, "base": (0, 15, 1, 1, 1, 26)}
+    assert last_instant(hourly, from_civil(2026, 1, 1, 0, 0)) is None
+    assert last_instant(hourly, from_civil(2026, 1, 1, 6, 0)) == from_civil(2026, 1, 1, 5, 15)
+    monthly = {"unit": "month", "period": 1, "base": (0, 0, 2, 31, 1, 26)}   # the 31st, 02:00
+    assert last_instant(monthly, from_civil(2026, 3, 30)) == from_civil(2026, 1, 31, 2, 0)
+    assert last_instant(monthly, from_civil(2026, 3, 31, 3)) == from_civil(2026, 3, 31, 2, 0)
