@@ -84,3 +84,23 @@ def test_sealed_control_opens_only_with_its_session(r2, serial, body):
     assert TK.open_control(TK.TEST_KEY, r2, serial, sealed) == body
     with pytest.raises(ValueError):
         TK.open_control(TK.TEST_KEY, bytes([r2[0] ^ 1]) + r2[1:], serial, sealed)
+
+
+def test_gridedge_decode_names_security_items_sealed_controls_and_serr():
+    from protocols.dlt645 import Ack, Control, ErrorReply
+    from hil.decode import explain_frame
+
+    def explain(raw):
+        return explain_frame(decode_frame(raw))
+    addr = b"\x42" + b"\x00" * 5
+    status = S.Status(1234, b"\1" * 4, 3, b"\2" * 4, b"\x06\x05\x04\x03\x02\x01", b"\0" * 4)
+    out = explain(encode_frame(Ack(0x03, b"\xFF\x02\x81\x07" + status.encode())
+                                     .to_frame(addr, reply=True)))
+    assert out["security_item"] == "status" and out["fields"]["remaining_cents"] == 1234
+    sealed = Control(None, None, 0x98, b"\0" * 3, b"\0" * 4, cipher=b"\x55" * 20)
+    out = explain(encode_frame(sealed.to_frame(addr)))
+    assert out["level"] == "98" and "20 bytes ciphertext" in out["sealed"]
+    out = explain(encode_frame(ErrorReply(0x03, 0, 0x000A).to_frame(addr)))
+    assert out["errors"] == ["repeat_recharge", "identity_authentication_failed"]
+    out = explain(encode_frame(Security(S.DI_RECHARGE, b"\0" * 5).to_frame(addr)))
+    assert out["security_item"] == "recharge" and "needs 26" in out["security_error"]
