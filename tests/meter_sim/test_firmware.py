@@ -329,3 +329,18 @@ def test_meter_speaking_645_1997():
     assert v1997.parse_reply_97(decode_frame(m.handle(raw, T0 + 3600))).value()[1] == 219
     raw = encode_frame(v1997.Read97(0x1234).to_frame(m.addr))
     assert v1997.parse_reply_97(decode_frame(m.handle(raw, T0))).reasons == ["no_requested_data"]
+
+
+def test_esam_validity_setting_and_session_end():
+    m = local_meter()
+    t = T0 + 3600
+    r2 = _authenticate(m, t)
+    bad = S.IdentityValidity(b"\x00" * 4, 1, b"\x00" * 4)
+    assert ask(m, Security(S.DI_IDENTITY_VALIDITY, bad.encode()), t + 1).reasons == ["esam_verify_failed"]
+    good = S.IdentityValidity(b"\x00" * 4, 1, TK.validity_mac(E.TEST_KEY, r2, m.esam.serial, 1))
+    assert isinstance(ask(m, Security(S.DI_IDENTITY_VALIDITY, good.encode()), t + 2), Ack)
+    assert m.esam.session(t + 61) is not None and m.esam.session(t + 63) is None   # 1 minute now
+    r2 = _authenticate(m, t + 100)
+    assert isinstance(ask(m, Security(S.DI_IDENTITY_END, b"\x00" * 4), t + 101), Ack)
+    assert ask(m, Security(S.DI_STATUS, b"\x00" * 4), t + 102).reasons == \
+        ["identity_authentication_failed"]
