@@ -18,7 +18,7 @@ owed is taken first, so the remaining money rises by the amount less the overdra
 import json
 import logging
 
-from protocols.dlt645 import apdu, di as DI, security as S
+from protocols.dlt645 import apdu, const as K, di as DI, security as S
 from protocols.errors import DecodeError
 
 from edge.effects import SleepUntil, Transact
@@ -200,7 +200,7 @@ class TopUps:
         """Generator: send, verify, retry and escalate one top-up (every step journaled)."""
         engine, failures = self.engine, 0
         while t.open:
-            read = None
+            read, final = None, False
             if self.agent.wall >= t.expires:
                 self.move(t, "expire")
                 self._event(meter, t, "topup_expired", "not applied before its expiry")
@@ -210,16 +210,17 @@ class TopUps:
                                                                     engine.operator)
                 if session is not None:
                     read, why = yield from self._status(meter, session)
-            except SecurityError as exc:
-                session, why = None, str(exc)
+            except SecurityError as exc:       # this backend cannot seal: say so at once
+                session, why, final = None, str(exc), True
             if session is not None and read is not None:
                 status, hoarding, overdraft = read
                 if t.state == SENT:             # sent before a restart: its answer is unknown
                     self.move(t, "no_answer", "answer unknown (restart)")
                 if t.state in (QUEUED, RETRY) and (t.count is None or status.count < t.count):
                     why = self._check(t, status, hoarding)
+                    final = why is not None             # sending it would not help
                     if why is None:
-                        why = yield from self._send(meter, t, session, status, overdraft)
+                        why, final = yield from self._send(meter, t, session, status, overdraft)
                 if t.state == VERIFYING or (t.state == RETRY and t.count is not None
                                             and status.count >= t.count):
                     why = yield from self._verify(meter, t, session)
@@ -234,7 +235,7 @@ class TopUps:
                 elif t.state == VERIFYING:
                     self.move(t, "no_answer", why)
                 failures += 1
-                if failures > len(RETRY_STEPS_S) or "hoarding" in why:
+                if failures > len(RETRY_STEPS_S) or final:
                     self.move(t, "escalate", why)
                     self._event(meter, t, "topup_escalated", why)
                     return
@@ -250,7 +251,8 @@ class TopUps:
         return None
 
     def _send(self, meter, t, session, status, overdraft):
-        """Generator: the 070102FF purchase with the journaled count (fixed at the first send)."""
+        """Generator: the 070102FF purchase with the journaled count (fixed at the first send).
+        Returns (why not applied or None, whether retrying is useless)."""
         if t.count is None:
             t.before = status.remaining_cents - round(overdraft * 100)
             t.count = status.count + 1
@@ -258,23 +260,24 @@ class TopUps:
         try:
             mac1, mac2 = self.engine.security.recharge_macs(session, t.cents, t.count, customer)
         except SecurityError as exc:
-            return str(exc)
+            return str(exc), True
         item = S.Recharge(self.engine.operator, t.cents, t.count, mac1, customer, mac2)
         self.move(t, "send", "sealed count %d" % t.count, count=t.count, before=t.before)
         result = yield Transact([apdu.Security(S.DI_RECHARGE, item.encode())], self.agent.now)
         reply = result.replies[0] if result.replies else None
         if isinstance(reply, apdu.Ack):
             self.move(t, "ack")
-            return None
+            return None, False
         if isinstance(reply, apdu.ErrorReply):
             text = self.engine.sessions.on_reply(meter.addr, reply) or serr_text(reply)
-            if reply.serr is not None and reply.serr & 0x0002:     # repeat recharge
+            serr = reply.serr or 0
+            if serr & K.SERR_REPEAT_RECHARGE:
                 self.move(t, "already_applied", text)
-                return None
+                return None, False
             self.move(t, "refused", text)
-            return text
+            return text, bool(serr & (K.SERR_CUSTOMER | K.SERR_HOARDING))
         self.move(t, "no_answer", result.kind)
-        return "purchase: " + result.kind
+        return "purchase: " + result.kind, False
 
     def _verify(self, meter, t, session):
         """Generator: read remaining money and count back; done when the count is ours and the

@@ -270,3 +270,16 @@ def test_a_control_whose_mac_does_not_verify_is_refused_with_its_serr_and_escala
     stats = agent.prepaid.sessions.stats
     assert stats["serr"] == stats["authentications"] == 4 * len(cmds)  # a SERR ends the session
     assert agent.counters["esam_serr_esam_verify_failed"] == 4 * len(cmds)
+
+
+def test_a_top_up_needs_a_sealing_backend_and_a_customer_number():
+    env, area, agent, runtime = build_local(security="hardware")
+    runtime.call(agent.prepaid.pay, "pay-x", "000000000001", 10.0)
+    env.run(until=START + 300.0)
+    t = agent.prepaid.topups.get("pay-x")
+    assert t.state == "escalated" and t.attempts == 1 and t.count is None
+    assert "no hardware ESAM driver" in notes(t)[-1]
+    assert firmware(area.meters[0]).wallet.purchase_count == 1
+    meter = agent.archive.meters[addr(area, 1)]
+    odd = agent.prepaid.topups.submit("pay-y", meter, "C-17", 10 ** 6)
+    assert odd.state == "failed" and "12-digit customer number" in notes(odd)[-1]
