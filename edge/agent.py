@@ -14,6 +14,7 @@ from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
+from edge import lineloss
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -164,6 +165,8 @@ class Agent:
             self._advance(run, None)
         self._close_windows()
         self._pump_all()
+        if self.uplink is not None:
+            self.uplink.backlog.check(now)
 
     def next_deadline(self):
         times = [self.to_now(self._next_plan)]
@@ -216,7 +219,8 @@ class Agent:
         self.count("job_errors")
         addr = run.meter.addr if run.meter is not None else None
         log.error("job %s (meter %s, port %s) failed: %s: %s", run.name, addr, run.port,
-                  type(exc).__name__, exc, exc_info=exc)
+                  type(exc).__name__, exc, exc_info=exc,
+                  extra={"event": "job_error", "job": run.name, "meter": addr, "port": run.port})
         try:
             run.gen.close()
         except Exception:                   # a generator that raises on close: already dead
@@ -427,6 +431,19 @@ class Agent:
                 del self.closing[key]
                 self.read_rates[key] = rows = self.read_rate(*key)
                 self.store.save_read_rate(key[0], key[1], rows)
+                self._line_loss(key[1])
+
+    def _line_loss(self, period):
+        """The day's line loss once its freeze window closed, and the cover-open records of the
+        customers a hint names; a failure is logged, never fatal."""
+        try:
+            day = lineloss.close_day(self.store, self.archive, period, self.settings.lineloss,
+                                     self.wall)
+            named = lineloss.probe(day)
+            if named:                   # their cover-open records: evidence for the next hint
+                self.read_now(named, [lineloss.COVER_RECORD], deadline_s=6 * 3600.0)
+        except Exception:
+            log.exception("line loss of %s not computed", period)
 
     def read_rate(self, task, period):
         """Rows (medium, depth, meters, read) of ``task``'s read rate for ``period`` so far."""

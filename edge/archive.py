@@ -17,6 +17,7 @@ BAUDS = (600, 1200, 2400, 4800, 9600, 19200)
 PARITIES = ("N", "E", "O")
 TARIFFS = ("flat", "tou", "ladder")
 PREPAID = ("none", "remote", "local")        # 费控: none, remote (远程), local (本地)
+ROLES = ("customer", "area")                 # a customer's meter or the area meter (台区总表)
 METER_DEFAULTS = {"protocol": "645-2007", "baud": 2400, "preamble": 4, "tariff": "tou",
                   "prepaid": "none", "customer": ""}
 BROADCAST = "999999999999"                   # DL/T 645 broadcast address (广播地址)
@@ -71,6 +72,10 @@ METER = Section("meter", "One archived meter.", [
          "or AA (wildcard)", check=check_addr),
     Int("point", OPTIONAL, 1, MAX_POINT, "", "measuring point (测量点号) at the master station; "
         "default: numbered in archive order"),
+    Text("role", OPTIONAL, "customer (default) or area: the area meter (台区总表) the line loss "
+         "is measured against", ROLES),
+    Int("ct_ratio", OPTIONAL, 1, 100000, "", "current-transformer ratio (CT 倍率): primary kWh "
+        "= register x ratio (default 1)"),
 ] + _meter_fields(True))
 PORT = Section("port", "A bus the concentrator owns: an RS-485 port or the carrier module's UART.",
                [Text("name", REQUIRED, "the port's name, used by [[meter]] port"),
@@ -83,7 +88,7 @@ PORT = Section("port", "A bus the concentrator owns: an RS-485 port or the carri
                     "(F1F1)")])
 ARCHIVE = Section("archive", "The meter archive: right in agent.toml or in its own file.",
                   [Table("defaults", DEFAULTS), Tables("port", PORT), Tables("meter", METER)])
-EXTRA = ("point", "password", "control_level")      # kept in MeterRecord.extra
+EXTRA = ("point", "password", "control_level", "role", "ct_ratio")      # kept in MeterRecord.extra
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ open when the agent (re)starts are planned again; jobs skip what the store alrea
 from protocols.civil import DAY, midnight
 
 from edge.health import HealthPolicy
+from edge.lineloss import LINELOSS, LineLossPolicy
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
                        Window)
 from edge.schema import INHERIT, Float, Int, Section, Table
@@ -24,7 +25,7 @@ class Settings:
     def __init__(self, freeze_offset_s=300.0, freeze_deadline_h=6.0, curve_every_min=60,
                  curve_interval_min=15, curve_deadline_h=3.0, event_every_h=4, clock_check_h=3.0,
                  realtime_s=0, response_timeout_s=0.5, retries=0, module_timeout_s=100.0,
-                 gap_s=0.0, health=None, limits=None):
+                 gap_s=0.0, health=None, limits=None, lineloss=None):
         TASKS.check_values({k: v for k, v in locals().items() if k in self.FIELDS})
         self.freeze_offset_s = freeze_offset_s
         self.freeze_deadline_h = freeze_deadline_h
@@ -40,6 +41,7 @@ class Settings:
         self.gap_s = gap_s
         self.health = health or HEALTH.build({})
         self.limits = limits or Limits()
+        self.lineloss = lineloss or LineLossPolicy()
 
     @classmethod
     def from_dict(cls, doc, prefix="tasks"):
@@ -126,6 +128,7 @@ TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); window
                           "timeout", gt=0),
                     Float("gap_s", INHERIT, 0, 60.0, "s", "silence between frames on a bus"),
                     Table("health", HEALTH), Table("limits", LIMITS),
+                    Table("lineloss", LINELOSS),
                 ], checks=[_freeze_window], target=Settings)
 
 

@@ -25,6 +25,7 @@ from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_C
 from protocols.gdw1376_1.catalog import PROTOCOL_698_45
 
 from edge.archive import ArchiveError, vars_of
+from edge.backlog import BacklogWatch
 from edge.prepaid.carrier import Carrier
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
 from edge.uplink_forward import Forwarding
@@ -74,6 +75,7 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
                                        settings.session)
         self.in_flight = {}          # token -> reading ids
         self.started = agent.now     # the age of the last confirm counts from here until one
+        self.backlog = BacklogWatch(self.store.unsent_count)
         self._tokens = 0
         self._points = None
         self._points_of = None

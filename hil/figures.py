@@ -27,6 +27,9 @@ REPORT = {k: None for k in (
     # prepaid and the uplink
     "wrongful_ops", "missed_ops", "readings_produced", "readings_confirmed_by_master",
     "readings_lost",
+    # line loss (an area meter in the scenario)
+    "line_loss_error_pp", "line_loss_days_complete", "theft_detect_days", "true_hint_rate",
+    "false_hint_rate", "false_hint_days",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -35,7 +38,7 @@ REPORT = {k: None for k in (
     "unread")}
 REPORT.update(
     version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY, by_area=ANY, wrong=ANY,
-    read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
+    line_loss=ANY, read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
             "session": ANY})

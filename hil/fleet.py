@@ -8,6 +8,7 @@ whichever executor ran it and in whatever order the areas finished.
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
+from hil.lineloss_run import merge as lineloss_merge
 from hil.prepaid_run import percentiles
 from hil.scenario import Scenario
 from hil.scenario_run import run_scenario, version
@@ -96,6 +97,7 @@ def merge(sc, reports, samples, executor):
         for h, q in (r.get("channel_by_hour") or {}).items():
             hours.setdefault(h, []).append(q)
     out["channel_by_hour"] = {h: round(sum(v) / len(v), 4) for h, v in sorted(hours.items())}
+    out.update(lineloss_merge(reports))
     out["by_area"] = [dict({k: r.get(k) for k in AREA_FIGURES}, area=k)
                       for k, r in enumerate(reports)]
     out["gates"] = [g.check(out) for g in sc.gates]

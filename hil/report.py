@@ -163,6 +163,35 @@ def _prepaid(report):
     return "<h2>Prepaid cost control</h2>" + _table(rows)
 
 
+LINE_LOSS_FIGURES = (
+    ("line_loss_error_pp", "largest error against the true loss", "points"),
+    ("line_loss_days_complete", "complete days", "days"),
+    ("theft_detect_days", "theft start to the first hint naming each thief", "days"),
+    ("true_hint_rate", "thieves named", "%"),
+    ("false_hint_rate", "named customers who are not thieves", "%"),
+    ("false_hint_days", "days hinted before any theft", "days"),
+)
+
+
+def _line_loss(report):
+    ll = report.get("line_loss")
+    if not ll:
+        return ""
+    pct = lambda v: fmt(v, "%")
+    days = [(d["period"], d["status"], d["missing"], pct(d["rate"]), pct(d["true_rate"]),
+             fmt(d["error_pp"], "points"), fmt(d["stolen_kwh"], "kWh")) for d in ll["days"]]
+    hints = [(h["period"], ", ".join(h["reasons"]), pct(h["rate"]), pct(h["baseline"]),
+              " ".join(h["candidates"]) or "–") for h in ll["hints"]]
+    return ("<h2>Line loss (台区线损)</h2>%s%s<h3>Hints (a list to look at, never an accusation; "
+            "thieves by ground truth: %s)</h3>%s" % (
+                _figures(report, LINE_LOSS_FIGURES),
+                _table(days, ("day", "status", "customers missing", "agent", "true", "error",
+                              "bypassed (truth)")),
+                html.escape(" ".join(ll["thieves"]) or "none"),
+                _table(hints, ("day", "why", "loss", "baseline", "candidates, strongest first"))
+                if hints else "<p>no hint.</p>"))
+
+
 def _wrong(report):
     days = [(d.get("period"), fmt(d.get("wrong_values"), "readings")) for d in report.get("days", [])]
     text = fmt(report.get("wrong_values"), "readings")
@@ -208,6 +237,7 @@ def render_html(report, samples):
 %(unread)s
 <h2>Uplink to the master station</h2>%(uplink)s
 %(prepaid)s
+%(lineloss)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -219,4 +249,5 @@ def render_html(report, samples):
                                             len(report.get("gates", []))),
        "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
        "unread": _unread(report), "uplink": _uplink(report),
-       "prepaid": _prepaid(report), "wrong": _wrong(report), "figs": figs}
+       "prepaid": _prepaid(report), "lineloss": _line_loss(report), "wrong": _wrong(report),
+       "figs": figs}

@@ -8,6 +8,7 @@ KPIs are computed while the run goes (``drive``'s snapshots) and at its end, wit
 as a virtual-time run's report.
 """
 import asyncio
+import logging
 import threading
 import time
 
@@ -31,6 +32,7 @@ from hil.rig_master import REQUEST_TIMEOUT_S, RigMaster, freeze_label
 from hil.rig_prepaid import CostControl
 from hil.scenario_run import version
 
+log = logging.getLogger(__name__)
 
 
 class Rig:
@@ -279,6 +281,8 @@ async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_read
             raise TimeoutError("no concentrator logged in to %s:%d within %.0f s"
                                % (where[0], where[1], login_timeout))
         terminal = server.online()[0]
+        log.info("rig: concentrator %s logged in; setting its archive", terminal,
+                 extra={"event": "rig_login", "terminal": terminal})
         rig_doc = rig.sc.doc.get("rig", {})
         pw = bytes.fromhex(rig_doc.get("password", "00" * 16))
         if archive_port is None:
@@ -321,6 +325,9 @@ async def drive(rig, listen, duration, archive_port=None, db=":memory:", on_read
             parse_local(report["period"]))))
         report["archive_set"] = master.archive_set
         report["passed"] = report["passed"] and report["archive_set"]
+        log.info("rig: run over, %s (read rate %s)", "passed" if report["passed"] else "FAILED",
+                 report.get("read_rate"), extra={"event": "rig_end", "passed": report["passed"],
+                                                 "read_rate": report.get("read_rate")})
         return report
     finally:
         for task in tasks:

@@ -59,6 +59,9 @@ class RigMaster:
             outcomes.append((await self._ask(AFN_SET, [unit])).outcome)
         self.archive_set = all(o == OK for o in outcomes)
         self.setup["archive"] = OK if self.archive_set else sorted(set(outcomes))[0]
+        if not self.archive_set:
+            log.warning("rig: the concentrator did not take its archive: %s", outcomes,
+                        extra={"event": "rig_archive_refused", "outcomes": outcomes})
         host, port = self.listen
         t = self.rig.now()
         steps = [
@@ -86,7 +89,8 @@ class RigMaster:
         self.setup["version_afn09"] = r.outcome
         got = [u.value for u in r.answer if u.afn == AFN_VERSION and u.fn == 1]
         self.version = got[0] if r.outcome == OK and got else None
-        log.info("rig master set-up of %s: %s", self.terminal, self.setup)
+        log.info("rig master set-up of %s: %s", self.terminal, self.setup,
+                 extra={"event": "rig_setup", "setup": self.setup})
         return self.archive_set
 
     async def pull(self):

@@ -13,6 +13,8 @@ carries (``hil.figures``), and the sections given get their declared defaults.
     [prepaid]    customers: keep_power, pay, stuck, holiday, read_every_min, opening = [lo, hi], secured
                  (yuan), friendly (false: no friendly windows)
     [uplink]     outages = [[start_h, hours], ...], loss
+    [area_meter] the area meter (台区总表) on its own RS-485 port: addr, ct_ratio, and the
+                 technical-loss model fixed_kw + k_per_kw * load**2 (docs/lineloss.md)
     [[gate]]     metric (a report.json key, dotted for nested ones), op, value
     [rig]        password (PW for the concentrator under test, hex), archive_port; a carrier
                  area's extra RS-485 meters: rs485_meters, rs485_archive_port; the rig's
@@ -22,10 +24,11 @@ import hashlib
 import operator
 import os
 
-from edge.archive import BAUDS
+from edge.archive import BAUDS, check_addr
 from edge.plan import TASKS
 from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Float, Int, List, Section, Table,
                          Tables, Text, hex_digits)
+from meter_sim.area_meter import DEFAULTS as AREA_METER_DEFAULTS
 from meter_sim.faults import KINDS
 from plc_channel.phy import BER_TABLES
 from protocols.civil import iso, parse_local
@@ -99,6 +102,7 @@ class Scenario:
         self.tasks = dict(doc.get("tasks", {}))
         self.prepaid = doc.get("prepaid")
         self.uplink = doc.get("uplink")
+        self.area_meter = doc.get("area_meter")
         self.gates = [Gate(g.get("metric"), g.get("op", ">="), g.get("value"))
                       for g in doc.get("gate", [])]
 
@@ -184,7 +188,8 @@ def _fault_params(values):
     out = [(p, "needed by %s" % kind) for p in KINDS[kind] if p not in values]
     out += [(p, "not a parameter of %s (it takes %s)" % (kind, ", ".join(KINDS[kind]) or
                                                           "none"))
-            for p in ("p", "delay_s", "seconds") if p in values and p not in KINDS[kind]]
+            for p in ("p", "delay_s", "seconds", "fraction")
+            if p in values and p not in KINDS[kind]]
     if "share" in values and "meters" in values:
         out.append(("meters", "give share or meters, not both"))
     if values.get("end_h", float("inf")) < values.get("start_h", 0.0):
@@ -258,6 +263,7 @@ FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or
     Float("p", OPTIONAL, 0, 1, "", "probability (intermittent: silent; garbled, wrong)"),
     Float("delay_s", OPTIONAL, 0, 3600, "s", "extra reply delay (slow)"),
     Float("seconds", OPTIONAL, -1e9, 1e9, "s", "clock jump (clock_jump)"),
+    Float("fraction", OPTIONAL, 0, 1, "", "share of the load past the register (bypass)"),
 ], checks=[_fault_params])
 PREPAID = Section("prepaid", "Prepaid customers of the area.", [
     Float("keep_power", 0.02, 0, 1, "", "share of keep-power customers"),
@@ -276,6 +282,16 @@ UPLINK = Section("uplink", "The uplink to a simulated master station.", [
          "[[start_h, hours], ...] the master is unreachable"),
     Float("loss", 0.0, 0, 1, "", "share of byte chunks lost on the link"),
     Float("max_store_mb", OPTIONAL, None, 1e6, "MiB", "the agent's store bound", gt=0),
+])
+AREA_METER = Section("area_meter", "The area meter (台区总表, meter_sim.area_meter): three-phase, "
+                     "CT-connected, at the transformer, on its own RS-485 port.", [
+    Text("addr", AREA_METER_DEFAULTS["addr"], "its 12-digit address", check=check_addr),
+    Int("ct_ratio", AREA_METER_DEFAULTS["ct_ratio"], 1, 100000, "", "CT ratio (register x ratio "
+        "= primary kWh)"),
+    Float("fixed_kw", AREA_METER_DEFAULTS["fixed_kw"], 0, 1e4, "kW", "technical loss that does "
+          "not depend on the load"),
+    Float("k_per_kw", AREA_METER_DEFAULTS["k_per_kw"], 0, 1, "1/kW", "load-squared loss: "
+          "k_per_kw x load**2 kW"),
 ])
 GATE = Section("gate", "A pass/fail rule on a report figure.", [
     Text("metric", REQUIRED, "a report.json figure, dotted for nested ones", check=_metric),
@@ -316,7 +332,8 @@ FILE = Section("scenario file", "A scenario (hil/scenarios/*.toml).", [
     Table("scenario", SCENARIO, {}), Table("area", AREA, {}), Table("channel", CHANNEL),
     Table("topology", TOPOLOGY), Table("noise", NOISE), Table("rs485", RS485),
     Table("population", POPULATION), Tables("fault", FAULT), Table("tasks", TASKS),
-    Table("prepaid", PREPAID), Table("uplink", UPLINK), Tables("gate", GATE), Table("rig", RIG),
+    Table("prepaid", PREPAID), Table("uplink", UPLINK), Table("area_meter", AREA_METER),
+    Tables("gate", GATE), Table("rig", RIG),
 ], checks=[_rig_medium, _fault_meters])
 
 

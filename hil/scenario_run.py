@@ -21,6 +21,7 @@ from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive,
                            true_freeze)
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
+from hil import lineloss_run
 from hil.simruntime import SimRuntime
 from hil.unread import unread_meters
 from hil.uplink_sim import SimLink, uplink_counts, uploadable
@@ -66,9 +67,15 @@ class Run:
         # file with WAL checkpoints spent half its time in system calls; the byte bound
         # counts the same pages either way
         self.store = Store(":memory:", durable=False, max_bytes=bound)
+        networks = {PORT[sc.medium]: self.area.network}
+        self.area_meter = None
+        if sc.area_meter is not None:
+            self.area_meter, bus, archive = lineloss_run.add_area_meter(
+                env, self.area, archive, sc.area_meter, sc.seed)
+            networks[lineloss_run.PORT] = bus
         self.agent = Agent(archive, self.store, self.settings, now=self.start, wall=self.start,
                            prepaid=pre_settings)
-        self.runtime = SimRuntime(env, self.agent, {PORT[sc.medium]: self.area.network})
+        self.runtime = SimRuntime(env, self.agent, networks)
         self.paid_at = {}
         if self.plan is not None:
             env.process(payments(env, self.runtime, self.plan, self.paid_at))
@@ -104,12 +111,14 @@ class Run:
         s = self.settings
         exchanges = sum(v for k, v in self.agent.counters.items() if k.startswith("exchange_"))
         days, b = [], midnight(self.start)
+        ours = {m.addr for m in self.area.meters}       # the area meter is not one of them
         while b + s.freeze_offset_s < self.end:
             if b + s.freeze_offset_s >= self.start:
                 begin = b + s.freeze_offset_s
                 deadline = min(self.end, b + 3600.0 * s.freeze_deadline_h)
                 period = iso(b - DAY)[:10]
-                done = {a: t for a, t in freeze_done(self.store, period).items() if t <= deadline}
+                done = {a: t for a, t in freeze_done(self.store, period).items()
+                        if t <= deadline and a in ours}
                 r = area_report(self.area, _Done(done, exchanges, FREEZE_DIS), begin, deadline,
                                 "agent")
                 r.update(period=period, deadline=iso(deadline)[:16],
@@ -160,6 +169,8 @@ class Run:
                                   for h, r in sorted(net.stats.by_hour.items()) if r["requests"]}
         out.update(self._prepaid(samples))
         out.update(self._uplink())
+        out.update(lineloss_run.empty() if self.area_meter is None else
+                   lineloss_run.report(self.store, self.area, self.area_meter))
         out["counters"] = dict(sorted(self.agent.counters.items()))
         out["gates"] = [g.check(out) for g in sc.gates]
         out["passed"] = all(g["passed"] for g in out["gates"])

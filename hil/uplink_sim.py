@@ -111,7 +111,7 @@ class SimLink:
                 yield env.timeout(self.latency_s)
                 self._clocks()
                 if self.down(env.now):
-                    s.connection_failed(env.now)
+                    s.connection_failed(env.now, "the master is unreachable (a simulated outage)")
                     continue
                 self._cut = env.event()
                 self.master = MasterConnection(self.store)
@@ -139,7 +139,8 @@ class SimLink:
         self.master.connection_lost()
         self.master = None
         self._clocks()
-        self.session.connection_lost(self.env.now)
+        self.session.connection_lost(self.env.now, "cut (a simulated outage)"
+                                     if self.down(self.env.now) else None)
 
 
 def disk_bytes(path):

@@ -153,7 +153,12 @@ class MasterServer:
         server = await asyncio.start_server(self._serve, host, port, ssl=ssl_context,
                                             limit=READ_CHUNK)
         self.servers.append(server)
-        return server.sockets[0].getsockname()[:2]
+        where = server.sockets[0].getsockname()[:2]
+        log.info("master station listening on %s:%d%s", where[0], where[1],
+                 " (TLS)" if ssl_context else "", extra={
+                     "event": "master_start", "listen": "%s:%d" % where[:2],
+                     "tls": ssl_context is not None, "login_policy": self.login_policy})
+        return where
 
     async def listen_control(self, host, port, token):
         """Serve the JSON-lines control port; every command must carry ``token``."""
@@ -163,9 +168,15 @@ class MasterServer:
         server = await asyncio.start_server(self._serve_control, host, port,
                                             limit=CONTROL_LINE_MAX)
         self.servers.append(server)
-        return server.sockets[0].getsockname()[:2]
+        where = server.sockets[0].getsockname()[:2]
+        log.info("master control port on %s:%d", where[0], where[1],
+                 extra={"event": "master_control", "control": "%s:%d" % where[:2]})
+        return where
 
     async def close(self):
+        if self.servers:
+            log.info("master station closing: %d connections", len(self.connections),
+                     extra={"event": "master_stop", "online": len(self.connections)})
         for s in self.servers:
             s.close()
         for task in list(self._serving):
@@ -186,7 +197,8 @@ class MasterServer:
         self.count("login_replaced")
         self.store.link_event(conn.name, "login_replaced", "a new connection logged in",
                               self.wall())
-        log.warning("%s logged in again: the new connection replaces the old", conn.name)
+        log.warning("%s logged in again: the new connection replaces the old", conn.name,
+                    extra={"event": "second_login", "terminal": conn.name, "policy": "replace"})
         old[0].close("replaced by a new login")
         old[1].close()
         old[2].set()
@@ -441,24 +453,26 @@ class TerminalClient:
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(
                     self.host, self.port, ssl=self.ssl_context), self.dial_timeout_s)
-            except (OSError, asyncio.TimeoutError, ssl.SSLError):
+            except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
                 self.before()
-                s.connection_failed(time.monotonic())
+                s.connection_failed(time.monotonic(), "%s:%d: %s" % (
+                    self.host, self.port, _why(exc, "no answer in %g s" % self.dial_timeout_s)))
                 continue
             self._writer = writer
             self.before()
             s.connection_made(time.monotonic())
+            reason = None
             try:
-                await self._connected(reader, writer)
+                reason = await self._connected(reader, writer)
                 writer.close()                   # flush what is queued (a logout), then FIN
                 await asyncio.wait_for(writer.wait_closed(), 2.0)
-            except (ConnectionError, ssl.SSLError, OSError, asyncio.TimeoutError):
-                pass
+            except (ConnectionError, ssl.SSLError, OSError, asyncio.TimeoutError) as exc:
+                reason = reason or _why(exc, "timed out")
             finally:
                 self._writer = None
                 writer.transport.abort()
                 self.before()
-                s.connection_lost(time.monotonic())
+                s.connection_lost(time.monotonic(), reason)
 
     async def _connected(self, reader, writer):
         s = self.session
@@ -471,7 +485,7 @@ class TerminalClient:
             timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
             data = await _pump(reader, self._wake, timeout)
             if data == b"":
-                return
+                return "closed by the master"
             self.before()
             now = time.monotonic()
             if data:
@@ -488,6 +502,12 @@ class TerminalClient:
         if out:
             writer.write(out)
             await writer.drain()
+        return "the agent is stopping" if self._stopping else None
+
+
+def _why(exc, empty):
+    """An exception as a log's reason (its type when it says nothing)."""
+    return "%s: %s" % (type(exc).__name__, exc) if str(exc) else (empty or type(exc).__name__)
 
 
 __all__ = ["MasterServer", "TerminalClient", "control_call", "request_units", "local_wall",

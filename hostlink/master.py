@@ -191,7 +191,8 @@ class MasterConnection:
             self.station.link_event(self.name, "disconnected", self.close_reason or "")
         if self._garbage:
             log.warning("%s: %d garbage bytes on this connection", self.name or "(not logged in)",
-                        self._garbage)
+                        self._garbage, extra={"event": "garbage_total", "terminal": self.name,
+                                              "bytes": self._garbage})
         bump = getattr(self.station, "bump", None)
         if bump is not None and self.counters:
             bump(self.counters)                 # the station's counters survive restarts
@@ -229,7 +230,8 @@ class MasterConnection:
         self.count("garbage_bytes", len(item.raw))
         self._garbage += len(item.raw)
         if self._garbage == len(item.raw):      # the first on this connection; then a summary
-            log.warning("%s: garbage on the link: %s", self.name or "(not logged in)", item)
+            log.warning("%s: garbage on the link: %s", self.name or "(not logged in)", item,
+                        extra={"event": "garbage", "terminal": self.name})
         lim = self.limits
         if lim is not None and self._garbage > lim.garbage_bytes:
             self.close("garbage bytes: %d" % self._garbage)
@@ -275,11 +277,14 @@ class MasterConnection:
         if not self.admit(self):
             self.count("login_refused")
             self.station.link_event(name, "login_refused", "address already connected", wall)
+            log.warning("%s logged in again: refused, the address is already connected", name,
+                        extra={"event": "second_login", "terminal": name, "policy": "refuse"})
             self._deny(f)
             self.name = None
             self.close("login refused: %s is already connected" % name)
             return
         self.logged_in = True
+        log.info("%s logged in", name, extra={"event": "master_login", "terminal": name})
         self._on_initiated(f, units, wall)
 
     def _on_initiated(self, f, units, wall):

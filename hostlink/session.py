@@ -24,6 +24,7 @@ list the frame's, and the SEQ of a frame whose confirm timed out is not reused f
 frame that happens to carry the same SEQ.
 """
 import enum
+import logging
 
 from protocols.gdw1376_1 import Deframer, Frame, Garbage, NEED_DATA, Unit, encode_frame
 from protocols.gdw1376_1.errors import DecodeError
@@ -37,6 +38,14 @@ UPLOAD_FUNC = F_USER_DATA
 LOGIN, LOGOUT, HEARTBEAT = 1, 2, 3             # AFN02 items
 SEQS = 16                                      # PSEQ is 4 bits (SEQ D3..D0)
 MAX_WINDOW = SEQS - 2                          # room left for a heartbeat and a late SEQ
+
+log = logging.getLogger(__name__)
+# why a connection is given up, as the log says it (the events that move to CLOSING)
+CLOSE_REASONS = {"login_denied": "the master denied the login",
+                 "login_timeout": "no confirm of the login",
+                 "heartbeat_dead": "heartbeats not confirmed",
+                 "seq_exhausted": "every SEQ waits for a confirm",
+                 "logout": "logged out (the agent is stopping)"}
 
 
 class State(enum.Enum):
@@ -147,14 +156,50 @@ class TerminalSession:
         self._credit_at = 0.0
         self.connection = 0                       # which connection answers belong to
         self.last_confirm = None                  # when the master last confirmed a frame of ours
+        self._down_logged = False                 # "link down" said since the last link up
 
     # --- states -------------------------------------------------------------------------------
-    def _move(self, event):
+    def _move(self, event, reason=None):
         try:
-            self.state = TRANSITIONS[(self.state, event)]
+            before, self.state = self.state, TRANSITIONS[(self.state, event)]
         except KeyError:
             raise SessionError(self.state, event) from None
         self.count(event)
+        self._log(before, event, reason)
+
+    def _log(self, before, event, reason):
+        """One line per change of the link: up, down (with why), the first failed dial."""
+        name = "%s-%05d" % (self.region, self.terminal)
+        extra = {"event": "uplink_" + event, "terminal": name, "state": self.state.value}
+        if event == "connected":
+            log.info("uplink %s: connected, logging in", name, extra=extra)
+        elif event == "login_confirmed":
+            self._down_logged = False
+            log.info("uplink %s: logged in, link up", name, extra=extra)
+        elif event == "dial_failed":
+            extra["reason"] = reason
+            if not self._down_logged:
+                self._down_logged = True
+                log.warning("uplink %s: link down: cannot reach the master: %s", name, reason,
+                            extra=extra)
+            else:
+                log.debug("uplink %s: still cannot reach the master: %s", name, reason,
+                          extra=extra)
+        elif event == "lost":
+            extra["reason"] = reason = reason or "connection closed"
+            if before is S.CLOSING or self._down_logged:
+                log.info("uplink %s: connection closed: %s", name, reason, extra=extra)
+            elif before is S.ONLINE:
+                log.warning("uplink %s: link down: %s", name, reason, extra=extra)
+            else:
+                log.warning("uplink %s: link down before the login was confirmed: %s", name,
+                            reason, extra=extra)
+            self._down_logged = True
+        elif event in CLOSE_REASONS:
+            extra["reason"] = CLOSE_REASONS[event]
+            level = logging.INFO if event == "logout" else logging.WARNING
+            self._down_logged = True
+            log.log(level, "uplink %s: link down: %s", name, CLOSE_REASONS[event], extra=extra)
 
     def count(self, name, n=1):
         self.counters[name] = self.counters.get(name, 0) + n
@@ -186,16 +231,18 @@ class TerminalSession:
         self._login_tries = 0
         self._send_login(now)
 
-    def connection_failed(self, now):
-        self._move("dial_failed")
+    def connection_failed(self, now, reason=None):
+        """The dial failed (``reason``: what the shell saw, for the log)."""
+        self._move("dial_failed", reason or "dial failed")
         self._failures += 1
         self._schedule_dial(now)
 
-    def connection_lost(self, now):
+    def connection_lost(self, now, reason=None):
+        """The connection is gone (``reason``: what the shell saw, for the log)."""
         if self.state is S.OFFLINE:
             return
         reached = self.state is not S.LOGIN
-        self._move("lost")
+        self._move("lost", reason)
         for p in self._pending.values():
             if p.kind == "upload":
                 self.handler.upload_done(p.token, LOST)

@@ -22,13 +22,15 @@ KINDS = {
     "clock_jump": ("seconds",),  # clock jumps at start
     "outage": (),               # supply lost from start to end (power-down event recorded)
     "relay_stuck": (),          # relay does not move from start to end
+    "bypass": ("fraction",),    # theft: this share of the load bypasses the register (窃电)
+    "cover_open": (),           # the terminal cover is opened at start, closed at end (event)
 }
 
 
 class Fault:
     """One fault window ``[start, end)`` (``end`` None: until the end of the run)."""
 
-    def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0):
+    def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0, fraction=0.0):
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
         if end is not None and end < start:
@@ -39,6 +41,9 @@ class Fault:
         self.p = float(p)
         self.delay_s = float(delay_s)
         self.seconds = float(seconds)
+        self.fraction = float(fraction)
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError("fault %s: fraction %r outside 0..1" % (kind, fraction))
 
     def active(self, t):
         return self.start <= t and (self.end is None or t < self.end)
@@ -87,13 +92,17 @@ class FaultyMeter:
         self.rng = rng
         self._actions = self._schedule()
         self._now = None
+        self.true_source = meter.source         # what the customer really draws
+        bypass = [f for f in self.faults if f.kind == "bypass"]
+        if bypass:                      # the register (and the current it sees) misses a share
+            meter.source = meter.ledger.source = Bypassed(meter.source, bypass)
 
     def _schedule(self):
         acts = []
         for f in self.faults:
             if f.kind == "clock_jump":
                 acts.append((f.start, "jump", f))
-            elif f.kind in ("outage", "relay_stuck"):
+            elif f.kind in ("outage", "relay_stuck", "cover_open"):
                 acts.append((f.start, f.kind + "_on", f))
                 if f.end is not None:
                     acts.append((f.end, f.kind + "_off", f))
@@ -126,6 +135,10 @@ class FaultyMeter:
             elif what == "relay_stuck_off":
                 m.advance(at)
                 m.relay.stuck = False
+            elif what == "cover_open_on":
+                m.open_cover(at)
+            elif what == "cover_open_off":
+                m.close_cover(at)
 
     def _active(self, kind, t):
         for f in self.faults:
@@ -175,10 +188,52 @@ class FaultyMeter:
         return reply
 
 
+class Bypassed:
+    """A load seen through a bypass: ``fraction`` of the energy flows around the meter while a
+    bypass window is active; the meter measures and registers only the rest."""
+
+    def __init__(self, source, faults):
+        self.source = source
+        self.faults = faults
+        self.tou = source.tou
+
+    def power(self, t):
+        f = _bypass_at(self.faults, t)
+        return self.source.power(t) * (1.0 - f)
+
+    def between(self, t0, t1):
+        out = self.source.between(t0, t1)
+        for f in self.faults:
+            a, b = max(t0, f.start), t1 if f.end is None else min(t1, f.end)
+            if b > a:
+                gone = self.source.between(a, b)
+                out = [out[i] - f.fraction * gone[i] for i in range(len(out))]
+        return out
+
+    def stolen(self, t0, t1):
+        """kWh that bypassed the register over ``[t0, t1)`` while supplied throughout."""
+        return sum(self.source.between(t0, t1)) - sum(self.between(t0, t1))
+
+
+def _bypass_at(faults, t):
+    return sum(f.fraction for f in faults if f.active(t))
+
+
 def module_alive(meter, t):
     """Whether ``meter``'s carrier module works at ``t`` (a plain firmware meter: while powered)."""
     alive = getattr(meter, "module_alive", None)
     return alive(t) if alive is not None else meter.powered
+
+
+def due(meter, t):
+    """Apply ``meter``'s scheduled fault state changes up to ``t`` (a plain meter has none)."""
+    if isinstance(meter, FaultyMeter):
+        meter.due(t)
+
+
+def true_source(meter):
+    """The load a meter's customer really draws (a bypass takes part of it past the register)."""
+    return meter.true_source if isinstance(meter, FaultyMeter) else meter.source
 
 
 def firmware(meter):

@@ -17,6 +17,7 @@ relay action is superseded. Expired commands never go on the wire. A command a m
 as a DL/T 645 frame (AFN10 F1) keeps that frame (``frame``, hex) and is sent as it came.
 """
 import json
+import logging
 
 from edge.prepaid.policy import ACTIONS, ALARM, ALARM_RELEASE, KEEP_POWER, KEEP_POWER_RELEASE, TRIP
 from edge.store import transaction
@@ -41,6 +42,10 @@ COLUMNS = ("id, meter, action, reason, source, created, expires, state, attempts
 SEALED = "sealed"      # a master's control sealed under ESAM: its N1 is hidden (forward backend)
 GROUPS = {SEALED: "sealed", TRIP: "relay", "allow_close": "relay", "direct_close": "relay",
           ALARM: "alarm", ALARM_RELEASE: "alarm", KEEP_POWER: "keep", KEEP_POWER_RELEASE: "keep"}
+
+log = logging.getLogger(__name__)
+# how loud each move is in the log: lifecycle INFO, trouble WARNING (STYLE: one line an event)
+WARN_EVENTS = ("refused", "escalate", "expire")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS command (
@@ -159,6 +164,10 @@ class Journal:
     def _insert(self, c):
         self.db.execute("INSERT INTO command (%s) VALUES (%s)" % (
             COLUMNS, ",".join("?" * len(c.row()))), c.row())
+        log.info("command %s journaled: %s meter %s (%s, from %s)", c.id, c.action, c.meter,
+                 c.reason, c.source, extra={"event": "command_queued", "command": c.id,
+                                            "meter": c.meter, "action": c.action,
+                                            "state": c.state, "source": c.source})
         self.by_id[c.id] = c
         self.open_by_meter.setdefault(c.meter, []).append(c)
 
@@ -175,6 +184,11 @@ class Journal:
         c.history.append([round(now, 3), event, note] if note else [round(now, 3), event])
         self.db.execute("UPDATE command SET state=?, attempts=?, updated=?, history=? WHERE id=?",
                         (c.state, c.attempts, c.updated, json.dumps(c.history), c.id))
+        log.log(logging.WARNING if event in WARN_EVENTS else logging.INFO,
+                "command %s (%s meter %s): %s -> %s%s", c.id, c.action, c.meter, event, c.state,
+                " (%s)" % note if note else "", extra={
+                    "event": "command_" + event, "command": c.id, "meter": c.meter,
+                    "action": c.action, "state": c.state, "attempts": c.attempts, "note": note})
         if not c.open:
             self.by_id.pop(c.id, None)
             left = [o for o in self.open_by_meter.get(c.meter, ()) if o is not c]

@@ -48,20 +48,26 @@ class Line:
         self.wait_s = REOPEN_FIRST_S
         self.opens += 1
         if self.opens == 1 and self.lost_at is None:
-            log.info("port %s opened: %s at %d baud", self.name, self.spec.url, self.spec.baud)
+            log.info("port %s opened: %s at %d baud", self.name, self.spec.url, self.spec.baud,
+                     extra=self._extra("port_opened", baud=self.spec.baud))
         else:
             log.info("port %s reopened after %.1f s: %s", self.name, now - self.lost_at,
-                     self.spec.url)
+                     self.spec.url, extra=self._extra("port_reopened",
+                                                      lost_s=round(now - self.lost_at, 3)))
         self.lost_at = None
         return True
+
+    def _extra(self, event, **fields):
+        return dict(event=event, port=self.name, url=self.spec.url, **fields)
 
     def _failed(self, now, exc):
         if self.lost_at is None:                          # missing at start
             self.lost_at = now
             log.warning("port %s cannot be opened (%s): %s; retrying", self.name,
-                        self.spec.url, exc)
+                        self.spec.url, exc, extra=self._extra("port_missing", reason=str(exc)))
         elif str(exc) != self.last_error:
-            log.info("port %s still lost: %s", self.name, exc)
+            log.info("port %s still lost: %s", self.name, exc,
+                     extra=self._extra("port_still_lost", reason=str(exc)))
         self.last_error = str(exc)
         self.retry_at = now + self.wait_s
         self.wait_s = min(self.wait_s * 2.0, REOPEN_MAX_S)
@@ -74,7 +80,8 @@ class Line:
         self.lost_at = now
         self.last_error = str(exc)
         self.retry_at = now + self.wait_s
-        log.warning("port %s lost: %s; reopening", self.name, exc)
+        log.warning("port %s lost: %s; reopening", self.name, exc,
+                    extra=self._extra("port_lost", reason=str(exc)))
         if port is not None:
             try:
                 port.close()

@@ -2,7 +2,8 @@
 
 ``gridedge-agent --config /etc/gridedge/agent.toml`` (or ``python -m edge.runtime.main``) needs
 nothing of the lab's side (hil, the simulator, SimPy, matplotlib); ``gridedge agent`` is a thin
-command over ``run``. It prints one JSON line when it runs, then logs on stderr.
+command over ``run``. It prints one JSON line when it runs, then logs on stderr (``edge.runtime.logs``:
+text on a terminal, JSON lines under systemd).
 """
 import argparse
 import asyncio
@@ -18,6 +19,7 @@ import time
 from protocols.civil import iso, parse_local
 
 from edge.agent import Agent
+from edge.runtime import logs
 from edge.runtime.aio import AgentRunner, local_clock
 from edge.runtime.config import ConfigError, load_config
 from edge.store import Store
@@ -25,7 +27,7 @@ from edge.terminal_params import TerminalClock, TerminalParams, power_restored
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("edge.runtime.main")      # its name also when run as __main__
 
 
 def version():
@@ -95,7 +97,11 @@ def run(config_path, epoch=None, duration=None, print_commits=False, out=None):
             _serve_metrics(runner, cfg.metrics)
         log.info("gridedge agent %s starting: config %s, %d meters on %s, store %s", version(),
                  os.path.abspath(config_path), len(cfg.archive), ", ".join(sorted(cfg.archive.ports)),
-                 cfg.store)
+                 cfg.store, extra={"event": "agent_start", "version": version(),
+                                   "config": os.path.abspath(config_path),
+                                   "meters": len(cfg.archive), "ports": sorted(cfg.archive.ports),
+                                   "store": cfg.store,
+                                   "uplink": cfg.uplink.master if cfg.uplink else None})
         out.write(json.dumps({"agent": "running", "version": version(), "meters": len(cfg.archive),
                               "ports": sorted(cfg.archive.ports), "store": cfg.store,
                               "metrics": cfg.metrics, "clock": iso(wall()),
@@ -104,13 +110,19 @@ def run(config_path, epoch=None, duration=None, print_commits=False, out=None):
         asyncio.run(_serve(runner, duration))
     finally:
         store.close()
-    log.info("gridedge agent stopped")
+    log.info("gridedge agent %s stopped: config %s", version(), os.path.abspath(config_path),
+             extra={"event": "agent_stop", "version": version(),
+                    "config": os.path.abspath(config_path)})
 
 
-def configure_logging(level="INFO"):
-    """Human-readable lines on stderr (journald stamps them), unless logging is set up already."""
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def add_log_options(parser):
+    """--log-format and --log-level (defaults: $GRIDEDGE_LOG_FORMAT / $GRIDEDGE_LOG_LEVEL, else
+    auto and INFO)."""
+    parser.add_argument("--log-format", choices=logs.FORMATS, default=None,
+                        help="auto: text on a terminal, JSON lines otherwise (journald)"
+                             " [$%s, default auto]" % logs.ENV_FORMAT)
+    parser.add_argument("--log-level", choices=logs.LEVELS, default=None, type=str.upper,
+                        help="[$%s, default INFO]" % logs.ENV_LEVEL)
 
 
 def main(argv=None):
@@ -122,8 +134,7 @@ def main(argv=None):
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--print-commits", action="store_true",
                         help="print one JSON line per durable store commit")
-    parser.add_argument("--log-level", default="INFO",
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    add_log_options(parser)
     parser.add_argument("--example", choices=["agent.toml", "gridedge-agent.service"],
                         help="print a shipped example file and exit")
     parser.add_argument("--version", action="version", version="gridedge " + version())
@@ -140,7 +151,10 @@ def main(argv=None):
             epoch = parse_local(args.epoch)
         except ValueError as exc:
             parser.error("--epoch: %s" % exc)
-    configure_logging(args.log_level)
+    try:
+        logs.setup(args.log_format, args.log_level)
+    except ValueError as exc:               # a bad $GRIDEDGE_LOG_FORMAT / _LEVEL
+        parser.error(str(exc))
     try:
         run(args.config, epoch, args.duration, args.print_commits)
     except ConfigError as exc:

@@ -1,0 +1,19 @@
+"""``gridedge lineloss``: the agent's daily line loss (台区线损) and its hints, from its store."""
+import json
+
+import click
+
+from edge.lineloss import summary
+from hil.cli.common import agent_config, open_store
+
+
+@click.command("lineloss")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False))
+def lineloss_cmd(config_path):
+    """The daily line loss (台区线损) and its hints from the agent's store, as JSON."""
+    store = open_store(agent_config(config_path).store)
+    try:
+        click.echo(json.dumps(summary(store), indent=1, ensure_ascii=False))
+    finally:
+        store.close()
