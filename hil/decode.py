@@ -6,8 +6,8 @@ import math
 
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.civil import iso
-from protocols.errors import hexstr
-from protocols.dlt645 import apdu, const as K, di as DI, v1997
+from protocols.errors import ProtocolError, hexstr
+from protocols.dlt645 import apdu, const as K, di as DI, security as S, v1997
 from protocols.dlt645.deframer import Deframer
 from protocols.stream import Garbage
 from protocols.dlt645.errors import DecodeError
@@ -78,9 +78,33 @@ def _explain_apdu(frame, protocol):
         info["command"] = K.CONTROL_NAMES[msg.command]
         info["valid_until"] = _time(msg.valid_until, frame.data[10:16])
         info["level"] = "%02X" % msg.level
+    if isinstance(msg, apdu.Control) and msg.command is None:
+        info["level"] = "%02X" % msg.level
+        info["sealed"] = "N1..N8 under ESAM: %d bytes ciphertext + MAC" % len(msg.cipher or b"")
     if isinstance(msg, apdu.BroadcastTime):
         info["time"] = _time(msg.t, frame.data[:6])
+    if frame.function == K.F_SECURITY and not frame.is_abnormal:
+        info.update(_security(msg, frame.is_reply))
     return info
+
+
+def _security(msg, reply):
+    """The 0x03 item by name and its fields (docs/dlt645-security.md)."""
+    if reply:
+        if len(msg.data) < 4:
+            return {}
+        di, body, parse = DI.from_bytes(msg.data[:4]), msg.data[4:], S.parse_reply
+    else:
+        di, body, parse = msg.di, msg.body, S.parse_request
+    out = {"di": DI.text(di), "security_item": S.NAMES.get(di, "unknown")}
+    try:
+        item = parse(di, body)
+    except ProtocolError as exc:
+        out["security_error"] = str(exc)
+        return out
+    if isinstance(item, S.Layout):
+        out["fields"] = {f: getattr(item, f) for f in item.FIELDS}
+    return out
 
 
 def _time(t, raw):

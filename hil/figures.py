@@ -14,7 +14,9 @@ _PREPAID = {k: None for k in (
     # the rig's master-side cost control
     "mode", "trips", "closes", "sends", "waiting", "given_up", "withdrawn")}
 _PREPAID.update(trip_latency_not_load_deferred_s=PERCENTILES, delivery_latency_s=PERCENTILES,
-                commands_by_state=ANY, answers=ANY)
+                commands_by_state=ANY, answers=ANY,
+                security={"secured_meters": None, "sessions": ANY, "meter_authentications": None,
+                          "sealed_sends": None, "refusals": None, "serr_refusals": None})
 
 REPORT = {k: None for k in (
     # every run: identity

@@ -66,7 +66,7 @@ class Plan:
                      for i, (b, k, d) in enumerate(zip(self.opening, self.keep, self.direct))]
         s = PrepaidSettings.from_dict({
             "every_min": every_min, "inbox_s": 0, "audit_every_h": 0,
-            "tariff": {"flat": {"price": PRICE}},
+            "tariff": {"flat": {"price": PRICE}}, "security": "test-key",
             "defaults": {"alarm": ALARM, "trip": TRIP_AT, "close_allowed": CLOSE_ALLOWED},
             "customer": customers})
         s.friendly = self.friendly
@@ -74,7 +74,7 @@ class Plan:
 
 
 def run_prepaid(count=200, days=2.0, seed=1, medium="hplc", every_min=60, stuck_share=0.005,
-                keep_share=0.02, pay_share=0.6, holiday=True, progress=None):
+                keep_share=0.02, pay_share=0.6, holiday=True, secured_share=0.0, progress=None):
     """Run the scenario; returns (report, agent, area)."""
     start = DEFAULT_EPOCH + DAY + 16 * 3600.0           # a Friday 16:00
     end = start + days * DAY
@@ -82,7 +82,7 @@ def run_prepaid(count=200, days=2.0, seed=1, medium="hplc", every_min=60, stuck_
     env = simpy.Environment(initial_time=start)
     faults = [{"kind": "relay_stuck", "share": stuck_share}] if stuck_share else []
     area = build_area(env, count, medium, seed, DEFAULT_EPOCH, faults,
-                      population={"local_share": 0.0})
+                      population={"local_share": 0.0, "secured_share": secured_share})
     moves = watch_relays(area.meters)
     store = Store(":memory:", durable=False)
     agent = Agent(prepaid_archive(area), store, Settings(curve_every_min=0, event_every_h=0,
@@ -110,10 +110,13 @@ def payments(env, runtime, plan, paid_at):
 
 
 def prepaid_archive(area):
-    """The area's archive with every meter under remote cost control, customer C<i>."""
+    """The area's archive with every meter under remote cost control, customer C<i>; a meter
+    under ESAM security is archived with control level 98H (sealed controls)."""
     doc = area_archive(area).to_dict()
     for i, row in enumerate(doc["meter"]):
         row.update(prepaid="remote", tariff="flat", customer="C%d" % i)
+        if firmware(area.meters[i]).esam is not None:
+            row["control_level"] = 0x98
     return Archive.from_dict(doc)
 
 
@@ -171,6 +174,18 @@ class Truth:
                         hi = mid
                 return hi
         return self.opened[i]
+
+
+def security_figures(agent, truth, journal):
+    """Secured meters, ESAM sessions (the agent's and the meters' own count), refusals."""
+    refused = [e for c in journal for e in c.history if e[1] == "refused"]
+    secured = [m for m in truth.meters if m.esam is not None]
+    return {"secured_meters": len(secured),
+            "sessions": dict(agent.prepaid.sessions.stats),
+            "meter_authentications": sum(m.esam.authentications for m in secured),
+            "sealed_sends": sum(1 for c in journal for e in c.history if e[1:] == ["send", "sealed"]),
+            "refusals": len(refused),
+            "serr_refusals": sum(1 for e in refused if "SERR" in " ".join(map(str, e[2:])))}
 
 
 def wrongful_moves(moves, truth, plan):
@@ -270,5 +285,6 @@ def report(agent, area, plan, truth, moves, start, end, every_min, seed, medium,
         "commands": len(journal), "commands_by_state": dict(sorted(states.items())),
         "commands_retried": sum(1 for c in journal if c.attempts > 1),
         "escalated": states.get("escalated", 0), "holidays": plan.holidays,
+        "security": security_figures(agent, truth, journal),
         "wrongful": wrongful[:20], "missed": missed[:20],
     }

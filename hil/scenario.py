@@ -10,7 +10,7 @@ carries (``hil.figures``), and the sections given get their declared defaults.
     [population] the meter mix (plc_channel/meter_sim population keywords)
     [[fault]]    kind, share, ... (meter_sim.faults)
     [tasks]      the agent's [tasks] settings (freeze_deadline_h = 6 ...)
-    [prepaid]    customers: keep_power, pay, stuck, holiday, read_every_min, opening = [lo, hi]
+    [prepaid]    customers: keep_power, pay, stuck, holiday, read_every_min, opening = [lo, hi], secured
                  (yuan), friendly (false: no friendly windows)
     [uplink]     outages = [[start_h, hours], ...], loss
     [area_meter] the area meter (台区总表) on its own RS-485 port: addr, ct_ratio, and the
@@ -122,6 +122,7 @@ class Scenario:
             if stuck:
                 faults.append({"kind": "relay_stuck", "share": stuck})
             population["local_share"] = 0.0
+            population["secured_share"] = self.prepaid.get("secured", 0.0)
         return faults, population
 
     @classmethod
@@ -277,6 +278,8 @@ PREPAID = Section("prepaid", "Prepaid customers of the area.", [
     List("opening", Float("", lo=-1e6, hi=1e6), [2.0, 40.0], 2, "yuan", "opening balances "
          "[lowest, highest]", check=_ascending),
     Bool("friendly", True, doc="false: no friendly windows (trips at any hour)"),
+    Float("secured", 0.0, 0, 1, "", "share of meters under ESAM security (TEST key): the agent "
+          "seals their controls"),
 ])
 UPLINK = Section("uplink", "The uplink to a simulated master station.", [
     List("outages", List("", Float("", lo=0, hi=24 * 366), size=2, check=_outage), [], None, "h",

@@ -3,7 +3,7 @@ and each meter's fault schedule. The same arguments give the same meters, byte f
 import random
 
 from protocols.civil import from_civil
-from meter_sim.firmware import Meter, LOCAL, REMOTE
+from meter_sim.firmware import Meter, LOCAL, REMOTE, TestEsam
 from meter_sim.firmware.wallet import Wallet
 from meter_sim.faults import FaultyMeter, faults_from_spec
 from meter_sim.profiles import make_profile
@@ -20,6 +20,8 @@ DEFAULTS = {
     "reply_delay_s": (0.03, 0.12),
     "protocol_1997_share": 0.0,
     "protocol_698_share": 0.0,  # DL/T 698.45 meters (their own draw: other meters unchanged)
+    "secured_share": 0.0,       # meters under ESAM security: plaintext controls refused
+    "esam_session_s": 300.0,    # their identity-authentication validity
 }
 
 
@@ -58,8 +60,25 @@ def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, **params):
                   protocol=698 if speaks_698 else
                   1997 if rng.random() < p["protocol_1997_share"] else 2007)
         m.kind = kind
+        if derive(seed, "secured/%d" % i).random() < p["secured_share"] and m.protocol == 2007:
+            secure(m, p["esam_session_s"], i)
         meters.append(m)
     return meters
+
+
+def secure(meter, session_s=300.0, serial=0):
+    """Put ``meter`` under its (TEST-key) ESAM: sealed controls and top-ups only."""
+    meter.esam = TestEsam(serial=b"\x00\x00" + meter.addr, session_s=session_s,
+                          factor=b"\x00\x00" + meter.addr)
+    meter.plaintext_control = False
+    if meter.wallet is not None:
+        meter.wallet.customer = customer_number(serial)
+    return meter
+
+
+def customer_number(index):
+    """The 6-byte customer number (户号) of the ``index``-th meter's customer, wire order."""
+    return bytes(reversed(bytes.fromhex("%012d" % (index + 1))))
 
 
 def build_population(count, seed=1, t0=DEFAULT_EPOCH, faults=(), first=1, **params):

@@ -7,12 +7,15 @@ import hashlib
 
 from protocols.dlt645 import apdu, const as K
 from protocols.dlt645.frame import decode_frame, encode_frame
+from protocols.dlt645.security import SEALED_CONTROL_LEN
 from protocols.dlt698.frame import encode_frame as encode_698
 from protocols.dlt698.link import reply_frame
 
 from edge.drivers import driver_for
 from edge.prepaid.jobs import CODES, command_job
-from edge.prepaid.journal import Command, Journal
+from edge.prepaid.journal import SEALED, Command, Journal
+from edge.prepaid.security import backend_for
+from edge.prepaid.sessions import Sessions
 from edge.scheduler import PREPAID
 from edge.store import Reading
 
@@ -37,9 +40,11 @@ class Belief:
 
 class CarrierSettings:
     """What the command job needs when there is no ``[prepaid]``: the large-current limit
-    above which a meter may hold a trip (A)."""
+    above which a meter may hold a trip (A), and the security backend of secured meters."""
 
     large_current_a = 30.0
+    security = "hardware"
+    esam_session_min = 5.0
 
 
 class Carrier:
@@ -53,6 +58,9 @@ class Carrier:
         self.journal = Journal(agent.store)
         self.beliefs = {}
         self.replies = {}               # command id -> the meter's answer to its last send
+        self.security = backend_for(self.settings.security)
+        self.sessions = Sessions(self.security, self.settings.esam_session_min * 60.0,
+                                 agent.count)
         self._waiting = {}              # command id -> callbacks for the next answer
 
     def resume_commands(self):
@@ -77,15 +85,26 @@ class Carrier:
     def password(self, meter):
         return bytes.fromhex(str(meter.extra.get("password", "000000")))[::-1]
 
+    def secured(self, meter, cmd=None):
+        """Whether ``meter`` takes only sealed controls (archived control_level 98) and ``cmd``
+        is one the agent seals itself (a master's forwarded frame goes as it came)."""
+        return (self.level(meter) == K.LEVEL_CIPHER and meter.protocol == "645-2007"
+                and (cmd is None or cmd.frame is None))
+
     # --- the command job's calls --------------------------------------------------------------
-    def control_request(self, meter, cmd):
+    def control_request(self, meter, cmd, session=None):
         """The 0x1C request ``cmd`` goes out as: the master's own frame when it forwarded one,
-        else ours with the meter's password and the command's expiry."""
+        else ours with the meter's password and the command's expiry (sealed under ``session``
+        for a secured meter)."""
         if cmd.frame is not None:
             return apdu.parse_request(decode_frame(bytes.fromhex(cmd.frame)))
-        return driver_for(meter).command(meter, cmd.action, cmd.expires, self.agent.wall,
-                                         level=self.level(meter), password=self.password(meter),
-                                         operator=self.operator)
+        plain = driver_for(meter).command(meter, cmd.action, cmd.expires, self.agent.wall,
+                                          level=self.level(meter), password=self.password(meter),
+                                          operator=self.operator)
+        if session is None:
+            return plain
+        return apdu.Control(None, None, K.LEVEL_CIPHER, plain.password, self.operator,
+                            cipher=self.security.seal_control(session, plain.body()))
 
     def sent(self, meter, cmd, result):
         """The meter answered a send of ``cmd`` (or did not): tell whoever forwarded it."""
@@ -145,7 +164,7 @@ class Carrier:
         the journal under an id of the frame itself, so the same frame acts once. ``on_answer``
         gets the meter's answer bytes (now for a repeat already answered, else after the next
         send); returns (Command, new)."""
-        action = forwarded_action(control)
+        action = forwarded_action(control, not self.security.makes_ciphertext)
         cmd, new = self.submit(meter, action, "forwarded by the master", FORWARD_SOURCE,
                                forward_id(meter.addr, content), expires, content.hex())
         self.answer_when_sent(cmd, new, on_answer)
@@ -162,9 +181,15 @@ class Carrier:
             on_answer(None)             # ended without an answer to give (expired, superseded)
 
 
-def forwarded_action(control):
-    """The journal action of a forwarded 0x1C; a sealed one (ESAM, level 0x98) hides its N1,
-    so it cannot be verified by status word 3 and is refused, as an unknown N1 is."""
+def forwarded_action(control, sealed_ok=False):
+    """The journal action of a forwarded 0x1C. A sealed one (ESAM, level 0x98) hides its N1:
+    it is carried as ``sealed`` when the master station does the sealing (the forward
+    backend), else refused, as an unknown N1 is."""
+    if control.command is None and sealed_ok:
+        if control.cipher is None or len(control.cipher) != SEALED_CONTROL_LEN:
+            raise ValueError("a sealed control needs %d bytes of ciphertext and MAC"
+                             % SEALED_CONTROL_LEN)
+        return SEALED
     action = ACTIONS_BY_CODE.get(control.command)
     if action is None:
         raise ValueError("control N1 %s is not carried" % (

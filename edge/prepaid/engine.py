@@ -16,6 +16,8 @@ from edge.prepaid.audit import PARAMETERS, LocalAudit
 from edge.prepaid.carrier import Carrier, forward_id, forwarded_action
 from edge.prepaid.jobs import PrepaidRead
 from edge.prepaid.ledger import Ledger
+from edge.prepaid.security import KINDS
+from edge.prepaid.topup import TopUps
 from edge.prepaid.policy import (ALARM, ALLOW_CLOSE, CLOSES, KEEP_POWER, KEEP_POWER_RELEASE, TRIP,
                                  FriendlyWindows, Situation, Thresholds, decide)
 from edge.prepaid.tariff import UYUAN, tariff_from_dict, to_uyuan, to_yuan
@@ -36,7 +38,7 @@ class PrepaidSettings:
     def __init__(self, every_min=15, expiry_h=24.0, voltage_guard=0.7, large_current_a=30.0,
                  large_current_max_min=120.0, friendly=None, tariffs=None, defaults=None,
                  customers=None, password="000000", level=2, inbox_s=5.0, audit_every_h=6,
-                 local=None):
+                 local=None, security="hardware", esam_session_min=5.0):
         for name, every in (("every_min", every_min * 60), ("audit_every_h", audit_every_h * 3600)):
             if every and (every < 0 or 86400 % every):
                 raise ValueError("%s must divide a day, got %r" % (name, every))
@@ -56,10 +58,14 @@ class PrepaidSettings:
         self.inbox_s = inbox_s          # how often the payment inbox is looked at (0: never)
         self.audit_every_h = audit_every_h          # local-wallet audit (0: none)
         self.local = dict(local or {})              # expected local thresholds, yuan
+        if security not in KINDS:
+            raise ValueError("security must be one of %s, got %r" % (", ".join(KINDS), security))
+        self.security = security        # backend of meters archived control_level = 152 (98H)
+        self.esam_session_min = esam_session_min
 
     KEYS = {"every_min", "expiry_h", "voltage_guard", "large_current_a", "large_current_max_min",
             "password", "level", "inbox_s", "audit_every_h", "local", "friendly", "tariff",
-            "defaults", "customer"}
+            "defaults", "customer", "security", "esam_session_min"}
 
     @classmethod
     def from_dict(cls, doc):
@@ -110,6 +116,7 @@ class Prepaid(Carrier):
         self.keep_power.update(self.ledger.keep_power())   # the master's word survives restarts
         for addr, (action, source) in self.journal.last_relay_done().items():
             self.belief(addr).for_credit = action == TRIP and source == "policy"
+        self.topups = TopUps(self)
 
     def resume(self):
         """Carry on with the commands a restart interrupted (their state is in the journal), and
@@ -117,6 +124,7 @@ class Prepaid(Carrier):
         if self.settings.inbox_s:
             self.agent.spawn(self._inbox_job(), None, PREPAID, None)
         self.resume_commands()
+        self.topups.resume()
 
     def meters(self, customer=None):
         return [m for m in self.agent.archive.meters.values() if m.prepaid == "remote"
@@ -145,8 +153,19 @@ class Prepaid(Carrier):
             self.ledger.save(acct)
         self.evaluate(meter)
 
+    def local_meters(self, customer):
+        return [m for m in self.agent.archive.meters.values() if m.prepaid == "local"
+                and m.customer == customer]
+
     def pay(self, payment_id, customer, amount_yuan):
-        """Apply a payment once; then re-decide for the customer's meters."""
+        """Apply a payment once; then re-decide for the customer's meters. A customer of a
+        local-wallet meter gets a remote top-up of that meter instead (``edge.prepaid.topup``)."""
+        local = self.local_meters(customer)
+        if local and customer not in self.ledger.accounts:
+            if self.topups.get(payment_id) is not None:
+                return False
+            self.topups.submit(payment_id, local[0], customer, to_uyuan(amount_yuan))
+            return True
         if customer not in self.ledger.accounts:
             raise KeyError("no prepaid customer %r" % customer)
         applied = self.ledger.pay(payment_id, customer, to_uyuan(amount_yuan), self.agent.wall)
@@ -170,7 +189,7 @@ class Prepaid(Carrier):
         """Apply the payments left in the inbox; one for an unknown customer stays there and
         is counted."""
         for pid, customer, amount, at in self.ledger.inbox():
-            if customer not in self.ledger.accounts:
+            if customer not in self.ledger.accounts and not self.local_meters(customer):
                 self.agent.count("payment_unknown_customer")
                 continue
             self.pay(pid, customer, amount / float(UYUAN))
@@ -228,7 +247,8 @@ class Prepaid(Carrier):
     def forward(self, meter, control, content, expires, on_answer):
         """A 0x1C control the master forwarded: our meters pass ``command``'s checks, the
         others are only carried (their cost control is the master's)."""
-        if meter.prepaid != "remote":
+        if meter.prepaid != "remote" or (control.command is None
+                                         and not self.security.makes_ciphertext):
             return Carrier.forward(self, meter, control, content, expires, on_answer)
         action = forwarded_action(control)
         cid = forward_id(meter.addr, content)

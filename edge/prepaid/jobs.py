@@ -12,6 +12,7 @@ from edge.effects import SleepUntil, Transact
 from edge.exchange import OK
 from edge.jobs import Task
 from edge.prepaid import journal as J
+from edge.prepaid.security import SecurityError
 from edge.prepaid.policy import (ALARM, ALARM_RELEASE, ALLOW_CLOSE, DIRECT_CLOSE, KEEP_POWER,
                                  KEEP_POWER_RELEASE, TRIP)
 from edge.scheduler import ON_DEMAND
@@ -28,7 +29,11 @@ CODES = CODES_645                # action -> 645 control code (1A, 1B, 1C, 2A, 2
 
 
 def verified(action, word):
-    """Whether status word 3 shows ``action`` carried out (PROTOCOLS.md: bits 4, 6, 7, 12)."""
+    """Whether status word 3 shows ``action`` carried out (PROTOCOLS.md: bits 4, 6, 7, 12). A
+    sealed control hides its action: the meter's acceptance (its ESAM opened it) is the proof,
+    and the word is journaled beside it."""
+    if action == J.SEALED:
+        return True
     return {TRIP: bool(word & K.ST3_RELAY_OPEN), DIRECT_CLOSE: not word & K.ST3_RELAY_OPEN,
             ALLOW_CLOSE: not word & K.ST3_CMD_OPEN, ALARM: bool(word & K.ST3_ALARM),
             ALARM_RELEASE: not word & K.ST3_ALARM, KEEP_POWER: bool(word & K.ST3_KEEP_POWER),
@@ -70,12 +75,36 @@ def command_job(agent, meter, cmd, engine=None):
             if not engine.still_wanted(meter, cmd):
                 journal.move(cmd, "supersede", agent.wall, "no longer wanted")
                 return
-            journal.move(cmd, "send", agent.wall)
-            result = yield Transact([engine.control_request(meter, cmd)], agent.now)
+            session = None
+            if engine.secured(meter, cmd):
+                try:
+                    session, why, answered = yield from engine.sessions.ensure(agent, meter,
+                                                                              engine.operator)
+                except SecurityError as exc:       # this backend cannot seal: say so at once
+                    journal.move(cmd, "send", agent.wall, "not sent")
+                    journal.move(cmd, "refused", agent.wall, str(exc))
+                    journal.move(cmd, "escalate", agent.wall, "no security backend")
+                    engine.escalate(meter, cmd, None, "security_unavailable")
+                    return
+                if session is None:
+                    journal.move(cmd, "send", agent.wall, "not sent")
+                    journal.move(cmd, "refused" if answered else "no_answer", agent.wall, why)
+                    refused += answered
+                    if refused > len(RETRY_STEPS_S):
+                        journal.move(cmd, "escalate", agent.wall, "identity authentication")
+                        engine.escalate(meter, cmd, None, "command_refused")
+                        return
+                    yield SleepUntil(agent.now + RETRY_STEPS_S[0])
+                    continue
+            journal.move(cmd, "send", agent.wall, "sealed" if session is not None else "")
+            result = yield Transact([engine.control_request(meter, cmd, session)], agent.now)
             engine.sent(meter, cmd, result)
             if result.kind != OK:
                 answered = result.replies[0] is not None
-                journal.move(cmd, "refused" if answered else "no_answer", agent.wall, result.kind)
+                note = result.kind
+                if session is not None and answered:
+                    note = engine.sessions.on_reply(meter.addr, result.replies[0]) or note
+                journal.move(cmd, "refused" if answered else "no_answer", agent.wall, note)
                 refused += answered
                 if refused > len(RETRY_STEPS_S):      # a password or ESAM problem: say so
                     journal.move(cmd, "escalate", agent.wall, "refused by the meter")

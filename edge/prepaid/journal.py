@@ -39,7 +39,8 @@ TRANSITIONS = {
 COLUMNS = ("id, meter, action, reason, source, created, expires, state, attempts, updated,"
            " history, frame")
 # actions that fight each other over the relay, alarm or keep-power: a new one supersedes
-GROUPS = {TRIP: "relay", "allow_close": "relay", "direct_close": "relay",
+SEALED = "sealed"      # a master's control sealed under ESAM: its N1 is hidden (forward backend)
+GROUPS = {SEALED: "sealed", TRIP: "relay", "allow_close": "relay", "direct_close": "relay",
           ALARM: "alarm", ALARM_RELEASE: "alarm", KEEP_POWER: "keep", KEEP_POWER_RELEASE: "keep"}
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Command:
 
     def __init__(self, id, meter, action, reason, source, created, expires, state=QUEUED,
                  attempts=0, updated=None, history=None, frame=None):
-        if action not in ACTIONS:
+        if action not in ACTIONS and action != SEALED:
             raise ValueError("unknown action %r" % (action,))
         self.id = id
         self.meter = meter
@@ -149,11 +150,11 @@ class Journal:
             return known, False
         group = GROUPS[command.action]
         for other in self.open_commands(command.meter):
-            if other.action == command.action:
+            if other.action == command.action and group != SEALED:   # sealed: each its own
                 return other, False
         with transaction(self.db):
             for other in self.open_commands(command.meter):
-                if GROUPS[other.action] == group:
+                if GROUPS[other.action] == group and group != SEALED:
                     self._move(other, "supersede", now, "by " + command.id)
             self._insert(command)
             if command.expires <= now:

@@ -109,6 +109,13 @@ PREPAID = Section("prepaid", "Cost control (费控) of the meters archived prepa
                             "(0: never)"),
                       Int("audit_every_h", INHERIT, 0, 24, "h", "local-wallet audit every "
                           "(0: off)", divides=24),
+                      Text("security", INHERIT, "backend for meters archived control_level = "
+                           "152 (98H, ESAM): test-key (TEST ONLY, the simulator's meters), "
+                           "forward (the master station seals, AFN10 F1) or hardware (a "
+                           "board ESAM; no driver ships, so it refuses)",
+                           ("test-key", "forward", "hardware")),
+                      Float("esam_session_min", INHERIT, None, 1440, "min", "identity "
+                            "authentication validity of the secured meters", gt=0),
                       Table("local", Section("prepaid.local", "Thresholds local-wallet meters "
                                              "must hold (04001001..05).", [
                                                  Float(k, OPTIONAL, 0, MONEY, "yuan", k)

@@ -52,15 +52,22 @@ def meters():
 @click.option("--protocol", "protocol", type=click.Choice(["645", "698", "mixed"]), default="645",
               show_default=True,
               help="What the meters speak: DL/T 645, DL/T 698.45, or a mixed bus (40 percent 698).")
+@click.option("--share-secured", "share_secured", default=0.0, show_default=True,
+              type=click.FloatRange(0.0, 1.0),
+              help="Share of the 645-2007 meters under (TEST-key) ESAM security: plaintext "
+                   "controls refused (their addresses are printed).")
+@click.option("--esam-session", "esam_session", type=Finite(1.0, 86400.0), default=300.0,
+              show_default=True, help="Identity-authentication validity of secured meters (s).")
 def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
-                 baud, duration, verbose, share_1997, protocol):
+                 baud, duration, verbose, share_1997, protocol, share_secured, esam_session):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
     t0 = epoch
     share_698 = {"645": 0.0, "698": 1.0, "mixed": MIXED_698_SHARE}[protocol]
     bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997,
-                                protocol_698_share=share_698))
+                                protocol_698_share=share_698, secured_share=share_secured,
+                                esam_session_s=esam_session))
     clock = BusClock(start if start is not None else t0, speed)
     lock = threading.Lock()
     request_log = _request_log if verbose else None
@@ -88,7 +95,9 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
                            "seed": seed, "epoch": iso(t0), "protocol": protocol,
                            "meters_698": sum(m.protocol == 698 for m in bus.meters),
                            "protocol_1997": [m.addr[::-1].hex() for m in bus.meters
-                                             if m.protocol == 1997]}), nl=True)
+                                             if m.protocol == 1997],
+                           "secured": [m.addr[::-1].hex() for m in bus.meters
+                                       if m.esam is not None]}), nl=True)
     sys.stdout.flush()
     serve_until(server, None if duration is None else time.monotonic() + duration)
 

@@ -10,6 +10,7 @@ from edge.prepaid.journal import Journal
 from edge.prepaid.ledger import (Ledger, PaymentError, check_payments, known_payments,
                                  post_payments)
 from edge.prepaid.tariff import to_yuan
+from edge.prepaid.topup import status_rows
 from hil.cli.common import InputError, agent_config, open_store
 
 
@@ -86,7 +87,8 @@ def prepaid_status(config_path, show_commands):
     store = open_store(_prepaid_config(config_path).store)
     ledger = Ledger(store)
     out = {"balances": {c: to_yuan(a.balance) for c, a in sorted(ledger.accounts.items())},
-           "inbox": [{"id": i, "customer": c, "amount": to_yuan(a)} for i, c, a, _ in ledger.inbox()]}
+           "inbox": [{"id": i, "customer": c, "amount": to_yuan(a)} for i, c, a, _ in ledger.inbox()],
+           "topups": status_rows(store.db)}
     if show_commands:
         out["commands"] = [{"id": c.id, "meter": c.meter, "action": c.action, "state": c.state,
                             "reason": c.reason, "source": c.source, "attempts": c.attempts,

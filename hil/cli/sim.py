@@ -124,9 +124,11 @@ def sim_area(count, medium, seed, hours, start_hour, dead, intermittent, slow, a
               help="Share of relays that do not move.")
 @click.option("--keep-power", "keep", type=SHARE, default=0.02, show_default=True,
               help="Share of keep-power customers.")
+@click.option("--secured", type=SHARE, default=0.0, show_default=True,
+              help="Share of meters under (TEST-key) ESAM security: sealed controls only.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Also write the JSON report here.")
-def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
+def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, secured, report_path):
     """Prepaid cost control in virtual time: trips, reconnects, wrongful/missed operations and
     latencies from the simulated meters' own relays. Exits 1 on a wrongful or missed operation."""
     logs.hold_for_virtual_time()
@@ -137,7 +139,7 @@ def sim_prepaid(count, days, seed, medium, every_min, stuck, keep, report_path):
         click.echo("\r%5.1f %% of %.1f simulated days" % (100.0 * done / total, total / 86400.0),
                    nl=False, err=True)
     report, _, _ = run_prepaid(count, days, seed, medium, every_min, stuck, keep,
-                               progress=progress)
+                               secured_share=secured, progress=progress)
     click.echo("", err=True)
     text = json.dumps(report, indent=1)
     if report_path:

@@ -18,7 +18,8 @@ from meter_sim.firmware.load import ConstantLoad
 from meter_sim.firmware.registers import EnergyLedger
 from meter_sim.firmware.relay import Relay
 from meter_sim.firmware.slave698 import Slave698
-from meter_sim.firmware import reads, wallet as W, esam as E
+from protocols.dlt645 import security as S
+from meter_sim.firmware import reads, wallet as W
 
 REMOTE = 0     # remote cost control (远程费控): the balance lives at the head end
 LOCAL = 1      # local cost control (本地费控): the meter keeps a wallet
@@ -509,38 +510,62 @@ class Meter:
     def _security(self, req, frame, t):
         if self.esam is None:
             return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_OTHER)
-        body = req.body
-        if req.di == E.DI_IDENTITY and len(body) == 28:
-            r2 = self.esam.authenticate(body[4:12], body[12:20], body[20:28], t)
+        try:
+            item = S.parse_request(req.di, req.body)
+        except ProtocolDecodeError:
+            return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_OTHER)
+        head = DI.to_bytes(req.di)
+        if req.di == S.DI_IDENTITY:
+            r2 = self.esam.authenticate(item.cipher1, item.random1, item.factor, t)
             if r2 is None:
                 return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_IDENTITY)
-            return apdu.Ack(K.F_SECURITY, DI.to_bytes(req.di) + r2 + self.esam.serial)
-        if req.di == E.DI_RECHARGE and len(body) == 26:
-            return self._recharge(body, t)
+            return apdu.Ack(K.F_SECURITY, head + S.IdentityReply(r2, self.esam.serial).encode())
+        if self.esam.session(t) is None:
+            return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_IDENTITY)
+        if req.di == S.DI_RECHARGE:
+            return self._recharge(item, t)
+        if req.di == S.DI_STATUS:
+            return apdu.Ack(K.F_SECURITY, head + self._status(t).encode())
+        if req.di == S.DI_IDENTITY_END:
+            self.esam.end()
+            return apdu.Ack(K.F_SECURITY, head)
+        if req.di == S.DI_IDENTITY_VALIDITY:
+            try:
+                self.esam.set_validity(item.minutes, item.mac, t)
+            except ValueError:
+                return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_ESAM_VERIFY)
+            return apdu.Ack(K.F_SECURITY, head)
         return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_OTHER)
 
-    def _recharge(self, body, t):
-        """operator(4) amount(4, cents) count(4) MAC1(4) customer(6) MAC2(4)."""
-        amount = int.from_bytes(body[4:8], "little")
-        count = int.from_bytes(body[8:12], "little")
-        customer = body[16:22]
+    def _status(self, t):
+        """078102FF: the wallet's remaining money and purchase count with the ESAM's MACs."""
+        w = self.wallet
+        cents = 0 if w is None else int(round(w.remaining(self.balance(t)) * 100))
+        count = 0 if w is None else w.purchase_count
+        customer = b"\x00" * 6 if w is None else w.customer
+        m1, m2 = self.esam.status_macs(cents, count, t)
+        return S.Status(cents, m1, count, m2, customer, b"\x00" * 4)
+
+    def _recharge(self, item, t):
+        """070102FF: MACs, customer, purchase count (a repeat is refused), hoarding limit."""
         try:
-            self.esam.check_recharge(amount, count, customer, body[12:16], body[22:26], t)
+            self.esam.check_recharge(item.amount_cents, item.count, item.customer, item.mac1,
+                                     item.mac2, t)
         except ValueError as exc:
             serr = K.SERR_IDENTITY if str(exc) == "identity" else K.SERR_ESAM_VERIFY
             return apdu.ErrorReply(K.F_SECURITY, 0, serr)
         w = self.wallet
         if w is None:
             return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_OTHER)
-        if customer != w.customer:
+        if item.customer != w.customer:
             return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_CUSTOMER)
-        if count == w.purchase_count:
+        if item.count == w.purchase_count:
             return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_REPEAT_RECHARGE)
-        if count != w.purchase_count + 1:
+        if item.count != w.purchase_count + 1:
             return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_RECHARGE_COUNT)
-        if not self.top_up(amount / 100.0, t):
+        if not self.top_up(item.amount_cents / 100.0, t):
             return apdu.ErrorReply(K.F_SECURITY, 0, K.SERR_HOARDING)
-        return apdu.Ack(K.F_SECURITY, DI.to_bytes(E.DI_RECHARGE))
+        return apdu.Ack(K.F_SECURITY, DI.to_bytes(S.DI_RECHARGE))
 
 
 def _set_date(meter, req, value, t):

@@ -8,6 +8,7 @@ from protocols.dlt645 import const as K, di as DI, values, v1997
 from protocols.dlt645.frame import decode_frame
 from meter_sim.firmware import ConstantLoad, HourlyProfile, LOCAL, Meter, TestEsam
 from meter_sim.firmware import esam as E
+from protocols.dlt645 import security as S, testkey as TK
 from meter_sim.firmware.wallet import Wallet
 from tests.helpers import ask, value
 
@@ -215,14 +216,15 @@ def test_keep_power_absorbs_local_trip_and_release_trips_again():
 
 def _authenticate(m, t, key=E.TEST_KEY):
     r1, factor = b"\x11" * 8, b"\x00\x00" + m.addr
-    body = b"\x00" * 4 + E.auth_cipher(key, r1, factor) + r1 + factor
-    reply = ask(m, Security(E.DI_IDENTITY, body), t)
-    return reply.data[4:8] if isinstance(reply, Ack) else reply
+    item = S.IdentityAuth(b"\x00" * 4, TK.auth_cipher(key, r1, factor), r1, factor)
+    reply = ask(m, Security(S.DI_IDENTITY, item.encode()), t)
+    return S.IdentityReply.parse(reply.data[4:]).random2 if isinstance(reply, Ack) else reply
 
 
 def _sealed(m, cmd, until, r2, key=E.TEST_KEY):
     plain = Control(cmd, until)
-    return Control(None, None, K.LEVEL_CIPHER, PW, b"\x00" * 4, cipher=E.seal_control(key, r2, plain.body()))
+    return Control(None, None, K.LEVEL_CIPHER, PW, b"\x00" * 4,
+                   cipher=TK.seal_control(key, r2, m.esam.serial, plain.body()))
 
 
 def test_esam_identity_and_sealed_control():
@@ -238,18 +240,21 @@ def test_esam_identity_and_sealed_control():
     assert isinstance(ask(m, _sealed(m, K.CTRL_TRIP, t + 600, r2), t + 2), Ack)
     assert not m.relay.closed
     assert ask(m, _sealed(m, K.CTRL_DIRECT_CLOSE, t - 10, r2), t + 3).serr == K.SERR_OTHER
+    late = t + E.SESSION_S + 1                          # the 5-minute session is over
+    assert ask(m, _sealed(m, K.CTRL_DIRECT_CLOSE, late + 600, r2), late).reasons == \
+        ["identity_authentication_failed"]
 
 
 def _recharge(m, t, r2, cents, count, customer=b"\x01\x02\x03\x04\x05\x06"):
-    mac1, mac2 = E.recharge_macs(E.TEST_KEY, r2, cents, count, customer)
-    body = (b"\x00" * 4 + cents.to_bytes(4, "little") + count.to_bytes(4, "little") + mac1
-            + customer + mac2)
-    return ask(m, Security(E.DI_RECHARGE, body), t)
+    mac1, mac2 = TK.recharge_macs(E.TEST_KEY, r2, m.esam.serial, cents, count, customer)
+    item = S.Recharge(b"\x00" * 4, cents, count, mac1, customer, mac2)
+    return ask(m, Security(S.DI_RECHARGE, item.encode()), t)
 
 
-def test_esam_recharge_refusals():
+def test_esam_recharge_refusals_and_status():
     m = local_meter()
     t = T0 + 3600
+    assert _recharge(m, t, b"\x00" * 4, 5000, 2).reasons == ["identity_authentication_failed"]
     r2 = _authenticate(m, t)
     assert isinstance(_recharge(m, t, r2, 5000, 2), Ack)
     assert value(m, Read(DI.DI_REMAINING_MONEY), t + 1) == pytest.approx(74.0, abs=0.01)
@@ -258,7 +263,18 @@ def test_esam_recharge_refusals():
     assert _recharge(m, t + 4, r2, 5000, 3, b"\x09" * 6).reasons == ["customer_mismatch"]
     assert _recharge(m, t + 4, b"\x00" * 4, 5000, 3).reasons == ["esam_verify_failed"]
     assert _recharge(m, t + 5, r2, 99999900, 3).reasons == ["purchase_exceeds_hoarding_limit"]
+    status = ask(m, Security(S.DI_STATUS, b"\x00" * 4), t + 6)
+    st = S.Status.parse(status.data[4:])
+    assert (st.count, st.customer) == (2, b"\x01\x02\x03\x04\x05\x06")
+    assert (st.mac_remaining, st.mac_count) == TK.status_macs(E.TEST_KEY, r2, m.esam.serial,
+                                                              st.remaining_cents, 2)
     assert _recharge(m, t + 4000, r2, 100, 3).reasons == ["identity_authentication_failed"]
+
+
+def test_secured_meter_refuses_plaintext_control():
+    m = Meter("000000000042", T0, ConstantLoad(1.0), esam=TestEsam(), plaintext_control=False)
+    assert ask(m, Control(K.CTRL_TRIP, T0 + DAY), T0 + 60).reasons == ["password_or_unauthorised"]
+    assert m.relay.closed
 
 
 def test_power_down_event_and_silence():
@@ -313,3 +329,18 @@ def test_meter_speaking_645_1997():
     assert v1997.parse_reply_97(decode_frame(m.handle(raw, T0 + 3600))).value()[1] == 219
     raw = encode_frame(v1997.Read97(0x1234).to_frame(m.addr))
     assert v1997.parse_reply_97(decode_frame(m.handle(raw, T0))).reasons == ["no_requested_data"]
+
+
+def test_esam_validity_setting_and_session_end():
+    m = local_meter()
+    t = T0 + 3600
+    r2 = _authenticate(m, t)
+    bad = S.IdentityValidity(b"\x00" * 4, 1, b"\x00" * 4)
+    assert ask(m, Security(S.DI_IDENTITY_VALIDITY, bad.encode()), t + 1).reasons == ["esam_verify_failed"]
+    good = S.IdentityValidity(b"\x00" * 4, 1, TK.validity_mac(E.TEST_KEY, r2, m.esam.serial, 1))
+    assert isinstance(ask(m, Security(S.DI_IDENTITY_VALIDITY, good.encode()), t + 2), Ack)
+    assert m.esam.session(t + 61) is not None and m.esam.session(t + 63) is None   # 1 minute now
+    r2 = _authenticate(m, t + 100)
+    assert isinstance(ask(m, Security(S.DI_IDENTITY_END, b"\x00" * 4), t + 101), Ack)
+    assert ask(m, Security(S.DI_STATUS, b"\x00" * 4), t + 102).reasons == \
+        ["identity_authentication_failed"]

@@ -8,8 +8,13 @@ from protocols.dlt645 import (Control, Deframer, Freeze, Read, ReadFollowUp, Wri
                               address, decode_frame, encode_frame, parse_reply)
 from protocols.dlt645 import di as DI
 from protocols.dlt645.deframer import NEED_DATA
+from protocols.dlt645 import Security, security as S, testkey as TK
 from meter_sim.firmware import HourlyProfile, Meter, LOCAL, TestEsam
 from meter_sim.firmware.wallet import Wallet
+
+
+R1 = b"\x11" * 8
+FACTOR = b"\x00\x00\x42\x00\x00\x00\x00\x00"
 
 
 def transcript():
@@ -39,6 +44,8 @@ def transcript():
         (local, Read(DI.DI_OVERDRAFT_MONEY), 9.0),
         (meter, Freeze(), 5.0),
         (meter, Read(DI.parse("05010101")), 5.0),
+        (meter, Security(S.DI_IDENTITY, S.IdentityAuth(
+            b"\x00" * 4, TK.auth_cipher(TK.TEST_KEY, R1, FACTOR), R1, FACTOR).encode()), 5.1),
     ]
     for m, req, days in requests:
         t = t0 + days * 86400
@@ -49,6 +56,11 @@ def transcript():
             r = parse_reply(decode_frame(reply))
             whole = hasattr(r, "value") and not r.more and r.seq is None
             lines.append("   %s" % (_show(r.value()) if whole else repr(r)))
+    r2 = S.IdentityReply.parse(parse_reply(decode_frame(reply)).data[4:]).random2
+    sealed = Control(None, None, 0x98, b"\x00" * 3, b"\x00" * 4, cipher=TK.seal_control(
+        TK.TEST_KEY, r2, meter.esam.serial, Control(0x1C, t0 + 9 * 86400).body()))
+    reply = meter.handle(encode_frame(sealed.to_frame(meter.addr)), t0 + 5.1 * 86400 + 10)
+    lines.append("sealed close -> %s relay closed %s" % (hexstr(reply), meter.relay.closed))
     bc = encode_frame(BroadcastTime(t0 + 6 * 86400 + 3600 + 30).to_frame(b"\x99" * 6))
     lines.append("broadcast -> %r" % (meter.handle(bc, t0 + 6 * 86400 + 3600),))
     d = Deframer()

@@ -1,0 +1,59 @@
+"""Price changes (调价) in the agent's own ledger: a tariff schedule with switch instants, and the
+charge of a reading that spans a switch split at the registers of that very instant.
+
+The split point comes from the meter (its switch-over freeze, or the load-curve point at the
+instant); without one the reading is held, never charged by guessing how the energy fell on
+either side. Money stays exact integer micro-yuan (``tariff``).
+"""
+import bisect
+
+PENDING = "pending"         # a reading spans a switch whose registers are not known yet
+
+
+class Schedule:
+    """Tariffs in force from given instants: ``[(from_t, tariff), ...]``, the first from -inf."""
+
+    def __init__(self, first, changes=()):
+        self.starts = []
+        self.tariffs = [first]
+        for at, tariff in sorted(changes, key=lambda c: c[0]):
+            if self.starts and at == self.starts[-1]:
+                raise ValueError("two price changes at %r" % (at,))
+            self.starts.append(at)
+            self.tariffs.append(tariff)
+
+    def at(self, t):
+        """The tariff that bills energy used just before ``t`` (a switch at ``t`` bills after)."""
+        return self.tariffs[bisect.bisect_left(self.starts, t)]
+
+    def switches(self, after, upto):
+        """Switch instants in (after, upto)."""
+        lo = bisect.bisect_right(self.starts, after)
+        hi = bisect.bisect_left(self.starts, upto)
+        return self.starts[lo:hi]
+
+
+def charge(account, kwh, at, schedule, splits=None):
+    """Charge ``account`` for the reading ``kwh`` at ``at`` under ``schedule``; ``splits`` maps a
+    switch instant to the registers (kWh) the meter recorded at it. Returns the cost in
+    micro-yuan, None (a reading not newer or going backwards, as ``Account.charge``), or PENDING:
+    the reading spans a switch whose registers are missing, so nothing is charged yet."""
+    splits = splits or {}
+    if account.regs is None or account.regs_at is None:
+        return account.charge(kwh, at, schedule.at(at))
+    crossed = schedule.switches(account.regs_at, at)
+    if any(s not in splits for s in crossed):
+        return PENDING
+    snapshot = (account.balance, account.regs, account.regs_at, account.year, account.annual)
+    total = 0
+    for s in crossed:
+        cost = account.charge(splits[s], s, schedule.at(s))
+        if cost is None:                       # a split that contradicts the registers
+            account.balance, account.regs, account.regs_at, account.year, account.annual = snapshot
+            return None
+        total += cost
+    cost = account.charge(kwh, at, schedule.at(at))
+    if cost is None:
+        account.balance, account.regs, account.regs_at, account.year, account.annual = snapshot
+        return None
+    return total + cost
