@@ -265,3 +265,54 @@ def test_the_rs485_link_runs_a_698_exchange_retries_a_silence_and_skips_a_645_fr
     link.on_timer(100.0)
     ((token, result),) = link.completed()
     assert token == "job2" and result.kind == GARBLED and result.replies == [None]
+
+
+def test_a_load_curve_reads_the_same_over_645_and_698_as_one_5002_span():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + 2 * DAY + 3600.0 + 30.0
+    curve = I.Curve(T0 + 2 * DAY - 3 * 3600.0, 16, 900)          # 4 h before, 15-minute points
+    q = driver_for(r698).requests(r698, [curve])[0].apdu
+    assert q.oad.text() == "50020200" and q.rsd.selector == 2
+    assert [c.text() for c in q.columns] == ["20210200", "00100201"]
+    a, b = read(m645, r645, [curve], t)[0], read(m698, r698, [curve], t)[0]
+    assert a == b and len(b["values"]) == 16 and None not in b["values"]
+    assert b["start"] == "2026-03-02 21:00"
+    assert b["values"] == sorted(b["values"]) and b["values"][-1] > b["values"][0]
+
+
+def test_a_curve_span_reaching_past_the_meter_clock_has_no_value_there():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + 2 * DAY + 30.0
+    curve = I.Curve(T0 + 2 * DAY - 1800.0, 4, 900)                # 2 points not yet frozen
+    a, b = read(m645, r645, [curve], t)[0], read(m698, r698, [curve], t)[0]
+    assert a == b and b["values"][:3] != [None] * 3 and b["values"][3] is None
+
+
+def test_power_down_events_read_the_same_over_645_and_698():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + DAY
+    for m in (m645, m698):
+        for k in range(3):
+            m.power_down(t + k * 3600.0)
+            m.power_up(t + k * 3600.0 + 600.0)
+        m.power_down(t + 5 * 3600.0)                                # still out ...
+        m.power_up(t + 5 * 3600.0 + 60.0)                           # ... then back
+    t_read = t + 6 * 3600.0
+    a = read(m645, r645, [I.POWER_DOWN_COUNT], t_read)[0]
+    b = read(m698, r698, [I.POWER_DOWN_COUNT], t_read)[0]
+    assert a == b == 4
+    item = I.PowerDownRecords(4, 3)
+    q = driver_for(r698).requests(r698, [item])
+    assert len(q) == 1 and q[0].apdu.oad.text() == "30110200" and q[0].apdu.rsd.selector == 2
+    ra, rb = read(m645, r645, [item], t_read)[0], read(m698, r698, [item], t_read)[0]
+    assert ra == rb and [n for n, _ in rb] == [4, 3, 2]
+    assert rb[0][1]["start"] == "2026-03-02 05:00:00" and rb[0][1]["end"] == "2026-03-02 05:01:00"
+
+
+def test_a_698_meter_without_events_counts_zero():
+    _, m698 = meters()
+    _, r698 = records()
+    assert read(m698, r698, [I.POWER_DOWN_COUNT], T0 + DAY)[0] == 0
