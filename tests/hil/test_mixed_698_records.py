@@ -1,0 +1,53 @@
+"""A mixed HPLC area in virtual time: the load curves and the power-down events the agent stores
+for its 698.45 meters (5002 spans, 3011 records, events reported by the module in 06F5) equal
+the simulated meters' own registers and event logs, as they do for its 645 meters."""
+import simpy
+
+from edge.plan import Settings
+from meter_sim.faults import firmware
+from meter_sim.firmware.reads import _energy
+from meter_sim.population import DEFAULT_EPOCH
+from plc_channel.area import build_area
+from protocols.civil import DAY, iso, parse_local
+
+from tests.hil.test_agent_features import _run
+from hil.agent_run import area_archive
+
+START = DEFAULT_EPOCH + DAY
+CUT = [1, 2, 5, 6, 9]
+
+
+def _area(env):
+    outage = {"kind": "outage", "meters": CUT, "start_h": 24.4, "end_h": 24.6}
+    return build_area(env, 12, "hplc", 7, DEFAULT_EPOCH, faults=[outage],
+                      population={"protocol_698_share": 0.5})
+
+
+def test_698_curves_and_reported_power_downs_equal_the_meters_own():
+    env = simpy.Environment(initial_time=START)
+    area = _area(env)
+    agent, store = _run(area, area_archive(area), Settings(
+        curve_every_min=60, curve_interval_min=15, event_every_h=0, clock_check_h=None,
+        freeze_deadline_h=0.3), env, 2.2)
+    fws = {m.addr[::-1].hex(): firmware(m) for m in area.meters}
+    speaks = {a: fw.protocol for a, fw in fws.items()}
+    assert sorted(set(speaks.values())) == [698, 2007]
+    curves = [r for r in store.readings(task="load_curve") if r.quality == "ok"]
+    by_proto = {698: 0, 2007: 0}
+    for r in curves:
+        fw = fws[r.addr]
+        t0 = parse_local(r.value["start"])
+        assert t0 == parse_local(r.period) and len(r.value["values"]) == 4
+        truth = [_energy(fw, 0x01, 0, fw.clock.true_time(t0 + k * 900.0)) for k in range(4)]
+        assert r.value["values"] == truth, (r.addr, speaks[r.addr])
+        by_proto[speaks[r.addr]] += 1
+    assert by_proto[698] >= 2 * sum(p == 698 for p in speaks.values())   # 00:00 and 01:00 slots
+    assert by_proto[2007] >= 2 * sum(p == 2007 for p in speaks.values())
+    events = {r.addr: r for r in store.readings(task="event")}
+    cut = {area.meters[i].addr[::-1].hex() for i in CUT}
+    assert set(events) == cut and {speaks[a] for a in cut} == {698, 2007}
+    assert "event_report_unknown_meter" not in agent.counters
+    for a, r in events.items():
+        start, end = fws[a].events.records[0x03110000][0][:2]
+        assert r.period == "power_down#1" and r.quality == "ok"
+        assert r.value == {"start": iso(start), "end": iso(end)}, speaks[a]
