@@ -316,3 +316,33 @@ def test_a_698_meter_without_events_counts_zero():
     _, m698 = meters()
     _, r698 = records()
     assert read(m698, r698, [I.POWER_DOWN_COUNT], T0 + DAY)[0] == 0
+
+
+def test_a_698_reply_in_blocks_and_fragments_is_read_on_by_the_rs485_exchange():
+    """A day's curve (96 rows) is longer than the meter's APDU size (1024 before a CONNECT):
+    GET-Response-Next blocks, the first in 3 link fragments; the exchange confirms each, asks the
+    next block and gives the whole as one record reply, the same values as 645 reads."""
+    from protocols.dlt698.deframer import Deframer as D698
+    from edge.drivers.wire698 import Exchange698
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + 3 * DAY + 60.0
+    curve = I.Curve(T0 + 2 * DAY, 96, 900)
+    q = driver_for(r698).requests(r698, [curve])
+    ex = Exchange698(r698.wire_addr, q[0], t, timeout=1.0, retries=0)
+    seen = []
+    while not ex.done:
+        out = ex.data_to_send(t)
+        assert out is not None
+        sent = decode_frame(out)
+        seen.append("confirm" if sent.segmented else type(decode_apdu(sent.data)).__name__)
+        raw = m698.handle(out, t) or b""
+        ex.receive_data(raw, t + 0.1)
+        t += 0.2
+    assert seen == ["GetRecord", "confirm", "confirm", "GetNext"]
+    assert ex.outcome.kind == OK and isinstance(ex.outcome.reply.apdu, V.GetRecordReply)
+    b = driver_for(r698).values(r698, [curve], q, [ex.outcome.reply])[0]
+    assert len(b["values"]) == 96 and None not in b["values"]
+    one_by_one = [read(m645, r645, [I.Curve(curve.start + 900 * k, 1, 900)], t)[0]["values"][0]
+                  for k in range(96)]
+    assert b["values"] == one_by_one
