@@ -51,3 +51,24 @@ def test_698_curves_and_reported_power_downs_equal_the_meters_own():
         start, end = fws[a].events.records[0x03110000][0][:2]
         assert r.period == "power_down#1" and r.quality == "ok"
         assert r.value == {"start": iso(start), "end": iso(end)}, speaks[a]
+
+
+def test_a_day_curve_read_through_the_module_in_blocks_and_fragments_equals_the_meters_own():
+    """96 rows of 5002 do not fit one 698 frame: through the 1376.2 module the agent confirms
+    each link fragment and asks each GET-Response-Next block, one monitor request each."""
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 6, "hplc", 2, DEFAULT_EPOCH, population={"protocol_698_share": 0.5})
+    agent, store = _run(area, area_archive(area), Settings(
+        curve_every_min=1440, curve_interval_min=15, event_every_h=0, clock_check_h=None,
+        freeze_deadline_h=0.3), env, 1.0)
+    fws = {m.addr[::-1].hex(): firmware(m) for m in area.meters}
+    curves = {r.addr: r for r in store.readings(task="load_curve") if r.quality == "ok"}
+    assert set(curves) == set(fws)
+    assert {fw.protocol for fw in fws.values()} == {698, 2007}
+    for a, r in curves.items():
+        fw, t0 = fws[a], parse_local(r.value["start"])
+        assert t0 == START - DAY and len(r.value["values"]) == 96
+        truth = [_energy(fw, 0x01, 0, fw.clock.true_time(t0 + k * 900.0))
+                 if t0 + k * 900.0 >= fw.curve_from else None for k in range(96)]
+        assert r.value["values"] == truth, fw.protocol
+        assert sum(v is not None for v in truth) > 90
