@@ -1,9 +1,13 @@
 """A mixed HPLC area in virtual time: the load curves and the power-down events the agent stores
 for its 698.45 meters (5002 spans, 3011 records, events reported by the module in 06F5) equal
 the simulated meters' own registers and event logs, as they do for its 645 meters."""
+import random
+
 import simpy
 
 from edge.plan import Settings
+from edge.uplink import Uplink
+from edge.uplink_settings import UplinkSettings
 from meter_sim.faults import firmware
 from meter_sim.firmware.reads import _energy
 from meter_sim.population import DEFAULT_EPOCH
@@ -33,6 +37,7 @@ def test_698_curves_and_reported_power_downs_equal_the_meters_own():
     speaks = {a: fw.protocol for a, fw in fws.items()}
     assert sorted(set(speaks.values())) == [698, 2007]
     curves = [r for r in store.readings(task="load_curve") if r.quality == "ok"]
+    uplink = Uplink(agent, UplinkSettings("127.0.0.1:0", "0171", 2082), random.Random(1))
     by_proto = {698: 0, 2007: 0}
     for r in curves:
         fw = fws[r.addr]
@@ -40,6 +45,8 @@ def test_698_curves_and_reported_power_downs_equal_the_meters_own():
         assert t0 == parse_local(r.period) and len(r.value["values"]) == 4
         truth = [_energy(fw, 0x01, 0, fw.clock.true_time(t0 + k * 900.0)) for k in range(4)]
         assert r.value["values"] == truth, (r.addr, speaks[r.addr])
+        f101 = uplink.upload_unit(r)                        # the master station sees the same
+        assert f101.fn == 101 and f101.value["values"] == truth
         by_proto[speaks[r.addr]] += 1
     assert by_proto[698] >= 2 * sum(p == 698 for p in speaks.values())   # 00:00 and 01:00 slots
     assert by_proto[2007] >= 2 * sum(p == 2007 for p in speaks.values())
@@ -51,6 +58,7 @@ def test_698_curves_and_reported_power_downs_equal_the_meters_own():
         start, end = fws[a].events.records[0x03110000][0][:2]
         assert r.period == "power_down#1" and r.quality == "ok"
         assert r.value == {"start": iso(start), "end": iso(end)}, speaks[a]
+        assert uplink.upload_unit(r).afn == 0x0E                 # an ERC of class 3
 
 
 def test_a_day_curve_read_through_the_module_in_blocks_and_fragments_equals_the_meters_own():
