@@ -5,7 +5,9 @@ NormalList (one GET-Request-Normal when there is one OAD), the daily freeze as o
 GET-Request-Record of 5004 attribute 2 with RSD selector 9 (上第 n 次记录, n = 1: the last
 freeze, as the 645 job reads 050601xx) and the two RCSD columns it needs, 2021 freeze time and
 0010 forward active energy. Relay commands are ACTION 8000 (129 trip, 130 close, 127/128
-alarm) and 8001 (127/128 keep-power), each with a TimeTag that ends when the command expires;
+alarm) and 8001 (127/128 keep-power), each with a TimeTag that ends when the command expires
+(for a meter the archive marks ``secured``: in SECURITY-Request, ciphered + SID_MAC; its reads
+plaintext + RN);
 the relay state is read back from 8000 attributes 3..5 and 8001 attribute 2 and given as the
 645 status word 3 the prepaid journal verifies. Time sync is a broadcast ACTION 4000 127.
 Sources: docs/drivers-notes.md.
@@ -21,7 +23,7 @@ from protocols.dlt698.data import RSD, Data
 from protocols.gdw1376_2 import afn as A
 
 from edge.drivers import items as I
-from edge.drivers.wire698 import Reply698, Request698
+from edge.drivers.wire698 import Reply698, Request698, Secured
 
 FREEZE_TIME = OAD(0x2021, 2)          # 数据冻结时间
 ENERGY = OAD(0x0010, 2)               # 正向有功电能: total, tariffs 1..4
@@ -175,7 +177,7 @@ class Driver698:
         return apdus, where
 
     def requests(self, meter, items):
-        return [Request698(a) for a in self._plan(items)[0]]
+        return [Request698(a, secured=_secured(meter, False)) for a in self._plan(items)[0]]
 
     def values(self, meter, items, requests, replies):
         _, where = self._plan(items)
@@ -236,7 +238,7 @@ class Driver698:
         minutes = int(max(1, min(TAG_MAX_MIN, (expires - wall) // 60)))
         req = V.ActionNormal(omd, data(), piid=1)
         req.time_tag = TimeTag(date_time(wall), TI(1, minutes))
-        return Request698(req)
+        return Request698(req, secured=_secured(meter, True))
 
     def time_sync(self, wall):
         """Broadcast ACTION 4000 127 (广播校时) with ``wall``: every 698 meter acts, none answers."""
@@ -246,6 +248,14 @@ class Driver698:
     def broadcast_body(self, wall, preamble=4):
         """(1376.2 protocol type 03, frame bytes) of the time sync a carrier module floods."""
         return A.PROTO_698, self.time_sync(wall).encode(b"", preamble)
+
+
+def _secured(meter, control):
+    """How ``meter``'s requests go when its archive entry says ``secured``: a control ciphered
+    with SID_MAC, a read in plaintext with an RN (security698's levels for 8000 and the record
+    objects); None for a meter that takes plaintext."""
+    extra = getattr(meter, "extra", None) or {}
+    return Secured(ciphered=control) if extra.get("secured") else None
 
 
 def _rows(rec, apdu):

@@ -13,6 +13,7 @@ from protocols.dlt698 import const as K
 from protocols.dlt698 import services as V
 from protocols.dlt698.deframer import Deframer, Garbage
 from protocols.dlt698.frame import ADDR_BROADCAST, encode_frame
+from protocols.dlt698 import security as S
 from protocols.dlt698.apdu import RecordResult
 from protocols.dlt698.link import apdu_of, confirm_frame, request_frame
 from protocols.dlt698.segment import Fragment, Reassembler
@@ -23,24 +24,56 @@ BROADCAST_698 = b"\xAA"          # SA type 3 (broadcast) with the one-byte addre
 PIID_MASK = 0x3F
 LONG_LIMIT = 65536               # the longest reassembled APDU we take
 MAX_STEPS = 256                  # fragments + blocks of one reply before it is given up
+TEST_KEY = b"gridedge-test-key"  # the simulated meters' test key (meter_sim.firmware.esam); TEST ONLY
+
+
+class Secured:
+    """How a secured meter's requests travel: SECURITY-Request through ``backend`` (the test-key
+    stand-in for an ESAM), ciphered with SID_MAC or in plaintext with an RN."""
+
+    def __init__(self, ciphered, backend=None):
+        self.ciphered = ciphered
+        self.backend = backend or S.TestKeyBackend(TEST_KEY)
 
 
 class Request698:
     """One 698 request for a meter: ``apdu`` (its PIID set by the driver); ``broadcast`` sends
-    it to every meter (no reply)."""
+    it to every meter (no reply); ``secured`` (a ``Secured``) wraps it in SECURITY-Request."""
 
     protocol = 698
 
-    def __init__(self, apdu, broadcast=False):
+    def __init__(self, apdu, broadcast=False, secured=None):
         self.apdu = apdu
         self.broadcast = broadcast
+        self.secured = secured
+        self._wrapped = None
+
+    def wire_apdu(self):
+        """The APDU as sent: itself, or its SECURITY-Request (one RN per request, derived from
+        the APDU's bytes so that a simulation replays; a real ESAM draws it)."""
+        if self.secured is None:
+            return self.apdu
+        if self._wrapped is None:
+            raw = self.apdu.encode()
+            rn = self.secured.backend._digest(b"rn", raw)[:16]
+            self._wrapped = self.secured.backend.protect(raw, self.secured.ciphered, rn)
+        return self._wrapped
+
+    def open(self, apdu):
+        """The inner reply of a SECURITY-Response to this request (DecodeError when its MAC
+        fails); any other APDU as it is."""
+        if self.secured is None or not isinstance(apdu, S.SecurityResponse):
+            return apdu
+        if apdu.dar is not None:
+            return V.ErrorResponse(255, self.apdu.piid)        # refused: DAR in place of data
+        return V.decode_apdu(self.secured.backend.open_response(apdu, self.wire_apdu()))
 
     def encode(self, addr, preamble):
         """Frame bytes to ``addr`` (wire order, as 645's) with ``preamble`` FE bytes."""
         if self.broadcast:
-            frame = request_frame(self.apdu, BROADCAST_698, kind=ADDR_BROADCAST)
+            frame = request_frame(self.wire_apdu(), BROADCAST_698, kind=ADDR_BROADCAST)
         else:
-            frame = request_frame(self.apdu, addr)
+            frame = request_frame(self.wire_apdu(), addr)
         return encode_frame(frame, preamble=min(preamble, 4))
 
     def __repr__(self):
@@ -135,7 +168,7 @@ class LongReply:
             if raw is None:
                 return self._step(confirm_frame(frame, frag.seq))
         try:
-            apdu = V.decode_apdu(raw)
+            apdu = self.request.open(V.decode_apdu(raw))
         except ProtocolDecodeError:
             return None
         if isinstance(apdu, V.GetNextReply) and apdu.dar is None:
@@ -187,6 +220,17 @@ def match_replies(raw, addr, requests):
                 continue
         if reply is None:
             garbage += 1
+            continue
+        if isinstance(reply.apdu, S.SecurityResponse):
+            k = next((j for j, r in enumerate(replies) if r is None and requests[j].secured), None)
+            try:
+                reply = None if k is None else Reply698(requests[k].open(reply.apdu))
+            except ProtocolDecodeError:
+                reply = None
+            if reply is None:
+                garbage += 1
+            else:
+                replies[k] = reply
             continue
         slot = _slot(reply, requests, replies)
         if slot is not None:

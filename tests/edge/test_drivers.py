@@ -346,3 +346,29 @@ def test_a_698_reply_in_blocks_and_fragments_is_read_on_by_the_rs485_exchange():
     one_by_one = [read(m645, r645, [I.Curve(curve.start + 900 * k, 1, 900)], t)[0]["values"][0]
                   for k in range(96)]
     assert b["values"] == one_by_one
+
+
+def test_a_secured_698_meter_takes_the_agents_secured_actions_and_refuses_plaintext():
+    """A meter in security mode (plaintext_control False) refuses a plaintext trip (DAR 20)
+    and plaintext reads of 8000; the archive's ``secured`` wraps the ACTION in SECURITY-Request
+    (ciphered, SID_MAC: the test-key backend) and the read-back in plaintext + RN."""
+    from meter_sim.firmware.esam import TEST_KEY
+    from protocols.dlt698 import security as S
+    from edge.drivers.wire698 import TEST_KEY as AGENT_KEY
+    assert AGENT_KEY == TEST_KEY
+    m698 = Meter(ADDR, T0, protocol=698, plaintext_control=False, source=PROFILE)
+    plain = MeterRecord(ADDR, "p", "698.45", preamble=0)
+    secured = MeterRecord(ADDR, "p", "698.45", preamble=0, extra={"secured": True})
+    t = T0 + DAY
+    refused = ask(m698, plain, [DRIVER_698.command(plain, I.TRIP, t + 600.0, t)], t)[0]
+    assert isinstance(refused, Reply698) and refused.error
+    with pytest.raises(I.Unanswered):
+        read(m698, plain, [I.RELAY_STATUS], t)
+    req = DRIVER_698.command(secured, I.TRIP, t + 600.0, t)
+    sent = decode_apdu(decode_frame(req.encode(secured.wire_addr, 0)).data)
+    assert isinstance(sent, S.SecurityRequest) and sent.ciphered
+    reply = ask(m698, secured, [req], t)[0]
+    assert isinstance(reply, Reply698) and not reply.error, reply
+    assert isinstance(reply.apdu, V.ActionNormalReply)
+    assert read(m698, secured, [I.RELAY_STATUS], t + 10.0)[0] & 0x50 == 0x50
+    assert read(m698, secured, [I.ENERGY_NOW, I.DAILY_FREEZE], t + 10.0)[1]["time"] == T0 + DAY

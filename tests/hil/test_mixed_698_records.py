@@ -80,3 +80,28 @@ def test_a_day_curve_read_through_the_module_in_blocks_and_fragments_equals_the_
                  if t0 + k * 900.0 >= fw.curve_from else None for k in range(96)]
         assert r.value["values"] == truth, fw.protocol
         assert sum(v is not None for v in truth) > 90
+
+
+def test_secured_698_meters_are_read_with_an_rn_in_virtual_time():
+    """698 meters in security mode refuse plaintext reads of freezes; the archive marks them
+    ``secured`` and the agent reads their daily freeze and day curve (blocks, fragments) in
+    SECURITY-Request with an RN over RS-485, the same values as unsecured meters give."""
+    from edge.archive import Archive
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 4, "rs485", 2, DEFAULT_EPOCH, population={"protocol_698_share": 1.0})
+    doc = area_archive(area).to_dict()
+    for m, entry in zip(area.meters, doc["meter"]):
+        firmware(m).plaintext_control = False
+        entry["secured"] = True
+    agent, store = _run(area, Archive.from_dict(doc), Settings(
+        curve_every_min=1440, curve_interval_min=15, event_every_h=0, clock_check_h=None,
+        freeze_deadline_h=0.3), env, 1.0)
+    fws = {m.addr[::-1].hex(): firmware(m) for m in area.meters}
+    freezes = {r.addr for r in store.readings(task="daily_freeze") if r.quality == "ok"}
+    curves = {r.addr: r for r in store.readings(task="load_curve") if r.quality == "ok"}
+    assert freezes == set(curves) == set(fws)
+    for a, r in curves.items():
+        fw, t0 = fws[a], parse_local(r.value["start"])
+        truth = [_energy(fw, 0x01, 0, fw.clock.true_time(t0 + k * 900.0))
+                 if t0 + k * 900.0 >= fw.curve_from else None for k in range(96)]
+        assert r.value["values"] == truth
