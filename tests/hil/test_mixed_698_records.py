@@ -3,8 +3,10 @@ for its 698.45 meters (5002 spans, 3011 records, events reported by the module i
 the simulated meters' own registers and event logs, as they do for its 645 meters."""
 import random
 
+import pytest
 import simpy
 
+from edge.archive import Archive
 from edge.plan import Settings
 from edge.uplink import Uplink
 from edge.uplink_settings import UplinkSettings
@@ -82,13 +84,13 @@ def test_a_day_curve_read_through_the_module_in_blocks_and_fragments_equals_the_
         assert sum(v is not None for v in truth) > 90
 
 
-def test_secured_698_meters_are_read_with_an_rn_in_virtual_time():
+@pytest.mark.parametrize("medium", ["rs485", "hplc"])
+def test_secured_698_meters_are_read_with_an_rn_in_virtual_time(medium):
     """698 meters in security mode refuse plaintext reads of freezes; the archive marks them
     ``secured`` and the agent reads their daily freeze and day curve (blocks, fragments) in
-    SECURITY-Request with an RN over RS-485, the same values as unsecured meters give."""
-    from edge.archive import Archive
+    SECURITY-Request with an RN, on RS-485 and through the module, their own values."""
     env = simpy.Environment(initial_time=START)
-    area = build_area(env, 4, "rs485", 2, DEFAULT_EPOCH, population={"protocol_698_share": 1.0})
+    area = build_area(env, 4, medium, 2, DEFAULT_EPOCH, population={"protocol_698_share": 1.0})
     doc = area_archive(area).to_dict()
     for m, entry in zip(area.meters, doc["meter"]):
         firmware(m).plaintext_control = False
