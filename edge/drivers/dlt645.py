@@ -111,7 +111,8 @@ class Driver645:
 
     def _value(self, meter, item, requests, replies):
         if isinstance(item, I.PowerDownRecords):
-            return [(item.count - k, _record(q, r)) for k, (q, r) in enumerate(zip(requests, replies))]
+            return [(item.count - k, _record(q, r))
+                    for k, (q, r) in enumerate(zip(requests, replies))]
         if isinstance(item, I.Curve):
             return reply_value(requests[0], replies[0])
         if item == I.POWER_DOWN_COUNT:

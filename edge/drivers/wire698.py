@@ -24,7 +24,7 @@ BROADCAST_698 = b"\xAA"          # SA type 3 (broadcast) with the one-byte addre
 PIID_MASK = 0x3F
 LONG_LIMIT = 65536               # the longest reassembled APDU we take
 MAX_STEPS = 256                  # fragments + blocks of one reply before it is given up
-TEST_KEY = b"gridedge-test-key"  # the simulated meters' test key (meter_sim.firmware.esam); TEST ONLY
+TEST_KEY = b"gridedge-test-key"  # TEST ONLY: the simulated meters' key (meter_sim.firmware.esam)
 
 
 class Secured:

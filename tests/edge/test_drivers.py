@@ -372,3 +372,57 @@ def test_a_secured_698_meter_takes_the_agents_secured_actions_and_refuses_plaint
     assert isinstance(reply.apdu, V.ActionNormalReply)
     assert read(m698, secured, [I.RELAY_STATUS], t + 10.0)[0] & 0x50 == 0x50
     assert read(m698, secured, [I.ENERGY_NOW, I.DAILY_FREEZE], t + 10.0)[1]["time"] == T0 + DAY
+
+
+def _long_frames(record, apdu_max, frame_data):
+    """The frames a meter sends for ``record`` in GET-Response-Next blocks of ``apdu_max``
+    bytes, each block in link fragments of ``frame_data`` bytes (the firmware's splitting)."""
+    from meter_sim.firmware import blocks698 as B
+    from protocols.dlt698.link import frames_for
+    blocks = B.split([record], apdu_max)
+    out = []
+    for n, block in enumerate(blocks):
+        reply = V.GetNextReply(n == len(blocks) - 1, n + 1, block, True, piid=1)
+        out.append(frames_for(reply_frame(reply, bytes.fromhex(ADDR)[::-1]), frame_data))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 150), st.integers(120, 1024), st.integers(60, 500))
+def test_a_record_in_any_blocks_and_fragments_reads_back_whole(rows, apdu_max, frame_data):
+    from protocols.dlt698 import data as D
+    from protocols.dlt698.apdu import RecordResult
+    from protocols.dlt698.data import Data
+    from edge.drivers.dlt698 import MINUTE, FREEZE_TIME, CURVE_ENERGY, date_time
+    from edge.drivers.wire698 import Continue, LongReply, Request698
+    record = RecordResult(MINUTE, [FREEZE_TIME, CURVE_ENERGY], [
+        [Data(D.DATE_TIME_S, date_time(T0 + 900 * k)), Data(D.DOUBLE_LONG_UNSIGNED, 1000 + k)]
+        for k in range(rows)])
+    request = Request698(V.GetRecord(MINUTE, None, record.columns, piid=1))
+    long = LongReply(request, bytes.fromhex(ADDR)[::-1])
+    frames = [f for block in _long_frames(record, apdu_max, frame_data) for f in block]
+    for k, f in enumerate(frames):
+        out = long.feed(decode_frame(encode_698(f)))
+        if k < len(frames) - 1:
+            assert isinstance(out, Continue)
+            sent = decode_frame(out.encode(b"", 0))
+            assert not sent.from_server
+        else:
+            assert isinstance(out, Reply698) and not out.error
+    assert out.apdu.record.rows == record.rows and out.apdu.record.oad == MINUTE
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_never_crash_the_698_reply_readers(raw):
+    from edge.drivers.wire698 import LongReply, Request698
+    _, r698 = records()
+    requests = DRIVER_698.requests(r698, [I.ENERGY_NOW, I.Curve(T0, 4, 900)])
+    match_replies(raw, r698.wire_addr, requests)
+    d = Deframer698()
+    d.feed(raw, 0.0)
+    d.flush()
+    long = LongReply(requests[1], r698.wire_addr)
+    for item in d:
+        if hasattr(item, "addr"):
+            long.feed(item)
