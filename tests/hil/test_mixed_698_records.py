@@ -107,3 +107,22 @@ def test_secured_698_meters_are_read_with_an_rn_in_virtual_time(medium):
         truth = [_energy(fw, 0x01, 0, fw.clock.true_time(t0 + k * 900.0))
                  if t0 + k * 900.0 >= fw.curve_from else None for k in range(96)]
         assert r.value["values"] == truth
+
+
+def test_the_periodic_event_scan_reads_698_power_downs_on_rs485():
+    """No module to report: the event task's scan reads the 3011 count and the new records."""
+    env = simpy.Environment(initial_time=START)
+    outage = {"kind": "outage", "meters": [0, 1, 2, 3], "start_h": 24.2, "end_h": 24.3}
+    area = build_area(env, 6, "rs485", 3, DEFAULT_EPOCH, faults=[outage],
+                      population={"protocol_698_share": 0.5})
+    agent, store = _run(area, area_archive(area), Settings(
+        curve_every_min=0, event_every_h=1, clock_check_h=None, freeze_deadline_h=0.3), env, 1.5)
+    fws = {m.addr[::-1].hex(): firmware(m) for m in area.meters}
+    events = {r.addr: r for r in store.readings(task="event")}
+    cut = {area.meters[i].addr[::-1].hex() for i in range(4)}
+    assert set(events) == cut and {fws[a].protocol for a in cut} == {698, 2007}
+    for a, r in events.items():
+        start, end = fws[a].events.records[0x03110000][0][:2]
+        assert r.period == "power_down#1" and r.value == {"start": iso(start), "end": iso(end)}
+    counts = [r for r in store.readings(task="event_count") if r.quality == "ok"]
+    assert {r.addr for r in counts} == set(fws)
