@@ -8,7 +8,7 @@ is half-applied. Addresses are the printed 12 BCD digits of one meter: the broad
 """
 from dataclasses import dataclass, field
 
-from edge.schema import (OPTIONAL, REQUIRED, Choice, Int, SchemaError, Section, Table, Tables,
+from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Int, SchemaError, Section, Table, Tables,
                          Text, hex_digits)
 
 PROTOCOLS = ("645-2007", "645-1997", "698.45")   # DL/T 645 editions, DL/T 698.45
@@ -76,6 +76,8 @@ METER = Section("meter", "One archived meter.", [
          "is measured against", ROLES),
     Int("ct_ratio", OPTIONAL, 1, 100000, "", "current-transformer ratio (CT 倍率): primary kWh "
         "= register x ratio (default 1)"),
+    Bool("secured", OPTIONAL, "", "a DL/T 698.45 meter in security mode (安全模式): its controls go "
+         "in SECURITY-Request (ciphered + MAC), its reads with an RN; TEST keys only (no ESAM)"),
 ] + _meter_fields(True))
 PORT = Section("port", "A bus the concentrator owns: an RS-485 port or the carrier module's UART.",
                [Text("name", REQUIRED, "the port's name, used by [[meter]] port"),
@@ -88,7 +90,8 @@ PORT = Section("port", "A bus the concentrator owns: an RS-485 port or the carri
                     "(F1F1)")])
 ARCHIVE = Section("archive", "The meter archive: right in agent.toml or in its own file.",
                   [Table("defaults", DEFAULTS), Tables("port", PORT), Tables("meter", METER)])
-EXTRA = ("point", "password", "control_level", "role", "ct_ratio")      # kept in MeterRecord.extra
+EXTRA = ("point", "password", "control_level", "role", "ct_ratio",
+         "secured")                                  # kept in MeterRecord.extra
 
 
 @dataclass(frozen=True)

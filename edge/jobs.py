@@ -26,7 +26,7 @@ DI_FREEZE_ENERGY = D645.DI_FREEZE_ENERGY
 DI_SETTLEMENT_ENERGY = D645.DI_SETTLEMENT_ENERGY
 DI_ENERGY_NOW = D645.DI_ENERGY_NOW
 DI_VOLTAGE_A = D645.DI_VOLTAGE_A
-DI_CURVE_ENERGY = 0x06100601
+DI_CURVE_ENERGY = D645.DI_CURVE_ENERGY
 ERROR_RETRIES = 2                    # an error reply is re-asked this often, then accepted
 JOB_ERROR = "job_error"              # flag of a read whose job died of an exception
 _kwh_list = D645.kwh_list
@@ -137,7 +137,8 @@ class Settlement(Task):
 
 
 class LoadCurve(Task):
-    """Forward energy load curve (负荷曲线) of the slot that just ended, ``points`` blocks."""
+    """Forward energy load curve (负荷曲线) of the slot that just ended, one point every
+    ``interval_min`` (645 0610 0601 blocks; 698 the 5002 rows of the span)."""
 
     name = "load_curve"
     lane = CURVE
@@ -148,37 +149,40 @@ class LoadCurve(Task):
         self.interval_min = interval_min
 
     def applies(self, meter, boundary):
-        return meter.protocol == "645-2007"
+        return meter.protocol != "645-1997"
 
     def period(self, boundary):
         return iso(boundary - self.every_s)
 
-    def requests(self, meter, window):
+    def curve(self, window):
         points = max(1, int(self.every_s // (60 * self.interval_min)))
-        return [apdu.Read(DI_CURVE_ENERGY, blocks=points, start=window.boundary - self.every_s)]
+        return I.Curve(window.boundary - self.every_s, points, 60 * self.interval_min)
+
+    def requests(self, meter, window):
+        return driver_for(meter).requests(meter, [self.curve(window)])
 
     def readings(self, agent, meter, window, result):
-        value = _value(result.requests[0], result.replies[0])
+        value = driver_for(meter).values(meter, [self.curve(window)], result.requests,
+                                         result.replies)[0]
         points = [v for v in value.get("values", []) if v is not None]
         flags = [V.BACKWARDS] if any(b < a for a, b in zip(points, points[1:])) else []
         return [self.reading(agent, meter, window, value, flags)]
 
 
 class PowerDownEvents(Task):
-    """Power-down event count (掉电事件); new records are read when the count moved."""
+    """Power-down event count (掉电事件); new records are read when the count moved (645
+    0311 00xx; 698 the 3011 records by number)."""
 
     name = "event_count"
     lane = EVENT
     key_di = DI.EV_POWER_DOWN
+    items = (I.POWER_DOWN_COUNT,)
 
     def applies(self, meter, boundary):
-        return meter.protocol == "645-2007"
-
-    def requests(self, meter, window):
-        return [apdu.Read(DI.EV_POWER_DOWN)]
+        return meter.protocol != "645-1997"
 
     def readings(self, agent, meter, window, result):
-        return [self.reading(agent, meter, window, int(_value(result.requests[0], result.replies[0])))]
+        return [self.reading(agent, meter, window, int(self.values(meter, result)[0]))]
 
     def after(self, agent, meter, readings):
         """Read the records added since the count last stored (newest first)."""
@@ -187,22 +191,20 @@ class PowerDownEvents(Task):
         known = last.value if last is not None and last.quality == "ok" else 0
         new = min(max(0, count - known), DI.EVENT_RECORDS)
         if new:
-            requests = [apdu.Read(self.key_di + k) for k in range(1, new + 1)]
+            drv = driver_for(meter)
+            item = I.PowerDownRecords(count, new)
+            requests = drv.requests(meter, [item])
             result = yield Transact(requests)
-            agent.store_readings(self._records(agent, meter, requests, count, result))
-
-    def _records(self, agent, meter, requests, count, result):
-        out = []
-        for k, (req, reply) in enumerate(zip(requests, result.replies)):
-            if reply is None or not isinstance(reply, apdu.ReadReply):
-                continue
             try:
-                value = _value(req, reply)
-            except ProtocolDecodeError:
-                continue
-            out.append(Reading(meter.addr, "event", req.di, "power_down#%d" % (count - k), value,
-                               "ok", (), agent.wall))
-        return out
+                records = drv.values(meter, [item], requests, result.replies)[0]
+            except (I.Unanswered, ProtocolDecodeError, ValueError):
+                records = []
+            agent.store_readings(self._records(agent, meter, count, records))
+
+    def _records(self, agent, meter, count, records):
+        return [Reading(meter.addr, "event", self.key_di + (count - number + 1),
+                        "power_down#%d" % number, value, "ok", (), agent.wall)
+                for number, value in records if value is not None]
 
 
 class ClockCheck(Task):

@@ -4,7 +4,9 @@ Reads go out as 13F1 monitor requests, or as bounded F1F1 concurrent reads on a 
 offers them (``configure`` from its 03F10 run mode); answers are matched by sequence number.
 A module that says it is busy (deny 9, 109, 111) is asked again after ``busy_retry_s``; a
 confirm with a waiting time holds every new request for that long. A long meter reply (645
-D5 set) is read on with 0x12 follow-up frames through the module and handed over whole. The
+D5 set) is read on with 0x12 follow-up frames through the module and handed over whole, a long
+698 reply (link fragments, GET-Response-Next blocks) with the confirms and GET-Request-Next
+frames it needs, each one more monitor request (``edge.drivers.wire698.LongReply``). The
 module's own reports are kept for the agent (``reports``) and acknowledged.
 """
 from protocols.errors import DecodeError as ProtocolDecodeError
@@ -14,6 +16,7 @@ from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import Deframer, Garbage
 from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame
 
+from edge.drivers.wire698 import Continue, read_on
 from edge.exchange import ERROR, GARBLED, TIMEOUT
 from edge.links import Result, match_replies, summary
 
@@ -183,10 +186,22 @@ class ModuleLink:
             kind = TIMEOUT if unit.code in SILENT_DENIALS else ERROR
             if p.follow is not None:
                 p.replies[p.follow[0]] = None       # a long reply cut short is no reply
+            _drop_unfinished(p)
             return Result(kind, p.replies or [None] * len(p.requests), latency, unit.code)
         body = getattr(unit, "body", None)
         if body is None:
+            if p.follow is not None:
+                p.replies[p.follow[0]] = None
+                _drop_unfinished(p)
+                return Result(GARBLED, p.replies, latency)
             return Result(GARBLED, [None] * len(p.requests), latency)
+        if p.follow is not None and p.protocol == A.PROTO_698:
+            k, _ = p.follow
+            p.replies[k], garbage = read_on(body, p.addr, p.replies[k])
+            p.garbage += garbage
+            if self._follow_up(p) is not None:
+                return None
+            return Result(summary(p.replies, p.garbage), p.replies, latency)
         replies, garbage = match_replies(body, p.addr, p.asked)
         p.garbage += garbage
         if p.follow is None:
@@ -201,6 +216,10 @@ class ModuleLink:
     def _follow_up(self, p):
         """Ask for the next frame of the first reply that says more follow (0x12, SEQ + 1)."""
         for k, r in enumerate(p.replies):
+            if isinstance(r, Continue):
+                p.follow = (k, 0)
+                self._read(p, [r])
+                return p
             if isinstance(r, apdu.ReadReply) and r.more:
                 seq = p.follow[1] + 1 if p.follow is not None and p.follow[0] == k else 1
                 if seq > MAX_FOLLOW_UPS:
@@ -232,6 +251,7 @@ class ModuleLink:
                 del self.pending[seq]
                 if p.follow is not None:
                     p.replies[p.follow[0]] = None
+                _drop_unfinished(p)
                 result = None if p.requests is None else Result(
                     TIMEOUT, p.replies or [None] * len(p.requests), now - p.started)
                 self._done.append((p.token, result))
@@ -239,6 +259,12 @@ class ModuleLink:
     def completed(self):
         out, self._done = self._done, []
         return out
+
+
+def _drop_unfinished(p):
+    """A 698 long reply not read to its end is no reply."""
+    if p.replies:
+        p.replies = [None if isinstance(r, Continue) else r for r in p.replies]
 
 
 def _joined(first, more):

@@ -19,10 +19,17 @@ import math
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645 import Read, decode_frame as decode_645, encode_frame as encode_645
 from protocols.dlt645 import di as DI
+from protocols.dlt698 import services as V
+from protocols.dlt698.axdr import OAD
+from protocols.dlt698.data import RSD
+from protocols.dlt698.frame import encode_frame as encode_698
+from protocols.dlt698.link import request_frame
 from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import Deframer, Garbage
 from protocols.gdw1376_2.editions import EDITION_2019, check, defines, deny_code
 from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame, up_info
+from meter_sim.faults import firmware
+from meter_sim.firmware.records698 import FAMILY_OI
 from plc_channel.module_admin import ADMIN_HANDLERS, MONITOR_TIMEOUT_S, ModuleAdmin
 from plc_channel.topology import quality
 
@@ -343,10 +350,20 @@ class CarrierModule(ModuleAdmin):
                     n = m.events.count(fam)
                     if n != self._event_counts.get((addr, fam), 0):
                         self._event_counts[(addr, fam)] = n
-                        body = m.handle(encode_645(Read(fam + 1).to_frame(addr)), env.now)
+                        body = m.handle(_last_event_read(m, fam, addr), env.now)
                         if body:
                             self._report(A.ReportEvent(self.nodes[addr], body), addr,
                                          net.phase_of(addr))
+
+
+def _last_event_read(meter, family, addr):
+    """The meter-side module's read of a meter's last event record: 645 ``family`` record 1, or
+    for a 698 meter the last row of that family's event object (GET-Record selector 9)."""
+    fw = firmware(meter)
+    if fw.front_end is None:
+        return encode_645(Read(family + 1).to_frame(addr))
+    get = V.GetRecord(OAD(FAMILY_OI[family], 2), RSD(9, [1]), [], piid=1)
+    return encode_698(request_frame(get, addr))
 
 
 _HANDLERS = dict(ADMIN_HANDLERS)

@@ -2,6 +2,7 @@
 edition's own DIs where it has them) and the replies back to values; relay commands as 0x1C
 controls, time sync as the 0x08 broadcast. DIs: DL/T 645-2007 appendix A (docs/drivers-notes.md).
 """
+from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645 import apdu, const as K, di as DI, values, v1997
 from protocols.dlt645.frame import encode_frame
 from protocols.gdw1376_2 import afn as A
@@ -18,7 +19,9 @@ DI97_VOLTAGE = 0xB611
 DI97_CURRENT = 0xB621
 DI97_DATE, DI97_TIME = 0xC010, 0xC011
 DI_SETTLEMENT_ENERGY = 0x0001FF01    # forward active energy at the last settlement day
+DI_CURVE_ENERGY = 0x06100601         # forward active energy load curve (0610 0601, NN blocks)
 DIS_2007 = {I.DAILY_FREEZE: (DI_FREEZE_TIME, DI_FREEZE_ENERGY), I.ENERGY_NOW: (DI_ENERGY_NOW,),
+            I.POWER_DOWN_COUNT: (DI.EV_POWER_DOWN,),
             I.SETTLEMENT_ENERGY: (DI_SETTLEMENT_ENERGY,),
             I.VOLTAGE_A: (DI_VOLTAGE_A,), I.CURRENT_A: (DI_CURRENT_A,),
             I.METER_CLOCK: (DI.DI_DATE, DI.DI_TIME), I.RELAY_STATUS: (DI.DI_STATUS_3,)}
@@ -51,6 +54,14 @@ def reply_value(request, reply):
     return DI.decode_value(request.di, reply.data)[1]
 
 
+def _record(request, reply):
+    """One event record's value, None when it was not answered or does not decode."""
+    try:
+        return reply_value(request, reply)
+    except (I.Unanswered, ProtocolDecodeError):
+        return None
+
+
 def meter_time(date_raw, time_raw):
     """Local seconds from a meter's date (YYMMDDWW) and time (hhmmss) registers: on the wire,
     ss mm hh followed by DD MM YY is one YYMMDDhhmmss stamp."""
@@ -72,22 +83,40 @@ class Driver645:
         return table[item]
 
     def supports(self, meter, item):
-        return item in (DIS_1997 if meter.protocol == "645-1997" else DIS_2007)
+        if meter.protocol != "645-1997" and I.kind(item) in (I.LOAD_CURVE, I.POWER_DOWN_RECORDS):
+            return True
+        return I.kind(item) in (DIS_1997 if meter.protocol == "645-1997" else DIS_2007)
+
+    def _requests(self, meter, item):
+        if not self.supports(meter, item):
+            raise I.Unanswered("%s has no %s" % (meter.protocol, I.kind(item)))
+        if isinstance(item, I.Curve):
+            return [apdu.Read(DI_CURVE_ENERGY, blocks=item.points, start=item.start)]
+        if isinstance(item, I.PowerDownRecords):
+            return [apdu.Read(DI.EV_POWER_DOWN + k) for k in range(1, item.new + 1)]
+        read = v1997.Read97 if meter.protocol == "645-1997" else apdu.Read
+        return [read(d) for d in self._dis(meter, item)]
 
     def requests(self, meter, items):
-        read = v1997.Read97 if meter.protocol == "645-1997" else apdu.Read
-        return [read(d) for item in items for d in self._dis(meter, item)]
+        return [q for item in items for q in self._requests(meter, item)]
 
     def values(self, meter, items, requests, replies):
         """One value per item from the replies (aligned with ``requests``)."""
         out, k = [], 0
         for item in items:
-            n = len(self._dis(meter, item))
+            n = len(self._requests(meter, item))
             out.append(self._value(meter, item, requests[k:k + n], replies[k:k + n]))
             k += n
         return out
 
     def _value(self, meter, item, requests, replies):
+        if isinstance(item, I.PowerDownRecords):
+            return [(item.count - k, _record(q, r))
+                    for k, (q, r) in enumerate(zip(requests, replies))]
+        if isinstance(item, I.Curve):
+            return reply_value(requests[0], replies[0])
+        if item == I.POWER_DOWN_COUNT:
+            return int(reply_value(requests[0], replies[0]))
         if item == I.METER_CLOCK:
             for q, r in zip(requests, replies):
                 reply_value(q, r)

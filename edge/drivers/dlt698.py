@@ -5,12 +5,14 @@ NormalList (one GET-Request-Normal when there is one OAD), the daily freeze as o
 GET-Request-Record of 5004 attribute 2 with RSD selector 9 (上第 n 次记录, n = 1: the last
 freeze, as the 645 job reads 050601xx) and the two RCSD columns it needs, 2021 freeze time and
 0010 forward active energy. Relay commands are ACTION 8000 (129 trip, 130 close, 127/128
-alarm) and 8001 (127/128 keep-power), each with a TimeTag that ends when the command expires;
+alarm) and 8001 (127/128 keep-power), each with a TimeTag that ends when the command expires
+(for a meter the archive marks ``secured``: in SECURITY-Request, ciphered + SID_MAC; its reads
+plaintext + RN);
 the relay state is read back from 8000 attributes 3..5 and 8001 attribute 2 and given as the
 645 status word 3 the prepaid journal verifies. Time sync is a broadcast ACTION 4000 127.
 Sources: docs/drivers-notes.md.
 """
-from protocols.civil import from_civil, to_civil
+from protocols.civil import from_civil, iso, to_civil
 from protocols.dlt645 import const as K645
 from protocols.dlt698 import data as D
 from protocols.dlt698 import registry
@@ -21,13 +23,19 @@ from protocols.dlt698.data import RSD, Data
 from protocols.gdw1376_2 import afn as A
 
 from edge.drivers import items as I
-from edge.drivers.wire698 import Reply698, Request698
+from edge.drivers.wire698 import Reply698, Request698, Secured
 
 FREEZE_TIME = OAD(0x2021, 2)          # 数据冻结时间
 ENERGY = OAD(0x0010, 2)               # 正向有功电能: total, tariffs 1..4
 DAILY = OAD(0x5004, 2)                # 日冻结, record attribute
 SETTLEMENT = OAD(0x5005, 2)           # 结算日冻结
 LAST_RECORD = RSD(9, [1])             # selector 9: the 1st last record
+MINUTE = OAD(0x5002, 2)               # 分钟冻结: the load curve
+CURVE_ENERGY = OAD(0x0010, 2, 1)      # forward active total, a curve row's value
+POWER_DOWN = OAD(0x3011, 2)           # 电能表掉电事件, record attribute
+EVENT_NUMBER = OAD(0x2022, 2)         # 事件记录序号
+EVENT_START = OAD(0x201E, 2)          # 事件发生时间
+EVENT_END = OAD(0x2020, 2)            # 事件结束时间
 VOLTAGE_A = OAD(0x2000, 2, 1)
 CURRENT_A = OAD(0x2001, 2, 1)
 CLOCK = OAD(0x4000, 2)
@@ -42,7 +50,25 @@ NORMAL = {I.ENERGY_NOW: (ENERGY,), I.VOLTAGE_A: (VOLTAGE_A,), I.CURRENT_A: (CURR
           I.METER_CLOCK: (CLOCK,),
           I.RELAY_STATUS: (RELAY_OPEN, ALARM_STATE, COMMAND_STATE, KEEP_POWER)}
 RECORDS = {I.DAILY_FREEZE: (DAILY, LAST_RECORD, [FREEZE_TIME, ENERGY]),
-           I.SETTLEMENT_ENERGY: (SETTLEMENT, LAST_RECORD, [FREEZE_TIME, ENERGY])}
+           I.SETTLEMENT_ENERGY: (SETTLEMENT, LAST_RECORD, [FREEZE_TIME, ENERGY]),
+           I.POWER_DOWN_COUNT: (POWER_DOWN, LAST_RECORD, [EVENT_NUMBER])}
+PARAMETRISED = (I.LOAD_CURVE, I.POWER_DOWN_RECORDS)
+
+
+def record_request(item):
+    """(OAD, RSD, RCSD) of a record item: a fixed one, a curve span (selector 2 on the freeze
+    time, [start, end) every step) or event records by number (selector 2 on 2022)."""
+    if isinstance(item, I.Curve):
+        end = item.start + item.points * item.step_s
+        span = [FREEZE_TIME, Data(D.DATE_TIME_S, date_time(item.start)),
+                Data(D.DATE_TIME_S, date_time(end)), Data(D.T_TI, TI(1, max(1, item.step_s // 60)))]
+        return MINUTE, RSD(2, span), [FREEZE_TIME, CURVE_ENERGY]
+    if isinstance(item, I.PowerDownRecords):
+        first = item.count - item.new + 1
+        span = [EVENT_NUMBER, Data(D.DOUBLE_LONG_UNSIGNED, first),
+                Data(D.DOUBLE_LONG_UNSIGNED, item.count + 1), Data(D.NULL)]
+        return POWER_DOWN, RSD(2, span), [EVENT_NUMBER, EVENT_START, EVENT_END]
+    return RECORDS[item]
 TAG_MAX_MIN = 0xFFFF                  # TI value: long-unsigned minutes
 
 
@@ -124,13 +150,13 @@ class Driver698:
     proto_1376_2 = A.PROTO_698
 
     def supports(self, meter, item):
-        return item in NORMAL or item in RECORDS
+        return item in NORMAL or item in RECORDS or I.kind(item) in PARAMETRISED
 
     def _plan(self, items):
         """(requests' APDUs, where each item's data is: (request index, positions))."""
         for item in items:
             if not self.supports(None, item):
-                raise I.Unanswered("698 driver has no %s" % item)
+                raise I.Unanswered("698 driver has no %s" % I.kind(item))
         apdus, where = [], {}
         oads = [o for item in items if item in NORMAL for o in NORMAL[item]]
         if oads:
@@ -141,21 +167,22 @@ class Driver698:
                     where[item] = (0, list(range(first, first + n)))
                     first += n
             apdus.append(V.GetNormal(oads[0]) if len(oads) == 1 else V.GetList(oads))
-        for item in items:
-            if item in RECORDS:
-                oad, rsd, columns = RECORDS[item]
-                where[item] = (len(apdus), None)
+        for k, item in enumerate(items):
+            if item not in NORMAL:
+                oad, rsd, columns = record_request(item)
+                where[k] = (len(apdus), None)
                 apdus.append(V.GetRecord(oad, rsd, columns))
         for k, a in enumerate(apdus):
             a.piid = k + 1
         return apdus, where
 
     def requests(self, meter, items):
-        return [Request698(a) for a in self._plan(items)[0]]
+        return [Request698(a, secured=_secured(meter, False)) for a in self._plan(items)[0]]
 
     def values(self, meter, items, requests, replies):
         _, where = self._plan(items)
-        return [self._value(item, where[item], replies) for item in items]
+        return [self._value(item, where[item if item in NORMAL else k], replies)
+                for k, item in enumerate(items)]
 
     def _value(self, item, place, replies):
         k, positions = place
@@ -185,6 +212,13 @@ class Driver698:
 
     def _record(self, item, apdu):
         rec = getattr(apdu, "record", None)
+        if isinstance(item, I.Curve):
+            return _curve(item, _rows(rec, apdu))
+        if isinstance(item, I.PowerDownRecords):
+            return _events(item, _rows(rec, apdu))
+        if item == I.POWER_DOWN_COUNT:
+            rows = _rows(rec, apdu)
+            return _number(rows[-1].get(EVENT_NUMBER.text())).value if rows else 0
         if rec is None or not rec.rows:
             raise I.Unanswered("no daily freeze row: %r" % (apdu,))
         row = rec.rows[-1]
@@ -204,7 +238,7 @@ class Driver698:
         minutes = int(max(1, min(TAG_MAX_MIN, (expires - wall) // 60)))
         req = V.ActionNormal(omd, data(), piid=1)
         req.time_tag = TimeTag(date_time(wall), TI(1, minutes))
-        return Request698(req)
+        return Request698(req, secured=_secured(meter, True))
 
     def time_sync(self, wall):
         """Broadcast ACTION 4000 127 (广播校时) with ``wall``: every 698 meter acts, none answers."""
@@ -214,6 +248,51 @@ class Driver698:
     def broadcast_body(self, wall, preamble=4):
         """(1376.2 protocol type 03, frame bytes) of the time sync a carrier module floods."""
         return A.PROTO_698, self.time_sync(wall).encode(b"", preamble)
+
+
+def _secured(meter, control):
+    """How ``meter``'s requests go when its archive entry says ``secured``: a control ciphered
+    with SID_MAC, a read in plaintext with an RN (security698's levels for 8000 and the record
+    objects); None for a meter that takes plaintext."""
+    extra = getattr(meter, "extra", None) or {}
+    return Secured(ciphered=control) if extra.get("secured") else None
+
+
+def _rows(rec, apdu):
+    """A record answer's rows as {column text: Data}, oldest first."""
+    if rec is None or rec.rows is None:
+        raise I.Unanswered("no record answer: %r" % (apdu,))
+    names = [c.text() for c in rec.columns]
+    return [dict(zip(names, row)) for row in rec.rows]
+
+
+def _stamp(d):
+    """``YYYY-MM-DD hh:mm:ss`` of a date_time_s (None for NULL), as 645 values print it."""
+    if d is None or d.tag == D.NULL:
+        return None
+    return iso(seconds(_want(d, D.DATE_TIME_S).value))
+
+
+def _curve(item, rows):
+    """The 645 curve value: the span's start and one value per instant (None: no row)."""
+    out = [None] * item.points
+    for row in rows:
+        t = seconds(_want(row.get(FREEZE_TIME.text()), D.DATE_TIME_S).value)
+        k, off = divmod(t - item.start, item.step_s)
+        energy = row.get(CURVE_ENERGY.text())
+        if off == 0 and 0 <= k < item.points and energy is not None and energy.tag != D.NULL:
+            out[k] = engineering(CURVE_ENERGY, _number(energy))
+    return {"start": iso(item.start)[:16], "values": out}
+
+
+def _events(item, rows):
+    """[(record number, {"start", "end"} or None)] newest first, one per number asked."""
+    got = {}
+    for row in rows:
+        n = _number(row.get(EVENT_NUMBER.text())).value
+        got[n] = {"start": _stamp(row.get(EVENT_START.text())),
+                  "end": _stamp(row.get(EVENT_END.text()))}
+    return [(n, got.get(n)) for n in range(item.count, item.count - item.new, -1)]
 
 
 def _results(apdu):

@@ -5,7 +5,11 @@ A driver answers each read item with one value: ``DAILY_FREEZE`` {"time": second
 energy list at the last settlement day; ``ENERGY_NOW`` the forward active energy
 list [total, tariff 1..4] (kWh); ``VOLTAGE_A`` volts; ``CURRENT_A`` amperes; ``METER_CLOCK`` the
 meter's local seconds; ``RELAY_STATUS`` the relay state as a 645 status word 3 (bits 4 open,
-6 trip commanded, 7 alarm, 12 keep-power), the one form the prepaid journal verifies.
+6 trip commanded, 7 alarm, 12 keep-power), the one form the prepaid journal verifies;
+``POWER_DOWN_COUNT`` the meter's power-down event count. Two items carry parameters:
+``Curve(start, points, step_s)`` {"start": "YYYY-MM-DD hh:mm", "values": [kWh or None]} of the
+forward active curve, and ``PowerDownRecords(count, new)`` [(record number, {"start", "end"} or
+None)] of the ``new`` latest power-down records, newest first.
 """
 DAILY_FREEZE = "daily_freeze"
 SETTLEMENT_ENERGY = "settlement_energy"
@@ -14,7 +18,40 @@ VOLTAGE_A = "voltage_a"
 CURRENT_A = "current_a"
 METER_CLOCK = "meter_clock"
 RELAY_STATUS = "relay_status"
-ITEMS = (DAILY_FREEZE, SETTLEMENT_ENERGY, ENERGY_NOW, VOLTAGE_A, CURRENT_A, METER_CLOCK, RELAY_STATUS)
+POWER_DOWN_COUNT = "power_down_count"
+LOAD_CURVE = "load_curve"
+POWER_DOWN_RECORDS = "power_down_records"
+ITEMS = (DAILY_FREEZE, SETTLEMENT_ENERGY, ENERGY_NOW, VOLTAGE_A, CURRENT_A, METER_CLOCK, RELAY_STATUS,
+         POWER_DOWN_COUNT, LOAD_CURVE, POWER_DOWN_RECORDS)
+
+
+class Curve:
+    """The forward active load curve: ``points`` instants every ``step_s`` from ``start``."""
+
+    kind = LOAD_CURVE
+
+    def __init__(self, start, points, step_s):
+        self.start, self.points, self.step_s = int(start), int(points), int(step_s)
+
+    def __repr__(self):
+        return "Curve(%d, %d, %d)" % (self.start, self.points, self.step_s)
+
+
+class PowerDownRecords:
+    """The ``new`` latest power-down event records of a meter whose count is ``count``."""
+
+    kind = POWER_DOWN_RECORDS
+
+    def __init__(self, count, new):
+        self.count, self.new = int(count), int(new)
+
+    def __repr__(self):
+        return "PowerDownRecords(%d, %d)" % (self.count, self.new)
+
+
+def kind(item):
+    """The item's name: the item itself, or the kind of a parametrised one."""
+    return getattr(item, "kind", item)
 
 # relay commands: the prepaid policy's action names, one set for every protocol
 from edge.prepaid.policy import (ACTIONS as COMMANDS, ALARM, ALARM_RELEASE, ALLOW_CLOSE,  # noqa: E402,F401

@@ -112,7 +112,7 @@ class CurveRecords(FreezeRecords):
 
     def _span(self, meter, t):
         step = meter.curve_interval
-        first = -(-int(meter.curve_from) // step) * step
+        first = int(-(-meter.curve_from // step)) * step      # no instant before installation
         last = (int(meter.clock.read(t)) // step) * step
         return step, first, last
 

@@ -265,3 +265,164 @@ def test_the_rs485_link_runs_a_698_exchange_retries_a_silence_and_skips_a_645_fr
     link.on_timer(100.0)
     ((token, result),) = link.completed()
     assert token == "job2" and result.kind == GARBLED and result.replies == [None]
+
+
+def test_a_load_curve_reads_the_same_over_645_and_698_as_one_5002_span():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + 2 * DAY + 3600.0 + 30.0
+    curve = I.Curve(T0 + 2 * DAY - 3 * 3600.0, 16, 900)          # 4 h before, 15-minute points
+    q = driver_for(r698).requests(r698, [curve])[0].apdu
+    assert q.oad.text() == "50020200" and q.rsd.selector == 2
+    assert [c.text() for c in q.columns] == ["20210200", "00100201"]
+    a, b = read(m645, r645, [curve], t)[0], read(m698, r698, [curve], t)[0]
+    assert a == b and len(b["values"]) == 16 and None not in b["values"]
+    assert b["start"] == "2026-03-02 21:00"
+    assert b["values"] == sorted(b["values"]) and b["values"][-1] > b["values"][0]
+
+
+def test_a_curve_span_reaching_past_the_meter_clock_has_no_value_there():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + 2 * DAY + 30.0
+    curve = I.Curve(T0 + 2 * DAY - 1800.0, 4, 900)                # 2 points not yet frozen
+    a, b = read(m645, r645, [curve], t)[0], read(m698, r698, [curve], t)[0]
+    assert a == b and b["values"][:3] != [None] * 3 and b["values"][3] is None
+
+
+def test_power_down_events_read_the_same_over_645_and_698():
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + DAY
+    for m in (m645, m698):
+        for k in range(3):
+            m.power_down(t + k * 3600.0)
+            m.power_up(t + k * 3600.0 + 600.0)
+        m.power_down(t + 5 * 3600.0)                                # still out ...
+        m.power_up(t + 5 * 3600.0 + 60.0)                           # ... then back
+    t_read = t + 6 * 3600.0
+    a = read(m645, r645, [I.POWER_DOWN_COUNT], t_read)[0]
+    b = read(m698, r698, [I.POWER_DOWN_COUNT], t_read)[0]
+    assert a == b == 4
+    item = I.PowerDownRecords(4, 3)
+    q = driver_for(r698).requests(r698, [item])
+    assert len(q) == 1 and q[0].apdu.oad.text() == "30110200" and q[0].apdu.rsd.selector == 2
+    ra, rb = read(m645, r645, [item], t_read)[0], read(m698, r698, [item], t_read)[0]
+    assert ra == rb and [n for n, _ in rb] == [4, 3, 2]
+    assert rb[0][1]["start"] == "2026-03-02 05:00:00" and rb[0][1]["end"] == "2026-03-02 05:01:00"
+
+
+def test_a_698_meter_without_events_counts_zero():
+    _, m698 = meters()
+    _, r698 = records()
+    assert read(m698, r698, [I.POWER_DOWN_COUNT], T0 + DAY)[0] == 0
+
+
+def test_a_698_reply_in_blocks_and_fragments_is_read_on_by_the_rs485_exchange():
+    """A day's curve (96 rows) is longer than the meter's APDU size (1024 before a CONNECT):
+    GET-Response-Next blocks, the first in 3 link fragments; the exchange confirms each, asks the
+    next block and gives the whole as one record reply, the same values as 645 reads."""
+    from protocols.dlt698.deframer import Deframer as D698
+    from edge.drivers.wire698 import Exchange698
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + 3 * DAY + 60.0
+    curve = I.Curve(T0 + 2 * DAY, 96, 900)
+    q = driver_for(r698).requests(r698, [curve])
+    ex = Exchange698(r698.wire_addr, q[0], t, timeout=1.0, retries=0)
+    seen = []
+    while not ex.done:
+        out = ex.data_to_send(t)
+        assert out is not None
+        sent = decode_frame(out)
+        seen.append("confirm" if sent.segmented else type(decode_apdu(sent.data)).__name__)
+        raw = m698.handle(out, t) or b""
+        ex.receive_data(raw, t + 0.1)
+        t += 0.2
+    assert seen == ["GetRecord", "confirm", "confirm", "GetNext"]
+    assert ex.outcome.kind == OK and isinstance(ex.outcome.reply.apdu, V.GetRecordReply)
+    b = driver_for(r698).values(r698, [curve], q, [ex.outcome.reply])[0]
+    assert len(b["values"]) == 96 and None not in b["values"]
+    one_by_one = [read(m645, r645, [I.Curve(curve.start + 900 * k, 1, 900)], t)[0]["values"][0]
+                  for k in range(96)]
+    assert b["values"] == one_by_one
+
+
+def test_a_secured_698_meter_takes_the_agents_secured_actions_and_refuses_plaintext():
+    """A meter in security mode (plaintext_control False) refuses a plaintext trip (DAR 20)
+    and plaintext reads of 8000; the archive's ``secured`` wraps the ACTION in SECURITY-Request
+    (ciphered, SID_MAC: the test-key backend) and the read-back in plaintext + RN."""
+    from meter_sim.firmware.esam import TEST_KEY
+    from protocols.dlt698 import security as S
+    from edge.drivers.wire698 import TEST_KEY as AGENT_KEY
+    assert AGENT_KEY == TEST_KEY
+    m698 = Meter(ADDR, T0, protocol=698, plaintext_control=False, source=PROFILE)
+    plain = MeterRecord(ADDR, "p", "698.45", preamble=0)
+    secured = MeterRecord(ADDR, "p", "698.45", preamble=0, extra={"secured": True})
+    t = T0 + DAY
+    refused = ask(m698, plain, [DRIVER_698.command(plain, I.TRIP, t + 600.0, t)], t)[0]
+    assert isinstance(refused, Reply698) and refused.error
+    with pytest.raises(I.Unanswered):
+        read(m698, plain, [I.RELAY_STATUS], t)
+    req = DRIVER_698.command(secured, I.TRIP, t + 600.0, t)
+    sent = decode_apdu(decode_frame(req.encode(secured.wire_addr, 0)).data)
+    assert isinstance(sent, S.SecurityRequest) and sent.ciphered
+    reply = ask(m698, secured, [req], t)[0]
+    assert isinstance(reply, Reply698) and not reply.error, reply
+    assert isinstance(reply.apdu, V.ActionNormalReply)
+    assert read(m698, secured, [I.RELAY_STATUS], t + 10.0)[0] & 0x50 == 0x50
+    assert read(m698, secured, [I.ENERGY_NOW, I.DAILY_FREEZE], t + 10.0)[1]["time"] == T0 + DAY
+
+
+def _long_frames(record, apdu_max, frame_data):
+    """The frames a meter sends for ``record`` in GET-Response-Next blocks of ``apdu_max``
+    bytes, each block in link fragments of ``frame_data`` bytes (the firmware's splitting)."""
+    from meter_sim.firmware import blocks698 as B
+    from protocols.dlt698.link import frames_for
+    blocks = B.split([record], apdu_max)
+    out = []
+    for n, block in enumerate(blocks):
+        reply = V.GetNextReply(n == len(blocks) - 1, n + 1, block, True, piid=1)
+        out.append(frames_for(reply_frame(reply, bytes.fromhex(ADDR)[::-1]), frame_data))
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 150), st.integers(120, 1024), st.integers(60, 500))
+def test_a_record_in_any_blocks_and_fragments_reads_back_whole(rows, apdu_max, frame_data):
+    from protocols.dlt698 import data as D
+    from protocols.dlt698.apdu import RecordResult
+    from protocols.dlt698.data import Data
+    from edge.drivers.dlt698 import MINUTE, FREEZE_TIME, CURVE_ENERGY, date_time
+    from edge.drivers.wire698 import Continue, LongReply, Request698
+    record = RecordResult(MINUTE, [FREEZE_TIME, CURVE_ENERGY], [
+        [Data(D.DATE_TIME_S, date_time(T0 + 900 * k)), Data(D.DOUBLE_LONG_UNSIGNED, 1000 + k)]
+        for k in range(rows)])
+    request = Request698(V.GetRecord(MINUTE, None, record.columns, piid=1))
+    long = LongReply(request, bytes.fromhex(ADDR)[::-1])
+    frames = [f for block in _long_frames(record, apdu_max, frame_data) for f in block]
+    for k, f in enumerate(frames):
+        out = long.feed(decode_frame(encode_698(f)))
+        if k < len(frames) - 1:
+            assert isinstance(out, Continue)
+            sent = decode_frame(out.encode(b"", 0))
+            assert not sent.from_server
+        else:
+            assert isinstance(out, Reply698) and not out.error
+    assert out.apdu.record.rows == record.rows and out.apdu.record.oad == MINUTE
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_any_bytes_never_crash_the_698_reply_readers(raw):
+    from edge.drivers.wire698 import LongReply, Request698
+    _, r698 = records()
+    requests = DRIVER_698.requests(r698, [I.ENERGY_NOW, I.Curve(T0, 4, 900)])
+    match_replies(raw, r698.wire_addr, requests)
+    d = Deframer698()
+    d.feed(raw, 0.0)
+    d.flush()
+    long = LongReply(requests[1], r698.wire_addr)
+    for item in d:
+        if hasattr(item, "addr"):
+            long.feed(item)
