@@ -14,6 +14,7 @@ from protocols.dlt698 import services as V
 from protocols.dlt698.deframer import Deframer, Garbage
 from protocols.dlt698.frame import ADDR_BROADCAST, encode_frame
 from protocols.dlt698 import security as S
+from protocols.dlt645.testkey import TEST_KEY  # TEST ONLY: the simulated meters' key
 from protocols.dlt698.apdu import RecordResult
 from protocols.dlt698.link import apdu_of, confirm_frame, request_frame
 from protocols.dlt698.segment import Fragment, Reassembler
@@ -24,7 +25,6 @@ BROADCAST_698 = b"\xAA"          # SA type 3 (broadcast) with the one-byte addre
 PIID_MASK = 0x3F
 LONG_LIMIT = 65536               # the longest reassembled APDU we take
 MAX_STEPS = 256                  # fragments + blocks of one reply before it is given up
-TEST_KEY = b"gridedge-test-key"  # TEST ONLY: the simulated meters' key (meter_sim.firmware.esam)
 
 
 class Secured:
