@@ -7,7 +7,9 @@ from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
-from protocols.gdw1376_1.erc import Erc14PowerOnOff
+from protocols.gdw1376_1.erc import Erc14PowerOnOff, Erc41ClockSet
+from edge import audit
+from edge.jobs import CLOCK_SET
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
@@ -36,6 +38,12 @@ def confirm_units():
 
 def _a15(t):
     return time_a15(to_civil(t))
+
+
+def _a1(t):
+    """A.1 (ss mm hh DD MM YY, the weekday bits left 0) of local seconds ``t``."""
+    y, m, d, hh, mm, ss = to_civil(t)[:6]
+    return (ss, mm, hh, d, m, y % 100)
 
 
 def _a15_text(text):
@@ -107,6 +115,14 @@ class StoreAnswers:
             data = (bytes([pn & 0xFF, pn >> 8]) + _a15_bytes(_a15_text(v.get("start")))
                     + _a15_bytes(_a15_text(v.get("end"))))
             return Unit(AFN_CLASS3, 1, 0, _events([(ERC_METER_POWER_DOWN, data)]), True)
+        if r.task == audit.TASK:
+            rec = audit.record(v, pn)
+            return Unit(AFN_CLASS3, 1, 0, _events([(rec.erc, rec.encode())]), True)
+        if r.task == CLOCK_SET:
+            at = v.get("at") or r.read_at
+            before = at + (v.get("before_s") or 0.0)
+            rec = Erc41ClockSet(pn=pn, before=_a1(before), after=_a1(at))
+            return Unit(AFN_CLASS3, 1, 0, _events([(41, rec.encode())]), True)
         if r.task == "prepaid_event":
             name = v.get("event")
             code = COST_EVENTS.index(name) + 1 if name in COST_EVENTS else 0
@@ -235,7 +251,7 @@ class StoreAnswers:
 
     def _event_records(self):
         recs = []
-        for task in ("event", "prepaid_event", POWER_TASK):
+        for task in ("event", "prepaid_event", POWER_TASK, audit.TASK, CLOCK_SET):
             for r in self.store.readings(task=task):
                 unit = self.upload_unit(r)
                 if unit is not None:
