@@ -254,11 +254,13 @@ class ClockCheck(Task):
             reply = result.replies[0] if result.replies else None
             answers.append("ack" if isinstance(reply, apdu.Ack) else
                            "refused" if reply is not None else result.kind)
-        check = yield Transact(self.requests(meter, None))
+        reqs = self.requests(meter, None)
+        check = yield Transact(reqs)
         after = None
         if check.kind == OK:
             try:
-                after = round(self.values(meter, check)[0] - agent.wall, 1)
+                clock = driver_for(meter).values(meter, list(self.items), reqs, check.replies)[0]
+                after = round(clock - agent.wall, 1)
             except (ValueError, ProtocolDecodeError, IndexError, AttributeError):
                 after = None
         value = {"before_s": r.value["deviation_s"], "after_s": after, "answers": answers,
