@@ -121,6 +121,10 @@ def missed(store, archive, day, points=None):
 
 def summary(store, archive, day, points=None):
     """The day's audit as a plain dict: missed readings and the events raised."""
+    if points is None:
+        from edge.uplink import points_of
+        archive = archive.with_changes(*store.archive_changes())   # the master's edits too
+        points = {a: p for p, a in points_of(archive).items()}
     return {"day": day, "meters": len(archive.meters),
             "missed": missed(store, archive, day, points),
             "events": [dict(r.value, addr=r.addr, at=iso(r.value["at"])) for r in
