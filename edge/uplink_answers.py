@@ -2,18 +2,22 @@
 units that carry readings upstream. A mixin of ``edge.uplink.Uplink``: it uses the handler's
 ``agent``, ``store``, ``point_of`` and ``meter_at``. Missing data is answered with EE (None).
 """
+import logging
+
 from protocols.civil import from_civil, parse_local, to_civil
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
 from protocols.gdw1376_1.erc import Erc14PowerOnOff, Erc41ClockSet
+from protocols.gdw1376_1.errors import EncodeError
 from edge import audit
 from edge.jobs import CLOCK_SET
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
 TARIFFS = 4
+log = logging.getLogger(__name__)
 POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
 ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
@@ -116,8 +120,13 @@ class StoreAnswers:
                     + _a15_bytes(_a15_text(v.get("end"))))
             return Unit(AFN_CLASS3, 1, 0, _events([(ERC_METER_POWER_DOWN, data)]), True)
         if r.task == audit.TASK:
-            rec = audit.record(v, pn)
-            return Unit(AFN_CLASS3, 1, 0, _events([(rec.erc, rec.encode())]), True)
+            try:
+                rec = audit.record(v, pn)
+                data = rec.encode()
+            except (EncodeError, KeyError, TypeError, ValueError) as exc:
+                log.warning("event %s of %s not uploadable: %s", r.period, r.addr, exc)
+                return None
+            return Unit(AFN_CLASS3, 1, 0, _events([(rec.erc, data)]), True)
         if r.task == CLOCK_SET:
             at = v.get("at") or r.read_at
             before = at + (v.get("before_s") or 0.0)

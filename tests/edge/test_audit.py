@@ -1,6 +1,8 @@
 """The audit upstream on a real SQLite store: flags raise ERC27/28/29/30/12 once per occurrence,
 they go up as AFN0E records (decoded back by the codec), a flagged freeze never goes up as
 F161, and the missed-reading list of a day names every meter without a good freeze."""
+from hypothesis import given, settings, strategies as st
+
 from edge import audit, validate as V
 from edge.archive import Archive
 from edge.store import Reading, Store
@@ -67,6 +69,10 @@ def test_backwards_jump_and_flying_freezes_raise_erc27_28_29_once(tmp_path):
     assert [type(r) for r in recs] == [E.Erc27EnergyDecrease, E.Erc28OverDifference]
     assert (recs[0].pn, recs[0].began, recs[0].before, recs[0].after) == (1, True, 100.0, 90.0)
     assert recs[1].threshold == 1.5 and recs[1].after == round(100.0 + 316.8 * 2, 4)
+    assert [e for e, _ in Answers(store)._event_records()] == [27, 28]     # class 3 answers
+    bad_value = Reading(A, audit.TASK, 28, "freeze:x", {"erc": 28, "at": T0, "began": True,
+                                                         "before": None}, "ok", (), T0)
+    assert Answers(store).upload_unit(bad_value) is None          # logged, never a crash
     # C has no measuring point: its event is not uploadable (the uplink settles it as dropped)
     assert Answers(store).upload_unit(store.readings(addr=C, task=audit.TASK)[0]) is None
     assert audit.record(store.readings(addr=C, task=audit.TASK)[0].value, 3).threshold == 3.0
@@ -139,4 +145,23 @@ def test_missed_list_names_meters_without_a_good_freeze(tmp_path):
     assert [m["addr"] for m in audit.missed(store, arch, "2026-01-07")] == [A, B, C]
     s = audit.summary(store, arch, "2026-01-06")
     assert [(e["addr"], e["erc"]) for e in s["events"]] == [(B, 27)]
+    store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.0, 0.0, 0.0, 0.2]), st.sampled_from([0.0, 5.0, 5.0])),
+                min_size=1, max_size=40))
+def test_stopped_spells_alternate_began_ended_and_never_repeat(steps):
+    store = Store(":memory:")
+    prev, kwh, got = None, 10.0, []
+    for k, (rise, amps) in enumerate(steps):
+        kwh = round(kwh + rise, 2)
+        r, prev = realtime(A, T0 + 900.0 * k, kwh, amps, prev)
+        events = commit(store, [r])
+        n = len(audit.events(store))
+        commit(store, [r])                              # the same read again: nothing new
+        assert len(audit.events(store)) == n
+        got += [e.value["began"] for e in events]
+    assert got == [k % 2 == 0 for k in range(len(got))]
+    assert len(audit.events(store)) == len(got)
     store.close()
