@@ -235,7 +235,7 @@ class StoreAnswers:
         interval = self.agent.settings.curve_interval_min * 60
         have = {}
         for r in self.store.readings(addr=m.addr, task="load_curve"):
-            if r.quality not in ("ok", "invalid") or not isinstance(r.value, dict):
+            if r.quality != "ok" or not isinstance(r.value, dict):     # flagged: EE
                 continue
             t0 = _a15_seconds(_a15_text(r.period))
             for k, x in enumerate(r.value.get("values") or []):
