@@ -14,7 +14,7 @@ from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import lineloss
+from edge import audit, lineloss
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -518,10 +518,19 @@ class Agent:
         self.count("read_%s_%s" % (task.name, result.kind))
         if not persist and h.health is before:
             return
+        readings = list(readings) + self._audit(readings)
         state = (meter.addr, h.health.value,
                  None if h.last_success is None else self.to_wall(h.last_success), h.failures,
                  h.depth, self.to_wall(h.next_try))
         self.store.commit(readings, [state])
+
+    def _audit(self, readings):
+        """The ERC event readings a validated attempt raises; a failure is logged, never fatal."""
+        try:
+            return audit.raise_events(self.store, self.limits, readings, self.wall)
+        except Exception:
+            log.exception("audit events of %s not raised", [r.addr for r in readings][:1])
+            return []
 
     def store_readings(self, readings):
         if readings:

@@ -28,6 +28,11 @@ class ReadContext:
         return self._agent.policy
 
     @property
+    def clock_correct(self):
+        """Whether a drifted meter's clock may be set by a targeted write (``[tasks]``)."""
+        return self._agent.settings.clock_correct
+
+    @property
     def prepaid(self):
         return self._agent.prepaid
 

@@ -6,6 +6,8 @@ for one meter: it waits for the meter's back-off, reads, validates, stores every
 its quality (a failure is stored too, so a head-end can tell "not read: timeout" from "not read
 yet"), and re-reads until the task's deadline.
 """
+import logging
+
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.civil import DAY, iso, to_civil
 from protocols.dlt645 import apdu, di as DI, v1997
@@ -32,6 +34,8 @@ JOB_ERROR = "job_error"              # flag of a read whose job died of an excep
 _kwh_list = D645.kwh_list
 _value = D645.reply_value
 meter_time = D645.meter_time
+CLOCK_SET = "clock_set"              # the journal of targeted time sets (uploaded as ERC41)
+log = logging.getLogger(__name__)
 
 
 class Window:
@@ -208,7 +212,9 @@ class PowerDownEvents(Task):
 
 
 class ClockCheck(Task):
-    """Each meter's clock against ours, after the port's broadcast time sync."""
+    """Each meter's clock against ours, after the port's broadcast time sync; a meter still off
+    by more than the limit gets a targeted time set where ``clock_correct`` is on and its
+    archive record holds a password (645-2007 only: 04000101 date, then 04000102 time)."""
 
     name = "clock"
     lane = EVENT
@@ -228,19 +234,67 @@ class ClockCheck(Task):
         return [self.reading(agent, meter, window, {"deviation_s": deviation},
                              V.clock_flags(meter_t, agent.wall, agent.limits))]
 
+    def after(self, agent, meter, readings):
+        r = readings[0]
+        if V.CLOCK not in r.flags or not agent.clock_correct:
+            return
+        if meter.protocol != "645-2007" or not meter.extra.get("password"):
+            agent.count("clock_correct_not_allowed")
+            log.info("meter %s: clock off by %s s, no targeted set (protocol %s, password %s)",
+                     meter.addr, r.value["deviation_s"], meter.protocol,
+                     "set" if meter.extra.get("password") else "none in the archive")
+            return
+        if agent.has_good(meter.addr, CLOCK_SET, DI.DI_TIME, r.period):
+            return                                      # already set today (journaled)
+        level = int(meter.extra.get("control_level", 4))
+        password = bytes.fromhex(str(meter.extra["password"]))[::-1]
+        answers = []
+        for di in (DI.DI_DATE, DI.DI_TIME):             # the time last, at the latest instant
+            item = DI.lookup(di)
+            result = yield Transact([apdu.Write(di, item.encode(int(agent.wall)), level,
+                                                password)])
+            reply = result.replies[0] if result.replies else None
+            answers.append("ack" if isinstance(reply, apdu.Ack) else
+                           "refused" if reply is not None else result.kind)
+        reqs = self.requests(meter, None)
+        check = yield Transact(reqs)
+        after = None
+        if check.kind == OK:
+            try:
+                clock = driver_for(meter).values(meter, list(self.items), reqs, check.replies)[0]
+                after = round(clock - agent.wall, 1)
+            except (ValueError, ProtocolDecodeError, IndexError, AttributeError):
+                after = None
+        value = {"before_s": r.value["deviation_s"], "after_s": after, "answers": answers,
+                 "at": agent.wall}
+        ok = answers == ["ack", "ack"]
+        agent.count("clock_correct_%s" % ("done" if ok else "failed"))
+        log.info("meter %s: targeted time set, off by %s s before, %s s after (%s)", meter.addr,
+                 value["before_s"], after, "/".join(answers))
+        agent.store_readings([Reading(meter.addr, CLOCK_SET, DI.DI_TIME, r.period, value,
+                                      "ok" if ok else "error_reply", (), agent.wall)])
+
 
 class Realtime(Task):
-    """Current energy block and voltage, every ``every_s``."""
+    """Current energy block, voltage and current, every ``every_s``; a total register that
+    stands still while current flows (``limits.stopped_s``) is flagged stopped."""
 
     name = "realtime"
     lane = EVENT
     key_di = DI_ENERGY_NOW
 
-    items = (I.ENERGY_NOW, I.VOLTAGE_A)
+    items = (I.ENERGY_NOW, I.VOLTAGE_A, I.CURRENT_A)
 
     def readings(self, agent, meter, window, result):
-        regs, volts = self.values(meter, result)
-        return [self.reading(agent, meter, window, {"kwh": regs, "voltage": volts})]
+        regs, volts, amps = self.values(meter, result)
+        prev = agent.latest(meter.addr, self.name, before=window.period)
+        pv = prev.value if prev is not None and isinstance(prev.value, dict) else None
+        previous = None
+        if pv is not None and pv.get("kwh"):
+            previous = (pv["kwh"][0], pv.get("current"), pv.get("still_since", prev.read_at))
+        since, flags = V.stopped_flags(regs[0], amps, agent.wall, previous, agent.limits)
+        value = {"kwh": regs, "voltage": volts, "current": amps, "still_since": since}
+        return [self.reading(agent, meter, window, value, flags)]
 
 
 class OnDemand(Task):

@@ -10,7 +10,7 @@ from edge.health import HealthPolicy
 from edge.lineloss import LINELOSS, LineLossPolicy
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
                        Window)
-from edge.schema import INHERIT, Float, Int, Section, Table
+from edge.schema import INHERIT, Bool, Float, Int, Section, Table
 from edge.validate import Limits
 
 
@@ -20,12 +20,12 @@ class Settings:
 
     FIELDS = ("freeze_offset_s", "freeze_deadline_h", "curve_every_min", "curve_interval_min",
               "curve_deadline_h", "event_every_h", "clock_check_h", "realtime_s",
-              "response_timeout_s", "retries", "module_timeout_s", "gap_s")
+              "response_timeout_s", "retries", "module_timeout_s", "gap_s", "clock_correct")
 
     def __init__(self, freeze_offset_s=300.0, freeze_deadline_h=6.0, curve_every_min=60,
                  curve_interval_min=15, curve_deadline_h=3.0, event_every_h=4, clock_check_h=3.0,
                  realtime_s=0, response_timeout_s=0.5, retries=0, module_timeout_s=100.0,
-                 gap_s=0.0, health=None, limits=None, lineloss=None):
+                 gap_s=0.0, health=None, limits=None, lineloss=None, clock_correct=False):
         TASKS.check_values({k: v for k, v in locals().items() if k in self.FIELDS})
         self.freeze_offset_s = freeze_offset_s
         self.freeze_deadline_h = freeze_deadline_h
@@ -39,6 +39,7 @@ class Settings:
         self.retries = retries
         self.module_timeout_s = module_timeout_s
         self.gap_s = gap_s
+        self.clock_correct = clock_correct              # targeted time set of a drifted meter
         self.health = health or HEALTH.build({})
         self.limits = limits or Limits()
         self.lineloss = lineloss or LineLossPolicy()
@@ -96,7 +97,14 @@ HEALTH = Section("tasks.health", "Per-meter health and the back-off of re-reads 
 LIMITS = Section("tasks.limits", "Reading validation thresholds (edge.validate.Limits).", [
     Float("max_kw", INHERIT, None, 100000.0, "kW", "most the supply can deliver; bigger jumps "
           "are flagged", gt=0),
-    Float("jump_margin", INHERIT, 1.0, 100.0, "", "margin on max_kw before a jump is flagged"),
+    Float("jump_margin", INHERIT, 1.0, 100.0, "", "margin on max_kw before a jump is flagged"
+          " (ERC28 over-difference)"),
+    Float("flying_margin", INHERIT, 1.0, 9.9, "", "margin on max_kw beyond which the meter is "
+          "flying (ERC29)"),
+    Float("stopped_s", INHERIT, 900.0, 86400.0, "s", "a register standing still with current "
+          "flowing this long is stopped (ERC30)"),
+    Float("stopped_current_a", INHERIT, None, 1000.0, "A", "current that counts as flowing",
+          gt=0),
     Float("clock_s", INHERIT, None, 86400.0, "s", "meter clock deviation flagged beyond", gt=0),
     Float("freeze_tolerance_s", INHERIT, 0, 86400.0, "s", "freeze stamp off midnight by at "
           "most"),
@@ -127,6 +135,9 @@ TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); window
                     Float("module_timeout_s", INHERIT, None, 3600.0, "s", "carrier module answer "
                           "timeout", gt=0),
                     Float("gap_s", INHERIT, 0, 60.0, "s", "silence between frames on a bus"),
+                    Bool("clock_correct", INHERIT, doc="set the clock of a meter still off by "
+                         "more than limits.clock_s after the broadcast, with a targeted 645 "
+                         "write (04000101/04000102) where its archive record has a password"),
                     Table("health", HEALTH), Table("limits", LIMITS),
                     Table("lineloss", LINELOSS),
                 ], checks=[_freeze_window], target=Settings)

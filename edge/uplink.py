@@ -1,8 +1,9 @@
 """The agent's side of the Q/GDW 1376.1 uplink: what the terminal session answers and uploads.
 
 ``Uplink`` is the session's handler. It uploads the backlog from the store (daily freezes as
-AFN0D F161, settlement energy as F177, load curves as F101, meter and cost-control events as
-AFN0E F1 records) and marks readings sent only when the master confirms them. It answers class
+AFN0D F161, settlement energy as F177, load curves as F101, meter and cost-control events, the
+audit's ERC12/27/28/29/30 and targeted clock sets (ERC41) as AFN0E F1 records; a flagged value is
+held back, its ERC stands for it) and marks readings sent only when the master confirms them. It answers class
 1/2/3 requests from the store, edits the archive (AFN04 F10, query AFN0A F10), carries controls
 (AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, forwards meter reads (AFN10 F1/F9),
 and keeps the terminal's parameters, clock and version (``edge.uplink_terminal``). With
@@ -39,7 +40,7 @@ from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
 UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event",
-                "terminal_power")
+                "terminal_power", "audit_event", "clock_set")
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
 AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,

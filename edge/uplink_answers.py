@@ -2,16 +2,22 @@
 units that carry readings upstream. A mixin of ``edge.uplink.Uplink``: it uses the handler's
 ``agent``, ``store``, ``point_of`` and ``meter_at``. Missing data is answered with EE (None).
 """
+import logging
+
 from protocols.civil import from_civil, parse_local, to_civil
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
-from protocols.gdw1376_1.erc import Erc14PowerOnOff
+from protocols.gdw1376_1.erc import Erc14PowerOnOff, Erc41ClockSet
+from protocols.gdw1376_1.errors import EncodeError
+from edge import audit
+from edge.jobs import CLOCK_SET
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
 TARIFFS = 4
+log = logging.getLogger(__name__)
 POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
 ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
@@ -36,6 +42,12 @@ def confirm_units():
 
 def _a15(t):
     return time_a15(to_civil(t))
+
+
+def _a1(t):
+    """A.1 (ss mm hh DD MM YY, the weekday bits left 0) of local seconds ``t``."""
+    y, m, d, hh, mm, ss = to_civil(t)[:6]
+    return (ss, mm, hh, d, m, y % 100)
 
 
 def _a15_text(text):
@@ -107,6 +119,19 @@ class StoreAnswers:
             data = (bytes([pn & 0xFF, pn >> 8]) + _a15_bytes(_a15_text(v.get("start")))
                     + _a15_bytes(_a15_text(v.get("end"))))
             return Unit(AFN_CLASS3, 1, 0, _events([(ERC_METER_POWER_DOWN, data)]), True)
+        if r.task == audit.TASK:
+            try:
+                rec = audit.record(v, pn)
+                data = rec.encode()
+            except (EncodeError, KeyError, TypeError, ValueError) as exc:
+                log.warning("event %s of %s not uploadable: %s", r.period, r.addr, exc)
+                return None
+            return Unit(AFN_CLASS3, 1, 0, _events([(rec.erc, data)]), True)
+        if r.task == CLOCK_SET:
+            at = v.get("at") or r.read_at
+            before = at + (v.get("before_s") or 0.0)
+            rec = Erc41ClockSet(pn=pn, before=_a1(before), after=_a1(at))
+            return Unit(AFN_CLASS3, 1, 0, _events([(41, rec.encode())]), True)
         if r.task == "prepaid_event":
             name = v.get("event")
             code = COST_EVENTS.index(name) + 1 if name in COST_EVENTS else 0
@@ -210,7 +235,7 @@ class StoreAnswers:
         interval = self.agent.settings.curve_interval_min * 60
         have = {}
         for r in self.store.readings(addr=m.addr, task="load_curve"):
-            if r.quality not in ("ok", "invalid") or not isinstance(r.value, dict):
+            if r.quality != "ok" or not isinstance(r.value, dict):     # flagged: EE
                 continue
             t0 = _a15_seconds(_a15_text(r.period))
             for k, x in enumerate(r.value.get("values") or []):
@@ -235,7 +260,7 @@ class StoreAnswers:
 
     def _event_records(self):
         recs = []
-        for task in ("event", "prepaid_event", POWER_TASK):
+        for task in ("event", "prepaid_event", POWER_TASK, audit.TASK, CLOCK_SET):
             for r in self.store.readings(task=task):
                 unit = self.upload_unit(r)
                 if unit is not None:

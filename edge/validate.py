@@ -2,14 +2,16 @@
 
 Flagged readings are stored with their flags, never dropped or "fixed" (KPIS.md: a head-end must
 tell a missing value from a wrong one). Checks: the register went backwards, a jump the meter's
-load cannot explain, the tariff registers do not add up to the total, the meter's clock is off by
-more than a limit, and a frozen value stamped with a time that is not the freeze of its day.
-Pure logic: times are naive local seconds passed in.
+load cannot explain (beyond ``flying_margin``: the meter is flying), the tariff registers do not add up to the total, the meter's clock is off by
+more than a limit, a frozen value stamped with a time that is not the freeze of its day, and a
+register that stood still while current flowed (from real-time reads). Pure logic: times are naive local seconds passed in.
 """
 from protocols.civil import DAY, midnight
 
 BACKWARDS = "register_backwards"
 JUMP = "implausible_jump"
+FLYING = "meter_flying"
+STOPPED = "meter_stopped"
 TARIFF_SUM = "tariff_sum_mismatch"
 CLOCK = "clock_deviation"
 FREEZE_TIME = "freeze_time_mismatch"
@@ -19,9 +21,13 @@ class Limits:
     """Thresholds; ``max_kw`` is the most the meter's supply can deliver (e.g. 60 A x 220 V)."""
 
     def __init__(self, max_kw=13.2, jump_margin=1.5, clock_s=300.0, freeze_tolerance_s=600.0,
-                 tariff_tolerance_kwh=0.02):
+                 tariff_tolerance_kwh=0.02, flying_margin=3.0, stopped_s=3600.0,
+                 stopped_current_a=0.2):
         self.max_kw = max_kw
         self.jump_margin = jump_margin
+        self.flying_margin = flying_margin
+        self.stopped_s = stopped_s
+        self.stopped_current_a = stopped_current_a
         self.clock_s = clock_s
         self.freeze_tolerance_s = freeze_tolerance_s
         self.tariff_tolerance_kwh = tariff_tolerance_kwh
@@ -35,9 +41,23 @@ def energy_flags(value, at, previous, limits):
     if value < prev_value:
         return [BACKWARDS]
     hours = max((at - prev_at) / 3600.0, 1.0 / 60.0)
-    if value - prev_value > limits.max_kw * limits.jump_margin * hours:
+    ratio = (value - prev_value) / (limits.max_kw * hours)
+    if ratio > max(limits.flying_margin, limits.jump_margin):
+        return [FLYING]
+    if ratio > limits.jump_margin:
         return [JUMP]
     return []
+
+
+def stopped_flags(total, current, at, previous, limits):
+    """(since, flags): since when the total register has stood still with current flowing, and
+    STOPPED once that lasted ``stopped_s``. ``previous`` is (total, current, since) or None."""
+    if previous is None or current is None or current < limits.stopped_current_a:
+        return at, []
+    p_total, p_current, p_since = previous
+    if total != p_total or p_current is None or p_current < limits.stopped_current_a:
+        return at, []
+    return p_since, ([STOPPED] if at - p_since >= limits.stopped_s else [])
 
 
 def tariff_flags(registers, limits):

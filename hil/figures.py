@@ -31,6 +31,9 @@ REPORT = {k: None for k in (
     # line loss (an area meter in the scenario)
     "line_loss_error_pp", "line_loss_days_complete", "theft_detect_days", "true_hint_rate",
     "false_hint_rate", "false_hint_days",
+    # the audit upstream (错抄漏抄)
+    "audit_events_true", "audit_events_found", "audit_events_false", "audit_event_recall",
+    "missed_list_errors",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -39,7 +42,7 @@ REPORT = {k: None for k in (
     "unread")}
 REPORT.update(
     version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY, by_area=ANY, wrong=ANY,
-    line_loss=ANY, read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
+    line_loss=ANY, audit=ANY, read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
             "session": ANY})

@@ -98,6 +98,11 @@ def merge(sc, reports, samples, executor):
             hours.setdefault(h, []).append(q)
     out["channel_by_hour"] = {h: round(sum(v) / len(v), 4) for h, v in sorted(hours.items())}
     out.update(lineloss_merge(reports))
+    for key in ("audit_events_true", "audit_events_found", "audit_events_false",
+                "missed_list_errors"):
+        out[key] = _total(reports, key)
+    found, true = out["audit_events_found"], out["audit_events_true"]
+    out["audit_event_recall"] = round(found / true, 4) if true and found is not None else None
     out["by_area"] = [dict({k: r.get(k) for k in AREA_FIGURES}, area=k)
                       for k, r in enumerate(reports)]
     out["gates"] = [g.check(out) for g in sc.gates]

@@ -192,6 +192,27 @@ def _line_loss(report):
                 if hints else "<p>no hint.</p>"))
 
 
+AUDIT_FIGURES = (
+    ("audit_events_true", "events the faults truly cause", "events"),
+    ("audit_events_found", "of them raised by the agent", "events"),
+    ("audit_events_false", "raised without such a fault", "events"),
+    ("audit_event_recall", "true events raised", "%"),
+    ("missed_list_errors", "missed-list entries off the truth", "meters"),
+)
+
+
+def _audit(report):
+    au = report.get("audit")
+    if not au or not (au["events"] or au["not_raised"] or any(d["truth"] for d in au["days"])):
+        return ""
+    days = [(d["day"], " ".join(d["missed"]) or "–", " ".join(d["truth"]) or "–")
+            for d in au["days"]]
+    return ("<h2>Audit upstream (错抄漏抄)</h2>%s<p>Events raised: %s; not raised: %s.</p>%s" % (
+        _figures(report, AUDIT_FIGURES), html.escape(" ".join(au["events"]) or "none"),
+        html.escape(" ".join(au["not_raised"]) or "none"),
+        _table(days, ("day", "missed-reading list", "truth"))))
+
+
 def _wrong(report):
     days = [(d.get("period"), fmt(d.get("wrong_values"), "readings")) for d in report.get("days", [])]
     text = fmt(report.get("wrong_values"), "readings")
@@ -238,6 +259,7 @@ def render_html(report, samples):
 <h2>Uplink to the master station</h2>%(uplink)s
 %(prepaid)s
 %(lineloss)s
+%(audit)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -249,5 +271,6 @@ def render_html(report, samples):
                                             len(report.get("gates", []))),
        "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
        "unread": _unread(report), "uplink": _uplink(report),
-       "prepaid": _prepaid(report), "lineloss": _line_loss(report), "wrong": _wrong(report),
+       "prepaid": _prepaid(report), "lineloss": _line_loss(report), "audit": _audit(report),
+       "wrong": _wrong(report),
        "figs": figs}

@@ -190,7 +190,7 @@ def _fault_params(values):
     out = [(p, "needed by %s" % kind) for p in KINDS[kind] if p not in values]
     out += [(p, "not a parameter of %s (it takes %s)" % (kind, ", ".join(KINDS[kind]) or
                                                           "none"))
-            for p in ("p", "delay_s", "seconds", "fraction")
+            for p in ("p", "delay_s", "seconds", "fraction", "kwh")
             if p in values and p not in KINDS[kind]]
     if "share" in values and "meters" in values:
         out.append(("meters", "give share or meters, not both"))
@@ -268,6 +268,7 @@ FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or
     Float("delay_s", OPTIONAL, 0, 3600, "s", "extra reply delay (slow)"),
     Float("seconds", OPTIONAL, -1e9, 1e9, "s", "clock jump (clock_jump)"),
     Float("fraction", OPTIONAL, 0, 1, "", "share of the load past the register (bypass)"),
+    Float("kwh", OPTIONAL, 0, 1e6, "kWh", "register step (register_backwards, register_jump)"),
 ], checks=[_fault_params])
 PREPAID = Section("prepaid", "Prepaid customers of the area.", [
     Float("keep_power", 0.02, 0, 1, "", "share of keep-power customers"),

@@ -24,13 +24,17 @@ KINDS = {
     "relay_stuck": (),          # relay does not move from start to end
     "bypass": ("fraction",),    # theft: this share of the load bypasses the register (窃电)
     "cover_open": (),           # the terminal cover is opened at start, closed at end (event)
+    "register_backwards": ("kwh",),  # the total (and tariff 1) register drops by kwh at start
+    "register_jump": ("kwh",),  # the total (and tariff 1) register leaps by kwh at start
+    "stopped": (),              # the register stands still from start to end, current flows
 }
 
 
 class Fault:
     """One fault window ``[start, end)`` (``end`` None: until the end of the run)."""
 
-    def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0, fraction=0.0):
+    def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0, fraction=0.0,
+                 kwh=0.0):
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
         if end is not None and end < start:
@@ -42,6 +46,9 @@ class Fault:
         self.delay_s = float(delay_s)
         self.seconds = float(seconds)
         self.fraction = float(fraction)
+        self.kwh = float(kwh)
+        if self.kwh < 0:
+            raise ValueError("fault %s: kwh %r is negative" % (kind, kwh))
         if not 0.0 <= self.fraction <= 1.0:
             raise ValueError("fault %s: fraction %r outside 0..1" % (kind, fraction))
 
@@ -96,12 +103,17 @@ class FaultyMeter:
         bypass = [f for f in self.faults if f.kind == "bypass"]
         if bypass:                      # the register (and the current it sees) misses a share
             meter.source = meter.ledger.source = Bypassed(meter.source, bypass)
+        stopped = [f for f in self.faults if f.kind == "stopped"]
+        if stopped:                     # the register misses everything; the current is seen
+            meter.ledger.source = Stopped(meter.ledger.source, stopped)
 
     def _schedule(self):
         acts = []
         for f in self.faults:
             if f.kind == "clock_jump":
                 acts.append((f.start, "jump", f))
+            elif f.kind in ("register_backwards", "register_jump"):
+                acts.append((f.start, "step", f))
             elif f.kind in ("outage", "relay_stuck", "cover_open"):
                 acts.append((f.start, f.kind + "_on", f))
                 if f.end is not None:
@@ -125,6 +137,10 @@ class FaultyMeter:
             if what == "jump":
                 m.advance(at)
                 m.clock.jump(at, f.seconds)
+            elif what == "step":
+                m.advance(at)
+                have = m.ledger.at(at)[0] + m.base_kwh[0]
+                m.ledger.step(at, f.kwh if f.kind == "register_jump" else -min(f.kwh, have))
             elif what == "outage_on":
                 m.power_down(at)
             elif what == "outage_off":
@@ -213,6 +229,28 @@ class Bypassed:
     def stolen(self, t0, t1):
         """kWh that bypassed the register over ``[t0, t1)`` while supplied throughout."""
         return sum(self.source.between(t0, t1)) - sum(self.between(t0, t1))
+
+
+class Stopped:
+    """A register that stands still while a ``stopped`` window is active: the load is drawn
+    (and its current measured), none of its energy is registered."""
+
+    def __init__(self, source, faults):
+        self.source = source
+        self.faults = faults
+        self.tou = source.tou
+
+    def power(self, t):
+        return self.source.power(t)
+
+    def between(self, t0, t1):
+        out = self.source.between(t0, t1)
+        for f in self.faults:
+            a, b = max(t0, f.start), t1 if f.end is None else min(t1, f.end)
+            if b > a:
+                gone = self.source.between(a, b)
+                out = [out[i] - gone[i] for i in range(len(out))]
+        return out
 
 
 def _bypass_at(faults, t):

@@ -56,6 +56,15 @@ class EnergyLedger:
         self._last = None
         self._prune(t)
 
+    def step(self, t, kwh):
+        """The tariff-1 register moves by ``kwh`` at ``t`` (a register fault); freezes before
+        ``t`` keep their values."""
+        last = self._marks[-1]
+        t = max(t, last[0])
+        now = self.at(t)
+        now[0] += kwh
+        self._marks.append((t, now, last[2]))
+
     def reset(self, t):
         """Meter clear: registers restart from zero at ``t``."""
         last = self._marks[-1]
