@@ -9,7 +9,8 @@ clock by; ``TerminalClock`` adds it to the runtime's clock, so it survives a res
 import json
 
 from protocols.gdw1376_1.catalog import AFN_CLASS1, AFN_CLASS2, layout
-from protocols.gdw1376_1.params import PERIOD_UNITS, TASK_START, TASK_STOP
+from protocols.civil import from_civil
+from protocols.gdw1376_1.params import PERIOD_UNITS, TASK_START, TASK_STOP, civil_of_a1
 
 from edge.store import transaction
 
@@ -79,6 +80,11 @@ def check(fn, pn, value, port_named, defined=()):
                 raise ParamError("F%d task %d: a period of at least 1" % (fn, pn))
             if not 1 <= value["ratio"] <= 96:
                 raise ParamError("F%d task %d: curve ratio 1..96" % (fn, pn))
+            try:
+                from_civil(*civil_of_a1(value["base"]))
+            except (TypeError, ValueError):     # EE (no value) or no such date
+                raise ParamError("F%d task %d: the base time is no date: %r" % (
+                    fn, pn, value["base"])) from None
             for pns, fns in value["items"]:
                 for f in fns:
                     if layout(TASK_ITEMS[fn], f, True) is None:

@@ -17,6 +17,8 @@ is rejected (kept, counted, ``Store.rejected``), never silently dropped.
 Measuring points (测量点号): a meter record's ``point``, else numbered in archive order from 1.
 Ports (AFN04 F10 D4..D0): the archive's ports in order, from 1.
 """
+import logging
+
 from protocols.errors import ProtocolError
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL,
@@ -46,6 +48,7 @@ FORWARD_TIMEOUT_S = 120.0
 AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,
                   "698.45": PROTOCOL_698_45}     # archive protocol -> AFN04 F10 protocol code
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long
+log = logging.getLogger(__name__)
 
 
 def points_of(archive):
@@ -213,6 +216,10 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
             return self._refuse(frame, str(exc))
         except ValueError as exc:            # a date or time field naming no real instant
             return self._refuse(frame, "bad value: %s" % exc)
+        except Exception as exc:             # our bug or the store's error: deny, keep serving
+            log.exception("uplink: AFN%02X failed; denied", frame.afn,
+                          extra={"event": "uplink_answer_error", "afn": frame.afn})
+            return self._refuse(frame, "internal error: %s" % type(exc).__name__)
 
     def _refuse(self, frame, reason):
         """Deny (AFN00 F2) and log; nothing has been changed."""

@@ -468,6 +468,10 @@ class TerminalClient:
                 await asyncio.wait_for(writer.wait_closed(), 2.0)
             except (ConnectionError, ssl.SSLError, OSError, asyncio.TimeoutError) as exc:
                 reason = reason or _why(exc, "timed out")
+            except Exception as exc:             # a handler's bug: drop this connection, not the uplink
+                log.exception("uplink: the terminal's handler failed; the connection is dropped"
+                              " and dialled again", extra={"event": "uplink_handler_error"})
+                reason = "internal error: %s" % _why(exc, "")
             finally:
                 self._writer = None
                 writer.transport.abort()

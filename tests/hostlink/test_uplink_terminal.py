@@ -187,3 +187,35 @@ def test_report_instants_of_hourly_and_monthly_tasks():
     monthly = {"unit": "month", "period": 1, "base": (0, 0, 2, 31, 1, 26)}   # the 31st, 02:00
     assert last_instant(monthly, from_civil(2026, 3, 30)) == from_civil(2026, 1, 31, 2, 0)
     assert last_instant(monthly, from_civil(2026, 3, 31, 3)) == from_civil(2026, 3, 31, 2, 0)
+
+
+def test_a_task_base_that_is_no_date_is_denied_and_uploads_go_on(tmp_path):
+    """An F66 base all EE or naming 31 February was kept and then raised in the upload path
+    at every connection (the uplink lost for good, again after each restart): now denied."""
+    agent = agent_in(tmp_path / "a.sqlite")
+    online(agent)
+    agent.store.put_readings([Reading("000000000001", "daily_freeze", 0x05060101, "2026-11-24",
+                                      {"kwh": [1.0, 0.25, 0.25, 0.25, 0.25], "at": 0.0})])
+    for pfc, base in enumerate([None, (0, 0, 0, 31, 2, 26), (0, 0, 25, 1, 1, 26)], 1):
+        units = [Unit(AFN_SET, 66, 1, dict(F66, base=base), False),
+                 Unit(AFN_SET, 68, 1, {"switch": 0x55}, False)]
+        [a] = ask(agent, set_units(pfc, units, WEDNESDAY + pfc))
+        assert outcome(a) == 2
+    assert agent.store.logged("param_set") == [] and agent.uplink.report_tasks() == []
+    agent.uplink.has_upload()                   # raised TypeError / ValueError before
+    agent.uplink.next_upload(1024)
+
+
+def test_a_handler_that_fails_denies_and_the_uplink_serves_on(tmp_path, monkeypatch):
+    agent = agent_in(tmp_path / "a.sqlite")
+    online(agent)
+
+    def broken(frame, units):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(agent.uplink, "_version", broken)
+    [a] = ask(agent, down(AFN_VERSION, [Unit(AFN_VERSION, 1, 0, None, False)]))
+    assert outcome(a) == 2
+    assert "internal error: RuntimeError" in agent.uplink.denials[-1][1]
+    monkeypatch.undo()
+    [a] = ask(agent, down(AFN_VERSION, [Unit(AFN_VERSION, 1, 0, None, False)]))
+    assert a.afn == AFN_VERSION
