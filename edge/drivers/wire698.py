@@ -61,9 +61,12 @@ class Request698:
 
     def open(self, apdu):
         """The inner reply of a SECURITY-Response to this request (DecodeError when its MAC
-        fails); any other APDU as it is."""
-        if self.secured is None or not isinstance(apdu, S.SecurityResponse):
+        fails or is missing, or when a secured request gets a plain reply); for a plain
+        request the APDU as it is."""
+        if self.secured is None:
             return apdu
+        if not isinstance(apdu, S.SecurityResponse):
+            raise ProtocolDecodeError("security", "a plain reply to a secured request", b"")
         if apdu.dar is not None:
             return V.ErrorResponse(255, self.apdu.piid)        # refused: DAR in place of data
         return V.decode_apdu(self.secured.backend.open_response(apdu, self.wire_apdu()))
@@ -154,6 +157,7 @@ class LongReply:
         self.steps = 0
         self._in = Reassembler(LONG_LIMIT)
         self._items = []
+        self._verified = False      # a block of this reply has passed the request's security
 
     def feed(self, frame):
         if not frame.from_server or frame.addr != self.addr:
@@ -168,10 +172,14 @@ class LongReply:
             if raw is None:
                 return self._step(confirm_frame(frame, frag.seq))
         try:
-            apdu = self.request.open(V.decode_apdu(raw))
+            msg = V.decode_apdu(raw)
+            # the blocks after a verified first one come plain (our GET-Next asks are plain)
+            plain_next = self._verified and isinstance(msg, V.GetNextReply)
+            apdu = msg if plain_next else self.request.open(msg)
         except ProtocolDecodeError:
             return None
         if isinstance(apdu, V.GetNextReply) and apdu.dar is None:
+            self._verified = True
             self._items += apdu.items or []
             if not apdu.last:
                 ask = V.GetNext(apdu.block, piid=self.request.apdu.piid)
@@ -233,6 +241,9 @@ def match_replies(raw, addr, requests):
                 replies[k] = reply
             continue
         slot = _slot(reply, requests, replies)
+        if slot is not None and requests[slot].secured is not None:
+            garbage += 1                      # a plain reply to a secured request: not trusted
+            continue
         if slot is not None:
             replies[slot] = reply
     return replies, garbage

@@ -426,3 +426,18 @@ def test_any_bytes_never_crash_the_698_reply_readers(raw):
     for item in d:
         if hasattr(item, "addr"):
             long.feed(item)
+
+
+def test_a_secured_command_takes_no_plain_or_mac_less_reply():
+    """A forged plain ACTION-Response, or a SECURITY-Response without a MAC, to a secured trip
+    was taken as success (review finding): now neither fills the request's slot."""
+    from protocols.dlt698 import security as S
+    secured = MeterRecord(ADDR, "p", "698.45", preamble=0, extra={"secured": True})
+    t = from_civil(2026, 3, 2, 12)
+    req = DRIVER_698.command(secured, I.TRIP, t + 600.0, t)
+    ok = V.ActionNormalReply(req.apdu.omd, 0, None, piid=req.apdu.piid)
+    forged = S.SecurityResponse(ok.encode(), False, None)
+    for apdu_ in (ok, forged):
+        raw = encode_698(reply_frame(apdu_, secured.wire_addr))
+        replies, garbage = match_replies(raw, secured.wire_addr, [req])
+        assert replies == [None] and garbage == 1
