@@ -102,6 +102,7 @@ class TopUps:
         self.agent = engine.agent
         self.db = self.agent.store.db
         self.db.executescript(SCHEMA)
+        self._waiting = {}          # meter addr -> [(meter, TopUp)]: one top-up per meter at once
 
     def get(self, tid):
         row = self.db.execute("SELECT %s FROM topup WHERE id=?" % COLUMNS, (tid,)).fetchone()
@@ -154,17 +155,41 @@ class TopUps:
             self.move(t, "fail", why)
             self._event(meter, t, "topup_failed", why)
             return t
-        self.agent.spawn(self.job(meter, t), meter, PREPAID, meter.port)
+        self._start(meter, t)
         return t
 
     def resume(self):
-        rows = self.db.execute("SELECT %s FROM topup WHERE state IN (%s)" % (
-            COLUMNS, ",".join("?" * len(OPEN))), OPEN)
+        rows = self.db.execute("SELECT %s FROM topup WHERE state IN (%s) ORDER BY created, id"
+                               % (COLUMNS, ",".join("?" * len(OPEN))), OPEN)
         for r in rows.fetchall():
             t = TopUp(*r[:10], history=json.loads(r[10]))
             m = self.agent.archive.meters.get(t.meter)
             if m is not None:
-                self.agent.spawn(self.job(m, t), m, PREPAID, m.port)
+                self._start(m, t)
+
+    def _start(self, meter, t):
+        """Run ``t`` now, or after the top-up already running for its meter: each takes the
+        meter's purchase count + 1, so two at once would both claim one count (and one
+        payment would be lost while both read as applied)."""
+        queue = self._waiting.setdefault(meter.addr, [])
+        queue.append((meter, t))
+        if len(queue) == 1:
+            self.agent.spawn(self._serial(meter, t), meter, PREPAID, meter.port)
+
+    def _serial(self, meter, t):
+        """Generator: ``t``'s job, then the next waiting top-up of the same meter."""
+        try:
+            result = yield from self.job(meter, t)
+        finally:
+            queue = self._waiting.get(meter.addr, [])
+            if queue:
+                queue.pop(0)
+            if queue:
+                m, nxt = queue[0]
+                self.agent.spawn(self._serial(m, nxt), m, PREPAID, m.port)
+            else:
+                self._waiting.pop(meter.addr, None)
+        return result
 
     def _event(self, meter, t, event, why):
         log.warning("top-up %s of meter %s: %s (%s)", t.id, meter.addr, event, why)

@@ -283,3 +283,19 @@ def test_a_top_up_needs_a_sealing_backend_and_a_customer_number():
     meter = agent.archive.meters[addr(area, 1)]
     odd = agent.prepaid.topups.submit("pay-y", meter, "C-17", 10 ** 6)
     assert odd.state == "failed" and "12-digit customer number" in notes(odd)[-1]
+
+
+def test_two_payments_for_one_meter_at_once_take_two_purchase_counts():
+    """Both jobs took the meter's count + 1; the second's repeat refusal read as 'already
+    applied' and the meter gained one payment for two (review finding): now one at a time."""
+    env, area, agent, runtime = build_local()
+    m = firmware(area.meters[0])
+    env.run(until=START + 200.0)
+    count = m.wallet.purchase_count
+    runtime.call(agent.prepaid.pay, "pay-1", "000000000001", 50.0)
+    runtime.call(agent.prepaid.pay, "pay-2", "000000000001", 50.0)
+    env.run(until=START + 3600.0)
+    done = [agent.prepaid.topups.get(p) for p in ("pay-1", "pay-2")]
+    assert [t.state for t in done] == ["done", "done"]
+    assert sorted(t.count for t in done) == [count + 1, count + 2]
+    assert m.wallet.purchase_count == count + 2
