@@ -290,6 +290,7 @@ def test_two_payments_for_one_meter_at_once_take_two_purchase_counts():
     applied' and the meter gained one payment for two (review finding): now one at a time."""
     env, area, agent, runtime = build_local()
     m = firmware(area.meters[0])
+    runtime.call(agent.prepaid.pay, "pay-0", "000000000001", 10.0)    # a session is open now
     env.run(until=START + 200.0)
     count = m.wallet.purchase_count
     runtime.call(agent.prepaid.pay, "pay-1", "000000000001", 50.0)
