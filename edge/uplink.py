@@ -83,6 +83,7 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         self.replays = ReplayWindow(agent.store.db, settings.replay_window, settings.tp_skew_s)
         self.params = getattr(agent, "terminal_params", None) or TerminalParams(agent.store.db)
         self._tasks_of, self._tasks = None, []
+        self.apply_params()          # the heartbeat and master the master set before a restart
         # forwarded relay controls go through a journal: the cost control's, or one of our own
         self.carrier = agent.prepaid
         if self.carrier is None:

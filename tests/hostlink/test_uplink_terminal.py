@@ -187,3 +187,95 @@ def test_report_instants_of_hourly_and_monthly_tasks():
     monthly = {"unit": "month", "period": 1, "base": (0, 0, 2, 31, 1, 26)}   # the 31st, 02:00
     assert last_instant(monthly, from_civil(2026, 3, 30)) == from_civil(2026, 1, 31, 2, 0)
     assert last_instant(monthly, from_civil(2026, 3, 31, 3)) == from_civil(2026, 3, 31, 2, 0)
+
+
+# public master requests (docs/gdw1376_1-notes.md, "Function codes of the master's requests")
+PUBLIC_QUERIES = ["68 32 00 32 00 68 4B 00 50 02 00 02 09 70 00 00 01 00 19 16",    # AFN09 F1
+                  "68 32 00 32 00 68 4B 01 32 B4 37 02 0A 65 00 00 10 0A F4 16",    # AFN0A
+                  "68 32 00 32 00 68 4B 84 51 5C FD 02 0C 61 01 01 40 14 3E 16"]    # AFN0C
+PUBLIC_SETS = ["68 76 00 76 00 68 4A 00 00 FF FF 20 04 63 01 01 02 06 EE EE EE 03 32 02 64 04"
+               " 96 06 64 05 00 0A 14 3C 55 F6 16",                                   # AFN04
+               "68 6A 00 6A 00 68 4A 10 13 39 30 F6 05 F1 00 00 40 03 55 30 10 12 83 15 60 04"
+               " 01 55 30 10 12 00 50 16"]                                            # AFN05 F31
+
+
+def test_the_masters_requests_carry_the_function_public_masters_use(tmp_path):
+    from protocols.gdw1376_1 import Deframer, decode_frame
+    from protocols.gdw1376_1.frame import request_function
+    from tests.helpers import deframe
+    for text in PUBLIC_QUERIES:
+        f = decode_frame(bytes.fromhex(text))
+        assert request_function(f.afn) == f.func == 11, text
+    for text in PUBLIC_SETS:
+        raw = bytes.fromhex(text)
+        assert request_function(raw[12]) == raw[6] & 0x0F == 10, text
+    agent = agent_in(tmp_path / "h.sqlite")
+    master = online(agent)
+    for afn in (AFN_VERSION, AFN_QUERY, AFN_CLASS1, AFN_CLASS2, AFN_SET, AFN_CONTROL):
+        master.request(afn, [Unit(afn, 1, 0, None, False)] if afn in (AFN_VERSION, AFN_QUERY)
+                       else [], 1.0, WEDNESDAY)
+    sent = deframe(Deframer(), [master.data_to_send()])
+    assert [(f.afn, f.func) for f in sent] == [(0x09, 11), (0x0A, 11), (0x0C, 11), (0x0D, 11),
+                                               (0x04, 10), (0x05, 10)]
+
+
+def _f1(heartbeat_min):
+    return {"rts_20ms": 0, "send_delay_min": 5, "timeout_s": 30, "retries": 3, "con_flags": 3,
+            "heartbeat_min": heartbeat_min}
+
+
+def test_f1_retunes_the_heartbeat_and_f3_is_where_the_next_dial_goes(tmp_path):
+    import asyncio
+    import time
+    from hostlink.aio import MasterServer, TerminalClient, local_wall
+    from hostlink.master import OK
+    from tests.hostlink.helpers import concentrator
+
+    path = str(tmp_path / "t.sqlite")
+
+    async def until(predicate, timeout=10.0):
+        end = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < end, "timed out"
+            await asyncio.sleep(0.02)
+
+    async def scenario():
+        first, second = MasterServer(tmp_path / "m1.sqlite"), MasterServer(tmp_path / "m2.sqlite")
+        _, p1 = await first.listen("127.0.0.1", 0)
+        _, p2 = await second.listen("127.0.0.1", 0)
+        agent = concentrator(2082, path=path, password=PASSWORD.hex(), reconnect_min_s=0.05,
+                             reconnect_max_s=0.2)
+        agent.uplink.settings.master = "127.0.0.1:%d" % p1
+        up = agent.uplink
+
+        def clocks():
+            agent.set_clock(time.monotonic(), local_wall())
+        client = TerminalClient(up.session, "127.0.0.1", 1, before=clocks,
+                                addresses=up.master_addresses)
+        task = asyncio.ensure_future(client.run())
+        try:
+            await until(lambda: first.online())
+            f3 = {"ip": "127.0.0.1", "port": p2, "backup_ip": "127.0.0.1", "backup_port": p1,
+                  "apn": "cmnet"}
+            r = await first.request(first.online()[0], AFN_SET, [
+                Unit(AFN_SET, 1, 0, _f1(7), False), Unit(AFN_SET, 3, 0, f3, False)],
+                pw=PASSWORD)
+            assert r.outcome == OK
+            assert up.session.settings.heartbeat_s == 420.0             # retuned, online
+            assert up.session.next_deadline() <= time.monotonic() + 420.0
+            assert client.port == p1                                  # not redialled yet
+            client.drop()
+            await until(lambda: second.online())                      # the next dial: F3's main
+            await second.close()                                      # main gone: the backup
+            await until(lambda: first.online() and client.port == p1)
+            details = [d.split(" by ")[0] for _, _, d in agent.store.logged("uplink_retuned")]
+            assert details == ["heartbeat 7 min", "master 127.0.0.1:%d, 127.0.0.1:%d" % (p2, p1)]
+        finally:
+            client.stop()
+            await asyncio.wait_for(task, 10)
+            await first.close()
+        agent.store.close()
+        again = agent_in(path)                                       # a restart keeps both
+        assert again.uplink.master_addresses() == [("127.0.0.1", p2), ("127.0.0.1", p1)]
+        assert again.uplink.session.settings.heartbeat_s == 420.0
+    asyncio.run(scenario())
