@@ -12,8 +12,9 @@ every eviction is counted, and an evicted reading the master never confirmed is 
 confirmed it, or the uplink never sends it: a local task or a failed read), 2 = dropped by the
 uplink (no measuring point for its meter), 3 = rejected: the master denied it ``max_denies``
 times (``deny``); it stays in the store, queryable (``rejected``) and counted
-(``readings_rejected``). With ``upload_tasks`` None (no uplink) every reading starts at 0, as
-before.
+(``readings_rejected``); 4 = pulled: the master asked for it and an answer carried it
+(``pulled``, counted as ``readings_pulled``), delivered without an upload. With
+``upload_tasks`` None (no uplink) every reading starts at 0, as before.
 """
 import json
 import sqlite3
@@ -244,6 +245,22 @@ class Store:
             self.db.executemany("UPDATE reading SET confirmed = ? WHERE id = ?",
                                 [(value, i) for i in ids])
             self.db.executemany("DELETE FROM reading_denial WHERE id = ?", [(i,) for i in ids])
+
+    def pulled(self, keys):
+        """Readings (addr, task, period) still to go upstream that the master has pulled (an
+        answer carried them): delivered (4), so never sent again nor counted lost. Returns the
+        count newly marked."""
+        n = 0
+        with transaction(self.db):
+            for addr, task, period in keys:
+                n += self.db.execute("UPDATE reading SET confirmed = 4 WHERE addr=? AND task=? AND"
+                                     " period=? AND confirmed = 0", (addr, task, period)).rowcount
+            self._bump("readings_pulled", n)
+        return n
+
+    def pulled_count(self):
+        """Readings the master pulled, kept in the store now."""
+        return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 4").fetchone()[0]
 
     # --- delivery states: readings the master denied ------------------------------------------
     def deny(self, ids, max_denies):

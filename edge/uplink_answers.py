@@ -173,7 +173,7 @@ class StoreAnswers:
         return max(rs, key=lambda r: r.read_at) if rs else None
 
     def _class2(self, frame, units):
-        out = []
+        out, pulled = [], []
         for u in self._each_point(units):
             m = self._meter(u.pn)
             v = u.value or {}
@@ -187,6 +187,8 @@ class StoreAnswers:
                 else:
                     period, task = "20%02d-%02d" % (td[1], td[0]), "settlement"
                 r = self.store.good(m.addr, task, period)
+                if r is not None and u.fn not in (2, 18):     # F2/F18 carry none of its values
+                    pulled.append((m.addr, task, period))
                 got = r.value if r is not None else {}
                 e = _energy(got.get("kwh"), got.get("at") or (r.read_at if r else None))
                 if u.fn in (2, 18):
@@ -195,28 +197,38 @@ class StoreAnswers:
                     e = _unread_groups(e, POSITIVE)
                 out.append(Unit(AFN_CLASS2, u.fn, u.pn, dict(e, td=td), True))
             elif u.fn == 101:
-                out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v), True))
+                out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v, pulled), True))
             else:
                 raise Refused("class 2 F%d not served" % u.fn)
+        if pulled:
+            n = self.store.pulled(pulled)       # the answer carries them: delivered
+            if n:
+                self.count("pulled", n)
         return out
 
-    def _curve(self, m, v):
-        """F101 points from the stored load-curve readings (EE where none was read)."""
+    def _curve(self, m, v, pulled):
+        """F101 points from the stored load-curve readings (EE where none was read); a reading
+        every point of which the answer carries is added to ``pulled`` (addr, task, period)."""
         step = DENSITY_MIN.get(v.get("density"))
         if step is None or v.get("start") is None:
             raise Refused("F101 needs a start and a known density")
         start = _a15_seconds(v["start"])
         n = v.get("points", 0)
         interval = self.agent.settings.curve_interval_min * 60
-        have = {}
+        have, held = {}, {}
         for r in self.store.readings(addr=m.addr, task="load_curve"):
             if r.quality not in ("ok", "invalid") or not isinstance(r.value, dict):
                 continue
             t0 = _a15_seconds(_a15_text(r.period))
+            held[r.period] = [t0 + k * interval for k in range(len(r.value.get("values") or []))]
             for k, x in enumerate(r.value.get("values") or []):
                 have[t0 + k * interval] = x
+        wanted = [start + k * step * 60 for k in range(n)]
+        asked = set(wanted)
+        pulled.extend((m.addr, "load_curve", p) for p, ts in held.items()
+                      if ts and all(t in asked for t in ts))
         return {"start": v["start"], "density": v["density"],
-                "values": [have.get(start + k * step * 60) for k in range(n)]}
+                "values": [have.get(t) for t in wanted]}
 
     def _class3(self, frame, units):
         out = []

@@ -279,3 +279,28 @@ def test_f1_retunes_the_heartbeat_and_f3_is_where_the_next_dial_goes(tmp_path):
         assert again.uplink.master_addresses() == [("127.0.0.1", p2), ("127.0.0.1", p1)]
         assert again.uplink.session.settings.heartbeat_s == 420.0
     asyncio.run(scenario())
+
+
+def test_a_reading_the_master_pulled_is_delivered_not_lost(tmp_path):
+    from edge.metrics import store_samples
+    agent = agent_in(tmp_path / "p.sqlite", active_upload=False)
+    freeze_at = from_civil(2026, 11, 25, 0, 2)
+    day = [Reading(m, "daily_freeze", 0x05060101, "2026-11-24", {"kwh": [12.5, 3, 3, 3, 3.5],
+                                                                 "at": freeze_at},
+                   read_at=freeze_at) for m in ("000000000001", "000000000002")]
+    agent.store.put_readings(day)
+    online(agent)
+    [a] = ask(agent, down(AFN_CLASS2, [Unit(AFN_CLASS2, 161, 1, {"td": (24, 11, 26)}, False),
+                                       Unit(AFN_CLASS2, 161, 2, {"td": (23, 11, 26)}, False)],
+                          tp=Tp.at(5, WEDNESDAY, 5)))
+    assert [u.value["forward_active"][0] for u in parse_units(AFN_CLASS2, a.data, True)] == [
+        12.5, None]                                       # p2 has no freeze of the 23rd
+    assert agent.store.unsent_count() == 1 and agent.store.pulled_count() == 1
+    samples = {s.name: s.value for s in store_samples(agent.store)}
+    assert samples["gridedge_readings_pulled_total"] == 1
+    agent.store.max_readings = 2                          # a new freeze evicts one reading
+    agent.store.put_readings([Reading("000000000001", "daily_freeze", 0x05060101, "2026-11-25",
+                                      {"kwh": [13.0] * 5}, read_at=freeze_at + 86400)])
+    assert agent.store.counter("readings_evicted") == 1
+    assert agent.store.counter("readings_lost") == 0      # the pulled one went, not p2's
+    assert [r.addr for r in agent.store.readings(period="2026-11-24")] == ["000000000002"]
