@@ -6,9 +6,12 @@ its item and point and one of the task's report instants (base time + k periods)
 or after the time its data are for (a daily freeze: the midnight it was frozen at; a monthly
 one: the first of the month after; a curve: its start): data read after the instant go at
 once, data of a later day wait for the next instant. The rest wait in the store, for a pull.
-Class 3 (events) is not governed by tasks.
+Class 3 (events) is not governed by tasks. ``due_where`` says the same of the store's backlog
+as SQL, so that not-yet-due readings at its front never hold back due ones behind them.
 """
-from protocols.civil import DAY, from_civil, to_civil
+import json
+
+from protocols.civil import DAY, from_civil, iso, to_civil
 from protocols.gdw1376_1.catalog import AFN_CLASS2
 from protocols.gdw1376_1.dadt import ALL_POINTS
 from protocols.gdw1376_1.params import TASK_START, civil_of_a1
@@ -83,3 +86,44 @@ def due(tasks, unit, now):
             if t is not None and (at is None or t >= at):
                 return True
     return False
+
+
+# the store's upload tasks whose class 2 unit tasks govern (AFN0D item of each)
+GOVERNED = {161: "daily_freeze", 177: "settlement", 101: "load_curve"}
+
+
+def _cutoff(fn, t):
+    """The period text below which the data of item ``fn`` are due at report instant ``t``
+    (periods: ``YYYY-MM-DD`` days, ``YYYY-MM`` months, ``YYYY-MM-DD hh:mm:ss`` curve starts)."""
+    if fn == 161:                    # frozen at the midnight after the day: the day before t's
+        return iso(t)[:10]
+    if fn == 177:                    # the first of the month after: a month before t's
+        return iso(t)[:7]
+    return iso(t - t % 60 + 60)[:16]     # a curve from its start minute on
+
+
+def due_where(tasks, now, points, all_curves=False):
+    """(SQL condition, args) on ``reading`` rows still to go upstream that ``due`` lets go at
+    ``now`` under the started ``tasks``, given ``points`` {pn: addr}: ungoverned tasks, readings
+    of meters with no point (to be dropped) and, per task item, its readings due by period.
+    ``all_curves``: every load curve (none can be carried: to be dropped)."""
+    mapped = json.dumps(sorted(points.values()))
+    ors, args = ["task NOT IN (%s)" % ",".join("?" * len(GOVERNED)),
+                 "addr NOT IN (SELECT value FROM json_each(?))"], list(GOVERNED.values()) + [mapped]
+    if all_curves:
+        ors.append("task = 'load_curve'")
+    for task in tasks:
+        t = last_instant(task, now)
+        if t is None:
+            continue
+        for pns, fns in task["items"]:
+            for fn in fns:
+                if fn not in GOVERNED:
+                    continue
+                clause = "(task = ? AND period < ?"
+                args += [GOVERNED[fn], _cutoff(fn, t)]
+                if pns != [ALL_POINTS]:
+                    clause += " AND addr IN (SELECT value FROM json_each(?))"
+                    args.append(json.dumps([points[p] for p in pns if p in points]))
+                ors.append(clause + ")")
+    return "(" + " OR ".join(ors) + ")", args

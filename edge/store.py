@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS reading (
     UNIQUE (addr, task, di, period));
 CREATE INDEX IF NOT EXISTS reading_age ON reading (confirmed, id);
 CREATE INDEX IF NOT EXISTS reading_backlog ON reading (task) WHERE confirmed = 0;
+CREATE INDEX IF NOT EXISTS reading_due ON reading (task, period, addr) WHERE confirmed = 0;
 CREATE TABLE IF NOT EXISTS reading_denial (id INTEGER PRIMARY KEY, denies INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
@@ -226,15 +227,18 @@ class Store:
                                 list(addrs_periods))
 
     # --- the upstream backlog -----------------------------------------------------------------
-    def unsent(self, limit):
-        """(id, Reading) of the oldest readings still to go upstream."""
-        rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0 ORDER BY id"
-                               " LIMIT ?" % _COLUMNS, (limit,))
+    def unsent(self, limit, where=None, args=()):
+        """(id, Reading) of the oldest readings still to go upstream (that meet the SQL
+        condition ``where`` with ``args``, as ``edge.report_tasks.due_where`` makes it)."""
+        rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0%s ORDER BY id"
+                               " LIMIT ?" % (_COLUMNS, " AND " + where if where else ""),
+                               list(args) + [limit])
         return [(row[0], _reading(row[1:])) for row in rows]
 
-    def unsent_ids(self, limit):
+    def unsent_ids(self, limit, where=None, args=()):
         return [i for (i,) in self.db.execute(
-            "SELECT id FROM reading WHERE confirmed = 0 ORDER BY id LIMIT ?", (limit,))]
+            "SELECT id FROM reading WHERE confirmed = 0%s ORDER BY id LIMIT ?" % (
+                " AND " + where if where else ""), list(args) + [limit])]
 
     def unsent_count(self):
         return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 0").fetchone()[0]

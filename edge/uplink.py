@@ -19,7 +19,7 @@ Ports (AFN04 F10 D4..D0): the archive's ports in order, from 1.
 from protocols.errors import ProtocolError
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL,
-                                       AFN_FORWARD, AFN_QUERY, AFN_SET, BAUD_CODES,
+                                       AFN_FORWARD, AFN_QUERY, AFN_SET, BAUD_CODES, DENSITY_MIN,
                                        PROTOCOL_645_1997, PROTOCOL_645_2007, encode_units,
                                        parse_units)
 from protocols.gdw1376_1.catalog import PROTOCOL_698_45
@@ -33,7 +33,7 @@ from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
 from edge.uplink_settings import UplinkSettings  # noqa: F401  (its home; callers import it here)
 from edge.uplink_terminal import TerminalService
 from edge.terminal_params import TerminalParams
-from edge.report_tasks import due, started
+from edge.report_tasks import due, due_where, started
 from protocols.gdw1376_1.params import AFN_VERSION
 from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
@@ -118,15 +118,18 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         if not self.settings.active_upload:
             return False
         busy = self._in_flight_ids()
+        return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1,
+                                                                *self._due_where()))
+
+    def _due_where(self):
+        """The store's condition for readings the started report tasks let go now (none:
+        every reading)."""
         tasks = self.report_tasks()
         if not tasks:
-            return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
-        for rid, r in self.store.unsent(len(busy) + 64):
-            if rid not in busy:
-                unit = self.upload_unit(r)
-                if unit is None or due(tasks, unit, self.agent.wall):
-                    return True
-        return False
+            return None, ()
+        curves = {m: c for c, m in DENSITY_MIN.items()}.get(
+            self.agent.settings.curve_interval_min) is None
+        return due_where(tasks, self.agent.wall, self.points(), curves)
 
     def report_tasks(self):
         """The class 2 report tasks started (``edge.report_tasks``), cached per change."""
@@ -141,7 +144,7 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         busy = self._in_flight_ids()
         afn, units, ids, size, dropped = None, [], [], 0, []
         tasks = self.report_tasks()
-        for rid, r in self.store.unsent(len(busy) + 64):
+        for rid, r in self.store.unsent(len(busy) + 64, *self._due_where()):
             if rid in busy:
                 continue
             unit = self.upload_unit(r)

@@ -10,7 +10,7 @@ from edge.plan import Settings
 from edge.store import Reading, Store
 from edge.terminal_params import TerminalClock, TerminalParams
 from edge.uplink import Uplink, UplinkSettings
-from protocols.civil import from_civil, to_civil
+from protocols.civil import from_civil, iso, to_civil
 from protocols.gdw1376_1 import Tp, Unit, parse_units
 from protocols.gdw1376_1.params import AFN_VERSION, a1_of_civil
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONTROL, AFN_QUERY, AFN_SET)
@@ -304,3 +304,59 @@ def test_a_reading_the_master_pulled_is_delivered_not_lost(tmp_path):
     assert agent.store.counter("readings_evicted") == 1
     assert agent.store.counter("readings_lost") == 0      # the pulled one went, not p2's
     assert [r.addr for r in agent.store.readings(period="2026-11-24")] == ["000000000002"]
+
+
+def _task_set(agent, task, pfc, wall):
+    [a] = ask(agent, set_units(pfc, [Unit(AFN_SET, 66, 1, task, False),
+                                     Unit(AFN_SET, 68, 1, {"switch": 0x55}, False)], wall))
+    assert outcome(a) == 1
+
+
+def test_a_due_reading_behind_a_long_not_yet_due_backlog_goes_up(tmp_path):
+    night = from_civil(2026, 11, 25, 0, 30)
+    agent = agent_in(tmp_path / "q.sqlite", wall=night)
+    online(agent)
+    _task_set(agent, dict(F66, base=(0, 0, 1, 25, 11, 26), items=[([1], [161])]), 1, night)
+    first = from_civil(2026, 8, 1)
+    agent.store.put_readings([Reading("000000000002", "daily_freeze", 0x05060101,
+                                      "%04d-%02d-%02d" % to_civil(first + k * 86400)[:3],
+                                      {"kwh": [1.0] * 5}) for k in range(100)])   # p2: no task
+    agent.store.put_readings([Reading("000000000001", "daily_freeze", 0x05060101, day,
+                                      {"kwh": [2.0] * 5}) for day in ("2026-11-25", "2026-11-24")])
+    up = agent.uplink
+    agent.set_clock(agent.now, from_civil(2026, 11, 25, 1, 0, 5))
+    assert up.has_upload()
+    token, afn, units = up.next_upload(4096)
+    assert [(u.fn, u.pn, u.value["td"]) for u in units] == [(161, 1, (24, 11, 26))]
+    assert not up.has_upload()                      # the 25th waits for the next 01:00
+    plan = " ".join(str(r) for r in agent.store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT id FROM reading WHERE confirmed = 0 AND "
+        + up._due_where()[0] + " ORDER BY id LIMIT 1", up._due_where()[1]))
+    assert "INDEX" in plan, plan
+
+
+def test_the_stores_due_condition_is_the_tasks_rule(tmp_path):
+    from edge.report_tasks import due
+    agent = agent_in(tmp_path / "r.sqlite", wall=from_civil(2026, 11, 1))
+    agent.settings.curve_interval_min = 15
+    online(agent)
+    tasks = [dict(F66, unit="hour", period=6, base=(0, 30, 0, 1, 11, 26),
+                  items=[([1], [161]), ([1], [101]), (["all"], [177])])]
+    _task_set(agent, tasks[0], 1, agent.wall)
+    rs = []
+    for k in range(40):
+        t = from_civil(2026, 10, 28) + k * 5 * 3600 + 17 * 60
+        addr = "00000000000%d" % (1 + k % 2)
+        rs.append(Reading(addr, "daily_freeze", 1, iso(t)[:10], {"kwh": [1.0] * 5}))
+        rs.append(Reading(addr, "settlement", 2, iso(t)[:7], {"kwh": [1.0] * 5}))
+        rs.append(Reading(addr, "load_curve", 3, iso(t - t % 900), {"values": [1.0]}))
+        rs.append(Reading("000000000009", "daily_freeze", 1, iso(t)[:10], {}))  # no point
+    agent.store.put_readings(rs)
+    up = agent.uplink
+    for hours in range(0, 24 * 8, 7):
+        agent.set_clock(agent.now, from_civil(2026, 10, 29) + hours * 3600)
+        every = agent.store.unsent(10 ** 6)
+        chosen = {i for i, _ in agent.store.unsent(10 ** 6, *up._due_where())}
+        rule = {i for i, r in every if up.upload_unit(r) is None
+                or due(up.report_tasks(), up.upload_unit(r), agent.wall)}
+        assert chosen == rule, iso(agent.wall)
