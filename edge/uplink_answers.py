@@ -8,10 +8,14 @@ from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
 from protocols.gdw1376_1.erc import Erc14PowerOnOff
+from protocols.gdw1376_1.params import a1_of_civil
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
+from edge import module_facts
+
 TARIFFS = 4
+PHASE_OF_MASK = {1: 1, 2: 2, 4: 3}    # 10F31 phase bits of a single-phase meter -> A, B, C
 POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
 ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
@@ -162,10 +166,35 @@ class StoreAnswers:
                                  r.read_at if r else self.agent.wall))
                 v["settled"] = v.pop("forward_active")
                 v["unsettled"] = [None] * len(v["settled"])
+            elif u.fn == 170:
+                v = self._read_info(m)
             else:
                 raise Refused("class 1 F%d not served" % u.fn)
             out.append(Unit(AFN_CLASS1, u.fn, u.pn, v, True))
         return out
+
+    def _read_info(self, m):
+        """AFN0C F170 of meter ``m``: its port, relay level, phase and signal quality as its
+        carrier module last gave them (the R bytes of its last reply, else its 10F2 entry),
+        and how its last reads went. The last failure's time is not kept: EE."""
+        node = module_facts.nodes(self.store, m.port).get(m.addr, {})
+        bus = self.agent.buses.get(m.port)
+        phase, quality = getattr(bus.link if bus else None, "signals", {}).get(m.addr,
+                                                                               (0, None))
+        if not phase:
+            phase = PHASE_OF_MASK.get(node.get("phases"), 0)
+        if quality is None:
+            q = node.get("quality")
+            quality = 0 if q is None else (q & 0x0F) * 0x11      # one figure: both ways
+        h = self.agent.health_of(m.addr)
+        level = node.get("level")
+        ok_at = None if h.last_success is None else self.agent.wall - (self.agent.now
+                                                                       - h.last_success)
+        return {"port": self._port_number(m.port),
+                "relay_level": h.depth if level is None else level, "phase": phase,
+                "quality": quality, "last_ok": 0 if h.failures else 1,
+                "last_ok_at": None if ok_at is None else a1_of_civil(to_civil(ok_at))[0],
+                "last_fail_at": None, "failures": min(h.failures, 255)}
 
     def _newest(self, addr, tasks):
         rs = [r for r in (self.store.latest(addr, t) for t in tasks)
