@@ -6,7 +6,7 @@ its item and point and one of the task's report instants (base time + k periods)
 or after the time its data are for (a daily freeze: the midnight it was frozen at; a monthly
 one: the first of the month after; a curve: its start): data read after the instant go at
 once, data of a later day wait for the next instant. The rest wait in the store, for a pull.
-Class 3 (events) is not governed by tasks. ``due_where`` says the same of the store's backlog
+Class 3 (events) is not governed by tasks. ``due_clauses`` says the same of the store's backlog
 as SQL, so that not-yet-due readings at its front never hold back due ones behind them.
 """
 import json
@@ -102,28 +102,29 @@ def _cutoff(fn, t):
     return iso(t - t % 60 + 60)[:16]     # a curve from its start minute on
 
 
-def due_where(tasks, now, points, all_curves=False):
-    """(SQL condition, args) on ``reading`` rows still to go upstream that ``due`` lets go at
-    ``now`` under the started ``tasks``, given ``points`` {pn: addr}: ungoverned tasks, readings
-    of meters with no point (to be dropped) and, per task item, its readings due by period.
-    ``all_curves``: every load curve (none can be carried: to be dropped)."""
-    mapped = json.dumps(sorted(points.values()))
-    ors, args = ["task NOT IN (%s)" % ",".join("?" * len(GOVERNED)),
-                 "addr NOT IN (SELECT value FROM json_each(?))"], list(GOVERNED.values()) + [mapped]
-    if all_curves:
-        ors.append("task = 'load_curve'")
+def due_clauses(tasks, now, points, ungoverned):
+    """[(SQL condition, args, index)] on ``reading`` rows still to go upstream: a row ``due``
+    lets go at ``now`` under the started ``tasks`` meets one of them (given ``points``
+    {pn: addr}); ``ungoverned``: the tasks that go whenever ready (events; curves when none can
+    be carried). Each names the partial index (``edge.store``) it is read by, in id order."""
+    out = []
+    if ungoverned:
+        out.append(("task IN (%s)" % ",".join("?" * len(ungoverned)), list(ungoverned),
+                    "reading_backlog"))
     for task in tasks:
         t = last_instant(task, now)
         if t is None:
             continue
         for pns, fns in task["items"]:
             for fn in fns:
-                if fn not in GOVERNED:
+                if fn not in GOVERNED or GOVERNED[fn] in ungoverned:
                     continue
-                clause = "(task = ? AND period < ?"
-                args += [GOVERNED[fn], _cutoff(fn, t)]
-                if pns != [ALL_POINTS]:
-                    clause += " AND addr IN (SELECT value FROM json_each(?))"
-                    args.append(json.dumps([points[p] for p in pns if p in points]))
-                ors.append(clause + ")")
-    return "(" + " OR ".join(ors) + ")", args
+                if pns == [ALL_POINTS]:
+                    out.append(("task = ? AND period < ?", [GOVERNED[fn], _cutoff(fn, t)],
+                                "reading_backlog"))   # in id order: old ones are due
+                else:
+                    addrs = json.dumps([points[p] for p in pns if p in points])
+                    out.append(("task = ? AND addr IN (SELECT value FROM json_each(?)) AND"
+                                " period < ?", [GOVERNED[fn], addrs, _cutoff(fn, t)],
+                                "reading_due_point"))
+    return out

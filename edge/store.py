@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS reading (
     UNIQUE (addr, task, di, period));
 CREATE INDEX IF NOT EXISTS reading_age ON reading (confirmed, id);
 CREATE INDEX IF NOT EXISTS reading_backlog ON reading (task) WHERE confirmed = 0;
-CREATE INDEX IF NOT EXISTS reading_due ON reading (task, period, addr) WHERE confirmed = 0;
+CREATE INDEX IF NOT EXISTS reading_due_point ON reading (task, addr, period) WHERE confirmed = 0;
 CREATE TABLE IF NOT EXISTS reading_denial (id INTEGER PRIMARY KEY, denies INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
@@ -227,18 +227,46 @@ class Store:
                                 list(addrs_periods))
 
     # --- the upstream backlog -----------------------------------------------------------------
-    def unsent(self, limit, where=None, args=()):
-        """(id, Reading) of the oldest readings still to go upstream (that meet the SQL
-        condition ``where`` with ``args``, as ``edge.report_tasks.due_where`` makes it)."""
-        rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0%s ORDER BY id"
-                               " LIMIT ?" % (_COLUMNS, " AND " + where if where else ""),
-                               list(args) + [limit])
+    def unsent(self, limit, clauses=None):
+        """(id, Reading) of the oldest readings still to go upstream (of those that meet one
+        of ``clauses``, as ``edge.report_tasks.due_clauses`` makes them)."""
+        if clauses is None:
+            rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0 ORDER BY id"
+                                   " LIMIT ?" % _COLUMNS, (limit,))
+        else:
+            ids = self.unsent_ids(limit, clauses)
+            rows = self.db.execute("SELECT id, %s FROM reading WHERE id IN (%s) ORDER BY id" % (
+                _COLUMNS, ",".join("?" * len(ids))), ids) if ids else []
         return [(row[0], _reading(row[1:])) for row in rows]
 
-    def unsent_ids(self, limit, where=None, args=()):
+    def unsent_ids(self, limit, clauses=None):
+        """Ids of the oldest readings still to go upstream (meeting one of ``clauses``): each
+        clause read by its partial index in id order, at most ``limit`` of each."""
+        if clauses is None:
+            return [i for (i,) in self.db.execute(
+                "SELECT id FROM reading WHERE confirmed = 0 ORDER BY id LIMIT ?", (limit,))]
+        if not clauses:
+            return []
+        parts, args = [], []
+        for where, a, index in clauses:
+            parts.append("SELECT id FROM (SELECT id FROM reading INDEXED BY %s WHERE"
+                         " confirmed = 0 AND %s ORDER BY id LIMIT ?)" % (index, where))
+            args += list(a) + [limit]
         return [i for (i,) in self.db.execute(
-            "SELECT id FROM reading WHERE confirmed = 0%s ORDER BY id LIMIT ?" % (
-                " AND " + where if where else ""), list(args) + [limit])]
+            "SELECT id FROM (%s) ORDER BY id LIMIT ?" % " UNION ".join(parts), args + [limit])]
+
+    def drop_unmapped(self, tasks, addrs, after=0):
+        """Readings of ``tasks`` still to go upstream whose meter is none of ``addrs`` (no
+        measuring point any more), of ids above ``after``: dropped (2). Returns (their count,
+        the highest id looked at)."""
+        with transaction(self.db):
+            top = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM reading").fetchone()[0]
+            n = self.db.execute(
+                "UPDATE reading SET confirmed = 2 WHERE id > ? AND id <= ? AND confirmed = 0 AND"
+                " task IN (%s) AND addr NOT IN (SELECT value FROM json_each(?))" % ",".join(
+                    "?" * len(tasks)), [after, top] + list(tasks) + [json.dumps(sorted(addrs))]
+            ).rowcount
+        return n, top
 
     def unsent_count(self):
         return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 0").fetchone()[0]

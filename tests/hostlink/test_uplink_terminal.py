@@ -329,10 +329,11 @@ def test_a_due_reading_behind_a_long_not_yet_due_backlog_goes_up(tmp_path):
     token, afn, units = up.next_upload(4096)
     assert [(u.fn, u.pn, u.value["td"]) for u in units] == [(161, 1, (24, 11, 26))]
     assert not up.has_upload()                      # the 25th waits for the next 01:00
-    plan = " ".join(str(r) for r in agent.store.db.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM reading WHERE confirmed = 0 AND "
-        + up._due_where()[0] + " ORDER BY id LIMIT 1", up._due_where()[1]))
-    assert "INDEX" in plan, plan
+    for where, args, index in up._due_clauses():         # each read by its index, in order
+        plan = " ".join(str(r) for r in agent.store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM reading INDEXED BY %s WHERE confirmed = 0 AND %s"
+            " ORDER BY id LIMIT 1" % (index, where), args))
+        assert "USING INDEX " + index in plan, plan
 
 
 def test_the_stores_due_condition_is_the_tasks_rule(tmp_path):
@@ -353,10 +354,12 @@ def test_the_stores_due_condition_is_the_tasks_rule(tmp_path):
         rs.append(Reading("000000000009", "daily_freeze", 1, iso(t)[:10], {}))  # no point
     agent.store.put_readings(rs)
     up = agent.uplink
+    unmapped = len({r.period for r in rs if r.addr == "000000000009"})
     for hours in range(0, 24 * 8, 7):
         agent.set_clock(agent.now, from_civil(2026, 10, 29) + hours * 3600)
+        chosen = {i for i, _ in agent.store.unsent(10 ** 6, up._due_clauses())}
         every = agent.store.unsent(10 ** 6)
-        chosen = {i for i, _ in agent.store.unsent(10 ** 6, *up._due_where())}
-        rule = {i for i, r in every if up.upload_unit(r) is None
-                or due(up.report_tasks(), up.upload_unit(r), agent.wall)}
+        rule = {i for i, r in every if due(up.report_tasks(), up.upload_unit(r), agent.wall)}
         assert chosen == rule, iso(agent.wall)
+        assert all(r.addr != "000000000009" for _, r in every)    # no point: dropped, counted
+    assert agent.counters["uplink_unmapped"] == unmapped
