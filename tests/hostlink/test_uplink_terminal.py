@@ -363,3 +363,21 @@ def test_the_stores_due_condition_is_the_tasks_rule(tmp_path):
         assert chosen == rule, iso(agent.wall)
         assert all(r.addr != "000000000009" for _, r in every)    # no point: dropped, counted
     assert agent.counters["uplink_unmapped"] == unmapped
+
+
+def test_a_heartbeat_set_acts_once_and_only_with_the_password_and_a_fresh_label(tmp_path):
+    agent = agent_in(tmp_path / "s.sqlite")
+    online(agent)
+    s = agent.uplink.session
+    f1 = [Unit(AFN_SET, 1, 0, _f1(3), False)]
+    [a] = ask(agent, down(AFN_SET, f1, pw=bytes(16), tp=Tp.at(1, WEDNESDAY, 5)))
+    assert outcome(a) == 2 and s.settings.heartbeat_s == 60.0          # wrong password
+    [a] = ask(agent, down(AFN_SET, f1, pw=PASSWORD))
+    assert outcome(a) == 2 and s.settings.heartbeat_s == 60.0          # no time label
+    [a] = ask(agent, down(AFN_SET, f1, pw=PASSWORD, tp=Tp.at(2, WEDNESDAY - 3600, 5)))
+    assert outcome(a) == 2 and s.settings.heartbeat_s == 60.0          # stale label
+    [a] = ask(agent, set_units(3, f1))
+    assert outcome(a) == 1 and s.settings.heartbeat_s == 180.0
+    [a] = ask(agent, set_units(4, f1, WEDNESDAY + 1))                   # the same again
+    assert outcome(a) == 1 and len(agent.store.logged("uplink_retuned")) == 1
+    assert s.counters["heartbeat_retuned"] == 1
