@@ -106,6 +106,9 @@ def store_samples(store):
         Sample("gridedge_readings_lost_total", "counter",
                "Readings evicted before the master confirmed them.", {},
                store.counter("readings_lost")),
+        Sample("gridedge_readings_pulled_total", "counter",
+               "Readings the master pulled (answered in AFN0D) before any upload: delivered.",
+               {}, store.counter("readings_pulled")),
         Sample("gridedge_readings_denied_total", "counter",
                "Denials of uploaded readings by the master (a reading denied twice counts"
                " twice).", {}, store.counter("readings_denied")),

@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS archive_candidate (
 
 def _db(store):
     store.db.executescript(SCHEMA)
+    if "quality" not in {r[1] for r in store.db.execute("PRAGMA table_info(module_node)")}:
+        store.db.execute("ALTER TABLE module_node ADD COLUMN quality INTEGER")   # older stores
     return store.db
 
 
@@ -36,6 +38,18 @@ def save_phases(store, port, nodes, at):
                        " (?,?,?,?,?) ON CONFLICT (port, addr) DO UPDATE SET"
                        " phases=excluded.phases, three_phase=excluded.three_phase, at=excluded.at",
                        (port, printed(n.addr), n.phases, int(n.three_phase), at))
+
+
+def save_slaves(store, port, nodes, at):
+    """10F2 slave nodes: the signal quality (0..15) the module gives each, and its relay level
+    where the topology (10F21) has not said it."""
+    db = _db(store)
+    with transaction(db):
+        for n in nodes:
+            db.execute("INSERT INTO module_node (port, addr, level, quality, at) VALUES"
+                       " (?,?,?,?,?) ON CONFLICT (port, addr) DO UPDATE SET"
+                       " quality=excluded.quality, level=COALESCE(level, excluded.level),"
+                       " at=excluded.at", (port, printed(n.addr), n.level, n.quality, at))
 
 
 def save_topology(store, port, nodes, at):
@@ -55,12 +69,14 @@ def save_topology(store, port, nodes, at):
 
 
 def nodes(store, port=None):
-    """{address: {phases, three_phase, tei, proxy, level, role}} as the module last said."""
+    """{address: {phases, three_phase, tei, proxy, level, role, quality}} as the module last
+    said."""
     db = _db(store)
-    sql, args = "SELECT addr, phases, three_phase, tei, proxy, level, role FROM module_node", ()
+    sql, args = ("SELECT addr, phases, three_phase, tei, proxy, level, role, quality FROM"
+                 " module_node"), ()
     if port is not None:
         sql, args = sql + " WHERE port = ?", (port,)
-    keys = ("phases", "three_phase", "tei", "proxy", "level", "role")
+    keys = ("phases", "three_phase", "tei", "proxy", "level", "role", "quality")
     return {r[0]: dict(zip(keys, r[1:])) for r in db.execute(sql, args)}
 
 

@@ -14,7 +14,7 @@ from protocols.dlt645 import apdu, v1997
 from protocols.dlt645.frame import encode_frame as encode_645
 from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import Deframer, Garbage
-from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame
+from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame, signal_of
 
 from edge.drivers.wire698 import Continue, read_on
 from edge.exchange import ERROR, GARBLED, TIMEOUT
@@ -67,6 +67,8 @@ class ModuleLink:
         self.seq = 0
         self.pending = {}
         self.reports = []           # (unit, source address) the module sent on its own
+        # printed meter address -> (phase, signal quality byte) of its last reply's R bytes
+        self.signals = {}
         self.garbage_bytes = 0
         self.quiet_until = None     # a confirm's waiting time: nothing new goes out before
         self.clock = None           # () -> 6 BCD bytes ss mm hh DD MM YY, to answer 14F2
@@ -152,6 +154,8 @@ class ModuleLink:
         """The module's own report: 14F1 gets 'read done' (we drive reading), 14F2 our clock,
         others a confirm (10376.2-2019 A.5 c, A.6.2 d)."""
         self.reports.append((unit, frame.src))
+        if isinstance(unit, A.ReportReadData) and frame.src is not None:
+            self._heard(frame.src, frame)
         if isinstance(unit, A.RouterRequest):
             answer = A.RouterRequestAnswer(A.READ_DONE)
         elif isinstance(unit, A.ClockRequest):
@@ -170,6 +174,8 @@ class ModuleLink:
             p.resend_at = now + self.busy_retry_s
             return
         del self.pending[frame.seq]
+        if p.requests is not None and getattr(unit, "body", None):
+            self._heard(p.addr, frame)
         if isinstance(unit, A.Confirm) and unit.wait_s:
             self.quiet_until = max(self.quiet_until or now, now + unit.wait_s)
         if p.requests is None:
@@ -178,6 +184,10 @@ class ModuleLink:
         result = self._result(p, unit, now)
         if result is not None:
             self._done.append((p.token, result))
+
+    def _heard(self, wire_addr, frame):
+        phase, quality = signal_of(frame.info)
+        self.signals[bytes(wire_addr)[::-1].hex()] = (phase, quality)
 
     def _result(self, p, unit, now):
         """The job's Result, or None while follow-up frames are still being read."""

@@ -115,6 +115,7 @@ def _sync_table(agent, port):
         if isinstance(answer, A.Deny):
             agent.count("module_add_denied")
     nodes = yield from _slave_table(agent, port)
+    module_facts.save_slaves(agent.store, port, nodes.values(), agent.wall)
     for m in agent.archive.on_port(port):
         node = nodes.get(m.wire_addr)
         agent.health_of(m.addr).depth = node.level if node is not None else 0

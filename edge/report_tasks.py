@@ -6,9 +6,12 @@ its item and point and one of the task's report instants (base time + k periods)
 or after the time its data are for (a daily freeze: the midnight it was frozen at; a monthly
 one: the first of the month after; a curve: its start): data read after the instant go at
 once, data of a later day wait for the next instant. The rest wait in the store, for a pull.
-Class 3 (events) is not governed by tasks.
+Class 3 (events) is not governed by tasks. ``due_clauses`` says the same of the store's backlog
+as SQL, so that not-yet-due readings at its front never hold back due ones behind them.
 """
-from protocols.civil import DAY, from_civil, to_civil
+import json
+
+from protocols.civil import DAY, from_civil, iso, to_civil
 from protocols.gdw1376_1.catalog import AFN_CLASS2
 from protocols.gdw1376_1.dadt import ALL_POINTS
 from protocols.gdw1376_1.params import TASK_START, civil_of_a1
@@ -83,3 +86,45 @@ def due(tasks, unit, now):
             if t is not None and (at is None or t >= at):
                 return True
     return False
+
+
+# the store's upload tasks whose class 2 unit tasks govern (AFN0D item of each)
+GOVERNED = {161: "daily_freeze", 177: "settlement", 101: "load_curve"}
+
+
+def _cutoff(fn, t):
+    """The period text below which the data of item ``fn`` are due at report instant ``t``
+    (periods: ``YYYY-MM-DD`` days, ``YYYY-MM`` months, ``YYYY-MM-DD hh:mm:ss`` curve starts)."""
+    if fn == 161:                    # frozen at the midnight after the day: the day before t's
+        return iso(t)[:10]
+    if fn == 177:                    # the first of the month after: a month before t's
+        return iso(t)[:7]
+    return iso(t - t % 60 + 60)[:16]     # a curve from its start minute on
+
+
+def due_clauses(tasks, now, points, ungoverned):
+    """[(SQL condition, args, index)] on ``reading`` rows still to go upstream: a row ``due``
+    lets go at ``now`` under the started ``tasks`` meets one of them (given ``points``
+    {pn: addr}); ``ungoverned``: the tasks that go whenever ready (events; curves when none can
+    be carried). Each names the partial index (``edge.store``) it is read by, in id order."""
+    out = []
+    if ungoverned:
+        out.append(("task IN (%s)" % ",".join("?" * len(ungoverned)), list(ungoverned),
+                    "reading_backlog"))
+    for task in tasks:
+        t = last_instant(task, now)
+        if t is None:
+            continue
+        for pns, fns in task["items"]:
+            for fn in fns:
+                if fn not in GOVERNED or GOVERNED[fn] in ungoverned:
+                    continue
+                if pns == [ALL_POINTS]:
+                    out.append(("task = ? AND period < ?", [GOVERNED[fn], _cutoff(fn, t)],
+                                "reading_backlog"))   # in id order: old ones are due
+                else:
+                    addrs = json.dumps([points[p] for p in pns if p in points])
+                    out.append(("task = ? AND addr IN (SELECT value FROM json_each(?)) AND"
+                                " period < ?", [GOVERNED[fn], addrs, _cutoff(fn, t)],
+                                "reading_due_point"))
+    return out

@@ -12,8 +12,9 @@ every eviction is counted, and an evicted reading the master never confirmed is 
 confirmed it, or the uplink never sends it: a local task, a failed read or a flagged value), 2 = dropped by the
 uplink (no measuring point for its meter), 3 = rejected: the master denied it ``max_denies``
 times (``deny``); it stays in the store, queryable (``rejected``) and counted
-(``readings_rejected``). With ``upload_tasks`` None (no uplink) every reading starts at 0, as
-before.
+(``readings_rejected``); 4 = pulled: the master asked for it and an answer carried it
+(``pulled``, counted as ``readings_pulled``), delivered without an upload. With
+``upload_tasks`` None (no uplink) every reading starts at 0, as before.
 """
 import json
 import sqlite3
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS reading (
     UNIQUE (addr, task, di, period));
 CREATE INDEX IF NOT EXISTS reading_age ON reading (confirmed, id);
 CREATE INDEX IF NOT EXISTS reading_backlog ON reading (task) WHERE confirmed = 0;
+CREATE INDEX IF NOT EXISTS reading_due_point ON reading (task, addr, period) WHERE confirmed = 0;
 CREATE TABLE IF NOT EXISTS reading_denial (id INTEGER PRIMARY KEY, denies INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meter_state (
     addr TEXT PRIMARY KEY, health TEXT NOT NULL, last_success REAL, failures INTEGER NOT NULL,
@@ -233,15 +235,46 @@ class Store:
                                 list(addrs_periods))
 
     # --- the upstream backlog -----------------------------------------------------------------
-    def unsent(self, limit):
-        """(id, Reading) of the oldest readings still to go upstream."""
-        rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0 ORDER BY id"
-                               " LIMIT ?" % _COLUMNS, (limit,))
+    def unsent(self, limit, clauses=None):
+        """(id, Reading) of the oldest readings still to go upstream (of those that meet one
+        of ``clauses``, as ``edge.report_tasks.due_clauses`` makes them)."""
+        if clauses is None:
+            rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0 ORDER BY id"
+                                   " LIMIT ?" % _COLUMNS, (limit,))
+        else:
+            ids = self.unsent_ids(limit, clauses)
+            rows = self.db.execute("SELECT id, %s FROM reading WHERE id IN (%s) ORDER BY id" % (
+                _COLUMNS, ",".join("?" * len(ids))), ids) if ids else []
         return [(row[0], _reading(row[1:])) for row in rows]
 
-    def unsent_ids(self, limit):
+    def unsent_ids(self, limit, clauses=None):
+        """Ids of the oldest readings still to go upstream (meeting one of ``clauses``): each
+        clause read by its partial index in id order, at most ``limit`` of each."""
+        if clauses is None:
+            return [i for (i,) in self.db.execute(
+                "SELECT id FROM reading WHERE confirmed = 0 ORDER BY id LIMIT ?", (limit,))]
+        if not clauses:
+            return []
+        parts, args = [], []
+        for where, a, index in clauses:
+            parts.append("SELECT id FROM (SELECT id FROM reading INDEXED BY %s WHERE"
+                         " confirmed = 0 AND %s ORDER BY id LIMIT ?)" % (index, where))
+            args += list(a) + [limit]
         return [i for (i,) in self.db.execute(
-            "SELECT id FROM reading WHERE confirmed = 0 ORDER BY id LIMIT ?", (limit,))]
+            "SELECT id FROM (%s) ORDER BY id LIMIT ?" % " UNION ".join(parts), args + [limit])]
+
+    def drop_unmapped(self, tasks, addrs, after=0):
+        """Readings of ``tasks`` still to go upstream whose meter is none of ``addrs`` (no
+        measuring point any more), of ids above ``after``: dropped (2). Returns (their count,
+        the highest id looked at)."""
+        with transaction(self.db):
+            top = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM reading").fetchone()[0]
+            n = self.db.execute(
+                "UPDATE reading SET confirmed = 2 WHERE id > ? AND id <= ? AND confirmed = 0 AND"
+                " task IN (%s) AND addr NOT IN (SELECT value FROM json_each(?))" % ",".join(
+                    "?" * len(tasks)), [after, top] + list(tasks) + [json.dumps(sorted(addrs))]
+            ).rowcount
+        return n, top
 
     def unsent_count(self):
         return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 0").fetchone()[0]
@@ -252,6 +285,22 @@ class Store:
             self.db.executemany("UPDATE reading SET confirmed = ? WHERE id = ?",
                                 [(value, i) for i in ids])
             self.db.executemany("DELETE FROM reading_denial WHERE id = ?", [(i,) for i in ids])
+
+    def pulled(self, keys):
+        """Readings (addr, task, period) still to go upstream that the master has pulled (an
+        answer carried them): delivered (4), so never sent again nor counted lost. Returns the
+        count newly marked."""
+        n = 0
+        with transaction(self.db):
+            for addr, task, period in keys:
+                n += self.db.execute("UPDATE reading SET confirmed = 4 WHERE addr=? AND task=? AND"
+                                     " period=? AND confirmed = 0", (addr, task, period)).rowcount
+            self._bump("readings_pulled", n)
+        return n
+
+    def pulled_count(self):
+        """Readings the master pulled, kept in the store now."""
+        return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 4").fetchone()[0]
 
     # --- delivery states: readings the master denied ------------------------------------------
     def deny(self, ids, max_denies):

@@ -22,7 +22,7 @@ import logging
 from protocols.errors import ProtocolError
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL,
-                                       AFN_FORWARD, AFN_QUERY, AFN_SET, BAUD_CODES,
+                                       AFN_FORWARD, AFN_QUERY, AFN_SET, BAUD_CODES, DENSITY_MIN,
                                        PROTOCOL_645_1997, PROTOCOL_645_2007, encode_units,
                                        parse_units)
 from protocols.gdw1376_1.catalog import PROTOCOL_698_45
@@ -36,13 +36,14 @@ from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
 from edge.uplink_settings import UplinkSettings  # noqa: F401  (its home; callers import it here)
 from edge.uplink_terminal import TerminalService
 from edge.terminal_params import TerminalParams
-from edge.report_tasks import due, started
+from edge.report_tasks import GOVERNED, due, due_clauses, started
 from protocols.gdw1376_1.params import AFN_VERSION
 from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
 UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event",
                 "terminal_power", "audit_event", "clock_set")
+POINT_TASKS = tuple(t for t in UPLOAD_TASKS if t != "terminal_power")   # the terminal's own: not
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
 AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,
@@ -87,6 +88,9 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         self.replays = ReplayWindow(agent.store.db, settings.replay_window, settings.tp_skew_s)
         self.params = getattr(agent, "terminal_params", None) or TerminalParams(agent.store.db)
         self._tasks_of, self._tasks = None, []
+        # (points, store commits, highest id) the backlog was last swept of unmapped meters at
+        self._swept = (None, None, 0)
+        self.apply_params()          # the heartbeat and master the master set before a restart
         # forwarded relay controls go through a journal: the cost control's, or one of our own
         self.carrier = agent.prepaid
         if self.carrier is None:
@@ -121,15 +125,27 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         if not self.settings.active_upload:
             return False
         busy = self._in_flight_ids()
+        return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1,
+                                                                self._due_clauses()))
+
+    def _due_clauses(self):
+        """The store's clauses for readings the started report tasks let go now (None: no
+        task, every reading goes). Readings of meters with no point are dropped first."""
         tasks = self.report_tasks()
         if not tasks:
-            return any(i not in busy for i in self.store.unsent_ids(len(busy) + 1))
-        for rid, r in self.store.unsent(len(busy) + 64):
-            if rid not in busy:
-                unit = self.upload_unit(r)
-                if unit is None or due(tasks, unit, self.agent.wall):
-                    return True
-        return False
+            return None
+        points = self.points()
+        if self._swept[0] is not points or self._swept[1] != self.store.commits:
+            after = self._swept[2] if self._swept[0] is points else 0     # new rows only
+            n, top = self.store.drop_unmapped(POINT_TASKS, points.values(), after)
+            self._swept = (points, self.store.commits, top)
+            if n:
+                self.count("unmapped", n)
+        curves = {m: c for c, m in DENSITY_MIN.items()}.get(
+            self.agent.settings.curve_interval_min) is not None
+        ungoverned = [t for t in UPLOAD_TASKS if t not in GOVERNED.values()
+                      or (t == "load_curve" and not curves)]
+        return due_clauses(tasks, self.agent.wall, points, ungoverned)
 
     def report_tasks(self):
         """The class 2 report tasks started (``edge.report_tasks``), cached per change."""
@@ -144,7 +160,7 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         busy = self._in_flight_ids()
         afn, units, ids, size, dropped = None, [], [], 0, []
         tasks = self.report_tasks()
-        for rid, r in self.store.unsent(len(busy) + 64):
+        for rid, r in self.store.unsent(len(busy) + 64, self._due_clauses()):
             if rid in busy:
                 continue
             unit = self.upload_unit(r)

@@ -11,13 +11,17 @@ from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
 from protocols.gdw1376_1.erc import Erc14PowerOnOff, Erc41ClockSet
 from protocols.gdw1376_1.errors import EncodeError
+from protocols.gdw1376_1.params import a1_of_civil
 from edge import audit
 from edge.jobs import CLOCK_SET
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
+from edge import module_facts
+
 TARIFFS = 4
 log = logging.getLogger(__name__)
+PHASE_OF_MASK = {1: 1, 2: 2, 4: 3}    # 10F31 phase bits of a single-phase meter -> A, B, C
 POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
 ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
@@ -187,10 +191,35 @@ class StoreAnswers:
                                  r.read_at if r else self.agent.wall))
                 v["settled"] = v.pop("forward_active")
                 v["unsettled"] = [None] * len(v["settled"])
+            elif u.fn == 170:
+                v = self._read_info(m)
             else:
                 raise Refused("class 1 F%d not served" % u.fn)
             out.append(Unit(AFN_CLASS1, u.fn, u.pn, v, True))
         return out
+
+    def _read_info(self, m):
+        """AFN0C F170 of meter ``m``: its port, relay level, phase and signal quality as its
+        carrier module last gave them (the R bytes of its last reply, else its 10F2 entry),
+        and how its last reads went. The last failure's time is not kept: EE."""
+        node = module_facts.nodes(self.store, m.port).get(m.addr, {})
+        bus = self.agent.buses.get(m.port)
+        phase, quality = getattr(bus.link if bus else None, "signals", {}).get(m.addr,
+                                                                               (0, None))
+        if not phase:
+            phase = PHASE_OF_MASK.get(node.get("phases"), 0)
+        if quality is None:
+            q = node.get("quality")
+            quality = 0 if q is None else (q & 0x0F) * 0x11      # one figure: both ways
+        h = self.agent.health_of(m.addr)
+        level = node.get("level")
+        ok_at = None if h.last_success is None else self.agent.wall - (self.agent.now
+                                                                       - h.last_success)
+        return {"port": self._port_number(m.port),
+                "relay_level": h.depth if level is None else level, "phase": phase,
+                "quality": quality, "last_ok": 0 if h.failures else 1,
+                "last_ok_at": None if ok_at is None else a1_of_civil(to_civil(ok_at))[0],
+                "last_fail_at": None, "failures": min(h.failures, 255)}
 
     def _newest(self, addr, tasks):
         rs = [r for r in (self.store.latest(addr, t) for t in tasks)
@@ -198,7 +227,7 @@ class StoreAnswers:
         return max(rs, key=lambda r: r.read_at) if rs else None
 
     def _class2(self, frame, units):
-        out = []
+        out, pulled = [], []
         for u in self._each_point(units):
             m = self._meter(u.pn)
             v = u.value or {}
@@ -212,6 +241,8 @@ class StoreAnswers:
                 else:
                     period, task = "20%02d-%02d" % (td[1], td[0]), "settlement"
                 r = self.store.good(m.addr, task, period)
+                if r is not None and u.fn not in (2, 18):     # F2/F18 carry none of its values
+                    pulled.append((m.addr, task, period))
                 got = r.value if r is not None else {}
                 e = _energy(got.get("kwh"), got.get("at") or (r.read_at if r else None))
                 if u.fn in (2, 18):
@@ -220,28 +251,38 @@ class StoreAnswers:
                     e = _unread_groups(e, POSITIVE)
                 out.append(Unit(AFN_CLASS2, u.fn, u.pn, dict(e, td=td), True))
             elif u.fn == 101:
-                out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v), True))
+                out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v, pulled), True))
             else:
                 raise Refused("class 2 F%d not served" % u.fn)
+        if pulled:
+            n = self.store.pulled(pulled)       # the answer carries them: delivered
+            if n:
+                self.count("pulled", n)
         return out
 
-    def _curve(self, m, v):
-        """F101 points from the stored load-curve readings (EE where none was read)."""
+    def _curve(self, m, v, pulled):
+        """F101 points from the stored load-curve readings (EE where none was read); a reading
+        every point of which the answer carries is added to ``pulled`` (addr, task, period)."""
         step = DENSITY_MIN.get(v.get("density"))
         if step is None or v.get("start") is None:
             raise Refused("F101 needs a start and a known density")
         start = _a15_seconds(v["start"])
         n = v.get("points", 0)
         interval = self.agent.settings.curve_interval_min * 60
-        have = {}
+        have, held = {}, {}
         for r in self.store.readings(addr=m.addr, task="load_curve"):
             if r.quality != "ok" or not isinstance(r.value, dict):     # flagged: EE
                 continue
             t0 = _a15_seconds(_a15_text(r.period))
+            held[r.period] = [t0 + k * interval for k in range(len(r.value.get("values") or []))]
             for k, x in enumerate(r.value.get("values") or []):
                 have[t0 + k * interval] = x
+        wanted = [start + k * step * 60 for k in range(n)]
+        asked = set(wanted)
+        pulled.extend((m.addr, "load_curve", p) for p, ts in held.items()
+                      if ts and all(t in asked for t in ts))
         return {"start": v["start"], "density": v["density"],
-                "values": [have.get(start + k * step * 60) for k in range(n)]}
+                "values": [have.get(t) for t in wanted]}
 
     def _class3(self, frame, units):
         out = []

@@ -1,7 +1,11 @@
 """The uplink's terminal services (Q/GDW 1376.1): AFN04 parameter sets and AFN0A queries of F1,
 F3, F33, F65-F68, AFN05 F31 clock set and AFN09 F1 version. A mixin of ``edge.uplink.Uplink``
 (it uses ``agent``, ``params``, ``_port_named``); state lives in ``edge.terminal_params``.
+F1's heartbeat period retunes the running session; F3's main and backup master are where the
+next dial goes (kept in the store, so a restart dials them too).
 """
+import logging
+
 from protocols.civil import from_civil
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.catalog import AFN_QUERY
@@ -12,6 +16,8 @@ from edge.uplink_answers import Refused
 
 VENDOR = "GRDE"            # AFN09 F1 vendor code (4 ASCII)
 PROTOCOL_VERSION = "1376"
+NO_IP = "0.0.0.0"
+log = logging.getLogger(__name__)
 
 
 def frame_label(frame):
@@ -45,7 +51,37 @@ class TerminalService:
         changed = self.params.set(items, self.agent.wall, frame_label(frame))
         self.count("param_set", len(changed))
         self.count("param_unchanged", len(items) - len(changed))
+        self.apply_params(changed, frame_label(frame))
         return changed
+
+    def apply_params(self, changed=None, label=None):
+        """Act on the uplink parameters held (``changed``: only those (fn, pn) just set, then
+        journaled as ``uplink_retuned``): F1's heartbeat to the session, F3 to the next dial."""
+        f1 = self.params.get(1)
+        if f1 is not None and (changed is None or (1, 0) in changed):
+            self.session.retune(f1["heartbeat_min"] * 60.0, self.agent.now)
+            if changed is not None:
+                self.agent.store.log_event("uplink_retuned", "heartbeat %d min by %s" % (
+                    f1["heartbeat_min"], label), self.agent.wall)
+        if changed is not None and (3, 0) in changed:
+            where = ", ".join("%s:%d" % a for a in self.master_addresses())
+            log.info("uplink: the master is at %s from the next dial (AFN04 F3 by %s)", where,
+                     label, extra={"event": "uplink_master_set", "master": where})
+            self.agent.store.log_event("uplink_retuned", "master %s by %s" % (where, label),
+                                       self.agent.wall)
+
+    def master_addresses(self):
+        """[(host, port)] to dial in turn: AFN04 F3's main and backup master once set, else
+        ``[uplink] master``."""
+        f3 = self.params.get(3)
+        if f3 is None:
+            host, _, port = self.settings.master.rpartition(":")
+            return [(host, int(port))]
+        out = [(f3["ip"], f3["port"])]
+        if f3["backup_ip"] != NO_IP and f3["backup_port"] and \
+                (f3["backup_ip"], f3["backup_port"]) not in out:
+            out.append((f3["backup_ip"], f3["backup_port"]))
+        return out
 
     def query_param(self, u):
         if u.fn not in SERVED:

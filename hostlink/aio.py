@@ -410,10 +410,14 @@ class TerminalClient:
     ``after()`` after the session took bytes (the agent's loop looks for new work)."""
 
     def __init__(self, session, host, port, ssl_context=None, before=None, after=None,
-                 dial_timeout_s=10.0):
+                 dial_timeout_s=10.0, addresses=None):
         self.session = session
         self.host = host
         self.port = port
+        # ``addresses()`` -> [(host, port)] asked at every dial (the master's AFN04 F3); a
+        # failed dial moves on to the next one, a connection starts again from the first
+        self.addresses = addresses
+        self._turn = 0
         self.ssl_context = ssl_context
         self.before = before or (lambda: None)
         self.after = after or (lambda: None)
@@ -450,14 +454,19 @@ class TerminalClient:
             if at is not None and at > time.monotonic():
                 await self._sleep_until(at)
                 continue
+            if self.addresses is not None:
+                targets = self.addresses() or [(self.host, self.port)]
+                self.host, self.port = targets[self._turn % len(targets)]
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(
                     self.host, self.port, ssl=self.ssl_context), self.dial_timeout_s)
             except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+                self._turn += 1
                 self.before()
                 s.connection_failed(time.monotonic(), "%s:%d: %s" % (
                     self.host, self.port, _why(exc, "no answer in %g s" % self.dial_timeout_s)))
                 continue
+            self._turn = 0
             self._writer = writer
             self.before()
             s.connection_made(time.monotonic())

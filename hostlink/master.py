@@ -18,10 +18,8 @@ import logging
 
 from protocols.errors import ProtocolError
 from protocols.gdw1376_1 import Deframer, Frame, Garbage, NEED_DATA, Tp, Unit, encode_frame
-from protocols.gdw1376_1.frame import (F_CLASS1, F_CLASS2, F_CONFIRM, F_LINK_STATUS,
-                                       F_USER_DATA)
-from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM, AFN_LINK,
-                                       encode_units, parse_units)
+from protocols.gdw1376_1.frame import F_CONFIRM, F_LINK_STATUS, request_function
+from protocols.gdw1376_1.units import AFN_CONFIRM, AFN_LINK, encode_units, parse_units
 
 OK, DENIED, TIMEOUT, GONE = "ok", "denied", "timeout", "gone"
 LINK_NAMES = {1: "login", 2: "logout", 3: "heartbeat"}
@@ -205,10 +203,8 @@ class MasterConnection:
             raise ValueError("no terminal has logged in on this connection")
         seq = self._pseq
         self._pseq = (self._pseq + 1) & 0x0F
-        func = {AFN_CLASS1: F_CLASS1, AFN_CLASS2: F_CLASS2, AFN_CLASS3: F_CLASS2}.get(
-            afn, F_USER_DATA)
-        frame = Frame(afn, encode_units(units), up=False, prm=True, func=func, region=self.region,
-                      terminal=self.terminal, msa=self.msa, seq=seq, con=False,
+        frame = Frame(afn, encode_units(units), up=False, prm=True, func=request_function(afn),
+                      region=self.region, terminal=self.terminal, msa=self.msa, seq=seq, con=False,
                       pw=pw if Frame(afn).has_pw else None,
                       tp=Tp.at(self._pfc(), wall, tp_delay_min))
         return self.send_request(frame, now, timeout_s)

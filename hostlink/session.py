@@ -23,6 +23,7 @@ list the frame's, and the SEQ of a frame whose confirm timed out is not reused f
 ``late_confirm_s`` - a late confirm then finds no frame to settle instead of settling the next
 frame that happens to carry the same SEQ.
 """
+import copy
 import enum
 import logging
 
@@ -258,6 +259,23 @@ class TerminalSession:
             self._send_link(LOGOUT, now, expect=False)
             self._move("logout")
 
+    def retune(self, heartbeat_s, now):
+        """Take a new heartbeat period (the master's AFN04 F1) on the running session: the
+        next heartbeat goes ``heartbeat_s`` after the last one, or now if that has passed."""
+        if not heartbeat_s > 0:
+            raise ValueError("heartbeat_s > 0, got %r" % (heartbeat_s,))
+        old = self.settings.heartbeat_s
+        if heartbeat_s == old:
+            return
+        self.settings = copy.copy(self.settings)  # the configured settings stay as loaded
+        self.settings.heartbeat_s = heartbeat_s
+        if self._next_heartbeat is not None:
+            self._next_heartbeat = max(now, self._next_heartbeat - old + heartbeat_s)
+        self.count("heartbeat_retuned")
+        log.info("uplink %s-%05d: heartbeat every %g s (was %g s)", self.region, self.terminal,
+                 heartbeat_s, old, extra={"event": "uplink_heartbeat_retuned",
+                                          "heartbeat_s": heartbeat_s})
+
     def data_to_send(self):
         out = bytes(self._out)
         self._out = bytearray()
@@ -342,9 +360,10 @@ class TerminalSession:
     def _send_link(self, fn, now, expect=True):
         seq = self._next_seq()
         if seq is None:                           # every SEQ waits for a confirm: give up
-            self.count("seq_exhausted")
             if self.state is S.ONLINE:
-                self._move("seq_exhausted")
+                self._move("seq_exhausted")       # counts the event once
+            else:
+                self.count("seq_exhausted")
             return
         self._send(self._frame(AFN_LINK, [Unit(AFN_LINK, fn, 0, None, True)], F_LINK_TEST,
                                seq=seq, con=True))
@@ -380,6 +399,8 @@ class TerminalSession:
         while self._credit >= 1.0 and self._uploads_in_flight() < s.window:
             if len(self._pending) + len(self._late) >= SEQS - 1:
                 break                             # keep a SEQ free for the next heartbeat
+            if not self.handler.has_upload():
+                break
             item = self.handler.next_upload(s.frame_bytes)
             if item is None:
                 break

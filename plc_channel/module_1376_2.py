@@ -105,10 +105,10 @@ class CarrierModule(ModuleAdmin):
             self.log("up", self.env.now, unit)
         self.send(encode_frame(frame))
 
-    def _report(self, unit, meter=None, phase=0, prm=None):
+    def _report(self, unit, meter=None, phase=0, prm=None, snr=None):
         self.seq = (self.seq + 1) & 0xFF
         self.stats["reports"] += 1
-        self._emit(unit, self.seq, meter, phase, prm=prm)
+        self._emit(unit, self.seq, meter, phase, snr, prm=prm)
 
     def _deny(self, req, code):
         self.denied += 1
@@ -330,7 +330,7 @@ class CarrierModule(ModuleAdmin):
             if d.reply is not None:
                 self._report(A.ReportReadData(index, self.nodes.get(addr, A.PROTO_645_2007),
                                               d.reply, int(d.ended - d.started)),
-                             addr, net.phase_of(addr))
+                             addr, net.phase_of(addr), snr=net.snr_of(addr))
         self.read_in_round.add(addr)
 
     def _event_scanner(self, every):

@@ -164,7 +164,8 @@ class AgentRunner:
 
         def clocks():
             self.agent.set_clock(time.monotonic(), self.wall())
-        return TerminalClient(uplink.session, host, int(port), ctx, before=clocks, after=self.kick)
+        return TerminalClient(uplink.session, host, int(port), ctx, before=clocks, after=self.kick,
+                              addresses=uplink.master_addresses)
 
     def metrics(self):
         """The agent's samples, the ports' own and the store's files."""

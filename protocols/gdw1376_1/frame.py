@@ -21,6 +21,16 @@ PW_AFNS = (0x01, 0x04, 0x05, 0x06, 0x0F, 0x10)
 # function codes (C D3..D0)
 F_RESET, F_USER_DATA, F_LINK_TEST, F_CLASS1, F_CLASS2 = 1, 4, 9, 10, 11      # PRM = 1
 F_CONFIRM, F_RESPONSE, F_NO_DATA, F_LINK_STATUS = 0, 8, 9, 11                # PRM = 0
+# the function a master's request of each AFN goes with (docs/gdw1376_1-notes.md): 10 where
+# the answer is a confirm (set, control), 11 where it is data (configuration, parameter
+# queries, class 1/2/3 data); others as user data
+REQUEST_FUNCTION = {0x01: F_RESET, 0x04: F_CLASS1, 0x05: F_CLASS1, 0x09: F_CLASS2,
+                    0x0A: F_CLASS2, 0x0C: F_CLASS2, 0x0D: F_CLASS2, 0x0E: F_CLASS2}
+
+
+def request_function(afn):
+    """The PRM=1 function code of a master's request of ``afn``."""
+    return REQUEST_FUNCTION.get(afn, F_USER_DATA)
 
 
 class Tp:

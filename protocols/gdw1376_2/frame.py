@@ -57,6 +57,14 @@ def up_info(channel=0, phase=0, meter_channel=0, cmd_quality=0, reply_quality=0,
                   seq & 0xFF])
 
 
+def signal_of(info):
+    """(phase D3..D0, signal quality byte: D3..D0 command, D7..D4 reply) of uplink R bytes."""
+    info = bytes(info or b"")
+    if len(info) < 4:
+        return 0, 0
+    return info[2] & 0x0F, info[3]
+
+
 class Frame:
     """One 1376.2 frame; ``info`` is the 6-byte R field, addresses are 645 wire-order bytes."""
 

@@ -54,3 +54,33 @@ def test_a_meter_search_makes_archive_candidates_not_archive_entries():
     assert found == {m.addr[::-1].hex() for m in area.meters[4:]}
     assert not found & set(agent.archive.meters)
     assert agent.counters["archive_candidates"] == 2
+
+
+def test_f170_gives_the_phase_level_and_signal_quality_the_module_reports():
+    import random
+    from edge.uplink import Uplink, UplinkSettings
+    from plc_channel.topology import quality
+    from protocols.gdw1376_1 import Unit
+    from protocols.gdw1376_1.units import AFN_CLASS1
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 6, "hplc", 3, DEFAULT_EPOCH)
+    agent, port, _ = agent_on(area, area.meters)
+    Uplink(agent, UplinkSettings("127.0.0.1:0", "0171", 1), random.Random(1))
+    env.run(until=START + 120)                       # synced (10F2) and the freezes read
+    link = agent.buses[port].link
+    nodes = module_facts.nodes(agent.store, port)
+    assert all(n["quality"] is not None for n in nodes.values())
+    assert set(link.signals) == set(nodes)           # the R bytes of each meter's reply
+    ask = [Unit(AFN_CLASS1, 170, pn, None, False) for pn in sorted(agent.uplink.points())]
+    for u in agent.uplink._class1(None, ask):
+        m = area.meters[u.pn - 1]
+        addr = m.addr[::-1].hex()
+        assert agent.uplink.points()[u.pn] == addr
+        v = u.value
+        assert v["port"] == 31 and v["relay_level"] == area.network.depth(m.addr)
+        assert v["phase"] == area.network.phase_of(m.addr)
+        q = quality(area.network.snr_of(m.addr))
+        assert v["quality"] == q * 0x11 > 0 and v["last_ok"] == 1 and v["last_ok_at"]
+        del link.signals[addr]                       # no reply heard: the 10F2 figure
+        [again] = agent.uplink._class1(None, [u])
+        assert again.value["quality"] == nodes[addr]["quality"] * 0x11

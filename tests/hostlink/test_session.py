@@ -224,3 +224,51 @@ def test_frames_for_another_terminal_are_ignored():
     other = Frame(0x0D, b"", up=False, prm=True, func=11, region="0171", terminal=9)
     p.session.receive_data(encode_frame(other), p.now)
     assert p.session.counters["frame_not_for_us"] == 1 and not p.session.data_to_send()
+
+
+class PullOnly(Backlog):
+    """A handler with nothing to push: ``next_upload`` must not be asked."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked = 0
+
+    def next_upload(self, max_bytes):
+        self.asked += 1
+        return None
+
+
+def test_a_handler_with_nothing_to_push_is_not_asked_for_an_upload():
+    handler = PullOnly()
+    p = Pair(handler, heartbeat_s=30)
+    p.connect()
+    p.pump()
+    p.run(120)
+    assert p.session.online and p.store.terminals()[0]["heartbeats"] == 4
+    assert handler.asked == 0
+
+
+def test_every_seq_waiting_closes_the_link_and_is_counted_once():
+    p = Pair(Backlog([unit(d) for d in range(1, 20)]), heartbeat_s=10, confirm_timeout_s=3600,
+             window=14, upload_per_s=100, max_missed=100)
+    p.connect()
+    p.pump()
+    p.drop_down = lambda data: True          # nothing is confirmed from now on
+    p.run(35)
+    assert p.session.wants_close
+    assert p.session.counters["seq_exhausted"] == 1
+
+
+def test_a_new_heartbeat_period_retunes_the_running_session():
+    p = Pair(Backlog(), heartbeat_s=60)
+    p.connect()
+    p.pump()
+    p.run(10)
+    p.session.retune(300.0, p.now)
+    p.run(280)
+    assert p.store.terminals()[0]["heartbeats"] == 0         # not at 60 s any more
+    p.run(20)
+    assert p.store.terminals()[0]["heartbeats"] == 1          # at 300 s
+    assert p.session.settings.heartbeat_s == 300.0 and p.session.counters["heartbeat_retuned"] == 1
+    p.session.retune(30.0, p.now)                             # shorter, overdue: now
+    assert p.session.next_deadline() <= p.now + 30.0

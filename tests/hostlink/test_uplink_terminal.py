@@ -10,7 +10,7 @@ from edge.plan import Settings
 from edge.store import Reading, Store
 from edge.terminal_params import TerminalClock, TerminalParams
 from edge.uplink import Uplink, UplinkSettings
-from protocols.civil import from_civil, to_civil
+from protocols.civil import from_civil, iso, to_civil
 from protocols.gdw1376_1 import Tp, Unit, parse_units
 from protocols.gdw1376_1.params import AFN_VERSION, a1_of_civil
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONTROL, AFN_QUERY, AFN_SET)
@@ -219,3 +219,195 @@ def test_a_handler_that_fails_denies_and_the_uplink_serves_on(tmp_path, monkeypa
     monkeypatch.undo()
     [a] = ask(agent, down(AFN_VERSION, [Unit(AFN_VERSION, 1, 0, None, False)]))
     assert a.afn == AFN_VERSION
+# public master requests (docs/gdw1376_1-notes.md, "Function codes of the master's requests")
+PUBLIC_QUERIES = ["68 32 00 32 00 68 4B 00 50 02 00 02 09 70 00 00 01 00 19 16",    # AFN09 F1
+                  "68 32 00 32 00 68 4B 01 32 B4 37 02 0A 65 00 00 10 0A F4 16",    # AFN0A
+                  "68 32 00 32 00 68 4B 84 51 5C FD 02 0C 61 01 01 40 14 3E 16"]    # AFN0C
+PUBLIC_SETS = ["68 76 00 76 00 68 4A 00 00 FF FF 20 04 63 01 01 02 06 EE EE EE 03 32 02 64 04"
+               " 96 06 64 05 00 0A 14 3C 55 F6 16",                                   # AFN04
+               "68 6A 00 6A 00 68 4A 10 13 39 30 F6 05 F1 00 00 40 03 55 30 10 12 83 15 60 04"
+               " 01 55 30 10 12 00 50 16"]                                            # AFN05 F31
+
+
+def test_the_masters_requests_carry_the_function_public_masters_use(tmp_path):
+    from protocols.gdw1376_1 import Deframer, decode_frame
+    from protocols.gdw1376_1.frame import request_function
+    from tests.helpers import deframe
+    for text in PUBLIC_QUERIES:
+        f = decode_frame(bytes.fromhex(text))
+        assert request_function(f.afn) == f.func == 11, text
+    for text in PUBLIC_SETS:
+        raw = bytes.fromhex(text)
+        assert request_function(raw[12]) == raw[6] & 0x0F == 10, text
+    agent = agent_in(tmp_path / "h.sqlite")
+    master = online(agent)
+    for afn in (AFN_VERSION, AFN_QUERY, AFN_CLASS1, AFN_CLASS2, AFN_SET, AFN_CONTROL):
+        master.request(afn, [Unit(afn, 1, 0, None, False)] if afn in (AFN_VERSION, AFN_QUERY)
+                       else [], 1.0, WEDNESDAY)
+    sent = deframe(Deframer(), [master.data_to_send()])
+    assert [(f.afn, f.func) for f in sent] == [(0x09, 11), (0x0A, 11), (0x0C, 11), (0x0D, 11),
+                                               (0x04, 10), (0x05, 10)]
+
+
+def _f1(heartbeat_min):
+    return {"rts_20ms": 0, "send_delay_min": 5, "timeout_s": 30, "retries": 3, "con_flags": 3,
+            "heartbeat_min": heartbeat_min}
+
+
+def test_f1_retunes_the_heartbeat_and_f3_is_where_the_next_dial_goes(tmp_path):
+    import asyncio
+    import time
+    from hostlink.aio import MasterServer, TerminalClient, local_wall
+    from hostlink.master import OK
+    from tests.hostlink.helpers import concentrator
+
+    path = str(tmp_path / "t.sqlite")
+
+    async def until(predicate, timeout=10.0):
+        end = time.monotonic() + timeout
+        while not predicate():
+            assert time.monotonic() < end, "timed out"
+            await asyncio.sleep(0.02)
+
+    async def scenario():
+        first, second = MasterServer(tmp_path / "m1.sqlite"), MasterServer(tmp_path / "m2.sqlite")
+        _, p1 = await first.listen("127.0.0.1", 0)
+        _, p2 = await second.listen("127.0.0.1", 0)
+        agent = concentrator(2082, path=path, password=PASSWORD.hex(), reconnect_min_s=0.05,
+                             reconnect_max_s=0.2)
+        agent.uplink.settings.master = "127.0.0.1:%d" % p1
+        up = agent.uplink
+
+        def clocks():
+            agent.set_clock(time.monotonic(), local_wall())
+        client = TerminalClient(up.session, "127.0.0.1", 1, before=clocks,
+                                addresses=up.master_addresses)
+        task = asyncio.ensure_future(client.run())
+        try:
+            await until(lambda: first.online())
+            f3 = {"ip": "127.0.0.1", "port": p2, "backup_ip": "127.0.0.1", "backup_port": p1,
+                  "apn": "cmnet"}
+            r = await first.request(first.online()[0], AFN_SET, [
+                Unit(AFN_SET, 1, 0, _f1(7), False), Unit(AFN_SET, 3, 0, f3, False)],
+                pw=PASSWORD)
+            assert r.outcome == OK
+            assert up.session.settings.heartbeat_s == 420.0             # retuned, online
+            assert up.session.next_deadline() <= time.monotonic() + 420.0
+            assert client.port == p1                                  # not redialled yet
+            client.drop()
+            await until(lambda: second.online())                      # the next dial: F3's main
+            await second.close()                                      # main gone: the backup
+            await until(lambda: first.online() and client.port == p1)
+            details = [d.split(" by ")[0] for _, _, d in agent.store.logged("uplink_retuned")]
+            assert details == ["heartbeat 7 min", "master 127.0.0.1:%d, 127.0.0.1:%d" % (p2, p1)]
+        finally:
+            client.stop()
+            await asyncio.wait_for(task, 10)
+            await first.close()
+        agent.store.close()
+        again = agent_in(path)                                       # a restart keeps both
+        assert again.uplink.master_addresses() == [("127.0.0.1", p2), ("127.0.0.1", p1)]
+        assert again.uplink.session.settings.heartbeat_s == 420.0
+    asyncio.run(scenario())
+
+
+def test_a_reading_the_master_pulled_is_delivered_not_lost(tmp_path):
+    from edge.metrics import store_samples
+    agent = agent_in(tmp_path / "p.sqlite", active_upload=False)
+    freeze_at = from_civil(2026, 11, 25, 0, 2)
+    day = [Reading(m, "daily_freeze", 0x05060101, "2026-11-24", {"kwh": [12.5, 3, 3, 3, 3.5],
+                                                                 "at": freeze_at},
+                   read_at=freeze_at) for m in ("000000000001", "000000000002")]
+    agent.store.put_readings(day)
+    online(agent)
+    [a] = ask(agent, down(AFN_CLASS2, [Unit(AFN_CLASS2, 161, 1, {"td": (24, 11, 26)}, False),
+                                       Unit(AFN_CLASS2, 161, 2, {"td": (23, 11, 26)}, False)],
+                          tp=Tp.at(5, WEDNESDAY, 5)))
+    assert [u.value["forward_active"][0] for u in parse_units(AFN_CLASS2, a.data, True)] == [
+        12.5, None]                                       # p2 has no freeze of the 23rd
+    assert agent.store.unsent_count() == 1 and agent.store.pulled_count() == 1
+    samples = {s.name: s.value for s in store_samples(agent.store)}
+    assert samples["gridedge_readings_pulled_total"] == 1
+    agent.store.max_readings = 2                          # a new freeze evicts one reading
+    agent.store.put_readings([Reading("000000000001", "daily_freeze", 0x05060101, "2026-11-25",
+                                      {"kwh": [13.0] * 5}, read_at=freeze_at + 86400)])
+    assert agent.store.counter("readings_evicted") == 1
+    assert agent.store.counter("readings_lost") == 0      # the pulled one went, not p2's
+    assert [r.addr for r in agent.store.readings(period="2026-11-24")] == ["000000000002"]
+
+
+def _task_set(agent, task, pfc, wall):
+    [a] = ask(agent, set_units(pfc, [Unit(AFN_SET, 66, 1, task, False),
+                                     Unit(AFN_SET, 68, 1, {"switch": 0x55}, False)], wall))
+    assert outcome(a) == 1
+
+
+def test_a_due_reading_behind_a_long_not_yet_due_backlog_goes_up(tmp_path):
+    night = from_civil(2026, 11, 25, 0, 30)
+    agent = agent_in(tmp_path / "q.sqlite", wall=night)
+    online(agent)
+    _task_set(agent, dict(F66, base=(0, 0, 1, 25, 11, 26), items=[([1], [161])]), 1, night)
+    first = from_civil(2026, 8, 1)
+    agent.store.put_readings([Reading("000000000002", "daily_freeze", 0x05060101,
+                                      "%04d-%02d-%02d" % to_civil(first + k * 86400)[:3],
+                                      {"kwh": [1.0] * 5}) for k in range(100)])   # p2: no task
+    agent.store.put_readings([Reading("000000000001", "daily_freeze", 0x05060101, day,
+                                      {"kwh": [2.0] * 5}) for day in ("2026-11-25", "2026-11-24")])
+    up = agent.uplink
+    agent.set_clock(agent.now, from_civil(2026, 11, 25, 1, 0, 5))
+    assert up.has_upload()
+    token, afn, units = up.next_upload(4096)
+    assert [(u.fn, u.pn, u.value["td"]) for u in units] == [(161, 1, (24, 11, 26))]
+    assert not up.has_upload()                      # the 25th waits for the next 01:00
+    for where, args, index in up._due_clauses():         # each read by its index, in order
+        plan = " ".join(str(r) for r in agent.store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM reading INDEXED BY %s WHERE confirmed = 0 AND %s"
+            " ORDER BY id LIMIT 1" % (index, where), args))
+        assert "USING INDEX " + index in plan, plan
+
+
+def test_the_stores_due_condition_is_the_tasks_rule(tmp_path):
+    from edge.report_tasks import due
+    agent = agent_in(tmp_path / "r.sqlite", wall=from_civil(2026, 11, 1))
+    agent.settings.curve_interval_min = 15
+    online(agent)
+    tasks = [dict(F66, unit="hour", period=6, base=(0, 30, 0, 1, 11, 26),
+                  items=[([1], [161]), ([1], [101]), (["all"], [177])])]
+    _task_set(agent, tasks[0], 1, agent.wall)
+    rs = []
+    for k in range(40):
+        t = from_civil(2026, 10, 28) + k * 5 * 3600 + 17 * 60
+        addr = "00000000000%d" % (1 + k % 2)
+        rs.append(Reading(addr, "daily_freeze", 1, iso(t)[:10], {"kwh": [1.0] * 5}))
+        rs.append(Reading(addr, "settlement", 2, iso(t)[:7], {"kwh": [1.0] * 5}))
+        rs.append(Reading(addr, "load_curve", 3, iso(t - t % 900), {"values": [1.0]}))
+        rs.append(Reading("000000000009", "daily_freeze", 1, iso(t)[:10], {}))  # no point
+    agent.store.put_readings(rs)
+    up = agent.uplink
+    unmapped = len({r.period for r in rs if r.addr == "000000000009"})
+    for hours in range(0, 24 * 8, 7):
+        agent.set_clock(agent.now, from_civil(2026, 10, 29) + hours * 3600)
+        chosen = {i for i, _ in agent.store.unsent(10 ** 6, up._due_clauses())}
+        every = agent.store.unsent(10 ** 6)
+        rule = {i for i, r in every if due(up.report_tasks(), up.upload_unit(r), agent.wall)}
+        assert chosen == rule, iso(agent.wall)
+        assert all(r.addr != "000000000009" for _, r in every)    # no point: dropped, counted
+    assert agent.counters["uplink_unmapped"] == unmapped
+
+
+def test_a_heartbeat_set_acts_once_and_only_with_the_password_and_a_fresh_label(tmp_path):
+    agent = agent_in(tmp_path / "s.sqlite")
+    online(agent)
+    s = agent.uplink.session
+    f1 = [Unit(AFN_SET, 1, 0, _f1(3), False)]
+    [a] = ask(agent, down(AFN_SET, f1, pw=bytes(16), tp=Tp.at(1, WEDNESDAY, 5)))
+    assert outcome(a) == 2 and s.settings.heartbeat_s == 60.0          # wrong password
+    [a] = ask(agent, down(AFN_SET, f1, pw=PASSWORD))
+    assert outcome(a) == 2 and s.settings.heartbeat_s == 60.0          # no time label
+    [a] = ask(agent, down(AFN_SET, f1, pw=PASSWORD, tp=Tp.at(2, WEDNESDAY - 3600, 5)))
+    assert outcome(a) == 2 and s.settings.heartbeat_s == 60.0          # stale label
+    [a] = ask(agent, set_units(3, f1))
+    assert outcome(a) == 1 and s.settings.heartbeat_s == 180.0
+    [a] = ask(agent, set_units(4, f1, WEDNESDAY + 1))                   # the same again
+    assert outcome(a) == 1 and len(agent.store.logged("uplink_retuned")) == 1
+    assert s.counters["heartbeat_retuned"] == 1
