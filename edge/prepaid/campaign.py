@@ -160,14 +160,15 @@ def parse_file(doc, archive=None):
     values = FILE.load(doc, problems)
     out = []
     for k, c in enumerate(values.get("campaign") or []):
-        if not isinstance(c, dict) or any(c.get(f) is None for f in ("id", "effective",
-                                                                      "tariff")):
+        if not isinstance(c, dict):
             continue
         place = "prices.toml.campaign[%d]" % k
         meters = c.get("meters")
         if isinstance(meters, list) and archive is not None:
             problems += [("%s.meters" % place, "meter %s is not in the archive" % a)
                          for a in meters if a not in archive.meters]
+        if any(c.get(f) is None for f in ("id", "effective", "tariff")):
+            continue
         target = ({"meters": list(meters)} if isinstance(meters, list) else
                   {"tariff_class": c["tariff_class"]} if c.get("tariff_class") else None)
         tariff = {k2: v for k2, v in c["tariff"].items() if v is not None}
