@@ -181,9 +181,10 @@ class Prepaid(Carrier):
             return None
         if cost is not None:
             for at, c in changes:
-                if at in crossed and self.campaigns.state(c.id, meter.addr) == CAMPAIGN_PENDING:
-                    self.campaigns.move(c.id, meter.addr, "switched", self.agent.wall,
-                                        "ledger split at %s kWh" % splits[at][0])
+                if at <= v["at"] and self.campaigns.state(c.id, meter.addr) == CAMPAIGN_PENDING:
+                    note = ("ledger split at %s kWh" % splits[at][0] if at in crossed else
+                            "first reading charged after the switch")
+                    self.campaigns.move(c.id, meter.addr, "switched", self.agent.wall, note)
         return cost
 
     def local_meters(self, customer):

@@ -55,43 +55,69 @@ def regs(m, t):
     return [reads._energy(m, 0x01, k, t) for k in range(5)]
 
 
-def test_a_ladder_change_at_midnight_bills_right_on_local_and_remote_meters():
-    env, area, agent, runtime = build(12)
+def mischarged_uyuan(agent, area, i, payments):
+    """Ground truth: the agent's balance less what the meter's own registers at the first
+    reading, at its switch-over freeze and at the last charged reading cost under the old and
+    the new tariff, with the customer's payments."""
+    m = firmware(area.meters[i])
+    addr = area.meters[i].addr[::-1].hex()
+    acct = agent.prepaid.ledger.accounts["%012d" % (i + 1)]
+    ref = Account(acct.customer, 500 * 10 ** 6 + sum(payments))
+    first = next(r for r in agent.store.readings(addr, "prepaid") if r.quality == "ok")
+    ref.charge(first.value["kwh"], first.value["at"], tariff_from_dict(OLD))
+    ref.charge(regs(m, m.clock.true_time(SWITCH)), SWITCH, tariff_from_dict(OLD))
+    ref.charge([c / 100.0 for c in acct.regs], acct.regs_at, tariff_from_dict(NEW))
+    assert acct.regs_at > SWITCH
+    return acct.balance - ref.balance
+
+
+def test_a_ladder_change_at_midnight_bills_right_on_40_meters_half_local_half_remote():
+    env, area, agent, runtime = build(40)
     fw = [firmware(m) for m in area.meters]
+    addr = [m.addr[::-1].hex() for m in area.meters]
     local = [i for i, m in enumerate(fw) if m.mode == LOCAL]
     remote = [i for i, m in enumerate(fw) if m.mode != LOCAL]
-    assert len(local) >= 3 and len(remote) >= 3
-    dead = local[0]
-    fw[dead].power_down(env.now)
+    assert len(local) >= 10 and len(remote) >= 10
+    dead = [local[0], remote[0]]                    # 5 %: unreachable until 02:00 after it
+    faulty = local[1]                               # a firmware that loses its standby prices
+    for i in dead:
+        fw[i].power_down(env.now)
     campaign = Campaign("2026-ladder", SWITCH, NEW)
     store = Campaigns(agent.store.db)
     assert store.post([campaign], agent.archive, env.now) == [True]
     assert store.post([campaign], agent.archive, env.now) == [False]      # idempotent
-    env.run(until=SWITCH + 14 * 3600.0)
+    paid = {i: [] for i in remote}
 
-    states = {r[1]: (r[3], r[4]) for r in store.rows("2026-ladder")}
-    addr = [m.addr[::-1].hex() for m in area.meters]
-    wrong_price = 0
+    def pay(label):
+        for i in remote[1:4]:                       # payments on both sides of the switch
+            assert runtime.call(agent.prepaid.pay, "%s-%d" % (label, i), "%012d" % (i + 1), 20.0)
+            paid[i].append(20 * 10 ** 6)
+    env.run(until=SWITCH - 3600.0)
+    pay("before")
+    env.run(until=SWITCH - 1800.0)
+    fw[faulty].wallet.standby_prices = (0.5,) * 4
+    env.run(until=SWITCH + 3600.0)
+    pay("after")
+    env.run(until=SWITCH + 2 * 3600.0)
+    assert {store.state("2026-ladder", addr[i]) for i in dead} == {"unreachable", "pending"}
+    for i in dead:
+        fw[i].power_up(env.now)
+    env.run(until=SWITCH + 16 * 3600.0)
+
+    states = {r[1]: (r[3], r[4], r[6]) for r in store.rows("2026-ladder")}
+    wrong_price = [i for i in local if i != faulty and (
+        fw[i].wallet.prices != (0.6,) * 4 or fw[i].wallet.ladder != ([5.0], [0.0, 0.3]))]
+    assert wrong_price == []                          # KPI: billing at the wrong price
     for i in local:
-        if i == dead:
-            assert states[addr[i]][0] == "unreachable"
-            continue
-        assert states[addr[i]][0] == "switched", states[addr[i]]
-        if fw[i].wallet.prices != (0.6,) * 4 or fw[i].wallet.ladder != ([5.0], [0.0, 0.3]):
-            wrong_price += 1
-    assert wrong_price == 0
-
-    new, old = tariff_from_dict(NEW), tariff_from_dict(OLD)
+        if i != faulty:
+            assert states[addr[i]][0] == "switched", states[addr[i]]
+    assert states[addr[faulty]][0] == "failed"
+    assert states[addr[faulty]][1].startswith("billing at the wrong price")
+    late = [n for e in states[addr[dead[0]]][2] for n in e[2:]]
+    assert "4 items written after the switch time" in late
     for i in remote:
-        acct = agent.prepaid.ledger.accounts["%012d" % (i + 1)]
-        assert states[addr[i]][0] == "switched", states[addr[i]]
-        assert acct.regs_at > SWITCH
-        ref = Account(acct.customer, 500 * 10 ** 6)
-        first = agent.store.readings(addr[i], "prepaid")[0]
-        ref.charge(first.value["kwh"], first.value["at"], old)
-        ref.charge(regs(fw[i], fw[i].clock.true_time(SWITCH)), SWITCH, old)   # its freeze
-        ref.charge([c / 100.0 for c in acct.regs], acct.regs_at, new)
-        assert acct.balance == ref.balance                 # mis-charged: 0 micro-yuan
+        assert states[addr[i]][0] == "switched", (i, states[addr[i]])
+        assert mischarged_uyuan(agent, area, i, paid[i]) == 0     # KPI: exact micro-yuan
     gauge = {s.labels["state"]: s.value for s in agent.metrics()
              if s.name == "gridedge_price_campaign_meters"}
-    assert gauge["switched"] == len(area.meters) - 1 and gauge["unreachable"] == 1
+    assert gauge["switched"] == len(area.meters) - 1 and gauge["failed"] == 1
