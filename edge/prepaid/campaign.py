@@ -204,13 +204,17 @@ class Campaigns:
 
     def post(self, campaigns, archive, at):
         """Store ``campaigns`` (checked by ``parse_file``) with a pending row per covered meter
-        with prepaid cost control, in one transaction. An id stored before with other content
-        is refused (CampaignError) and nothing is stored. Returns, per campaign, whether new."""
+        with prepaid cost control, in one transaction. An id stored before with other content,
+        or a new one effective before ``at``, is refused (CampaignError) and nothing is stored.
+        Returns, per campaign, whether new."""
         known = {c.id: c for c in self.all()}
         clash = [c.id for c in campaigns if c.id in known and not known[c.id].same(c)]
         if clash:
             raise CampaignError("campaign %s was posted before with other content"
                                 % ", ".join(clash))
+        past = [c.id for c in campaigns if c.id not in known and c.effective <= at]
+        if past:        # energy already billed after the instant cannot be split any more
+            raise CampaignError("campaign %s is effective in the past" % ", ".join(past))
         out = []
         with transaction(self.db):
             for c in campaigns:

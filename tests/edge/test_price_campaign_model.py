@@ -43,6 +43,9 @@ def test_states_follow_the_table_and_wrong_moves_are_typed(tmp_path):
     other = C.Campaign("c", T, {"kind": "flat", "price": 0.7})
     with pytest.raises(C.CampaignError):
         s.post([other], archive(), 5.0)
+    with pytest.raises(C.CampaignError, match="effective in the past"):
+        s.post([C.Campaign("late", T, {"kind": "flat", "price": 0.7})], archive(), T + 1)
+    assert s.post([c], archive(), T + 1) == [False]        # known: still a no-op
 
 
 def test_a_ladder_maps_to_rate_prices_and_ladder_differences():

@@ -32,15 +32,15 @@ tariff = "flat"
 """
 GOOD = """
 [[campaign]]
-id = "2027-ladder"
-effective = "2027-01-01 00:00"
+id = "2099-ladder"
+effective = "2099-01-01 00:00"
 [campaign.tariff]
 kind = "ladder"
 blocks = [[2760, 0.4883], [4800, 0.5383], ["none", 0.7883]]
 
 [[campaign]]
-id = "2027-flat-list"
-effective = "2027-01-01 00:00"
+id = "2099-flat-list"
+effective = "2099-01-01 00:00"
 meters = ["000000000002"]
 [campaign.tariff]
 kind = "flat"
@@ -78,14 +78,14 @@ def test_price_file_is_checked_whole_then_posted_once(tmp_path):
     out = run("prepaid", "price", "--config", str(cfg), "--file", str(good))
     assert out.exit_code == 0, out.output
     lines = [json.loads(x) for x in out.output.splitlines()]
-    assert lines == [{"campaign": "2027-ladder", "posted": True, "meters": 2},
-                     {"campaign": "2027-flat-list", "posted": True, "meters": 1}]
+    assert lines == [{"campaign": "2099-ladder", "posted": True, "meters": 2},
+                     {"campaign": "2099-flat-list", "posted": True, "meters": 1}]
     again = run("prepaid", "price", "--config", str(cfg), "--file", str(good))
     assert [json.loads(x)["posted"] for x in again.output.splitlines()] == [False, False]
     good.write_text(GOOD.replace("price = 0.6", "price = 0.7"))
     clash = run("prepaid", "price", "--config", str(cfg), "--file", str(good))
-    assert clash.exit_code == 2 and "2027-flat-list" in clash.output
+    assert clash.exit_code == 2 and "2099-flat-list" in clash.output
     shown = json.loads(run("prepaid", "campaigns", "--config", str(cfg)).output)
     assert [(c["id"], c["meters"]["pending"]) for c in shown] == [
-        ("2027-flat-list", 1), ("2027-ladder", 2)]
+        ("2099-flat-list", 1), ("2099-ladder", 2)]
     assert shown[0]["tariff"] == {"kind": "flat", "price": 0.6}
