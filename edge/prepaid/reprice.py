@@ -1,6 +1,7 @@
 """Re-pricing a local-cost-control meter (本地费控调价): write the standby rate prices
-(040502FF), the standby ladder (04060AFF) and both switch-over times (04000108, 04000109),
-read every one back, and after the switch verify that the wallet falls at the new price against
+(040502FF), the standby ladder (04060AFF) and both switch-over times (04000108, 04000109) -
+plaintext at the meter's password level, or at level 98 with the ESAM session's MAC where the
+meter is archived secured (the phase-1 backends) - read every one back, and after the switch verify that the wallet falls at the new price against
 the energy registers. Every step is journaled in the campaign's meter row.
 
 The campaign's tariff maps onto the meter's two price parts (电价 = 费率电价 + 阶梯电价): flat
@@ -9,12 +10,14 @@ the first block's price and the ladder prices to each block's difference from it
 """
 import logging
 
-from protocols.dlt645 import apdu, di as DI
+from protocols.dlt645 import apdu, const as K, di as DI
 
 from edge.effects import SleepUntil, Transact
 from edge.jobs import _value
 from edge.prepaid import campaign as C
 from edge.prepaid.jobs import RETRY_STEPS_S
+from edge.prepaid.security import SecurityError
+from edge.prepaid.sessions import serr_text
 from edge.prepaid.tariff import Flat, Ladder, TimeOfUse, UYUAN, centi_kwh
 from edge.scheduler import PREPAID
 
@@ -110,10 +113,6 @@ class Repricer:
             self.running.discard((c.id, meter.addr))
 
     def _job(self, meter, c):
-        if self.engine.secured(meter):
-            self._move(c, meter, "fail", "meter is archived for ESAM security: a secured "
-                       "parameter write (0x03 with MAC) is not implemented yet")
-            return
         failures = 0
         while self.campaigns.state(c.id, meter.addr) in (C.PENDING, C.UNREACHABLE, C.WRITTEN):
             state = self.campaigns.state(c.id, meter.addr)
@@ -134,16 +133,40 @@ class Repricer:
         if self.campaigns.state(c.id, meter.addr) == C.VERIFIED:
             yield from self._verify(meter, c)
 
+    def _requests(self, meter, c):
+        """Generator: the writes, level 98 with the ESAM session's MACs for a secured meter;
+        (requests or None, why not)."""
+        engine = self.engine
+        if not engine.secured(meter):
+            level, password = engine.level(meter), engine.password(meter)
+            return [apdu.Write(di, raw, level, password) for di, raw in writes(c)], None
+        try:
+            session, why, _ = yield from engine.sessions.ensure(self.agent, meter,
+                                                                engine.operator)
+            if session is None:
+                return None, why
+            return [apdu.Write(di, raw + engine.security.parameter_mac(
+                session, DI.to_bytes(di), raw), K.LEVEL_CIPHER, b"\x00\x00\x00",
+                engine.operator) for di, raw in writes(c)], None
+        except SecurityError as exc:
+            return None, "final: %s" % exc
+
     def _write(self, meter, c):
         """Generator: every write in one exchange; (why not done or None, whether final)."""
-        level = self.engine.level(meter)
-        password = self.engine.password(meter)
-        reqs = [apdu.Write(di, raw, level, password) for di, raw in writes(c)]
+        reqs, why = yield from self._requests(meter, c)
+        if reqs is None:
+            if why.startswith("final: "):
+                self._move(c, meter, "fail", why[len("final: "):])
+                return None, True
+            return why, False
         result = yield Transact(reqs, self.agent.now)
         for req, reply in zip(reqs, result.replies):
             if isinstance(reply, apdu.ErrorReply):
-                self._move(c, meter, "fail", "write %s refused (ERR %02X)" % (
-                    DI.text(req.di), reply.err or 0))
+                text = "write %s refused (%s)" % (DI.text(req.di), self.engine.sessions.on_reply(
+                    meter.addr, reply) or serr_text(reply))
+                if reply.serr is not None and reply.serr & K.SERR_IDENTITY:
+                    return text, False              # the session ended: authenticate again
+                self._move(c, meter, "fail", text)
                 return None, True
             if not isinstance(reply, apdu.Ack):
                 return "write %s: %s" % (DI.text(req.di), result.kind), False

@@ -399,11 +399,24 @@ class Meter:
         setter = _WRITERS.get(req.di)
         if item is None or setter is None or item.writable_level is None:
             return apdu.ErrorReply(K.F_WRITE, K.ERR_OTHER)
-        err = self._authorise(req.level, req.password, item.writable_level, t)
-        if err:
-            return apdu.ErrorReply(K.F_WRITE, err)
+        raw = req.value
+        if req.level == K.LEVEL_CIPHER:           # data + MAC under the ESAM session
+            if self.esam is None or len(raw) < 4:
+                return apdu.ErrorReply(K.F_WRITE, 0, K.SERR_OTHER)
+            raw, mac = raw[:-4], raw[-4:]
+            try:
+                self.esam.check_parameter(DI.to_bytes(req.di), raw, mac, t)
+            except ValueError as exc:
+                serr = K.SERR_IDENTITY if str(exc) == "identity" else K.SERR_ESAM_VERIFY
+                return apdu.ErrorReply(K.F_WRITE, 0, serr)
+        elif req.di in _SECURED_WRITES and self.esam is not None and not self.plaintext_control:
+            return apdu.ErrorReply(K.F_WRITE, K.ERR_PASSWORD)
+        else:
+            err = self._authorise(req.level, req.password, item.writable_level, t)
+            if err:
+                return apdu.ErrorReply(K.F_WRITE, err)
         try:
-            value = item.decode(req.value)
+            value = item.decode(raw)
         except ProtocolDecodeError:
             return apdu.ErrorReply(K.F_WRITE, K.ERR_OTHER)
         if value is None or setter(self, req, value, t) is False:
@@ -632,7 +645,7 @@ def _set_switch(attr):
         if meter.wallet is None:
             return False
         meter.advance(t)
-        setattr(meter.wallet, attr, values.time_seconds("YYMMDDhhmm", req.value))
+        setattr(meter.wallet, attr, values.time_seconds("YYMMDDhhmm", req.value[:5]))
     return setter
 
 
@@ -658,6 +671,9 @@ _WRITERS = {
     DI.DI_PRICE_SWITCH_TIME: _set_switch("price_switch"),
     DI.DI_LADDER_SWITCH_TIME: _set_switch("ladder_switch"),
 }
+
+_SECURED_WRITES = (DI.DI_STANDBY_PRICES, DI.DI_STANDBY_LADDER, DI.DI_PRICE_SWITCH_TIME,
+                   DI.DI_LADDER_SWITCH_TIME)     # a secured meter takes these with a MAC only
 
 _HANDLERS = {
     K.F_READ: Meter._read, K.F_READ_FOLLOW_UP: Meter._read_follow_up,

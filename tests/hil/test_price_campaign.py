@@ -33,3 +33,66 @@ def test_the_same_seed_gives_the_same_run():
     a = PriceRun(count=10, seed=3, unreachable_share=0.1).run(hours_after=6.0)
     b = PriceRun(count=10, seed=3, unreachable_share=0.1).run(hours_after=6.0)
     assert a == b
+
+
+# --- secured local meters: level-98 writes with the ESAM session's MAC -----------------------
+
+def secured_run(**prepaid):
+    import simpy
+    from edge.agent import Agent
+    from edge.archive import Archive
+    from edge.plan import Settings
+    from edge.prepaid.campaign import Campaign, Campaigns
+    from edge.prepaid.engine import PrepaidSettings
+    from edge.store import Store
+    from hil.price_run import NEW, PORT, START, SWITCH
+    from hil.simruntime import SimRuntime
+    from meter_sim.faults import firmware
+    from meter_sim.population import DEFAULT_EPOCH
+    from plc_channel.area import build_area
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 3, "rs485", 4, DEFAULT_EPOCH,
+                      population={"local_share": 1.0, "secured_share": 1.0})
+    doc = {"port": [{"name": PORT, "url": "sim:rs485", "medium": "rs485"}],
+           "meter": [{"addr": m.addr[::-1].hex(), "port": PORT, "prepaid": "local",
+                      "control_level": level, "customer": "%012d" % (i + 1)}
+                     for i, (m, level) in enumerate(zip(area.meters, (152, 152, 2)))]}
+    settings = PrepaidSettings.from_dict(dict({"every_min": 15, "security": "test-key",
+                                               "audit_every_h": 0, "inbox_s": 60}, **prepaid))
+    agent = Agent(Archive.from_dict(doc), Store(":memory:", durable=False),
+                  Settings(curve_every_min=0, event_every_h=0, clock_check_h=None),
+                  now=env.now, wall=env.now, prepaid=settings)
+    SimRuntime(env, agent, {PORT: area.network})
+    for m in area.meters:
+        firmware(m).wallet._balance = 500.0
+    store = Campaigns(agent.store.db)
+    store.post([Campaign("c", SWITCH, NEW)], agent.archive, env.now)
+    return env, area, agent, store, [m.addr[::-1].hex() for m in area.meters]
+
+
+def test_secured_meters_take_the_price_set_only_with_the_sessions_mac():
+    from hil.price_run import SWITCH
+    from meter_sim.faults import firmware
+    env, area, agent, store, addr = secured_run()
+    env.run(until=SWITCH + 12 * 3600.0)
+    rows = {r[1]: r for r in store.rows("c")}
+    for a, m in zip(addr[:2], area.meters[:2]):
+        assert rows[a][3] == "switched", rows[a]
+        assert firmware(m).wallet.prices == (0.6,) * 4
+    plain = rows[addr[2]]                     # archived level 2: plaintext, which it refuses
+    assert plain[3] == "failed" and "refused (ERR 04" in plain[4]
+    assert firmware(area.meters[2]).wallet.standby_prices is None
+    assert agent.prepaid.sessions.stats["authentications"] >= 2
+
+
+def test_a_wrong_key_cannot_re_price_a_secured_meter():
+    from hil.price_run import START
+    from meter_sim.faults import firmware
+    env, area, agent, store, addr = secured_run()
+    agent.prepaid.security.key = b"not the meters' key"
+    env.run(until=START + 1800.0)
+    rows = {r[1]: r for r in store.rows("c")}
+    assert rows[addr[0]][3] == "unreachable"           # refused authentication: retried
+    notes = [n for e in rows[addr[0]][6] for n in e[2:]]
+    assert any("SERR 0008" in n for n in notes), notes
+    assert firmware(area.meters[0]).wallet.standby_prices is None
