@@ -87,6 +87,7 @@ class Repricer:
         self.agent = engine.agent
         self.campaigns = campaigns
         self.running = set()
+        self.refusals = {}              # (campaign, meter) -> identity authentications refused
 
     def start(self):
         """Spawn a job for every open local row without one (at start and on each post)."""
@@ -141,10 +142,10 @@ class Repricer:
             level, password = engine.level(meter), engine.password(meter)
             return [apdu.Write(di, raw, level, password) for di, raw in writes(c)], None
         try:
-            session, why, _ = yield from engine.sessions.ensure(self.agent, meter,
-                                                                engine.operator)
+            session, why, answered = yield from engine.sessions.ensure(self.agent, meter,
+                                                                       engine.operator)
             if session is None:
-                return None, why
+                return None, ("refused: " if answered else "") + why
             return [apdu.Write(di, raw + engine.security.parameter_mac(
                 session, DI.to_bytes(di), raw), K.LEVEL_CIPHER, b"\x00\x00\x00",
                 engine.operator) for di, raw in writes(c)], None
@@ -158,6 +159,11 @@ class Repricer:
             if why.startswith("final: "):
                 self._move(c, meter, "fail", why[len("final: "):])
                 return None, True
+            if why.startswith("refused: "):
+                self.refusals[(c.id, meter.addr)] = self.refusals.get((c.id, meter.addr), 0) + 1
+                if self.refusals[(c.id, meter.addr)] > len(RETRY_STEPS_S):
+                    self._move(c, meter, "fail", why)       # it answers, and keeps refusing
+                    return None, True
             return why, False
         result = yield Transact(reqs, self.agent.now)
         for req, reply in zip(reqs, result.replies):

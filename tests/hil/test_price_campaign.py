@@ -92,7 +92,8 @@ def test_a_wrong_key_cannot_re_price_a_secured_meter():
     agent.prepaid.security.key = b"not the meters' key"
     env.run(until=START + 1800.0)
     rows = {r[1]: r for r in store.rows("c")}
-    assert rows[addr[0]][3] == "unreachable"           # refused authentication: retried
+    assert rows[addr[0]][3] == "failed"        # refused authentication: retried, then failed
+    assert rows[addr[0]][4].startswith("refused: identity authentication refused: SERR 0008")
     notes = [n for e in rows[addr[0]][6] for n in e[2:]]
-    assert any("SERR 0008" in n for n in notes), notes
+    assert sum("SERR 0008" in n for n in notes) == 4, notes
     assert firmware(area.meters[0]).wallet.standby_prices is None
