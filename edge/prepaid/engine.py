@@ -6,6 +6,8 @@ pass the same checks as the policy's own: a trip under keep-power or in a friend
 a close of a meter still below its close-allowed amount, is refused and journaled as such. A
 relay control a master forwards as a DL/T 645 frame (AFN10 F1) to one of our meters passes the
 same checks (``forward``); the journal and the command jobs are ``edge.prepaid.carrier``'s.
+Price campaigns (``edge.prepaid.campaign``) re-price local wallets (``reprice``) and switch the
+remote customers' ledgers at their instant (``pricing``).
 """
 import itertools
 

@@ -90,12 +90,15 @@ class Repricer:
         self.refusals = {}              # (campaign, meter) -> identity authentications refused
 
     def start(self):
-        """Spawn a job for every open local row without one (at start and on each post)."""
+        """Spawn a job for every open local row without one (at start, then each time the
+        payment inbox is looked at: campaigns posted by ``gridedge prepaid price``)."""
+        by_id = None
         for cid, addr, mode, state, _, _, _ in self.campaigns.rows(states=C.OPEN):
             m = self.agent.archive.meters.get(addr)
             if mode != "local" or m is None or (cid, addr) in self.running:
                 continue
-            c = self.campaigns.get(cid)
+            by_id = by_id or {k.id: k for k in self.campaigns.all()}
+            c = by_id[cid]
             self.running.add((cid, addr))
             self.agent.spawn(self.job(m, c), m, PREPAID, m.port)
 
