@@ -1,8 +1,9 @@
 """Re-pricing a local-cost-control meter (本地费控调价): write the standby rate prices
 (040502FF), the standby ladder (04060AFF) and both switch-over times (04000108, 04000109) -
 plaintext at the meter's password level, or at level 98 with the ESAM session's MAC where the
-meter is archived secured (the phase-1 backends) - read every one back, and after the switch verify that the wallet falls at the new price against
-the energy registers. Every step is journaled in the campaign's meter row.
+meter is archived secured (the phase-1 backends) - read every one back, and after the switch
+verify that the wallet falls at the new price against the energy registers. Every step is
+journaled in the campaign's meter row.
 
 The campaign's tariff maps onto the meter's two price parts (电价 = 费率电价 + 阶梯电价): flat
 and time-of-use set the rate prices and a ladder of no blocks; a ladder sets every rate price to
