@@ -89,6 +89,10 @@ def samples(agent):
             out.append(Sample("gridedge_commands", "gauge",
                               "Relay and cost-control commands in the journal, by state.",
                               {"state": state}, n))
+    if agent.prepaid is not None:
+        for state, n in sorted(agent.prepaid.campaigns.counts().items()):
+            out.append(Sample("gridedge_price_campaign_meters", "gauge",
+                              "Meters of price campaigns (调价) by state.", {"state": state}, n))
     if agent.uplink is not None:
         out.extend(uplink_samples(agent.uplink, agent.now))
     return out

@@ -6,6 +6,8 @@ pass the same checks as the policy's own: a trip under keep-power or in a friend
 a close of a meter still below its close-allowed amount, is refused and journaled as such. A
 relay control a master forwards as a DL/T 645 frame (AFN10 F1) to one of our meters passes the
 same checks (``forward``); the journal and the command jobs are ``edge.prepaid.carrier``'s.
+Price campaigns (``edge.prepaid.campaign``) re-price local wallets (``reprice``) and switch the
+remote customers' ledgers at their instant (``pricing``).
 """
 import itertools
 
@@ -13,6 +15,9 @@ from protocols.civil import iso
 
 from edge.effects import SleepUntil
 from edge.prepaid.audit import PARAMETERS, LocalAudit
+from edge.prepaid.campaign import PENDING as CAMPAIGN_PENDING, Campaigns
+from edge.prepaid import pricing
+from edge.prepaid.reprice import Repricer
 from edge.prepaid.carrier import Carrier, forward_id, forwarded_action
 from edge.prepaid.jobs import PrepaidRead
 from edge.prepaid.ledger import Ledger
@@ -117,6 +122,8 @@ class Prepaid(Carrier):
         for addr, (action, source) in self.journal.last_relay_done().items():
             self.belief(addr).for_credit = action == TRIP and source == "policy"
         self.topups = TopUps(self)
+        self.campaigns = Campaigns(agent.store.db)
+        self.repricer = Repricer(self, self.campaigns)
 
     def resume(self):
         """Carry on with the commands a restart interrupted (their state is in the journal), and
@@ -125,6 +132,7 @@ class Prepaid(Carrier):
             self.agent.spawn(self._inbox_job(), None, PREPAID, None)
         self.resume_commands()
         self.topups.resume()
+        self.repricer.start()
 
     def meters(self, customer=None):
         return [m for m in self.agent.archive.meters.values() if m.prepaid == "remote"
@@ -148,10 +156,38 @@ class Prepaid(Carrier):
         else:
             b.high_since = None
         acct = self.ledger.accounts[meter.customer]
-        tariff = self.settings.tariffs.get(meter.tariff) or next(iter(self.settings.tariffs.values()))
-        if acct.charge(v["kwh"], v["at"], tariff) is not None:
+        if self._charge(meter, acct, v) is not None:
             self.ledger.save(acct)
         self.evaluate(meter)
+
+    def _charge(self, meter, acct, v):
+        """Charge a reading under the meter's tariff and the campaigns covering it: a reading
+        across a switch is split at the meter's own registers of the instant, or held."""
+        tariff = self.settings.tariffs.get(meter.tariff) or next(iter(self.settings.tariffs.values()))
+        changes = [(c.effective, c) for c in self.campaigns.all() if c.covers(meter)]
+        if not changes:
+            return acct.charge(v["kwh"], v["at"], tariff)
+        schedule = pricing.Schedule(tariff, [(at, c.tariff) for at, c in changes])
+        crossed = [] if acct.regs_at is None else schedule.switches(acct.regs_at, v["at"])
+        tou = any(t.kind == "tou" for t in schedule.tariffs)
+        step = next((t.interval_min * 60 for t in self.agent.tasks if t.name == "load_curve"),
+                    None)
+        splits = {}
+        for s in crossed:
+            regs = pricing.split_registers(self.agent.store, meter.addr, s, acct.regs, tou, step)
+            if regs is not None:
+                splits[s] = regs
+        cost = pricing.charge(acct, v["kwh"], v["at"], schedule, splits)
+        if cost == pricing.PENDING:
+            self.agent.count("price_split_pending")
+            return None
+        if cost is not None:
+            for at, c in changes:
+                if at <= v["at"] and self.campaigns.state(c.id, meter.addr) == CAMPAIGN_PENDING:
+                    note = ("ledger split at %s kWh" % splits[at][0] if at in crossed else
+                            "first reading charged after the switch")
+                    self.campaigns.move(c.id, meter.addr, "switched", self.agent.wall, note)
+        return cost
 
     def local_meters(self, customer):
         return [m for m in self.agent.archive.meters.values() if m.prepaid == "local"
@@ -183,6 +219,7 @@ class Prepaid(Carrier):
     def _inbox_job(self):
         while True:
             self.apply_inbox()
+            self.repricer.start()               # campaigns posted since
             yield SleepUntil(self.agent.now + self.settings.inbox_s)
 
     def apply_inbox(self):

@@ -57,3 +57,28 @@ def charge(account, kwh, at, schedule, splits=None):
         account.balance, account.regs, account.regs_at, account.year, account.annual = snapshot
         return None
     return total + cost
+
+
+def split_registers(store, addr, at, last_regs, tou, curve_step_s=None):
+    """The registers (kWh: total, tariff 1..4) of ``addr`` at the switch instant ``at`` from
+    its stored readings, or None: the daily freeze of that midnight, else the load-curve point
+    at ``at`` (total only: usable when no tariff on either side is time-of-use, the tariff
+    registers then stay at ``last_regs``, 0.01 kWh, which nothing bills)."""
+    from protocols.civil import DAY, iso, parse_local
+    if at % DAY == 0:
+        for r in store.readings(addr, "daily_freeze", iso(at - DAY)[:10]):
+            v = r.value or {}
+            if r.quality == "ok" and v.get("time") and parse_local(v["time"]) == at \
+                    and v.get("kwh") and None not in v["kwh"]:
+                return list(v["kwh"])
+    if tou or last_regs is None:
+        return None
+    for r in store.readings(addr, "load_curve"):
+        v = r.value or {}
+        if r.quality != "ok" or not v.get("start") or not curve_step_s:
+            continue
+        k, rest = divmod(at - parse_local(v["start"]), curve_step_s)
+        points = v.get("values") or []
+        if not rest and 0 <= k < len(points) and points[int(k)] is not None:
+            return [points[int(k)]] + [c / 100.0 for c in last_regs[1:]]
+    return None

@@ -69,6 +69,10 @@ class SecurityBackend:
         """Whether the meter's MACs on a 078102FF answer are its ESAM's."""
         raise SecurityError("%s backend cannot verify a meter's MAC" % self.kind)
 
+    def parameter_mac(self, session, di_wire, data):
+        """4 bytes: the MAC of a level-98 parameter write (price tables, switch times)."""
+        raise SecurityError("%s backend cannot make a parameter MAC" % self.kind)
+
 
 class TestKeyBackend(SecurityBackend):
     """TEST ONLY: pairs with meter_sim's TestEsam; deterministic random numbers from ``seed``."""
@@ -95,6 +99,9 @@ class TestKeyBackend(SecurityBackend):
     def recharge_macs(self, session, amount_cents, count, customer):
         return TK.recharge_macs(self.key, session.random2, session.serial, amount_cents, count,
                                 customer)
+
+    def parameter_mac(self, session, di_wire, data):
+        return TK.parameter_mac(self.key, session.random2, session.serial, di_wire, data)
 
     def verify_status(self, session, status):
         macs = TK.status_macs(self.key, session.random2, session.serial, status.remaining_cents,
@@ -126,6 +133,9 @@ class ForwardingBackend(SecurityBackend):
     def recharge_macs(self, session, amount_cents, count, customer):
         self._refuse("a top-up")
 
+    def parameter_mac(self, session, di_wire, data):
+        self._refuse("a parameter write")
+
 
 class HardwareEsamBackend(SecurityBackend):
     """The seam for a terminal ESAM or encryption machine: implement ``random1``, ``identity``,
@@ -145,7 +155,7 @@ class HardwareEsamBackend(SecurityBackend):
     def random1(self, addr):
         self._refuse()
 
-    identity = seal_control = recharge_macs = verify_status = \
+    identity = seal_control = recharge_macs = verify_status = parameter_mac = \
         lambda self, *args: HardwareEsamBackend._refuse(self)
 
 

@@ -1,4 +1,5 @@
-"""``gridedge prepaid pay|status``: payments into a running agent's store, balances and commands."""
+"""``gridedge prepaid pay|status|price|campaigns``: payments and price campaigns into a running
+agent's store, balances, commands and campaign states."""
 import csv
 import json
 import time
@@ -6,6 +7,7 @@ import time
 import click
 
 from protocols.civil import iso
+from edge.prepaid.campaign import CampaignError, post_file, summary
 from edge.prepaid.journal import Journal
 from edge.prepaid.ledger import (Ledger, PaymentError, check_payments, known_payments,
                                  post_payments)
@@ -94,3 +96,36 @@ def prepaid_status(config_path, show_commands):
                             "reason": c.reason, "source": c.source, "attempts": c.attempts,
                             "created": iso(c.created)} for c in Journal(store).all()]
     click.echo(json.dumps(out, indent=1))
+
+
+@prepaid.command("price")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False))
+@click.option("--file", "prices_path", required=True,
+              type=click.Path(exists=True, dir_okay=False),
+              help="prices.toml: [[campaign]] id, effective, meters or tariff_class, [campaign.tariff].")
+def prepaid_price(config_path, prices_path):
+    """Post price campaigns for the running agent to carry out. The whole file is checked
+    first (every problem named, exit 2) and nothing is posted unless all of it is good."""
+    cfg = _prepaid_config(config_path)
+    store = open_store(cfg.store)
+    try:
+        posted = post_file(store.db, prices_path, cfg.archive, time.time())
+    except (ValueError, CampaignError) as exc:
+        raise InputError("nothing posted:\n%s" % exc)
+    finally:
+        store.close()
+    for cid, new, meters in posted:
+        click.echo(json.dumps({"campaign": cid, "posted": new, "meters": meters}))
+
+
+@prepaid.command("campaigns")
+@click.option("--config", "config_path", required=True,
+              type=click.Path(exists=True, dir_okay=False))
+def prepaid_campaigns(config_path):
+    """Every price campaign with its meters by state and the reasons of the failed ones (JSON)."""
+    store = open_store(_prepaid_config(config_path).store)
+    try:
+        click.echo(json.dumps(summary(store.db), indent=1))
+    finally:
+        store.close()

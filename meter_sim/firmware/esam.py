@@ -2,8 +2,8 @@
 
 What it reproduces: identity authentication (070000FF: cipher 1 checked, random 2 and the ESAM
 serial answered), a session that expires (default 5 minutes, the public firmware's default when
-its validity file says 0), 070001FF validity and 070002FF end, MAC pass/fail on sealed controls
-and top-ups, and MACs on the status answer. Layouts: protocols.dlt645.security; the TEST scheme:
+its validity file says 0), 070001FF validity and 070002FF end, MAC pass/fail on sealed controls,
+top-ups and level-98 parameter writes, and MACs on the status answer. Layouts: protocols.dlt645.security; the TEST scheme:
 protocols.dlt645.testkey.
 """
 from protocols.dlt645 import testkey as TK
@@ -76,6 +76,11 @@ class TestEsam:
         m1, m2 = TK.recharge_macs(self.key, self._live(t), self.serial, amount_cents, count,
                                   customer)
         if mac1 != m1 or mac2 != m2:
+            raise ValueError("mac")
+
+    def check_parameter(self, di_wire, data, mac, t):
+        """Raises ValueError('identity'|'mac') unless a level-98 write's MAC verifies."""
+        if bytes(mac) != TK.parameter_mac(self.key, self._live(t), self.serial, di_wire, data):
             raise ValueError("mac")
 
     def status_macs(self, remaining_cents, count, t):

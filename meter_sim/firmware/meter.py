@@ -75,6 +75,7 @@ class Meter:
         self._cover = None
         self._outage = None
         self._level = W.NORMAL         # credit level the relay has acted on (local control)
+        self.switches = []             # (set, meter-clock switch time, true time) done
         if self.wallet is not None:
             self.wallet.attach(self.ledger.at(t0))
         self.timed_freeze = None
@@ -127,7 +128,19 @@ class Meter:
 
     # --- lazy time ------------------------------------------------------------------------------
     def advance(self, t):
-        """Bring credit levels, relay timers and freezes up to true time ``t``."""
+        """Bring credit levels, relay timers, price switch-overs and freezes up to ``t``."""
+        if self.wallet is not None:
+            c = self.clock.read(t)
+            for which in self.wallet.switch_due(c):
+                at = self.wallet.price_switch if which == "prices" else self.wallet.ladder_switch
+                ts = self.clock.true_time(at)
+                ts = ts if ts > self._t else self._t
+                self._advance(ts)
+                self.wallet.switch(which, self.ledger.at(ts))
+                self.switches.append((which, at, ts))
+        self._advance(t)
+
+    def _advance(self, t):
         if t < self._t:
             t = self._t
         while True:
@@ -386,11 +399,24 @@ class Meter:
         setter = _WRITERS.get(req.di)
         if item is None or setter is None or item.writable_level is None:
             return apdu.ErrorReply(K.F_WRITE, K.ERR_OTHER)
-        err = self._authorise(req.level, req.password, item.writable_level, t)
-        if err:
-            return apdu.ErrorReply(K.F_WRITE, err)
+        raw = req.value
+        if req.level == K.LEVEL_CIPHER:           # data + MAC under the ESAM session
+            if self.esam is None or len(raw) < 4:
+                return apdu.ErrorReply(K.F_WRITE, 0, K.SERR_OTHER)
+            raw, mac = raw[:-4], raw[-4:]
+            try:
+                self.esam.check_parameter(DI.to_bytes(req.di), raw, mac, t)
+            except ValueError as exc:
+                serr = K.SERR_IDENTITY if str(exc) == "identity" else K.SERR_ESAM_VERIFY
+                return apdu.ErrorReply(K.F_WRITE, 0, serr)
+        elif req.di in _SECURED_WRITES and self.esam is not None and not self.plaintext_control:
+            return apdu.ErrorReply(K.F_WRITE, K.ERR_PASSWORD)
+        else:
+            err = self._authorise(req.level, req.password, item.writable_level, t)
+            if err:
+                return apdu.ErrorReply(K.F_WRITE, err)
         try:
-            value = item.decode(req.value)
+            value = item.decode(raw)
         except ProtocolDecodeError:
             return apdu.ErrorReply(K.F_WRITE, K.ERR_OTHER)
         if value is None or setter(self, req, value, t) is False:
@@ -594,6 +620,35 @@ def _set_wallet(attr):
     return setter
 
 
+def _set_standby_prices(meter, req, value, t):
+    if meter.wallet is None:
+        return False
+    prices = [value["price_%d" % k] for k in range(1, DI.TARIFFS + 1)]
+    if None in prices:
+        return False
+    meter.wallet.standby_prices = tuple(prices)
+
+
+def _set_standby_ladder(meter, req, value, t):
+    if meter.wallet is None:
+        return False
+    uppers = [v for v in [value["value_%d" % k] for k in range(1, DI.LADDER_STEPS + 1)]
+              if v is not None and v > 0]
+    adders = [value["price_%d" % k] for k in range(1, len(uppers) + 2)]
+    if None in adders or uppers != sorted(uppers):
+        return False
+    meter.wallet.standby_ladder = (uppers, adders)
+
+
+def _set_switch(attr):
+    def setter(meter, req, value, t):
+        if meter.wallet is None:
+            return False
+        meter.advance(t)
+        setattr(meter.wallet, attr, values.time_seconds("YYMMDDhhmm", req.value[:5]))
+    return setter
+
+
 def _set_settlement(meter, req, value, t):
     dd, hh = value.split(" ")
     meter.settlement = (int(dd), int(hh))
@@ -612,7 +667,13 @@ _WRITERS = {
     DI.DI_OVERDRAFT_LIMIT: _set_wallet("overdraft_limit"),
     DI.DI_HOARDING_LIMIT: _set_wallet("hoarding_limit"),
     DI.DI_CLOSE_ALLOWED: _set_wallet("close_allowed"),
+    DI.DI_STANDBY_PRICES: _set_standby_prices, DI.DI_STANDBY_LADDER: _set_standby_ladder,
+    DI.DI_PRICE_SWITCH_TIME: _set_switch("price_switch"),
+    DI.DI_LADDER_SWITCH_TIME: _set_switch("ladder_switch"),
 }
+
+_SECURED_WRITES = (DI.DI_STANDBY_PRICES, DI.DI_STANDBY_LADDER, DI.DI_PRICE_SWITCH_TIME,
+                   DI.DI_LADDER_SWITCH_TIME)     # a secured meter takes these with a MAC only
 
 _HANDLERS = {
     K.F_READ: Meter._read, K.F_READ_FOLLOW_UP: Meter._read_follow_up,

@@ -77,6 +77,37 @@ def _wallet(attr):
     return read
 
 
+def _standby_prices(meter, t):
+    w = meter.wallet
+    if w is None:
+        raise NoData()
+    prices = w.standby_prices or (None,) * DI.TARIFFS
+    return dict(("price_%d" % (k + 1), prices[k]) for k in range(DI.TARIFFS))
+
+
+def _standby_ladder(meter, t):
+    w = meter.wallet
+    if w is None:
+        raise NoData()
+    uppers, adders = w.standby_ladder or ([], [])
+    out = {}
+    for k in range(DI.LADDER_STEPS):
+        out["value_%d" % (k + 1)] = uppers[k] if k < len(uppers) else None
+        out["year_day_%d" % (k + 1)] = None
+    for k in range(DI.LADDER_STEPS + 1):
+        out["price_%d" % (k + 1)] = adders[k] if k < len(adders) else None
+    return out
+
+
+def _switch(attr):
+    def read(meter, t):
+        if meter.wallet is None:
+            raise NoData()
+        meter.advance(t)
+        return getattr(meter.wallet, attr)
+    return read
+
+
 def _status_1(meter, t):
     return 0
 
@@ -110,11 +141,22 @@ _SIMPLE = {
     DI.DI_OVERDRAFT_MONEY: _wallet("overdraft"),
     DI.DI_PURCHASE_COUNT: _wallet("purchase_count"),
     DI.DI_PURCHASE_TOTAL: _wallet("purchase_total"),
+    DI.DI_STANDBY_PRICES: _standby_prices, DI.DI_STANDBY_LADDER: _standby_ladder,
+    DI.DI_PRICE_SWITCH_TIME: _switch("price_switch"),
+    DI.DI_LADDER_SWITCH_TIME: _switch("ladder_switch"),
+    DI.DI_YEAR_KWH: lambda m, t: _year_kwh(m, t),
 }
 for _k in range(2, 8):
     _SIMPLE[0x04000500 + _k] = (lambda m, t: m.status_word_3()) if _k == 3 else _status_1
 for _k in range(10):
     _SIMPLE[DI.DI_PASSWORD_0 + _k] = _password
+
+
+def _year_kwh(meter, t):
+    if meter.wallet is None:
+        raise NoData()
+    meter.advance(t)
+    return round(meter.wallet.annual(meter.ledger.at(t)), 2)
 
 
 def encode_read(meter, di, t):

@@ -1,4 +1,5 @@
-"""Local cost control wallet (本地费控): money remaining, thresholds, purchases."""
+"""Local cost control wallet (本地费控): money remaining, thresholds, purchases, and the two
+price sets (rate prices and ladder) with the standby set's switch-over (docs/price-notes.md)."""
 
 # Credit levels, most credit first.
 NORMAL = 0
@@ -24,17 +25,54 @@ class Wallet:
         self.purchase_total = balance
         self._balance = balance
         self._energy_mark = None   # kWh per tariff at the last settlement of the balance
+        self.ladder = None          # (upper annual kWh values, adder per block yuan/kWh) in force
+        self.standby_prices = None  # the second rate-price set, written before its switch
+        self.standby_ladder = None
+        self.price_switch = None    # meter-clock seconds the standby prices take over
+        self.ladder_switch = None
+        self._annual_mark = None    # total kWh at the start of the ladder year
 
     def attach(self, energy):
         self._energy_mark = list(energy)
+        if self._annual_mark is None:
+            self._annual_mark = sum(energy)
+
+    def annual(self, energy):
+        """kWh used this ladder year when the registers show ``energy``."""
+        return sum(energy) - (self._annual_mark or 0.0)
 
     def balance_at(self, energy):
-        """Balance (may be negative) when the registers show ``energy``."""
+        """Balance (may be negative) when the registers show ``energy``: each tariff register's
+        delta at its rate price, plus the ladder block's adder on the total."""
         mark = self._energy_mark or energy
         spent = 0.0
         for i in range(len(energy)):
             spent += (energy[i] - mark[i]) * self.prices[i]
+        if self.ladder is not None:
+            spent += ladder_cost(self.ladder, self.annual(mark), self.annual(energy))
         return self._balance - spent
+
+    def switch_due(self, clock_now):
+        """Names of the standby sets whose switch-over time the meter clock has reached."""
+        out = []
+        if self.price_switch is not None and clock_now >= self.price_switch:
+            out.append("prices")
+        if self.ladder_switch is not None and clock_now >= self.ladder_switch:
+            out.append("ladder")
+        return out
+
+    def switch(self, which, energy):
+        """Settle at ``energy`` (the registers at the switch instant), then bill at the standby
+        set; the switch time is cleared, as the firmware clears it once done."""
+        self.settle(energy)
+        if which == "prices":
+            if self.standby_prices is not None:
+                self.prices = tuple(self.standby_prices)
+            self.price_switch = None
+        else:
+            if self.standby_ladder is not None:
+                self.ladder = self.standby_ladder
+            self.ladder_switch = None
 
     def settle(self, energy):
         self._balance = self.balance_at(energy)
@@ -71,3 +109,19 @@ class Wallet:
         self.purchase_count += 1
         self.purchase_total += amount
         return True
+
+
+def ladder_cost(ladder, before, after):
+    """Adder money for annual kWh going from ``before`` to ``after`` across the ladder blocks."""
+    uppers, adders = ladder
+    lo, total = 0.0, 0.0
+    for k in range(len(adders)):
+        hi = uppers[k] if k < len(uppers) else None
+        a = before if before > lo else lo
+        b = after if hi is None or after < hi else hi
+        if b > a:
+            total += (b - a) * adders[k]
+        if hi is None:
+            break
+        lo = hi
+    return total

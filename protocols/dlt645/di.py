@@ -36,6 +36,12 @@ DI_TARIFF_PRICE = 0x02800021
 DI_LADDER_PRICE = 0x0280000B
 DI_PURCHASE_COUNT = 0x03330201   # UNVERIFIED: 0333 vs 0332 (PROTOCOLS.md open point)
 DI_PURCHASE_TOTAL = 0x03330601
+DI_PRICE_SWITCH_TIME = 0x04000108   # two rate-price sets: switch-over time (docs/price-notes.md)
+DI_LADDER_SWITCH_TIME = 0x04000109  # two ladder sets: switch-over time
+DI_STANDBY_PRICES = 0x040502FF      # standby (second) set of rate prices 1..4
+DI_STANDBY_LADDER = 0x04060AFF      # standby ladder table: 6 values, 7 prices, 6 year days
+LADDER_STEPS = 6
+DI_YEAR_KWH = 0x000B0000   # this ladder year's combined kWh (UNVERIFIED: docs/price-notes.md)
 DI_FORWARD_TOTAL = 0x00010000
 DI_COMBINED_TOTAL = 0x00000000
 
@@ -181,6 +187,15 @@ _fixed(DI_REMAINING_MONEY, "remaining_money", ENERGY_FMT, "yuan")
 _fixed(DI_OVERDRAFT_MONEY, "overdraft_money", ENERGY_FMT, "yuan")
 _fixed(DI_PURCHASE_COUNT, "purchase_count", "NNNN", "")
 _fixed(DI_PURCHASE_TOTAL, "purchase_money_total", ENERGY_FMT, "yuan")
+_fixed(DI_YEAR_KWH, "ladder_year_kwh", ENERGY_FMT, "kWh")
+_fixed(DI_PRICE_SWITCH_TIME, "rate_price_switch_time", "YYMMDDhhmm", "", False, 2)
+_fixed(DI_LADDER_SWITCH_TIME, "ladder_switch_time", "YYMMDDhhmm", "", False, 2)
+_FIXED[DI_STANDBY_PRICES] = Item(DI_STANDBY_PRICES, "standby_rate_prices", tuple(
+    ("XXXX.XXXX", "price_%d" % k) for k in range(1, TARIFFS + 1)), "yuan/kWh", False, 2)
+_FIXED[DI_STANDBY_LADDER] = Item(DI_STANDBY_LADDER, "standby_ladder_table", tuple(
+    [(ENERGY_FMT, "value_%d" % k) for k in range(1, LADDER_STEPS + 1)]
+    + [("XXXX.XXXX", "price_%d" % k) for k in range(1, LADDER_STEPS + 2)]
+    + [("MMDDhh", "year_day_%d" % k) for k in range(1, LADDER_STEPS + 1)]), "", False, 2)
 for _k in range(10):
     _fixed(DI_PASSWORD_0 + _k, "password_level_%d" % _k, "HEX4", "", False, _k)
 

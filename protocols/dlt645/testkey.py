@@ -88,3 +88,8 @@ def status_macs(key, r2, serial, remaining_cents, count):
 
 def validity_mac(key, r2, serial, minutes):
     return _tag(_session(key, r2, serial), b"validity", bytes([minutes & 0xFF, minutes >> 8]))[:4]
+
+
+def parameter_mac(key, r2, serial, di_wire, data):
+    """The MAC (4 bytes) of a level-98 parameter write: over the DI (wire order) and the data."""
+    return _tag(_session(key, r2, serial), b"parameter", di_wire, data)[:4]

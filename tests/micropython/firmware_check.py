@@ -23,8 +23,21 @@ def transcript():
     meter = Meter("000000000042", t0, profile, drift_ppm=15.0, esam=TestEsam())
     local = Meter("000000000043", t0, profile, mode=LOCAL,
                   wallet=Wallet(balance=25.0, alarm_1=20.0, alarm_2=10.0, overdraft_limit=5.0))
+    priced = Meter("000000000044", t0, profile, mode=LOCAL, wallet=Wallet(balance=500.0))
+    prices = DI.lookup(DI.DI_STANDBY_PRICES).encode([0.8, 0.8, 0.8, 0.8])
+    ladder = DI.lookup(DI.DI_STANDBY_LADDER).encode(
+        [5.0, None, None, None, None, None, 0.0, 0.2] + [None] * 11)
+    switch = DI.lookup(DI.DI_PRICE_SWITCH_TIME).encode(t0 + 2 * 86400)
     lines = []
     requests = [
+        (priced, Write(DI.DI_STANDBY_PRICES, prices, 0x02, b"\x00\x00\x00"), 1.0),
+        (priced, Write(DI.DI_STANDBY_LADDER, ladder, 0x02, b"\x00\x00\x00"), 1.0),
+        (priced, Write(DI.DI_PRICE_SWITCH_TIME, switch, 0x02, b"\x00\x00\x00"), 1.0),
+        (priced, Write(DI.DI_LADDER_SWITCH_TIME, switch, 0x02, b"\x00\x00\x00"), 1.0),
+        (priced, Read(DI.DI_PRICE_SWITCH_TIME), 1.1),
+        (priced, Read(DI.DI_REMAINING_MONEY), 2.0),
+        (priced, Read(DI.DI_REMAINING_MONEY), 3.0),
+        (priced, Read(DI.DI_YEAR_KWH), 3.0),
         (meter, Read(0x00010000), 3.5),
         (meter, Read(DI.parse("0001FF00")), 3.6),
         (meter, Read(DI.parse("05060101")), 3.7),

@@ -136,7 +136,7 @@ def test_the_fields_take_exactly_their_type():
 
 def test_docs_config_md_is_what_the_declarations_say():
     text = (ROOT / "docs" / "CONFIG.md").read_text(encoding="utf-8")
-    for what in ("agent", "scenario"):
+    for what in ("agent", "scenario", "prices"):
         assert "\n".join(reference(what)) in text, "run `gridedge schema %s`" % what
     assert set(FILE.fields) == {"agent", "tasks", "prepaid", "uplink", "defaults", "port",
                                 "meter"}
