@@ -6,7 +6,7 @@ next dial goes (kept in the store, so a restart dials them too).
 """
 import logging
 
-from protocols.civil import from_civil
+from protocols.civil import from_civil, iso
 from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.catalog import AFN_QUERY
 from protocols.gdw1376_1.params import AFN_VERSION, civil_of_a1
@@ -98,6 +98,14 @@ class TerminalService:
             target = from_civil(*civil_of_a1(u.value["time"]))
         except ValueError as exc:
             raise Refused("F31: %s" % exc) from None
+        # the time set is the master's clock when it sent the frame: it must agree with the
+        # frame's own label, read against our clock (a clock set replayed on the same day and
+        # hour of a later month passes the label check but would wind the clock back a month)
+        sent = frame.tp.nearest(self.agent.wall) if frame.tp is not None else None
+        allowed = self.settings.tp_skew_s + (frame.tp.delay_min * 60.0 if frame.tp else 0.0)
+        if sent is None or abs(target - sent) > allowed:
+            raise Refused("F31: the time set (%s) is not the frame's own time label" % (
+                iso(target)[:19],))
         base = self.agent.wall - self.params.offset_s          # the runtime's own clock now
         try:
             self.params.set_clock(target - base, self.agent.wall, frame_label(frame))

@@ -411,3 +411,23 @@ def test_a_heartbeat_set_acts_once_and_only_with_the_password_and_a_fresh_label(
     [a] = ask(agent, set_units(4, f1, WEDNESDAY + 1))                   # the same again
     assert outcome(a) == 1 and len(agent.store.logged("uplink_retuned")) == 1
     assert s.counters["heartbeat_retuned"] == 1
+
+
+def test_a_clock_set_replayed_a_month_later_or_far_from_its_label_is_denied(tmp_path):
+    """Tp names only DD hh:mm:ss: a captured clock set sent again on the same day and hour
+    of a later month passed the label check and wound the clock back a month (review
+    finding). The time set must agree with the frame's own label."""
+    from protocols.civil import DAY
+    from protocols.gdw1376_1 import encode_frame
+    agent = agent_in(tmp_path / "c.sqlite")
+    online(agent)
+    frame = _clock_set(5, WEDNESDAY + 30.0, WEDNESDAY)
+    [a] = ask(agent, frame)
+    assert outcome(a) == 1
+    agent.set_clock(agent.now, WEDNESDAY + 30 * DAY)        # a month on, same DD hh:mm
+    [a] = ask(agent, frame)
+    assert outcome(a) == 2 and agent.wall == WEDNESDAY + 30 * DAY
+    [a] = ask(agent, _clock_set(6, WEDNESDAY + 30 * DAY + 3600.0, WEDNESDAY + 30 * DAY))
+    assert outcome(a) == 2                                   # an hour away from its label
+    assert len(agent.store.logged("clock_set")) == 1
+    assert encode_frame(frame)                               # the frame itself is well formed
