@@ -39,7 +39,14 @@ FORWARD_ALLOW = ("write", "address", "baud", "password", "clear", "time", "freez
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS uplink_label (key TEXT PRIMARY KEY, expires REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS uplink_label_expiry ON uplink_label (expires);
+CREATE TABLE IF NOT EXISTS uplink_body (key TEXT PRIMARY KEY, expires REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS uplink_body_expiry ON uplink_body (expires);
 """
+# Tp names DD hh:mm:ss only, so a label comes round again the next month: the bodies of the
+# frames acted on are kept longer than that, at most BODIES of them (oldest go first; adding
+# one needs the PW)
+BODY_KEEP_S = 62 * 86400.0
+BODIES = 100_000
 
 
 def forward_kind(request):
@@ -92,9 +99,17 @@ class ReplayWindow:
             if self.db.execute("SELECT 1 FROM uplink_label WHERE key IN (?, ?)", keys).fetchone():
                 return "replayed frame: PFC %d sent %r was acted on already" % (
                     frame.tp.pfc, frame.tp)
+            self.db.execute("DELETE FROM uplink_body WHERE expires <= ?", (wall,))
+            if self.db.execute("SELECT 1 FROM uplink_body WHERE key = ?", (keys[1],)).fetchone():
+                return "replayed frame: the same frame with label %r acted within %d days" % (
+                    frame.tp, BODY_KEEP_S // 86400)
             (n,) = self.db.execute("SELECT COUNT(*) FROM uplink_label").fetchone()
             if n + 2 > self.size:
                 return "replay window full (%d labels not yet expired)" % (n // 2)
             self.db.executemany("INSERT INTO uplink_label VALUES (?, ?)",
                                 [(k, expires) for k in keys])
+            self.db.execute("INSERT OR REPLACE INTO uplink_body VALUES (?, ?)",
+                            (keys[1], wall + BODY_KEEP_S))
+            self.db.execute("DELETE FROM uplink_body WHERE key IN (SELECT key FROM uplink_body "
+                            "ORDER BY expires DESC LIMIT -1 OFFSET ?)", (BODIES,))
         return None

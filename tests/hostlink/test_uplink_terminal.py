@@ -431,3 +431,18 @@ def test_a_clock_set_replayed_a_month_later_or_far_from_its_label_is_denied(tmp_
     assert outcome(a) == 2                                   # an hour away from its label
     assert len(agent.store.logged("clock_set")) == 1
     assert encode_frame(frame)                               # the frame itself is well formed
+
+
+def test_any_control_replayed_the_next_month_is_denied(tmp_path):
+    """The replay window forgot a label when it expired, and the same DD hh:mm:ss comes round
+    the next month: the bodies of acted-on frames are kept two months."""
+    from protocols.civil import DAY
+    agent = agent_in(tmp_path / "r.sqlite")
+    online(agent)
+    units = [Unit(AFN_SET, 66, 1, F66, False)]
+    frame = set_units(7, units)
+    [a] = ask(agent, frame)
+    assert outcome(a) == 1
+    agent.set_clock(agent.now, WEDNESDAY + 30 * DAY)         # the same DD in the next month
+    [a] = ask(agent, frame)
+    assert outcome(a) == 2 and "replayed" in agent.uplink.denials[-1][1]
