@@ -192,6 +192,9 @@ class Driver698:
         if positions is None:
             return self._record(item, reply.apdu)
         results = _results(reply.apdu)
+        if len(results) <= max(positions):
+            raise I.Unanswered("the reply for %s has %d results, not %d" % (
+                item, len(results), max(positions) + 1))
         cells = [results[p] for p in positions]
         oads = NORMAL[item]
         for oad, r in zip(oads, cells):

@@ -441,3 +441,11 @@ def test_a_secured_command_takes_no_plain_or_mac_less_reply():
         raw = encode_698(reply_frame(apdu_, secured.wire_addr))
         replies, garbage = match_replies(raw, secured.wire_addr, [req])
         assert replies == [None] and garbage == 1
+
+
+def test_a_list_reply_shorter_than_asked_is_unanswered_not_an_index_error():
+    from edge.drivers.wire698 import Reply698 as R
+    meter = MeterRecord(ADDR, "p", "698.45", preamble=0)
+    reqs = DRIVER_698.requests(meter, [I.RELAY_STATUS])
+    with pytest.raises(I.Unanswered):
+        DRIVER_698.values(meter, [I.RELAY_STATUS], reqs, [R(V.GetListReply([], piid=1))])
