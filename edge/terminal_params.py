@@ -152,8 +152,8 @@ class TerminalParams:
 
     def alive(self, wall, force=False):
         """Note the terminal running at ``wall`` (at most once per ``ALIVE_EVERY_S``)."""
-        if not force and wall - getattr(self, "_alive_at", -1e18) < ALIVE_EVERY_S:
-            return
+        if not force and 0 <= wall - getattr(self, "_alive_at", -1e18) < ALIVE_EVERY_S:
+            return                  # (a clock set back makes the gap negative: noted at once)
         self._alive_at = wall
         with transaction(self.db):
             self.db.execute("INSERT OR REPLACE INTO terminal_alive VALUES (1, ?)", (wall,))

@@ -446,3 +446,10 @@ def test_any_control_replayed_the_next_month_is_denied(tmp_path):
     agent.set_clock(agent.now, WEDNESDAY + 30 * DAY)         # the same DD in the next month
     [a] = ask(agent, frame)
     assert outcome(a) == 2 and "replayed" in agent.uplink.denials[-1][1]
+
+
+def test_the_running_note_follows_a_clock_set_back(tmp_path):
+    params = TerminalParams(Store(str(tmp_path / "n.sqlite"), durable=False).db)
+    params.alive(WEDNESDAY + 3600.0)
+    params.alive(WEDNESDAY)                  # the clock was set back an hour
+    assert params.started(WEDNESDAY + 10.0) == WEDNESDAY
