@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS meter_state (
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS event_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL, kind TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS event_log_kind ON event_log (kind, id);
 CREATE TABLE IF NOT EXISTS archive_change (addr TEXT PRIMARY KEY, record TEXT);
 CREATE TABLE IF NOT EXISTS read_rate (
     task TEXT NOT NULL, period TEXT NOT NULL, medium TEXT NOT NULL, depth INTEGER NOT NULL,
@@ -385,10 +386,16 @@ class Store:
         return add, remove
 
     # --- what happened (refused requests ...) ------------------------------------------------
-    def log_event(self, kind, detail, at):
+    def log_event(self, kind, detail, at, keep=None):
+        """Journal one line; ``keep`` bounds the lines of this kind (the oldest go): for what
+        a stranger can cause without a password, such as denied requests."""
         with transaction(self.db):
-            self.db.execute("INSERT INTO event_log (at, kind, detail) VALUES (?,?,?)",
-                            (at, kind, detail))
+            cur = self.db.execute("INSERT INTO event_log (at, kind, detail) VALUES (?,?,?)",
+                                  (at, kind, detail))
+            if keep is not None and cur.lastrowid % 100 == 0:
+                self.db.execute("DELETE FROM event_log WHERE kind = ? AND id <= (SELECT id FROM "
+                                "event_log WHERE kind = ? ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                                (kind, kind, keep))
 
     def logged(self, kind=None):
         """[(at, kind, detail)] in order, of one kind or all."""

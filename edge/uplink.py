@@ -49,6 +49,7 @@ FORWARD_TIMEOUT_S = 120.0
 AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,
                   "698.45": PROTOCOL_698_45}     # archive protocol -> AFN04 F10 protocol code
 COMMAND_MIN_S = 600.0          # a master's control stays sendable at least this long
+DENIALS_KEPT = 10_000          # journaled denials kept (a stranger can cause them without PW)
 log = logging.getLogger(__name__)
 
 
@@ -243,7 +244,7 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
         self.denials.append((self.agent.wall, "AFN%02X: %s" % (frame.afn, reason)))
         del self.denials[:-100]
         self.agent.store.log_event("uplink_denied", "AFN%02X seq %d: %s" % (
-            frame.afn, frame.seq, reason), self.agent.wall)
+            frame.afn, frame.seq, reason), self.agent.wall, keep=DENIALS_KEPT)
         return deny_units()
 
     # --- archive ------------------------------------------------------------------------------

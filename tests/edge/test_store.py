@@ -105,3 +105,15 @@ def test_the_bound_holds_one_commit_at_a_time_and_replacements_are_not_new_rows(
         s.put_readings([Reading("%012d" % i, "d", 1, "p", 1.0)])
         assert s.count() == 5
     assert s.counter("readings_evicted") == 3
+
+
+def test_a_bounded_kind_of_journal_line_keeps_only_its_newest(tmp_path):
+    """Denied requests are journaled; a stranger can send them without a password, so their
+    lines are bounded (the oldest go), the rest of the journal is not."""
+    store = Store(str(tmp_path / "j.sqlite"), durable=False)
+    store.log_event("param_set", "kept", 0.0)
+    for k in range(1000):
+        store.log_event("uplink_denied", "n%d" % k, float(k), keep=150)
+    denied = store.logged("uplink_denied")
+    assert 150 <= len(denied) <= 250 and denied[-1][2] == "n999"
+    assert store.logged("param_set") == [(0.0, "param_set", "kept")]
