@@ -9,7 +9,7 @@ from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
-from protocols.gdw1376_1.erc import Erc14PowerOnOff, Erc41ClockSet
+from protocols.gdw1376_1.erc import Erc13MeterFault, Erc14PowerOnOff, Erc41ClockSet
 from protocols.gdw1376_1.errors import EncodeError
 from protocols.gdw1376_1.params import a1_of_civil
 from edge import audit
@@ -25,6 +25,7 @@ PHASE_OF_MASK = {1: 1, 2: 2, 4: 3}    # 10F31 phase bits of a single-phase meter
 POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
 ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
+ERC13_POWER_DOWN = 0x08       # ERC13 flags D3: the meter's power-down count changed
 ERC_COST_CONTROL = 65         # data: point (2, LE), time A.15, event code, 0
 COST_EVENTS = ("balance_alarm", "relay_not_moved", "command_refused", "threshold_mismatch",
                "overdraft", "relay_open_with_credit", "relay_closed_in_overdraft")
@@ -120,9 +121,15 @@ class StoreAnswers:
             return Unit(AFN_CLASS2, 101, pn, {"start": _a15_text(r.period), "density": density,
                                               "values": values}, True)
         if r.task == "event":
-            data = (bytes([pn & 0xFF, pn >> 8]) + _a15_bytes(_a15_text(v.get("start")))
+            start = _a15_text(v.get("start"))
+            data = (bytes([pn & 0xFF, pn >> 8]) + _a15_bytes(start)
                     + _a15_bytes(_a15_text(v.get("end"))))
-            return Unit(AFN_CLASS3, 1, 0, _events([(ERC_METER_POWER_DOWN, data)]), True)
+            # the standard's ERC13 (meter fault, D3: power-down count changed) for any master,
+            # then ours with the outage's start and end, which ERC13 has no room for
+            fault = Erc13MeterFault(at=start, pn=pn, flags=ERC13_POWER_DOWN).encode() \
+                if start is not None else None
+            records = ([(13, fault)] if fault else []) + [(ERC_METER_POWER_DOWN, data)]
+            return Unit(AFN_CLASS3, 1, 0, _events(records), True)
         if r.task == audit.TASK:
             try:
                 rec = audit.record(v, pn)

@@ -232,7 +232,11 @@ def test_events_go_up_as_records_and_are_settled_by_the_confirm():
         master.receive_data(s.data_to_send(), 10.0, WEDNESDAY)
         s.receive_data(master.data_to_send(), 10.0)
     rows = master.station.data()
-    assert [(r["afn"], r["value"]["erc"]) for r in rows] == [(0x0E, 64), (0x0E, 65)]
+    assert [(r["afn"], r["value"]["erc"]) for r in rows] == [(0x0E, 13), (0x0E, 64), (0x0E, 65)]
+    from protocols.gdw1376_1.erc import Erc13MeterFault
+    fault = Erc13MeterFault.decode(bytes.fromhex(rows[0]["value"]["data"]))
+    assert fault.pn == 7 and fault.flags == 0x08 and fault.at == (10, 21, 24, 11, 26)
+    rows = rows[1:]
     power = bytes.fromhex(rows[0]["value"]["data"])
     assert power[:2] == b"\x07\x00" and power[2:7] == bytes.fromhex("1021241126")   # point 7, A.15
     assert bytes.fromhex(rows[1]["value"]["data"])[7] == 2                          # relay_not_moved
