@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS terminal_alive (id INTEGER PRIMARY KEY CHECK (id = 1)
 """
 ALIVE_EVERY_S = 60.0               # the terminal notes it is running this often
 POWER_TASK = "terminal_power"      # a reading of the terminal's own power off/on (ERC14)
+PARAM_TASK = "terminal_param"      # a reading of a parameter set by the master (ERC3)
 SERVED = (1, 3, 33, 65, 66, 67, 68)
 TASK_ITEMS = {65: AFN_CLASS1, 66: AFN_CLASS2, 67: 65, 68: 66}     # F67/F68 switch F65/F66
 MAX_TASK = 64

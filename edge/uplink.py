@@ -34,16 +34,17 @@ from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, d
 from edge.uplink_forward import Forwarding
 from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
 from edge.uplink_settings import UplinkSettings  # noqa: F401  (its home; callers import it here)
-from edge.uplink_terminal import TerminalService
-from edge.terminal_params import TerminalParams
+from edge.uplink_terminal import TerminalService, frame_label
+from edge.store import Reading
+from edge.terminal_params import PARAM_TASK, TerminalParams
 from edge.report_tasks import GOVERNED, due, due_clauses, started
 from protocols.gdw1376_1.params import AFN_VERSION
 from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
 UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event",
-                "terminal_power", "audit_event", "clock_set")
-POINT_TASKS = tuple(t for t in UPLOAD_TASKS if t != "terminal_power")   # the terminal's own: not
+                "terminal_power", "audit_event", "clock_set", PARAM_TASK)
+POINT_TASKS = tuple(t for t in UPLOAD_TASKS if t not in ("terminal_power", PARAM_TASK))
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0
 AFN04_PROTOCOL = {"645-1997": PROTOCOL_645_1997, "645-2007": PROTOCOL_645_2007,
@@ -284,9 +285,17 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
                 self.agent.change_archive(add, remove)
             except ArchiveError as exc:
                 raise Refused(str(exc).replace("\n", " ")) from None
-        if params:
-            self.set_params(frame, params)
+        changed = self.set_params(frame, params) if params else []
+        if add or remove or changed:
+            self._parameter_change(frame, units)
         return confirm_units()
+
+    def _parameter_change(self, frame, units):
+        """ERC3 (parameter change) for the master: when, which master, every DA/DT it set."""
+        wall = self.agent.wall
+        self.store.put_readings([Reading("terminal", PARAM_TASK, 0, frame_label(frame), {
+            "at": wall, "msa": frame.msa, "items": sorted({(u.pn, u.fn) for u in units})},
+            read_at=wall)])
 
     def _query(self, frame, units):
         out = []

@@ -9,7 +9,8 @@ from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1 import formats as F
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
-from protocols.gdw1376_1.erc import Erc13MeterFault, Erc14PowerOnOff, Erc41ClockSet
+from protocols.gdw1376_1.erc import (Erc3ParameterChange, Erc13MeterFault, Erc14PowerOnOff,
+                                     Erc41ClockSet)
 from protocols.gdw1376_1.errors import EncodeError
 from protocols.gdw1376_1.params import a1_of_civil
 from edge import audit
@@ -23,6 +24,7 @@ TARIFFS = 4
 log = logging.getLogger(__name__)
 PHASE_OF_MASK = {1: 1, 2: 2, 4: 3}    # 10F31 phase bits of a single-phase meter -> A, B, C
 POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
+PARAM_TASK = "terminal_param"     # edge.terminal_params: parameters the master set (ERC3)
 # event records uploaded in AFN0E: ERC codes above the standard's range, ours (vendor-defined)
 ERC_METER_POWER_DOWN = 64     # data: point (2, LE), start A.15, end A.15
 ERC13_POWER_DOWN = 0x08       # ERC13 flags D3: the meter's power-down count changed
@@ -100,6 +102,11 @@ class StoreAnswers:
             v = r.value if isinstance(r.value, dict) else {}
             rec = Erc14PowerOnOff(off_at=_a15(v["off"]), on_at=_a15(v["on"]))
             return Unit(AFN_CLASS3, 1, 0, _events([(14, rec.encode())]), True)
+        if r.task == PARAM_TASK:            # parameters the master set: ERC3
+            v = r.value if isinstance(r.value, dict) else {}
+            rec = Erc3ParameterChange(at=_a15(v["at"]), msa=v["msa"], units=[
+                ([pn], [fn]) for pn, fn in v["items"]])
+            return Unit(AFN_CLASS3, 1, 0, _events([(3, rec.encode())]), True)
         pn = self.point_of(r.addr)
         if pn is None:
             return None
@@ -308,9 +315,9 @@ class StoreAnswers:
 
     def _event_records(self):
         recs = []
-        for task in ("event", "prepaid_event", POWER_TASK, audit.TASK, CLOCK_SET):
+        for task in ("event", "prepaid_event", POWER_TASK, PARAM_TASK, audit.TASK, CLOCK_SET):
             for r in self.store.readings(task=task):
                 unit = self.upload_unit(r)
                 if unit is not None:
-                    recs.append((r.read_at, unit.value["events"][0]))
+                    recs.extend((r.read_at, e) for e in unit.value["events"])
         return [(e["erc"], e["data"]) for _, e in sorted(recs, key=lambda x: x[0])]

@@ -453,3 +453,19 @@ def test_the_running_note_follows_a_clock_set_back(tmp_path):
     params.alive(WEDNESDAY + 3600.0)
     params.alive(WEDNESDAY)                  # the clock was set back an hour
     assert params.started(WEDNESDAY + 10.0) == WEDNESDAY
+
+
+def test_a_parameter_set_goes_up_as_erc3_naming_the_master_and_its_items(tmp_path):
+    from protocols.gdw1376_1.erc import Erc3ParameterChange
+    agent = agent_in(tmp_path / "p.sqlite")
+    online(agent)
+    units = [Unit(AFN_SET, 3, 0, F3, False), Unit(AFN_SET, 66, 1, F66, False)]
+    [a] = ask(agent, set_units(8, units))
+    assert outcome(a) == 1
+    [a] = ask(agent, set_units(9, units, WEDNESDAY + 1))       # the same values: no change
+    [r] = agent.store.readings(task="terminal_param")
+    unit = agent.uplink.upload_unit(r)
+    [event] = unit.value["events"]
+    rec = Erc3ParameterChange.decode(event["data"])
+    assert event["erc"] == 3 and rec.msa == 1           # the test master's MSA
+    assert sorted((tuple(p), tuple(f)) for p, f in rec.units) == [((0,), (3,)), ((1,), (66,))]
