@@ -75,6 +75,13 @@ def _freeze_window(values):
     return []
 
 
+def _voltage_band(values):
+    if values["voltage_upper_v"] <= values["voltage_lower_v"]:
+        return [("voltage_upper_v", "the voltage band is empty (%g..%g V)" % (
+            values["voltage_lower_v"], values["voltage_upper_v"]))]
+    return []
+
+
 HEALTH = Section("tasks.health", "Per-meter health and the back-off of re-reads "
                  "(edge.health.HealthPolicy).", [
                      Int("suspect_after", INHERIT, 1, 1000, "failures", "failures before a "
@@ -110,7 +117,10 @@ LIMITS = Section("tasks.limits", "Reading validation thresholds (edge.validate.L
           "most"),
     Float("tariff_tolerance_kwh", INHERIT, 0, 1000.0, "kWh", "tariff registers may miss the "
           "total by this per register"),
-], target=Limits)
+    Float("voltage_lower_v", INHERIT, 0, 1000.0, "V", "supply voltage qualified from (GB/T "
+          "12325, 220 V single phase: -10 %); below: under the limit, ERC24"),
+    Float("voltage_upper_v", INHERIT, 0, 1000.0, "V", "... up to (+7 %); above: over the limit"),
+], checks=[_voltage_band], target=Limits)
 TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); windows are aligned "
                 "to local midnight.", [
                     Float("freeze_offset_s", INHERIT, 0, DAY - 1, "s", "daily freeze: reading "
