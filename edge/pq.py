@@ -122,3 +122,16 @@ def summary(store, limits, day, sample_s, addrs=None):
             out.append(dict(s, addr=a, stored=not live, max_at=iso(s["max_at"]),
                             min_at=iso(s["min_at"])))
     return {"day": day, "meters": out}
+
+
+def day_report(store, archive, settings, day):
+    """``summary`` of ``day`` for the archived meters, each with its measuring point."""
+    from edge.uplink import points_of
+    archive = archive.with_changes(*store.archive_changes())   # the master's edits too
+    points = {a: p for p, a in points_of(archive).items()}
+    out = summary(store, settings.limits, day, float(settings.realtime_s or 900),
+                  sorted(archive.meters))
+    for m in out["meters"]:
+        m["point"] = points.get(m["addr"])
+    out["lower_v"], out["upper_v"] = settings.limits.voltage_lower_v, settings.limits.voltage_upper_v
+    return out
