@@ -97,7 +97,7 @@ def day_stats(store, addr, day, limits, sample_s):
     hi = max(samples, key=lambda s: s[1])
     lo = min(samples, key=lambda s: s[1])
     minutes = sample_s / 60.0
-    return {"samples": len(samples), "rate": round(states.count(None) / len(samples), 4),
+    return {"samples": len(samples), "mean_v": round(sum(v for _, v in samples) / len(samples), 1), "rate": round(states.count(None) / len(samples), 4),
             "over_min": round(states.count("over") * minutes, 1),
             "under_min": round(states.count("under") * minutes, 1),
             "ok_min": round(states.count(None) * minutes, 1),
@@ -134,4 +134,34 @@ def day_report(store, archive, settings, day):
     for m in out["meters"]:
         m["point"] = points.get(m["addr"])
     out["lower_v"], out["upper_v"] = settings.limits.voltage_lower_v, settings.limits.voltage_upper_v
+    return out
+
+
+NO_MINUTES = 0xEEEE                 # a BIN field with no data (phases B and C of a 1-phase meter)
+MINUTES = ("over_upper_upper_min", "under_lower_lower_min", "over_upper_min", "under_lower_min",
+           "ok_min")
+
+
+def f27_value(stats):
+    """The AFN0D F27 fields (protocols.gdw1376_1.catalog.VOLTAGE_STATS, phase A) of a stored
+    day; one band serves as both the alarm (upper-upper) and the qualification (upper) limit."""
+    from protocols.civil import to_civil
+    out = {"%s_%s" % (ph, k): NO_MINUTES for ph in "abc" for k in MINUTES}
+    if not stats:
+        return out
+    over, under = int(round(stats["over_min"])), int(round(stats["under_min"]))
+    out.update(a_over_upper_upper_min=over, a_over_upper_min=over, a_under_lower_lower_min=under,
+               a_under_lower_min=under, a_ok_min=int(round(stats["ok_min"])))
+    for k in ("max", "min"):
+        c = to_civil(stats[k + "_at"])
+        out["a_%s_v" % k], out["a_%s_at" % k] = stats[k + "_v"], (c[4], c[3], c[2])
+    n = float(stats["samples"])
+    out["a_ok_rate"] = round(100.0 * stats["rate"], 3)
+    out["a_over_rate"] = round(100.0 * stats["over_min"] / (stats["over_min"] + stats["under_min"]
+                                                            + stats["ok_min"]), 3) if n else None
+    out["a_under_rate"] = round(100.0 * stats["under_min"] / (stats["over_min"]
+                                                              + stats["under_min"]
+                                                              + stats["ok_min"]), 3) if n else None
+    if "mean_v" in stats:
+        out["a_mean_v"] = stats["mean_v"]
     return out
