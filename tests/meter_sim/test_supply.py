@@ -33,3 +33,15 @@ def test_undervoltage_spell_is_what_the_registers_report():
     assert 198.0 < value(m, Read(0x02010100), after) < 235.4
     assert 198.0 < value(meters[0], Read(0x02010100), inside) < 235.4
     assert abs(v - m.meter.voltage(inside)) < 0.06
+
+
+def test_a_698_meter_reports_the_same_spell_in_2000():
+    from tests.meter_sim.test_slave698 import get
+    start_h = 5 * 24 + 10
+    faults = [{"kind": "overvoltage", "meters": [0], "start_h": start_h, "end_h": start_h + 1,
+               "volts": 242.0}]
+    (m,) = build_population(1, seed=4, faults=faults, local_share=0.0, protocol_698_share=1.0)
+    t = DEFAULT_EPOCH + 3600.0 * (start_h + 0.5)
+    assert m.meter.protocol == 698
+    v = get(m, "20000200", t).value[0].value / 10
+    assert 237.0 < v < 247.0 and abs(v - m.meter.voltage(t)) < 0.06
