@@ -529,7 +529,8 @@ class Agent:
         try:
             return (audit.raise_events(self.store, self.limits, readings, self.wall)
                     + pq.raise_events(self.store, self.limits, readings, self.wall,
-                                      float(self.settings.realtime_s or 900)))
+                                      float(self.settings.realtime_s or 900),
+                                      60.0 * self.settings.curve_interval_min))
         except Exception:
             log.exception("audit events of %s not raised", [r.addr for r in readings][:1])
             return []

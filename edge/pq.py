@@ -9,12 +9,13 @@ their times and the minutes over and under (each sample counts ``sample_s``); th
 """
 import logging
 
-from protocols.civil import iso
+from protocols.civil import iso, parse_local
 
 from edge.store import Reading
 
 TASK = "voltage_day"
 REALTIME = "realtime"
+CURVE = "voltage_curve"             # edge.jobs.VoltageCurve: the samples without real-time reads
 ERC_TASK = "audit_event"            # edge.audit.TASK (not imported: audit imports this module)
 DI_VOLTAGE = 0x02010100
 PHASE_A, OVER, UNDER = 0x01, 0x40, 0x80     # ERC24 flags: D0 phase A; D7..D6 01 over, 10 under
@@ -47,10 +48,18 @@ def _previous(store, addr, before):
     return None
 
 
-def raise_events(store, limits, readings, wall, sample_s):
+def raise_events(store, limits, readings, wall, sample_s, curve_step_s=900.0):
     """ERC24 edges and closed days' statistics the real-time ``readings`` bring (uncommitted)."""
     out = []
     for r in readings:
+        if r.task == CURVE and r.quality == "ok":
+            prev = store.latest(r.addr, CURVE, before=r.period)
+            if prev is not None and prev.period[:10] < r.period[:10]:
+                s = day_stats(store, r.addr, prev.period[:10], limits, sample_s, curve_step_s)
+                if s is not None:
+                    out.append(Reading(r.addr, TASK, DI_VOLTAGE, prev.period[:10], s, "ok", (),
+                                       wall))
+            continue
         if r.task != REALTIME:
             continue
         v = volts_of(r)
@@ -65,7 +74,7 @@ def raise_events(store, limits, readings, wall, sample_s):
             out.append(_erc(r, now, True, v, "began:" + r.period, wall))
         if prev is not None and prev.period[:10] < r.period[:10]:
             day = prev.period[:10]
-            s = day_stats(store, r.addr, day, limits, sample_s)
+            s = day_stats(store, r.addr, day, limits, sample_s, curve_step_s)
             if s is not None:
                 out.append(Reading(r.addr, TASK, DI_VOLTAGE, day, s, "ok", (), wall))
     for e in out:
@@ -82,14 +91,32 @@ def _erc(r, kind, began, volts, key, wall):
     return Reading(r.addr, ERC_TASK, 24, key, value, "ok", (), wall)
 
 
-def day_stats(store, addr, day, limits, sample_s):
-    """The day's voltage statistics of ``addr`` (YYYY-MM-DD) from its real-time reads, or None."""
+def _curve_samples(store, addr, day, step_s):
+    out = []
+    for r in store.readings(addr=addr, task=CURVE):
+        if r.quality != "ok" or not isinstance(r.value, dict) or not r.value.get("start"):
+            continue
+        t0 = parse_local(r.value["start"])
+        for k, v in enumerate(r.value.get("values") or []):
+            t = t0 + k * step_s
+            if v is not None and iso(t)[:10] == day:
+                out.append((t, float(v)))
+    return sorted(set(out))
+
+
+def day_stats(store, addr, day, limits, sample_s, curve_step_s=900.0):
+    """The day's voltage statistics of ``addr`` (YYYY-MM-DD) from its real-time reads (from its
+    voltage curve when it has none), or None."""
     samples = []
     for r in store.readings(addr=addr, task=REALTIME):
         if r.period[:10] == day:
             v = volts_of(r)
             if v is not None:
                 samples.append((r.read_at, v))
+    source = "realtime"
+    if not samples:
+        samples, sample_s, source = _curve_samples(store, addr, day, curve_step_s), curve_step_s, \
+            "curve"
     if not samples:
         return None
     samples.sort()
@@ -97,7 +124,7 @@ def day_stats(store, addr, day, limits, sample_s):
     hi = max(samples, key=lambda s: s[1])
     lo = min(samples, key=lambda s: s[1])
     minutes = sample_s / 60.0
-    return {"samples": len(samples), "mean_v": round(sum(v for _, v in samples) / len(samples), 1), "rate": round(states.count(None) / len(samples), 4),
+    return {"samples": len(samples), "source": source, "mean_v": round(sum(v for _, v in samples) / len(samples), 1), "rate": round(states.count(None) / len(samples), 4),
             "over_min": round(states.count("over") * minutes, 1),
             "under_min": round(states.count("under") * minutes, 1),
             "ok_min": round(states.count(None) * minutes, 1),
@@ -105,7 +132,7 @@ def day_stats(store, addr, day, limits, sample_s):
             "lower_v": limits.voltage_lower_v, "upper_v": limits.voltage_upper_v}
 
 
-def summary(store, limits, day, sample_s, addrs=None):
+def summary(store, limits, day, sample_s, addrs=None, curve_step_s=900.0):
     """Every meter's statistics of ``day``: the stored ones, the others computed from the reads
     so far (``stored`` False), as plain dicts with ISO times."""
     stored = {r.addr: r.value for r in store.readings(task=TASK, period=day)}
@@ -117,7 +144,7 @@ def summary(store, limits, day, sample_s, addrs=None):
         s = stored.get(a)
         live = s is None
         if live:
-            s = day_stats(store, a, day, limits, sample_s)
+            s = day_stats(store, a, day, limits, sample_s, curve_step_s)
         if s is not None:
             out.append(dict(s, addr=a, stored=not live, max_at=iso(s["max_at"]),
                             min_at=iso(s["min_at"])))
@@ -130,7 +157,7 @@ def day_report(store, archive, settings, day):
     archive = archive.with_changes(*store.archive_changes())   # the master's edits too
     points = {a: p for p, a in points_of(archive).items()}
     out = summary(store, settings.limits, day, float(settings.realtime_s or 900),
-                  sorted(archive.meters))
+                  sorted(archive.meters), 60.0 * settings.curve_interval_min)
     for m in out["meters"]:
         m["point"] = points.get(m["addr"])
     out["lower_v"], out["upper_v"] = settings.limits.voltage_lower_v, settings.limits.voltage_upper_v

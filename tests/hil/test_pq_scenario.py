@@ -38,3 +38,15 @@ def test_a_missed_spell_fails_the_gate():
     d["tasks"]["realtime_s"] = 0                # no real-time reads: nothing seen
     report = Run(Scenario.from_dict(d)).run().report({})
     assert report["voltage_spells_found"] == 0 and not report["passed"]
+
+
+def test_without_real_time_reads_the_voltage_curve_gives_the_day_rates():
+    d = doc()
+    d["tasks"].update(realtime_s=0, voltage_curve_every_min=60)
+    d["scenario"]["hours"] = 26                 # 01-06 closes at the first 01:00..02:00 curve
+    d["gate"] = [{"metric": "voltage_rate_error_pp", "op": "<=", "value": 2.0}]
+    report = Run(Scenario.from_dict(d)).run().report({})
+    assert report["passed"], report["gates"]
+    rates = {x["addr"]: x for x in report["voltage"]["days"] if x["day"] == "2026-01-06"}
+    assert len(rates) == 4
+    assert abs(rates["000000000002"]["rate"] - 1320 / 1440) < 0.011
