@@ -89,6 +89,8 @@ def record(value, pn):
             fields["threshold"] = value["threshold"]
     elif code == 30:
         fields.update(reading=value["reading"], threshold_15min=value["threshold_15min"])
+    elif code == 24:
+        fields.update(flags=value["flags"], ua=value["ua"])
     return E.RECORDS[code](**fields)
 
 

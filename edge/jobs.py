@@ -173,6 +173,26 @@ class LoadCurve(Task):
         return [self.reading(agent, meter, window, value, flags)]
 
 
+class VoltageCurve(LoadCurve):
+    """Phase-A voltage curve (645-2007 0610 0101 blocks) of the slot that just ended: the
+    voltage-quality samples (edge.pq) where no real-time reads run."""
+
+    name = "voltage_curve"
+    key_di = 0x06100101
+
+    def applies(self, meter, boundary):
+        return meter.protocol == "645-2007"
+
+    def curve(self, window):
+        c = LoadCurve.curve(self, window)
+        return I.Curve(c.start, c.points, c.step_s, self.key_di)
+
+    def readings(self, agent, meter, window, result):
+        value = driver_for(meter).values(meter, [self.curve(window)], result.requests,
+                                         result.replies)[0]
+        return [self.reading(agent, meter, window, value)]
+
+
 class PowerDownEvents(Task):
     """Power-down event count (掉电事件); new records are read when the count moved (645
     0311 00xx; 698 the 3011 records by number)."""

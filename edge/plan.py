@@ -9,6 +9,7 @@ from protocols.civil import DAY, midnight
 from edge.health import HealthPolicy
 from edge.lineloss import LINELOSS, LineLossPolicy
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
+                       VoltageCurve,
                        Window)
 from edge.schema import INHERIT, Bool, Float, Int, Section, Table
 from edge.validate import Limits
@@ -20,12 +21,13 @@ class Settings:
 
     FIELDS = ("freeze_offset_s", "freeze_deadline_h", "curve_every_min", "curve_interval_min",
               "curve_deadline_h", "event_every_h", "clock_check_h", "realtime_s",
-              "response_timeout_s", "retries", "module_timeout_s", "gap_s", "clock_correct")
+              "voltage_curve_every_min", "response_timeout_s", "retries", "module_timeout_s", "gap_s", "clock_correct")
 
     def __init__(self, freeze_offset_s=300.0, freeze_deadline_h=6.0, curve_every_min=60,
                  curve_interval_min=15, curve_deadline_h=3.0, event_every_h=4, clock_check_h=3.0,
                  realtime_s=0, response_timeout_s=0.5, retries=0, module_timeout_s=100.0,
-                 gap_s=0.0, health=None, limits=None, lineloss=None, clock_correct=False):
+                 gap_s=0.0, health=None, limits=None, lineloss=None, clock_correct=False,
+                 voltage_curve_every_min=0):
         TASKS.check_values({k: v for k, v in locals().items() if k in self.FIELDS})
         self.freeze_offset_s = freeze_offset_s
         self.freeze_deadline_h = freeze_deadline_h
@@ -35,6 +37,7 @@ class Settings:
         self.event_every_h = event_every_h              # 0: no event scan
         self.clock_check_h = clock_check_h              # hour of day; None or < 0: none
         self.realtime_s = realtime_s                    # 0: no periodic real-time reads
+        self.voltage_curve_every_min = voltage_curve_every_min  # 0: no voltage curve
         self.response_timeout_s = response_timeout_s
         self.retries = retries
         self.module_timeout_s = module_timeout_s
@@ -63,6 +66,10 @@ class Settings:
         if self.clock_check_h is not None and self.clock_check_h >= 0:
             start = self.clock_check_h * 3600.0
             out.append(ClockCheck(DAY, start, start + 7200.0))
+        if self.voltage_curve_every_min:
+            every = self.voltage_curve_every_min * 60.0
+            out.append(VoltageCurve(every, 90.0, self.curve_deadline_h * 3600.0,
+                                    self.curve_interval_min))
         if self.realtime_s:
             out.append(Realtime(float(self.realtime_s), 0.0, float(self.realtime_s)))
         return out
@@ -72,6 +79,13 @@ def _freeze_window(values):
     if values["freeze_deadline_h"] * 3600.0 <= values["freeze_offset_s"]:
         return [("freeze_deadline_h", "the freeze window closes (%g h) before it opens (%g s)"
                  % (values["freeze_deadline_h"], values["freeze_offset_s"]))]
+    return []
+
+
+def _voltage_band(values):
+    if values["voltage_upper_v"] <= values["voltage_lower_v"]:
+        return [("voltage_upper_v", "the voltage band is empty (%g..%g V)" % (
+            values["voltage_lower_v"], values["voltage_upper_v"]))]
     return []
 
 
@@ -110,7 +124,10 @@ LIMITS = Section("tasks.limits", "Reading validation thresholds (edge.validate.L
           "most"),
     Float("tariff_tolerance_kwh", INHERIT, 0, 1000.0, "kWh", "tariff registers may miss the "
           "total by this per register"),
-], target=Limits)
+    Float("voltage_lower_v", INHERIT, 0, 1000.0, "V", "supply voltage qualified from (GB/T "
+          "12325, 220 V single phase: -10 %); below: under the limit, ERC24"),
+    Float("voltage_upper_v", INHERIT, 0, 1000.0, "V", "... up to (+7 %); above: over the limit"),
+], checks=[_voltage_band], target=Limits)
 TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); windows are aligned "
                 "to local midnight.", [
                     Float("freeze_offset_s", INHERIT, 0, DAY - 1, "s", "daily freeze: reading "
@@ -129,6 +146,9 @@ TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); window
                           "sync and clock check (negative: off)", nullable=True),
                     Int("realtime_s", INHERIT, 0, DAY, "s", "periodic real-time reads every "
                         "(0: off)", divides=DAY),
+                    Int("voltage_curve_every_min", INHERIT, 0, 1440, "min", "read the 645-2007 "
+                        "phase-A voltage curve (06100101) every (0: off); voltage-quality "
+                        "samples where real-time reads are off", divides=1440),
                     Float("response_timeout_s", INHERIT, None, 60.0, "s", "RS-485 reply timeout",
                           gt=0),
                     Int("retries", INHERIT, 0, 10, "", "RS-485 re-sends of a request"),

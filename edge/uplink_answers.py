@@ -13,7 +13,7 @@ from protocols.gdw1376_1.erc import (Erc3ParameterChange, Erc13MeterFault, Erc14
                                      Erc41ClockSet)
 from protocols.gdw1376_1.errors import EncodeError
 from protocols.gdw1376_1.params import a1_of_civil
-from edge import audit
+from edge import audit, pq
 from edge.jobs import CLOCK_SET
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
@@ -264,6 +264,13 @@ class StoreAnswers:
                 elif u.fn in (1, 17):
                     e = _unread_groups(e, POSITIVE)
                 out.append(Unit(AFN_CLASS2, u.fn, u.pn, dict(e, td=td), True))
+            elif u.fn == 27:
+                td = v.get("td")
+                if td is None:
+                    raise Refused("F27 needs a date")
+                r = self.store.good(m.addr, pq.TASK, "20%02d-%02d-%02d" % (td[2], td[1], td[0]))
+                out.append(Unit(AFN_CLASS2, 27, u.pn, dict(pq.f27_value(r and r.value), td=td),
+                                True))
             elif u.fn == 101:
                 out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v, pulled), True))
             else:

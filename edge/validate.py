@@ -22,12 +22,14 @@ class Limits:
 
     def __init__(self, max_kw=13.2, jump_margin=1.5, clock_s=300.0, freeze_tolerance_s=600.0,
                  tariff_tolerance_kwh=0.02, flying_margin=3.0, stopped_s=3600.0,
-                 stopped_current_a=0.2):
+                 stopped_current_a=0.2, voltage_lower_v=198.0, voltage_upper_v=235.4):
         self.max_kw = max_kw
         self.jump_margin = jump_margin
         self.flying_margin = flying_margin
         self.stopped_s = stopped_s
         self.stopped_current_a = stopped_current_a
+        self.voltage_lower_v = voltage_lower_v      # GB/T 12325, 220 V single phase: -10 %
+        self.voltage_upper_v = voltage_upper_v      # ... and +7 % (edge.pq)
         self.clock_s = clock_s
         self.freeze_tolerance_s = freeze_tolerance_s
         self.tariff_tolerance_kwh = tariff_tolerance_kwh

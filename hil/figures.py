@@ -34,6 +34,9 @@ REPORT = {k: None for k in (
     # the audit upstream (错抄漏抄)
     "audit_events_true", "audit_events_found", "audit_events_false", "audit_event_recall",
     "missed_list_errors",
+    # voltage quality (电压合格率, hil/pq_run.py)
+    "voltage_days", "voltage_rate_error_pp", "voltage_spells_true", "voltage_spells_found",
+    "voltage_spells_false", "voltage_spell_recall",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -42,7 +45,7 @@ REPORT = {k: None for k in (
     "unread")}
 REPORT.update(
     version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY, by_area=ANY, wrong=ANY,
-    line_loss=ANY, audit=ANY, read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
+    line_loss=ANY, audit=ANY, voltage=ANY, read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
             "session": ANY})

@@ -103,6 +103,14 @@ def merge(sc, reports, samples, executor):
         out[key] = _total(reports, key)
     found, true = out["audit_events_found"], out["audit_events_true"]
     out["audit_event_recall"] = round(found / true, 4) if true and found is not None else None
+    for key in ("voltage_days", "voltage_spells_true", "voltage_spells_found",
+                "voltage_spells_false"):
+        out[key] = _total(reports, key)
+    errors = [r["voltage_rate_error_pp"] for r in reports
+              if r.get("voltage_rate_error_pp") is not None]
+    out["voltage_rate_error_pp"] = max(errors) if errors else None
+    found, true = out["voltage_spells_found"], out["voltage_spells_true"]
+    out["voltage_spell_recall"] = round(found / true, 4) if true and found is not None else None
     out["by_area"] = [dict({k: r.get(k) for k in AREA_FIGURES}, area=k)
                       for k, r in enumerate(reports)]
     out["gates"] = [g.check(out) for g in sc.gates]

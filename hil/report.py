@@ -213,6 +213,26 @@ def _audit(report):
         _table(days, ("day", "missed-reading list", "truth"))))
 
 
+VOLTAGE_FIGURES = (
+    ("voltage_days", "meter-days with statistics", "days"),
+    ("voltage_rate_error_pp", "largest rate error against the truth", "pp"),
+    ("voltage_spells_true", "voltage fault spells", "spells"),
+    ("voltage_spells_found", "of them raised as ERC24", "spells"),
+    ("voltage_spells_false", "ERC24 raised without such a fault", "spells"),
+)
+
+
+def _voltage(report):
+    vq = report.get("voltage")
+    if not vq or not (vq["days"] or report.get("voltage_spells_true")):
+        return ""
+    worst = sorted(vq["days"], key=lambda d: abs(d["rate"] - d["true_rate"]))[-10:][::-1]
+    return "<h2>Voltage quality (电压合格率)</h2>%s%s" % (
+        _figures(report, VOLTAGE_FIGURES),
+        _table([(d["day"], d["addr"], d["rate"], d["true_rate"]) for d in worst],
+               ("day", "meter", "agent rate", "true rate")))
+
+
 def _wrong(report):
     days = [(d.get("period"), fmt(d.get("wrong_values"), "readings")) for d in report.get("days", [])]
     text = fmt(report.get("wrong_values"), "readings")
@@ -260,6 +280,7 @@ def render_html(report, samples):
 %(prepaid)s
 %(lineloss)s
 %(audit)s
+%(voltage)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -271,6 +292,6 @@ def render_html(report, samples):
                                             len(report.get("gates", []))),
        "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
        "unread": _unread(report), "uplink": _uplink(report),
-       "prepaid": _prepaid(report), "lineloss": _line_loss(report), "audit": _audit(report),
+       "prepaid": _prepaid(report), "lineloss": _line_loss(report), "audit": _audit(report), "voltage": _voltage(report),
        "wrong": _wrong(report),
        "figs": figs}

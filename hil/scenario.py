@@ -190,7 +190,7 @@ def _fault_params(values):
     out = [(p, "needed by %s" % kind) for p in KINDS[kind] if p not in values]
     out += [(p, "not a parameter of %s (it takes %s)" % (kind, ", ".join(KINDS[kind]) or
                                                           "none"))
-            for p in ("p", "delay_s", "seconds", "fraction", "kwh")
+            for p in ("p", "delay_s", "seconds", "fraction", "kwh", "volts")
             if p in values and p not in KINDS[kind]]
     if "share" in values and "meters" in values:
         out.append(("meters", "give share or meters, not both"))
@@ -257,6 +257,13 @@ POPULATION = Section("population", "The meter mix (meter_sim.population).", [
     Float("drift_ppm", OPTIONAL, 0, 1000, "ppm", "clock drift bound"),
     Float("clock_offset_s", OPTIONAL, 0, 86400, "s", "clock offset bound"),
     _span("reply_delay_s", 0, 10, "s", "reply delay range"),
+    Float("supply_source_v", OPTIONAL, 100, 300, "V", "supply model (meter_sim.supply): the "
+          "transformer's LV bus"),
+    Float("supply_feeder_drop_v", OPTIONAL, 0, 100, "V", "feeder drop at the far end at the "
+          "area's peak load"),
+    Float("supply_service_v_per_kw", OPTIONAL, 0, 20, "V/kW", "drop per kW of the meter's own "
+          "load"),
+    Float("supply_noise_v", OPTIONAL, 0, 20, "V", "per-minute voltage noise (sigma)"),
 ])
 FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or on some.", [
     Text("kind", REQUIRED, "what goes wrong", tuple(KINDS)),
@@ -269,6 +276,7 @@ FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or
     Float("seconds", OPTIONAL, -1e9, 1e9, "s", "clock jump (clock_jump)"),
     Float("fraction", OPTIONAL, 0, 1, "", "share of the load past the register (bypass)"),
     Float("kwh", OPTIONAL, 0, 1e6, "kWh", "register step (register_backwards, register_jump)"),
+    Float("volts", OPTIONAL, 0, 500, "V", "supply held at (undervoltage, overvoltage)"),
 ], checks=[_fault_params])
 PREPAID = Section("prepaid", "Prepaid customers of the area.", [
     Float("keep_power", 0.02, 0, 1, "", "share of keep-power customers"),

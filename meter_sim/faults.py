@@ -27,6 +27,8 @@ KINDS = {
     "register_backwards": ("kwh",),  # the total (and tariff 1) register drops by kwh at start
     "register_jump": ("kwh",),  # the total (and tariff 1) register leaps by kwh at start
     "stopped": (),              # the register stands still from start to end, current flows
+    "undervoltage": ("volts",),  # the supply at the meter held at volts (below the band)
+    "overvoltage": ("volts",),  # ... (above the band), from start to end (meter_sim.supply)
 }
 
 
@@ -34,7 +36,7 @@ class Fault:
     """One fault window ``[start, end)`` (``end`` None: until the end of the run)."""
 
     def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0, fraction=0.0,
-                 kwh=0.0):
+                 kwh=0.0, volts=0.0):
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
         if end is not None and end < start:
@@ -47,6 +49,7 @@ class Fault:
         self.seconds = float(seconds)
         self.fraction = float(fraction)
         self.kwh = float(kwh)
+        self.volts = float(volts)
         if self.kwh < 0:
             raise ValueError("fault %s: kwh %r is negative" % (kind, kwh))
         if not 0.0 <= self.fraction <= 1.0:
@@ -106,6 +109,10 @@ class FaultyMeter:
         stopped = [f for f in self.faults if f.kind == "stopped"]
         if stopped:                     # the register misses everything; the current is seen
             meter.ledger.source = Stopped(meter.ledger.source, stopped)
+        supply = getattr(meter, "supply", None)
+        for f in self.faults:
+            if f.kind in ("undervoltage", "overvoltage") and supply is not None:
+                supply.spells.append((f.start, f.end, f.volts))
 
     def _schedule(self):
         acts = []

@@ -7,6 +7,7 @@ from meter_sim.firmware import Meter, LOCAL, REMOTE, TestEsam
 from meter_sim.firmware.wallet import Wallet
 from meter_sim.faults import FaultyMeter, faults_from_spec
 from meter_sim.profiles import make_profile
+from meter_sim.supply import DEFAULTS as SUPPLY_DEFAULTS, SupplyModel
 
 DEFAULT_EPOCH = from_civil(2026, 1, 1)
 FLAT_TOU = (3,) * 24            # a single-rate (flat) tariff: everything on tariff 3
@@ -23,6 +24,7 @@ DEFAULTS = {
     "secured_share": 0.0,       # meters under ESAM security: plaintext controls refused
     "esam_session_s": 300.0,    # their identity-authentication validity
 }
+DEFAULTS.update(("supply_" + k, v) for k, v in SUPPLY_DEFAULTS.items())   # meter_sim.supply
 
 
 def derive(seed, name):
@@ -60,6 +62,8 @@ def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, **params):
                   protocol=698 if speaks_698 else
                   1997 if rng.random() < p["protocol_1997_share"] else 2007)
         m.kind = kind
+        m.supply = SupplyModel("%s/volts/%d" % (seed, i), derive(seed, "position/%d" % i).random(),
+                               **{k: p["supply_" + k] for k in SUPPLY_DEFAULTS})
         if derive(seed, "secured/%d" % i).random() < p["secured_share"] and m.protocol == 2007:
             secure(m, p["esam_session_s"], i)
         meters.append(m)

@@ -83,6 +83,8 @@ class Driver645:
         return table[item]
 
     def supports(self, meter, item):
+        if isinstance(item, I.Curve) and item.di != DI_CURVE_ENERGY:
+            return meter.protocol == "645-2007"
         if meter.protocol != "645-1997" and I.kind(item) in (I.LOAD_CURVE, I.POWER_DOWN_RECORDS):
             return True
         return I.kind(item) in (DIS_1997 if meter.protocol == "645-1997" else DIS_2007)
@@ -91,7 +93,7 @@ class Driver645:
         if not self.supports(meter, item):
             raise I.Unanswered("%s has no %s" % (meter.protocol, I.kind(item)))
         if isinstance(item, I.Curve):
-            return [apdu.Read(DI_CURVE_ENERGY, blocks=item.points, start=item.start)]
+            return [apdu.Read(item.di, blocks=item.points, start=item.start)]
         if isinstance(item, I.PowerDownRecords):
             return [apdu.Read(DI.EV_POWER_DOWN + k) for k in range(1, item.new + 1)]
         read = v1997.Read97 if meter.protocol == "645-1997" else apdu.Read

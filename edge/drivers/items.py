@@ -26,12 +26,14 @@ ITEMS = (DAILY_FREEZE, SETTLEMENT_ENERGY, ENERGY_NOW, VOLTAGE_A, CURRENT_A, METE
 
 
 class Curve:
-    """The forward active load curve: ``points`` instants every ``step_s`` from ``start``."""
+    """A load curve: ``points`` instants every ``step_s`` from ``start``; ``di`` the 645 curve
+    item (forward active energy 06100601; phase-A voltage 06100101 on 645-2007 only)."""
 
     kind = LOAD_CURVE
 
-    def __init__(self, start, points, step_s):
+    def __init__(self, start, points, step_s, di=0x06100601):
         self.start, self.points, self.step_s = int(start), int(points), int(step_s)
+        self.di = di
 
     def __repr__(self):
         return "Curve(%d, %d, %d)" % (self.start, self.points, self.step_s)

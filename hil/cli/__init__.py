@@ -11,7 +11,8 @@ except ImportError:                     # a board's install: the base package ha
                      " pip install 'gridedge[lab]' (the board's agent is gridedge-agent)")
 
 from edge.runtime import logs
-from hil.cli import agent, audit, decode, harness, lineloss, master, meters, prepaid, schema, sim
+from hil.cli import (agent, audit, decode, harness, lineloss, master, meters, pq, prepaid, schema,
+                     sim)
 from hil.cli.schema import reference
 
 __all__ = ["main", "reference"]
@@ -34,6 +35,7 @@ def main(log_format, log_level):
 
 for _command in (decode.decode, schema.schema_cmd, meters.meters, sim.sim, agent.agent_cmd,
                  master.master, prepaid.prepaid, lineloss.lineloss_cmd, audit.audit_cmd,
+                 pq.pq_cmd,
                  harness.demo,
                  harness.hil_group):
     main.add_command(_command)

@@ -53,6 +53,7 @@ class Meter:
         self.settlement = settlement
         self.nominal_voltage = nominal_voltage
         self.supply_voltage = nominal_voltage
+        self.supply = None              # a voltage model (meter_sim.supply) or the fixed drop
         self.power_factor = power_factor
         self.baud = baud
         self.base_kwh = list(base_kwh) if base_kwh else [0.0] * DI.TARIFFS
@@ -94,6 +95,8 @@ class Meter:
     def voltage(self, t):
         if not self.powered:
             return 0.0
+        if self.supply is not None:
+            return self.supply.volts(t, self.power(t))
         return self.supply_voltage - 0.8 * self.power(t)
 
     def voltage_ok(self):

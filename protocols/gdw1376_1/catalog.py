@@ -69,6 +69,21 @@ CURVE_FORMATS = dict([(f, "A9") for f in range(81, 89)] + [(f, "A7") for f in (8
                      + [(f, "A11") for f in range(101, 105)] + [(f, "A5") for f in range(105, 109)]
                      + [(f, "A11") for f in range(145, 149)])
 
+# AFN0D F27 day voltage statistics (日电压统计数据), 93 bytes after Td_d: per phase A/B/C the
+# minutes over the upper-upper limit, under the lower-lower, over the upper, under the lower and
+# within (BIN, 2 bytes each); per phase the maximum and minimum (A.7) with their times (A.18);
+# the phases' mean voltages (A.7); per phase the over, under and qualified rates (A.25, %, the
+# 2013 text's addition). Layout: gdgly/NUC97X_JS Terminal/Terminal_SaveRam.h ADDR_AFN0DF27_SOUR
+VOLTAGE_MINUTES = ("over_upper_upper_min", "under_lower_lower_min", "over_upper_min",
+                   "under_lower_min", "ok_min")
+VOLTAGE_STATS = Fields(
+    *[("%s_%s" % (ph, k), "u16") for ph in "abc" for k in VOLTAGE_MINUTES]
+    + [f for ph in "abc" for f in (("%s_max_v" % ph, "A7"), ("%s_max_at" % ph, "A18"),
+                                   ("%s_min_v" % ph, "A7"), ("%s_min_at" % ph, "A18"))]
+    + [("%s_mean_v" % ph, "A7") for ph in "abc"]
+    + [("%s_%s" % (ph, k), "A25") for ph in "abc" for k in ("over_rate", "under_rate",
+                                                             "ok_rate")])
+
 # AFN04/0A F10 meter archive entry (终端电能表配置参数), 27 bytes: index, measuring point,
 # D7..D5 baud code + D4..D0 port, protocol (1 = 645-1997, 30 = 645-2007), address, password,
 # tariff count, integer/decimal digits, collector address, user class (UNVERIFIED against the
@@ -96,6 +111,7 @@ LAYOUTS = {
     (AFN_CLASS2, 9, True): Dated("A20", POSITIVE), (AFN_CLASS2, 10, True): Dated("A20", REVERSE),
     (AFN_CLASS2, 17, True): Dated("A21", POSITIVE), (AFN_CLASS2, 18, True): Dated("A21", REVERSE),
     (AFN_CLASS2, 49, True): Dated("A20", SUPPLY), (AFN_CLASS2, 51, True): Dated("A21", SUPPLY),
+    (AFN_CLASS2, 27, True): Dated("A20", VOLTAGE_STATS),
     (AFN_CLASS2, 53, True): Dated("A20", TRAFFIC), (AFN_CLASS2, 54, True): Dated("A21", TRAFFIC),
     # AFN10 F1 transparent forward (ksy afn16_f1 for the answer)
     (AFN_FORWARD, 1, False): Carried((("port", "u8"), ("control", "u8"), ("frame_timeout", "u8"),

@@ -181,6 +181,14 @@ class Erc14PowerOnOff(EventRecord):
         return _write(fields, self.values()) + (self.extra or b"")
 
 
+class Erc24VoltageLimit(EventRecord):
+    """ERC24 voltage out of limit (电压越限): flags (D0/D1/D2 phase A/B/C, D7..D6 01 over the
+    upper-upper limit, 10 under the lower-lower) and Ua, Ub, Uc (A.7) at the time."""
+    erc, title = 24, "voltage out of limit"
+    fields = (("at", "A15"), ("pn", "point"), ("flags", "u8"), ("ua", "A7"), ("ub", "A7"),
+              ("uc", "A7"))
+
+
 class Erc27EnergyDecrease(EventRecord):
     """ERC27 energy indication decreased: forward active total before and after."""
     erc, title = 27, "energy decrease"
@@ -313,6 +321,7 @@ class UnknownEvent(EventRecord):
 
 RECORDS = dict((c.erc, c) for c in (
     Erc1Init, Erc3ParameterChange, Erc12MeterClock, Erc13MeterFault, Erc14PowerOnOff,
+    Erc24VoltageLimit,
     Erc27EnergyDecrease, Erc28OverDifference, Erc29Flying, Erc30Stopped, Erc31ReadFailure,
     Erc33StatusWordChange, Erc35UnknownMeter, Erc37CoverOpen, Erc38TerminalBoxOpen,
     Erc40MagneticField, Erc41ClockSet, Erc64MeterPowerDown, Erc65CostControl))

@@ -13,7 +13,7 @@ NUMBERS = {"A5": (2, 1, True), "A7": (2, 1, False), "A8": (2, 0, False), "A9": (
            "A11": (4, 2, False), "A14": (5, 4, False), "A25": (3, 3, True)}
 # A.13 energy xxxx.xxxx kWh (curves F97..F100), A.22 x.x (ERC28/29 thresholds)
 NUMBERS.update({"A13": (4, 4, False), "A22": (1, 1, False)})
-TIMES = {"A15": 5, "A16": 4, "A20": 3, "A21": 2}
+TIMES = {"A15": 5, "A16": 4, "A18": 3, "A20": 3, "A21": 2}     # A.18 mm hh DD
 
 
 def size(fmt):

@@ -469,3 +469,26 @@ def test_a_parameter_set_goes_up_as_erc3_naming_the_master_and_its_items(tmp_pat
     rec = Erc3ParameterChange.decode(event["data"])
     assert event["erc"] == 3 and rec.msa == 1           # the test master's MSA
     assert sorted((tuple(p), tuple(f)) for p, f in rec.units) == [((0,), (3,)), ((1,), (66,))]
+def test_afn0d_f27_answers_the_stored_day_voltage_statistics(tmp_path):
+    from edge import pq
+    agent = agent_in(tmp_path / "v.sqlite", active_upload=False)
+    max_at, min_at = from_civil(2026, 11, 24, 19, 30), from_civil(2026, 11, 24, 10, 15)
+    stats = {"samples": 96, "mean_v": 219.4, "rate": 0.9167, "over_min": 0.0,
+             "under_min": 120.0, "ok_min": 1320.0, "max_v": 231.2, "max_at": max_at,
+             "min_v": 185.3, "min_at": min_at, "lower_v": 198.0, "upper_v": 235.4}
+    agent.store.put_readings([Reading("000000000001", pq.TASK, pq.DI_VOLTAGE, "2026-11-24", stats,
+                                      read_at=max_at)])
+    online(agent)
+    [a] = ask(agent, down(AFN_CLASS2, [Unit(AFN_CLASS2, 27, 1, {"td": (24, 11, 26)}, False),
+                                       Unit(AFN_CLASS2, 27, 1, {"td": (23, 11, 26)}, False)],
+                          tp=Tp.at(5, WEDNESDAY, 5)))
+    day, empty = parse_units(AFN_CLASS2, a.data, True)
+    v = day.value
+    assert v["td"] == (24, 11, 26) and len(a.data) > 93
+    assert (v["a_under_lower_min"], v["a_under_lower_lower_min"], v["a_ok_min"]) == (120, 120,
+                                                                                     1320)
+    assert (v["a_max_v"], v["a_max_at"], v["a_min_v"], v["a_min_at"]) == (231.2, (30, 19, 24),
+                                                                          185.3, (15, 10, 24))
+    assert v["a_ok_rate"] == 91.67 and v["a_mean_v"] == 219.4 and v["b_max_v"] is None
+    assert v["b_ok_min"] == pq.NO_MINUTES
+    assert empty.value["a_ok_min"] == pq.NO_MINUTES and empty.value["a_max_v"] is None

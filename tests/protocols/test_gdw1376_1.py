@@ -286,3 +286,15 @@ def test_a_label_that_lets_a_frame_change_state_has_a_delay_a_day_and_is_fresh()
     assert "names no date" in Tp(7, (0, 0, 12, 45), 5).problem(now)
     # just after midnight a label from the evening before is found in the previous month
     assert Tp.at(7, now - 12 * 3600 - 60, 240).problem(from_civil(2026, 3, 1, 0, 1)) is None
+
+
+def test_afn0d_f27_is_the_93_bytes_of_the_day_voltage_statistics_after_td():
+    # gdgly/NUC97X_JS Terminal_SaveRam.h ADDR_AFN0DF27_SOUR: offsets 0..64 minutes, max/min and
+    # means, 66..90 the three rates per phase (A.25), (66+27) bytes per point
+    from protocols.gdw1376_1.catalog import VOLTAGE_STATS, layout
+    from protocols.gdw1376_1.layouts import field_size
+    assert sum(field_size(f) for _, f in VOLTAGE_STATS.fields) == 66 + 27
+    names = [n for n, _ in VOLTAGE_STATS.fields]
+    assert sum(field_size(f) for _, f in VOLTAGE_STATS.fields[:names.index("a_max_v")]) == 30
+    assert sum(field_size(f) for _, f in VOLTAGE_STATS.fields[:names.index("a_over_rate")]) == 66
+    assert layout(0x0D, 27, True).inner is VOLTAGE_STATS

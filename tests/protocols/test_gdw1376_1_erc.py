@@ -11,12 +11,12 @@ from protocols.gdw1376_1.erc import (RECORDS, SIZES, VENDOR_CODES, Erc3Parameter
                                      Erc35UnknownMeter, Erc37CoverOpen, Erc41ClockSet,
                                      UnknownEvent, decode_event, entry, records)
 
-STANDARD = (1, 3, 12, 13, 14, 27, 28, 29, 30, 31, 33, 35, 37, 38, 40, 41)
+STANDARD = (1, 3, 12, 13, 14, 24, 27, 28, 29, 30, 31, 33, 35, 37, 38, 40, 41)
 T = "30 08 02 12 26"                      # A.15 08:30 on 2 December 2026 (mm hh DD MM YY)
 
 # Le of each fixed record, as the terminal firmware writes them (gdgly/NUC97X_JS
 # Terminal_AFN0E_Event.c: p8[1] = Le per ERC) and XL3761AFNE.c reads them
-LENGTHS = {1: 14, 12: 7, 13: 8, 14: 10, 27: 17, 28: 18, 29: 18, 30: 13, 31: 21, 33: 35, 37: 70,
+LENGTHS = {1: 14, 12: 7, 13: 8, 14: 10, 24: 14, 27: 17, 28: 18, 29: 18, 30: 13, 31: 21, 33: 35, 37: 70,
            38: 70, 40: 15, 41: 14}
 
 
@@ -66,6 +66,15 @@ def test_erc27_to_31_values():
     assert rec.reading == 1234.5 and rec.threshold_15min == 4
     rec = decode_event(31, bytes.fromhex(T + " 02 80 00 07 02 12 26 00 50 34 12 00 00 10 00 00"))
     assert rec.last_ok_at == (0, 7, 2, 12, 26) and rec.forward_reactive == 10.0
+
+
+def test_erc24_voltage_out_of_limit():
+    # layout: NUC97X ERC24_Event (Le 14) and XL3761 geterc24 (flags D0 phase A, D7..D6 10 =
+    # under the lower-lower limit; Ua, Ub, Uc BCD xxx.x low byte first)
+    rec = decode_event(24, bytes.fromhex(T + " 03 80 81 53 18 EE EE EE EE"))
+    assert (rec.pn, rec.began, rec.flags, rec.ua, rec.ub, rec.uc) == (3, True, 0x81, 185.3,
+                                                                     None, None)
+    assert rec.encode() == bytes.fromhex(T + " 03 80 81 53 18 EE EE EE EE")
 
 
 def test_erc3_lists_the_units_set():
@@ -145,6 +154,7 @@ FORMATS = {"A15": A15, "A1": A1, "u8": st.integers(0, 255), "u16": st.integers(0
            "A14": st.integers(0, 10 ** 10 - 1).map(lambda v: v / 10000.0),
            "A11": st.integers(0, 10 ** 8 - 1).map(lambda v: v / 100.0),
            "A22": st.integers(0, 99).map(lambda v: v / 10.0),
+           "A7": st.integers(0, 9999).map(lambda v: v / 10.0),
            "A12": st.integers(0, 10 ** 12 - 1).map(lambda v: "%012d" % v),
            "ascii4": st.text("0123456789.V", min_size=4, max_size=4),
            "count3": st.integers(0, 999999)}
