@@ -1,12 +1,14 @@
 """A price change (调价) in virtual time: a seeded area of local-wallet and remote-cost-control
 meters, a ladder campaign effective at midnight, a share of meters unreachable for a day from
-the start, payments on both sides of the switch.
+the start, payments on both sides of the switch (each sent twice); a scenario's ``[price]``
+section builds one (``PriceRun.from_scenario``).
 
 KPIs from ground truth (the simulated meters' own wallets and registers, never the agent's
 belief): meters billing at the wrong price after the switch (reachable and not), kWh a
 late-written meter billed at the old price, money mis-charged per remote customer (the agent's
 balance against the meter's registers at its switch-over freeze, exact micro-yuan), campaign
-states and completion time.
+states and completion time, wrongful/missed relay operations, top-ups applied twice (the
+meters' purchase counts against the distinct payments).
 """
 import random
 

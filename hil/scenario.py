@@ -371,9 +371,10 @@ def _price_area(values):
     try:
         start = parse_local(sc["start"])
         due = price_effective(start, price.get("effective"))
+        inside = start < due < start + 3600.0 * sc["hours"]
     except (ValueError, TypeError, KeyError):
         return out
-    if not start < due < start + 3600.0 * sc["hours"]:
+    if not inside:
         out.append(("price.effective", "must fall inside the run (%s for %s)"
                     % (sc["start"], _hours(sc["hours"]))))
     return out

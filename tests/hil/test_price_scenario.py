@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from hil.price_run import PriceRun
 from hil.scenario import Scenario, ScenarioError
@@ -86,3 +87,21 @@ def test_top_ups_applied_twice_count_from_the_meters_purchase_counts():
 def test_a_bad_price_section_is_refused_at_load(change, problem):
     with pytest.raises(ScenarioError, match=re.escape(problem)):
         Scenario.from_dict(dict(doc(), **change))
+
+
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 50), st.floats(allow_nan=True),
+                   st.text(max_size=20), st.lists(st.integers(-1, 20), max_size=4),
+                   st.just("2026-01-07 00:00"), st.just(LADDER))
+KEYS = st.sampled_from(["id", "effective", "old_price", "tariff", "meters", "local_share",
+                        "secured", "unreachable", "unreachable_h", "pay", "faulty", "x"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(KEYS, VALUES, max_size=6), st.one_of(VALUES, st.just({})))
+def test_any_price_section_is_a_scenario_or_a_scenario_error(price, hours):
+    d = dict(doc(), price=price)
+    d["scenario"] = dict(d["scenario"], hours=hours)
+    try:
+        Scenario.from_dict(d)
+    except ScenarioError:
+        pass
