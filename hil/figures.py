@@ -43,9 +43,17 @@ REPORT = {k: None for k in (
     "clock", "terminal", "read_rate_rs485", "delivered_s", "missing",
     # the meters not read by the deadline (a list: address, depth, medium, faults, last error)
     "unread")}
+_PRICE = {k: None for k in (
+    "meters", "local", "remote", "unreachable", "faulty", "covered", "wrong_price_reachable",
+    "wrong_price_unreachable", "old_price_kwh_total", "mischarged_customers",
+    "mischarged_uyuan_total", "remote_unsettled", "completion_s", "payments",
+    "wrongful_relay_ops", "missed_relay_ops", "topups_applied_twice", "topups_not_applied")}
+_PRICE.update(states=ANY, failed=ANY, old_price_kwh_after_switch=ANY)
+
 REPORT.update(
-    version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY, by_area=ANY, wrong=ANY,
-    line_loss=ANY, audit=ANY, voltage=ANY, read_rate_by_depth=DEPTH_ROW, trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
+    price=_PRICE, version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY,
+    by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, read_rate_by_depth=DEPTH_ROW,
+    trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
             "session": ANY})

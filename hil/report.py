@@ -44,6 +44,21 @@ PREPAID_FIGURES = (
     ("prepaid.payments", "payments", "payments"),
 )
 
+PRICE_FIGURES = (
+    ("price.wrong_price_reachable", "billing at the wrong price after the switch, reachable",
+     "meters"),
+    ("price.wrong_price_unreachable", "the same, unreachable meters", "meters"),
+    ("price.old_price_kwh_total", "energy billed at the old price after the switch", "kWh"),
+    ("price.mischarged_customers", "customers mis-charged", "customers"),
+    ("price.mischarged_uyuan_total", "money mis-charged", "micro-yuan"),
+    ("price.completion_s", "campaign completion (last meter switched)", "min"),
+    ("price.wrongful_relay_ops", "wrongful relay operations", "operations"),
+    ("price.missed_relay_ops", "missed relay operations", "operations"),
+    ("price.topups_applied_twice", "top-ups applied twice", "top-ups"),
+    ("price.topups_not_applied", "top-ups not applied yet", "top-ups"),
+    ("price.payments", "payments", "payments"),
+)
+
 
 def write_report(report, samples, folder):
     """Write report.json and report.html into ``folder``; returns their paths (the HTML one
@@ -173,6 +188,20 @@ LINE_LOSS_FIGURES = (
 )
 
 
+def _price(report):
+    if report.get("price") is None:
+        return ""
+    p = report["price"]
+    states = _table([(k, v) for k, v in sorted((p.get("states") or {}).items())],
+                    ("state", "meters"))
+    failed = _table([(a, why) for a, why in sorted((p.get("failed") or {}).items())],
+                    ("meter", "failed because"))
+    return ("<h2>Price campaign (调价)</h2><p>%s meters: %s local, %s remote cost control, %s "
+            "covered, %s unreachable.</p>%s%s%s" % (
+                p.get("meters"), p.get("local"), p.get("remote"), p.get("covered"),
+                p.get("unreachable"), _figures(report, PRICE_FIGURES), states, failed))
+
+
 def _line_loss(report):
     ll = report.get("line_loss")
     if not ll:
@@ -278,6 +307,7 @@ def render_html(report, samples):
 %(unread)s
 <h2>Uplink to the master station</h2>%(uplink)s
 %(prepaid)s
+%(price)s
 %(lineloss)s
 %(audit)s
 %(voltage)s
@@ -292,6 +322,7 @@ def render_html(report, samples):
                                             len(report.get("gates", []))),
        "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
        "unread": _unread(report), "uplink": _uplink(report),
-       "prepaid": _prepaid(report), "lineloss": _line_loss(report), "audit": _audit(report), "voltage": _voltage(report),
+        "prepaid": _prepaid(report), "price": _price(report), "lineloss": _line_loss(report),
+        "audit": _audit(report), "voltage": _voltage(report),
        "wrong": _wrong(report),
        "figs": figs}

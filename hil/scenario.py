@@ -15,6 +15,10 @@ carries (``hil.figures``), and the sections given get their declared defaults.
     [uplink]     outages = [[start_h, hours], ...], loss
     [area_meter] the area meter (台区总表) on its own RS-485 port: addr, ct_ratio, and the
                  technical-loss model fixed_kw + k_per_kw * load**2 (docs/lineloss.md)
+    [price]      a price campaign (调价, hil.price_run): id, effective, old_price, tariff, meters
+                 (indices; default all), local_share, secured, unreachable (share) for
+                 unreachable_h from the start, pay, faulty; its own area (no [prepaid],
+                 [uplink], [area_meter], [[fault]])
     [[gate]]     metric (a report.json key, dotted for nested ones), op, value
     [rig]        password (PW for the concentrator under test, hex), archive_port; a carrier
                  area's extra RS-485 meters: rs485_meters, rs485_archive_port; the rig's
@@ -26,13 +30,14 @@ import os
 
 from edge.archive import BAUDS, check_addr
 from edge.plan import TASKS
+from edge.prepaid.campaign import TARIFF
 from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Float, Int, List, Section, Table,
                          Tables, Text, hex_digits)
 from meter_sim.area_meter import DEFAULTS as AREA_METER_DEFAULTS
 from meter_sim.faults import KINDS
 from plc_channel.phy import BER_TABLES
 from plc_channel.uart import DEFAULT_BAUD, MODULE_BAUDS
-from protocols.civil import iso, parse_local
+from protocols.civil import DAY, iso, midnight, parse_local
 from hil.figures import known_figure
 
 OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
@@ -105,6 +110,7 @@ class Scenario:
         self.prepaid = doc.get("prepaid")
         self.uplink = doc.get("uplink")
         self.area_meter = doc.get("area_meter")
+        self.price = doc.get("price")
         self.gates = [Gate(g.get("metric"), g.get("op", ">="), g.get("value"))
                       for g in doc.get("gate", [])]
 
@@ -306,6 +312,25 @@ AREA_METER = Section("area_meter", "The area meter (台区总表, meter_sim.area
     Float("k_per_kw", AREA_METER_DEFAULTS["k_per_kw"], 0, 1, "1/kW", "load-squared loss: "
           "k_per_kw x load**2 kW"),
 ])
+PRICE = Section("price", "A price campaign (调价) over the area (hil.price_run): the meters "
+                "half local, half remote cost control by default, some unreachable from the "
+                "start, payments sent twice across the switch.", [
+    Text("id", "price", "the campaign's id"),
+    Text("effective", OPTIONAL, "local time the new prices bill from 'YYYY-MM-DD hh:mm' "
+         "(default: the first midnight after the start)", check=_start),
+    Float("old_price", 0.5, 0, 100, "yuan/kWh", "the flat price billed before"),
+    Table("tariff", TARIFF, REQUIRED, "the new rate table (as in prices.toml)"),
+    List("meters", Int("", lo=0, hi=MAX_METERS - 1), OPTIONAL, None, "", "the campaign's "
+         "target: meter indices (default: all)"),
+    Float("local_share", 0.5, 0, 1, "", "meters with their own wallet (本地费控)"),
+    Float("secured", 1.0, 0, 1, "", "share under ESAM security (TEST key); only these local "
+          "meters take top-ups (a top-up is always sealed)"),
+    Float("unreachable", 0.05, 0, 1, "", "share of meters powered down from the start"),
+    Float("unreachable_h", 24.0, 0, 24 * 366, "h", "for how long"),
+    Float("pay", 0.1, 0, 1, "", "share of customers paying before and after the switch"),
+    Int("faulty", 0, 0, MAX_METERS, "meters", "local meters whose firmware loses the standby "
+        "set half an hour before the switch"),
+])
 GATE = Section("gate", "A pass/fail rule on a report figure.", [
     Text("metric", REQUIRED, "a report.json figure, dotted for nested ones", check=_metric),
     Text("op", ">=", "comparison", tuple(OPS)),
@@ -341,13 +366,40 @@ def _fault_meters(values):
             for k, f in enumerate(values.get("fault", [])) for i in f.get("meters", ()) if i >= n]
 
 
+def _price_area(values):
+    price = values.get("price")
+    if not price:
+        return []
+    out = [("price", "a price run builds its own area: drop [%s]" % k)
+           for k in ("prepaid", "uplink", "area_meter", "fault") if values.get(k)]
+    n = values["area"]["meters"]
+    out += [("price.meters", "meter index %d outside 0..%d" % (i, n - 1))
+            for i in price.get("meters") or () if i >= n]
+    sc = values["scenario"]
+    try:
+        start = parse_local(sc["start"])
+        due = price_effective(start, price.get("effective"))
+        inside = start < due < start + 3600.0 * sc["hours"]
+    except (ValueError, TypeError, KeyError):
+        return out
+    if not inside:
+        out.append(("price.effective", "must fall inside the run (%s for %s)"
+                    % (sc["start"], _hours(sc["hours"]))))
+    return out
+
+
+def price_effective(start, text):
+    """The campaign's instant: ``text`` (local), else the first midnight after ``start``."""
+    return parse_local(text) if text else midnight(start) + DAY
+
+
 FILE = Section("scenario file", "A scenario (hil/scenarios/*.toml).", [
     Table("scenario", SCENARIO, {}), Table("area", AREA, {}), Table("channel", CHANNEL),
     Table("topology", TOPOLOGY), Table("noise", NOISE), Table("rs485", RS485),
     Table("population", POPULATION), Tables("fault", FAULT), Table("tasks", TASKS),
     Table("prepaid", PREPAID), Table("uplink", UPLINK), Table("area_meter", AREA_METER),
-    Tables("gate", GATE), Table("rig", RIG),
-], checks=[_rig_medium, _fault_meters])
+    Table("price", PRICE), Tables("gate", GATE), Table("rig", RIG),
+], checks=[_rig_medium, _fault_meters, _price_area])
 
 
 def check(doc):
