@@ -418,6 +418,22 @@ def _toml(value):
     return "%g" % value if isinstance(value, float) else str(value)
 
 
+def read_toml(path, error=ValueError):
+    """The TOML document at ``path``; ``error`` (a ValueError class) names the file and why
+    not (it cannot be read, it is not TOML)."""
+    try:
+        import tomllib
+    except ImportError:                     # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise error("%s: %s" % (path, exc.strerror)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error("%s: not TOML: %s" % (path, exc)) from None
+
+
 def host_port(text):
     """A check for ``HOST:PORT`` with a port 1..65535."""
     host, _, port = text.rpartition(":")

@@ -16,7 +16,7 @@ from protocols.civil import iso, parse_local
 
 from edge.prepaid.tariff import Ladder, TariffError, tariff_from_dict
 from edge.schema import REQUIRED, OPTIONAL, Field, Float, List, Section, SchemaError, Table, \
-    Tables, Text
+    Tables, Text, read_toml
 from edge.store import transaction
 
 PENDING, WRITTEN, VERIFIED, SWITCHED = "pending", "written", "verified", "switched"
@@ -296,17 +296,7 @@ class Campaigns:
 
 def load_file(path):
     """The TOML document of a prices file; ValueError names the file and why not."""
-    try:
-        import tomllib
-    except ImportError:                     # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except OSError as exc:
-        raise ValueError("%s: %s" % (path, exc.strerror)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError("%s: not TOML: %s" % (path, exc)) from None
+    return read_toml(path)
 
 
 def post_file(db, path, archive, at):

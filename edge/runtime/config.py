@@ -25,7 +25,7 @@ from edge.plan import TASKS
 from edge.prepaid.engine import PrepaidSettings
 from edge.uplink_settings import UPLINK
 from edge.schema import (INHERIT, OPTIONAL, REQUIRED, Bool, Field, Float, Int, List, Named,
-                         Section, Table, Tables, Text, hex_digits, host_port)
+                         Section, Table, Tables, Text, hex_digits, host_port, read_toml)
 
 ARCHIVE_KEYS = {"defaults", "port", "meter"}
 MONEY = 1e8                    # yuan: no threshold or balance beyond a hundred million
@@ -157,17 +157,7 @@ class Config:
 
 
 def _toml(path):
-    try:
-        import tomllib
-    except ImportError:                     # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except OSError as exc:
-        raise ConfigError("%s: %s" % (path, exc.strerror)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError("%s: not TOML: %s" % (path, exc)) from None
+    return read_toml(path, ConfigError)
 
 
 def load_config(path):
