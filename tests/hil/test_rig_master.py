@@ -50,6 +50,9 @@ baud = 2400
 """
 
 
+MODELLED_S = 0.5
+
+
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("mode", ["push", "pull"])
 def test_push_and_pull_only_concentrators_give_the_same_read_rate(mode, tmp_path, env_with_path):
@@ -93,7 +96,10 @@ def test_push_and_pull_only_concentrators_give_the_same_read_rate(mode, tmp_path
         realtime = {v["point"]: v["value"] for v in report["values"] if v["item"] == "AFN0C F129"}
         assert realtime == {v["point"]: v["value"] for v in freezes}
     assert all(v["via"] == ("push" if mode == "push" else "pull") for v in freezes)
-    assert 0 <= report["completion_s"] <= report["delivered_s"] < 18
+    # completion is modelled at the meter (its reply delay and the hops' airtime added to the
+    # instant it was asked); delivery is the master's real receipt: they may cross by a little
+    assert 0 <= report["completion_s"] <= report["delivered_s"] + MODELLED_S
+    assert report["delivered_s"] < 18
     # the set-up is in the agent's own store: parameters and the clock set, journaled
     db = sqlite3.connect(str(store))
     kinds = [k for (k,) in db.execute("SELECT kind FROM event_log")]
