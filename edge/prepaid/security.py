@@ -26,7 +26,8 @@ class Session:
     """One identity authentication with one meter: random 2, the ESAM serial, and when the
     agent stops trusting it (``expires``, wall clock)."""
 
-    __slots__ = ("addr", "random1", "random2", "serial", "opened", "expires", "uses")
+    __slots__ = ("addr", "random1", "random2", "serial", "opened", "expires", "uses", "queued",
+                 "generation")
 
     def __init__(self, addr, random1, random2, serial, opened, expires):
         self.addr = addr
@@ -36,6 +37,8 @@ class Session:
         self.opened = opened
         self.expires = expires
         self.uses = 0
+        self.queued = 0.0           # when its authentication was queued (agent time): its steps go first
+        self.generation = 0         # which authentication with the meter this is (1, 2, ...)
 
     def valid(self, wall):
         return wall < self.expires

@@ -41,6 +41,7 @@ TRANSITIONS = {
     (QUEUED, "fail"): FAILED, (QUEUED, "expire"): EXPIRED, (RETRY, "expire"): EXPIRED,
     (SENT, "expire"): EXPIRED, (VERIFYING, "expire"): EXPIRED,
 }
+RENEWALS = 1                    # fresh sessions for a refused step within one attempt
 MONEY_SLACK_CENTS = 100         # what the meter may bill between the two status reads
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS topup (
@@ -200,41 +201,51 @@ class TopUps:
 
     # --- the job --------------------------------------------------------------------------
     def _status(self, meter, session):
-        """Generator: (Status, hoarding yuan, overdraft yuan) read with its MACs, or (None, why)."""
-        op = self.engine.operator
+        """Generator: ((Status, hoarding yuan, overdraft yuan) read with its MACs, None, False)
+        or (None, why, whether a fresh session may help)."""
+        op, sessions = self.engine.operator, self.engine.sessions
         reqs = [apdu.Security(S.DI_STATUS, op), apdu.Read(DI.DI_HOARDING_LIMIT),
                 apdu.Read(DI.DI_OVERDRAFT_MONEY)]
-        result = yield Transact(reqs, self.agent.now)
+        result = yield Transact(reqs, sessions.not_before(session, self.agent.now))
         reply = result.replies[0] if result.replies else None
         if isinstance(reply, apdu.ErrorReply):
-            return None, "status query refused: " + (self.engine.sessions.on_reply(
-                meter.addr, reply) or serr_text(reply))
+            return None, "status query refused: " + (sessions.on_reply(
+                meter.addr, reply) or serr_text(reply)), sessions.renewable(session, reply)
         if not isinstance(reply, apdu.Ack):
-            return None, "status query: " + result.kind
+            return None, "status query: " + result.kind, False
         try:
             status = S.Status.parse(reply.data[4:])
             hoarding = _value(reqs[1], result.replies[1])
             overdraft = _value(reqs[2], result.replies[2])
         except (DecodeError, ValueError) as exc:
-            return None, "status query: %s" % exc
+            return None, "status query: %s" % exc, False
         if not self.engine.security.verify_status(session, status):
-            return None, "status answer: the meter's MAC does not verify"
-        return (status, hoarding, overdraft), None
+            return None, "status answer: the meter's MAC does not verify", sessions.renewable(
+                session, mac_failed=True)
+        return (status, hoarding, overdraft), None, False
 
     def job(self, meter, t):
-        """Generator: send, verify, retry and escalate one top-up (every step journaled)."""
-        engine, failures = self.engine, 0
+        """Generator: send, verify, retry and escalate one top-up (every step journaled). A
+        step refused for its session (ended by the meter, or superseded) is tried again at
+        once under a fresh one, ``RENEWALS`` times an attempt."""
+        engine, failures, renewals, stale = self.engine, 0, 0, None
+        sessions = engine.sessions
         while t.open:
-            read, final = None, False
+            read, final, renew = None, False, False
             if self.agent.wall >= t.expires:
                 self.move(t, "expire")
                 self._event(meter, t, "topup_expired", "not applied before its expiry")
                 return
             try:
-                session, why, _ = yield from engine.sessions.ensure(self.agent, meter,
-                                                                    engine.operator)
+                if stale is not None:
+                    session, why, _ = yield from sessions.renew(self.agent, meter,
+                                                                engine.operator, stale)
+                    stale = None
+                else:
+                    session, why, _ = yield from sessions.ensure(self.agent, meter,
+                                                                 engine.operator)
                 if session is not None:
-                    read, why = yield from self._status(meter, session)
+                    read, why, renew = yield from self._status(meter, session)
             except SecurityError as exc:       # this backend cannot seal: say so at once
                 session, why, final = None, str(exc), True
             if session is not None and read is not None:
@@ -245,10 +256,11 @@ class TopUps:
                     why = self._check(t, status, hoarding)
                     final = why is not None             # sending it would not help
                     if why is None:
-                        why, final = yield from self._send(meter, t, session, status, overdraft)
+                        why, final, renew = yield from self._send(meter, t, session, status,
+                                                                  overdraft)
                 if t.state == VERIFYING or (t.state == RETRY and t.count is not None
                                             and status.count >= t.count):
-                    why = yield from self._verify(meter, t, session)
+                    why, renew, session = yield from self._verify(meter, t, session)
                     if t.state == DONE:
                         return
             if why is not None:
@@ -259,11 +271,15 @@ class TopUps:
                     self.move(t, "refused", why)
                 elif t.state == VERIFYING:
                     self.move(t, "no_answer", why)
+                if renew and not final and renewals < RENEWALS:
+                    renewals, stale = renewals + 1, session
+                    continue
                 failures += 1
                 if failures > len(RETRY_STEPS_S) or final:
                     self.move(t, "escalate", why)
                     self._event(meter, t, "topup_escalated", why)
                     return
+                renewals = 0
                 yield SleepUntil(self.agent.now + RETRY_STEPS_S[min(failures, 3) - 1])
 
     def _check(self, t, status, hoarding):
@@ -277,7 +293,8 @@ class TopUps:
 
     def _send(self, meter, t, session, status, overdraft):
         """Generator: the 070102FF purchase with the journaled count (fixed at the first send).
-        Returns (why not applied or None, whether retrying is useless)."""
+        Returns (why not applied or None, whether retrying is useless, whether a fresh session
+        may help)."""
         if t.count is None:
             t.before = status.remaining_cents - round(overdraft * 100)
             t.count = status.count + 1
@@ -285,42 +302,51 @@ class TopUps:
         try:
             mac1, mac2 = self.engine.security.recharge_macs(session, t.cents, t.count, customer)
         except SecurityError as exc:
-            return str(exc), True
+            return str(exc), True, False
         item = S.Recharge(self.engine.operator, t.cents, t.count, mac1, customer, mac2)
         self.move(t, "send", "sealed count %d" % t.count, count=t.count, before=t.before)
-        result = yield Transact([apdu.Security(S.DI_RECHARGE, item.encode())], self.agent.now)
+        sessions = self.engine.sessions
+        result = yield Transact([apdu.Security(S.DI_RECHARGE, item.encode())],
+                                sessions.not_before(session, self.agent.now))
         reply = result.replies[0] if result.replies else None
         if isinstance(reply, apdu.Ack):
             self.move(t, "ack")
-            return None, False
+            return None, False, False
         if isinstance(reply, apdu.ErrorReply):
-            text = self.engine.sessions.on_reply(meter.addr, reply) or serr_text(reply)
+            text = sessions.on_reply(meter.addr, reply) or serr_text(reply)
             serr = reply.serr or 0
             if serr & K.SERR_REPEAT_RECHARGE:
                 self.move(t, "already_applied", text)
-                return None, False
+                return None, False, False
             self.move(t, "refused", text)
-            return text, bool(serr & (K.SERR_CUSTOMER | K.SERR_HOARDING))
+            return (text, bool(serr & (K.SERR_CUSTOMER | K.SERR_HOARDING)),
+                    sessions.renewable(session, reply))
         self.move(t, "no_answer", result.kind)
-        return "purchase: " + result.kind, False
+        return "purchase: " + result.kind, False, False
 
     def _verify(self, meter, t, session):
-        """Generator: read remaining money and count back; done when the count is ours and the
-        money rose by the amount (less any overdraft)."""
+        """Generator: read remaining money and count back (under the session live then, not
+        the one of the send); done when the count is ours and the money rose by the amount
+        (less any overdraft). Returns (why not or None, whether a fresh session may help,
+        the session used)."""
         if t.state == RETRY:
             self.move(t, "verify")
         yield SleepUntil(self.agent.now + VERIFY_AFTER_S)
-        read, why = yield from self._status(meter, session)
+        session, why, _ = yield from self.engine.sessions.ensure(self.agent, meter,
+                                                                 self.engine.operator)
+        if session is None:
+            return why, False, None
+        read, why, renew = yield from self._status(meter, session)
         if read is None:
-            return why
+            return why, renew, session
         status = read[0]
         expected = max(0, (t.before or 0) + t.cents)       # overdraft is paid back first
         if status.count == t.count and status.remaining_cents >= expected - MONEY_SLACK_CENTS:
             self.move(t, "verified", "count %d, remaining %.2f yuan" % (
                 status.count, status.remaining_cents / 100.0))
             self.agent.count("prepaid_topup_done")
-            return None
+            return None, False, session
         why = "count %d, remaining %.2f yuan: not credited" % (status.count,
                                                                status.remaining_cents / 100.0)
         self.move(t, "not_credited", why)
-        return why
+        return why, False, session
