@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 VERIFY_AFTER_S = 300.0          # first billing read this long after the switch
 VERIFY_STEP_S = 3600.0          # then read again this often ...
 VERIFY_KWH = 2.0                # ... until this much energy was used between the two reads
+RENEWALS = 1                    # fresh sessions for refused writes within one attempt
 VERIFY_MAX_S = 3 * 86400.0      # no such consumption in 3 days: failed, say so
 BILLING = (DI.DI_REMAINING_MONEY, DI.DI_OVERDRAFT_MONEY, DI.DI_PURCHASE_TOTAL, 0x0001FF00,
            DI.DI_YEAR_KWH)
@@ -138,48 +139,67 @@ class Repricer:
         if self.campaigns.state(c.id, meter.addr) == C.VERIFIED:
             yield from self._verify(meter, c)
 
-    def _requests(self, meter, c):
-        """Generator: the writes, level 98 with the ESAM session's MACs for a secured meter;
-        (requests or None, why not)."""
+    def _requests(self, meter, c, stale=None):
+        """Generator: the writes, level 98 with the ESAM session's MACs for a secured meter
+        (under a session other than ``stale``, when given); (requests or None, why not,
+        the session or None)."""
         engine = self.engine
         if not engine.secured(meter):
             level, password = engine.level(meter), engine.password(meter)
-            return [apdu.Write(di, raw, level, password) for di, raw in writes(c)], None
+            return [apdu.Write(di, raw, level, password) for di, raw in writes(c)], None, None
         try:
-            session, why, answered = yield from engine.sessions.ensure(self.agent, meter,
-                                                                       engine.operator)
+            if stale is not None:
+                session, why, answered = yield from engine.sessions.renew(
+                    self.agent, meter, engine.operator, stale)
+            else:
+                session, why, answered = yield from engine.sessions.ensure(
+                    self.agent, meter, engine.operator)
             if session is None:
-                return None, ("refused: " if answered else "") + why
+                return None, ("refused: " if answered else "") + why, None
             return [apdu.Write(di, raw + engine.security.parameter_mac(
                 session, DI.to_bytes(di), raw), K.LEVEL_CIPHER, b"\x00\x00\x00",
-                engine.operator) for di, raw in writes(c)], None
+                engine.operator) for di, raw in writes(c)], None, session
         except SecurityError as exc:
-            return None, "final: %s" % exc
+            return None, "final: %s" % exc, None
 
     def _write(self, meter, c):
-        """Generator: every write in one exchange; (why not done or None, whether final)."""
-        reqs, why = yield from self._requests(meter, c)
-        if reqs is None:
-            if why.startswith("final: "):
-                self._move(c, meter, "fail", why[len("final: "):])
-                return None, True
-            if why.startswith("refused: "):
-                self.refusals[(c.id, meter.addr)] = self.refusals.get((c.id, meter.addr), 0) + 1
-                if self.refusals[(c.id, meter.addr)] > len(RETRY_STEPS_S):
-                    self._move(c, meter, "fail", why)       # it answers, and keeps refusing
+        """Generator: every write in one exchange; (why not done or None, whether final). Writes
+        refused for their session (ended by the meter, or superseded) go again at once under a
+        fresh one, ``RENEWALS`` times."""
+        sessions, stale = self.engine.sessions, None
+        for renewal in range(RENEWALS + 1):
+            reqs, why, session = yield from self._requests(meter, c, stale)
+            if reqs is None:
+                if why.startswith("final: "):
+                    self._move(c, meter, "fail", why[len("final: "):])
                     return None, True
-            return why, False
-        result = yield Transact(reqs, self.agent.now)
-        for req, reply in zip(reqs, result.replies):
-            if isinstance(reply, apdu.ErrorReply):
-                text = "write %s refused (%s)" % (DI.text(req.di), self.engine.sessions.on_reply(
-                    meter.addr, reply) or serr_text(reply))
-                if reply.serr is not None and reply.serr & K.SERR_IDENTITY:
-                    return text, False              # the session ended: authenticate again
-                self._move(c, meter, "fail", text)
-                return None, True
-            if not isinstance(reply, apdu.Ack):
-                return "write %s: %s" % (DI.text(req.di), result.kind), False
+                if why.startswith("refused: "):
+                    key = (c.id, meter.addr)
+                    self.refusals[key] = self.refusals.get(key, 0) + 1
+                    if self.refusals[key] > len(RETRY_STEPS_S):
+                        self._move(c, meter, "fail", why)       # it answers, and keeps refusing
+                        return None, True
+                return why, False
+            result = yield Transact(reqs, sessions.not_before(session, self.agent.now))
+            stale = None
+            for req, reply in zip(reqs, result.replies):
+                if isinstance(reply, apdu.ErrorReply):
+                    renew = sessions.renewable(session, reply)
+                    text = "write %s refused (%s)" % (DI.text(req.di), sessions.on_reply(
+                        meter.addr, reply) or serr_text(reply))
+                    if renew and renewal < RENEWALS:
+                        log.info("campaign %s meter %s: %s; authenticating again", c.id,
+                                 meter.addr, text)
+                        stale = session
+                        break
+                    if reply.serr is not None and reply.serr & K.SERR_IDENTITY:
+                        return text, False              # the session ended: authenticate again
+                    self._move(c, meter, "fail", text)
+                    return None, True
+                if not isinstance(reply, apdu.Ack):
+                    return "write %s: %s" % (DI.text(req.di), result.kind), False
+            if stale is None:
+                break
         late = self.agent.wall > c.effective
         self._move(c, meter, "write", "4 items written%s" % (" after the switch time" if late
                                                               else ""))

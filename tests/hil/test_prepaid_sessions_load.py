@@ -68,3 +68,39 @@ def test_a_top_up_whose_mac_the_meter_rejects_still_escalates():
     assert t.state == "escalated" and "SERR 0004 esam_verify_failed" in notes(t)[-1]
     assert agent.prepaid.sessions.stats.get("renewed", 0) == 0
     assert firmware(area.meters[0]).wallet.purchase_count == 1
+
+
+def test_a_top_up_and_a_price_write_at_once_share_one_authentication():
+    # both jobs found no session and each authenticated: the meter knows only the later one,
+    # so the other job's MACs could not verify (the SERR 0004 writes of the finding)
+    from tests.hil.test_price_campaign import secured_run
+    env, area, agent, store, addr = secured_run()
+
+    def pay():
+        yield env.timeout(60.0)             # when the inbox starts the campaign's jobs
+        agent.prepaid.pay("pay-x", "000000000001", 10.0)
+    env.process(pay())
+    env.run(until=env.now + 1800.0)
+    assert agent.prepaid.topups.get("pay-x").state == "done"
+    assert {r[1]: r[3] for r in store.rows("c")}[addr[0]] == "verified"
+    assert firmware(area.meters[0]).esam.authentications == 1
+    assert agent.prepaid.sessions.stats["serr"] == 0
+
+
+def test_a_price_write_refused_for_an_ended_session_is_written_at_once_under_a_fresh_one():
+    from tests.hil.test_price_campaign import secured_run
+    env, area, agent, store, addr = secured_run()
+    esam = firmware(area.meters[0]).esam
+    agent.prepaid.pay("pay-x", "000000000001", 10.0)        # opens the agent's session
+
+    def meter_ends_it():
+        yield env.timeout(30.0)
+        esam.end()                          # e.g. a power cycle: the agent still believes it
+    env.process(meter_ends_it())
+    start = env.now
+    env.run(until=start + 1800.0)
+    row = {r[1]: r for r in store.rows("c")}[addr[0]]
+    events = [e[1] for e in row[6]]
+    assert row[3] == "verified" and "no_answer" not in events
+    assert [e[0] for e in row[6] if e[1] == "write"][0] - start < 60.0 + RETRY_STEPS_S[0]
+    assert agent.prepaid.sessions.stats["renewed"] == 1 and esam.authentications == 2
