@@ -23,6 +23,7 @@ PREPAID_PROTOCOLS = ("645-2007", "698.45")
 READ_BACK_ERRORS = (ValueError, TypeError, KeyError, IndexError, ProtocolDecodeError)
 VERIFY_AFTER_S = 5.0             # the contact moves within seconds when voltage and load allow
 RETRY_STEPS_S = (60.0, 120.0, 180.0)
+RENEWALS = 1            # fresh ESAM sessions for a control refused for its session, per attempt
 LOAD_WAIT_S = 300.0              # re-check a trip the meter holds for its load this often
                                  # (twice inside the margin before a friendly window)
 CODES = CODES_645                # action -> 645 control code (1A, 1B, 1C, 2A, 2B, 3A, 3B)
@@ -66,7 +67,7 @@ def command_job(agent, meter, cmd, engine=None):
     ``engine`` (default: the agent's cost control) builds the request and hears the answer."""
     engine = engine or agent.prepaid
     journal = engine.journal
-    not_moved = refused = 0
+    not_moved = refused = renewals = 0
     while cmd.open:
         if agent.wall >= cmd.expires:
             journal.move(cmd, "expire", agent.wall)
@@ -97,14 +98,21 @@ def command_job(agent, meter, cmd, engine=None):
                     yield SleepUntil(agent.now + RETRY_STEPS_S[0])
                     continue
             journal.move(cmd, "send", agent.wall, "sealed" if session is not None else "")
-            result = yield Transact([engine.control_request(meter, cmd, session)], agent.now)
+            at = agent.now if session is None else engine.sessions.not_before(session, agent.now)
+            result = yield Transact([engine.control_request(meter, cmd, session)], at)
             engine.sent(meter, cmd, result)
             if result.kind != OK:
                 answered = result.replies[0] is not None
-                note = result.kind
+                note, renew = result.kind, False
                 if session is not None and answered:
+                    renew = engine.sessions.renewable(session, result.replies[0])
                     note = engine.sessions.on_reply(meter.addr, result.replies[0]) or note
                 journal.move(cmd, "refused" if answered else "no_answer", agent.wall, note)
+                if renew and renewals < RENEWALS:      # the session's end, not the command's
+                    renewals += 1
+                    engine.sessions.renew_next(meter.addr, session)
+                    continue
+                renewals = 0
                 refused += answered
                 if refused > len(RETRY_STEPS_S):      # a password or ESAM problem: say so
                     journal.move(cmd, "escalate", agent.wall, "refused by the meter")

@@ -84,12 +84,16 @@ class Sessions:
             return self.superseded(session)
         return False
 
+    def renew_next(self, addr, stale):
+        """The next ``ensure`` for ``addr`` gives a session other than ``stale``."""
+        if self.by_meter.get(addr) is stale:
+            self.drop(addr)
+        self._note("renewed")
+
     def renew(self, agent, meter, operator, stale):
         """Generator: a session other than ``stale`` (a step's retry): the newer one another
         job opened, if live, else a fresh authentication. Returns what ``ensure`` returns."""
-        if self.by_meter.get(meter.addr) is stale:
-            self.drop(meter.addr)
-        self._note("renewed")
+        self.renew_next(meter.addr, stale)
         return (yield from self.ensure(agent, meter, operator))
 
     def on_reply(self, addr, reply):

@@ -104,3 +104,18 @@ def test_a_price_write_refused_for_an_ended_session_is_written_at_once_under_a_f
     assert row[3] == "verified" and "no_answer" not in events
     assert [e[0] for e in row[6] if e[1] == "write"][0] - start < 60.0 + RETRY_STEPS_S[0]
     assert agent.prepaid.sessions.stats["renewed"] == 1 and esam.authentications == 2
+
+
+def test_a_control_refused_for_an_ended_session_goes_again_at_once():
+    from tests.hil.test_prepaid_secured import addr, build
+    env, area, agent, runtime = build(session_s=60.0, esam_session_min=10.0)
+    relay = firmware(area.meters[1]).relay
+    runtime.call(agent.prepaid.command, addr(area, 1), "keep_power", "kp-1")
+    env.run(until=START + 120.0)
+    runtime.call(agent.prepaid.command, addr(area, 1), "keep_power_release", "kp-2")
+    env.run(until=START + 600.0)
+    release = agent.prepaid.journal.get("kp-2")
+    assert release.state == "done" and not relay.keep_power
+    refused = [e[0] for e in release.history if "SERR 0008" in " ".join(map(str, e[2:]))]
+    verified = [e[0] for e in release.history if e[1] == "verified"]
+    assert len(refused) == 1 and verified[0] - refused[0] < RETRY_STEPS_S[0]
