@@ -5,6 +5,7 @@ the unarchived meter an archive candidate, and never changes its archive."""
 import pytest
 
 from hil.figures import figure_paths, known_figure
+from hil.report import render_html
 from hil.scenario import Scenario
 from hil.scenario_run import Run
 from meter_sim.faults import firmware
@@ -45,6 +46,8 @@ def test_a_swap_is_a_candidate_with_both_registers_and_erc35_never_a_re_archive(
     assert sw["phantoms"] == ["000000000012"] and sw["archive_candidates"] == ["000000000018"]
     assert set(run.agent.archive.meters) & {"900000000006", "000000000018"} == set()
     assert "000000000012" in run.agent.archive.meters
+    page = render_html(report, {})
+    assert "Meter swaps and archive mismatch" in page and "900000000006" in page
     erc35 = [E.decode_event(35, bytes.fromhex(row["label"][3:]))
              for row in run.master.data(afn=0x0E, fn=1) if row["label"].startswith("23")]
     assert len(erc35) == 1 and erc35[0].meters[0]["addr"] == "900000000006"
