@@ -10,7 +10,7 @@ import logging
 from protocols.dlt645 import apdu
 from protocols.gdw1376_1 import erc as E
 from protocols.gdw1376_1.formats import time_a15
-from protocols.civil import to_civil
+from protocols.civil import iso, to_civil
 
 from edge import module_facts
 from edge.archive import MeterRecord
@@ -198,3 +198,15 @@ def unarchived(store):
     """Meters found by registration that are archive candidates and no swap's successor."""
     taken = {r["new_addr"] for r in candidates(store)}
     return [c for c in module_facts.candidates(store) if c["addr"] not in taken]
+
+
+def summary(store):
+    """What ``gridedge swaps`` prints: swap candidates, phantom entries and the other archive
+    candidates, with local times."""
+    def at(t):
+        return None if t is None else iso(t)[:19].replace("T", " ")
+    swaps = [dict(c, old_last_seen=at(c["old_last_seen"]), new_read_at=at(c["new_read_at"]),
+                  found_at=at(c["found_at"])) for c in candidates(store)]
+    return {"swap_candidates": swaps,
+            "phantoms": [dict(p, first_listed=at(p["first_listed"])) for p in phantoms(store)],
+            "archive_candidates": [dict(c, found_at=at(c["found_at"])) for c in unarchived(store)]}
