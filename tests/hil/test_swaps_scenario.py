@@ -62,3 +62,12 @@ def test_without_faults_nothing_is_claimed():
         ("swaps_found", "swaps_false", "phantoms_found", "phantoms_false", "unarchived_found"), 0)
     assert report["counters"].get("swap_candidates", 0) == 0
     assert report["counters"].get("archive_phantoms_listed", 0) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_meter_that_dies_is_no_swap_when_the_newcomer_was_there_before():
+    faults = [{"kind": "dead", "meters": [5], "start_h": 128}, {"kind": "unarchived",
+                                                               "meters": [17]}]
+    report = Run(Scenario.from_dict(doc(faults))).run().report({})
+    assert report["swaps"]["candidates"] == [] and report["swaps_false"] == 0
+    assert report["swaps"]["archive_candidates"] == ["000000000018"]
