@@ -15,7 +15,7 @@ from protocols.civil import iso, to_civil
 from edge import module_facts
 from edge.archive import MeterRecord
 from edge.effects import Transact
-from edge.module_sync import _area, meter_search
+from edge.module_sync import area_facts, meter_search
 from edge.scheduler import PREPAID
 from edge.schema import INHERIT, Float, Int, Section
 from edge.store import Reading, transaction
@@ -110,7 +110,7 @@ def vanished(agent, port, policy):
 def swap_search(agent, port, policy):
     """Generator job: search meters, refresh the phases (found nodes included), then match."""
     yield from meter_search(agent, port, policy.search_min)
-    yield from _area(agent, port)
+    yield from area_facts(agent, port)
     gone = vanished(agent, port, policy)
     if not gone:
         return

@@ -6,7 +6,7 @@ from edge import module_facts, swaps
 from edge.store import Store, transaction
 from tests.cli.test_audit_cli import CONFIG
 from tests.cli.test_serving import cli
-from tests.edge.test_audit import A, B, C
+from tests.edge.test_audit import A, B
 
 T = 1767765660.0                    # 2026-01-07 06:01:00
 
