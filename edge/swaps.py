@@ -155,8 +155,9 @@ def _save(agent, port, old, last, new, phase, kwh, alternatives):
     db = _db(agent.store)
     with transaction(db):
         db.execute("INSERT OR IGNORE INTO swap_candidate VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
-    value = {"erc": ERC_UNKNOWN, "at": agent.wall, "began": True, "port": port,
-             "addr": new["addr"], "phase": phase, "protocol": new["protocol"], "replaces": old}
+    value = {"erc": ERC_UNKNOWN, "at": agent.wall, "day": iso(agent.wall)[:10], "began": True,
+             "port": port, "addr": new["addr"], "phase": phase, "protocol": new["protocol"],
+             "replaces": old}
     agent.store.put_readings([Reading(old, TASK, ERC_UNKNOWN, "swap/" + new["addr"], value,
                                       "ok", (), agent.wall)])
     agent.store.log_event("swap_candidate", json.dumps(dict(zip(
