@@ -14,7 +14,7 @@ from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import audit, lineloss, pq
+from edge import audit, lineloss, pq, swaps
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -439,6 +439,15 @@ class Agent:
                 self.read_rates[key] = rows = self.read_rate(*key)
                 self.store.save_read_rate(key[0], key[1], rows)
                 self._line_loss(key[1])
+                self._swaps()
+
+    def _swaps(self):
+        """The day's meter-swap and archive-mismatch judgement (``edge.swaps``); a failure is
+        logged, never fatal."""
+        try:
+            swaps.close_day(self, self.settings.swaps)
+        except Exception:
+            log.exception("meter swaps not judged")
 
     def _line_loss(self, period):
         """The day's line loss once its freeze window closed, and the cover-open records of the

@@ -82,6 +82,9 @@ def _spell(store, r, flag, code, extra, wall, began_key):
 def record(value, pn):
     """The typed 1376.1 record of an event reading's ``value`` at measuring point ``pn``."""
     code = value["erc"]
+    if code == 35:
+        from edge.swaps import record as unknown_meter
+        return unknown_meter(value, pn)
     fields = {"at": time_a15(to_civil(value["at"])), "pn": pn, "began": bool(value["began"])}
     if code in (27, 28, 29):
         fields.update(before=value["before"], after=value["after"])

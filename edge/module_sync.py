@@ -53,7 +53,7 @@ def module_sync(agent, port):
         archive = agent.archive
         yield from _sync_table(agent, port)
     agent.module_ready(port)
-    yield from _area(agent, port)
+    yield from area_facts(agent, port)
 
 
 def _run_mode(agent, port):
@@ -81,7 +81,8 @@ def _pages(agent, port, query, reply):
             return nodes
 
 
-def _area(agent, port):
+def area_facts(agent, port):
+    """Generator: each node's phase (10F31) and network place (10F21) into the store."""
     # node 1 of both series is the master node itself (tables 64, 65)
     phases = yield from _pages(agent, port, A.PhaseQuery, A.PhaseInfo)
     if phases:

@@ -11,7 +11,7 @@ from edge.archive import Archive
 from edge.jobs import DI_FREEZE_ENERGY, DI_FREEZE_TIME
 from edge.plan import Settings
 from edge.store import Store
-from meter_sim.faults import firmware
+from meter_sim.faults import faults_of, firmware
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.baseline import report, run_baseline
@@ -33,12 +33,14 @@ TOLERANCE_KWH = 0.005           # a delivered freeze within this of the meter's 
 
 
 def area_archive(area):
-    """The archive a concentrator in front of ``area`` would hold: one port, every meter."""
+    """The archive a concentrator in front of ``area`` would hold: one port, every meter but
+    those the scenario leaves unarchived."""
     name = PORT[area.medium]
     return Archive.from_dict({
         "port": [{"name": name, "url": "sim:%s" % area.medium, "medium": area.medium}],
         "meter": [{"addr": m.addr[::-1].hex(), "port": name,
-                   "protocol": ARCHIVE_PROTOCOL[firmware(m).protocol]} for m in area.meters]})
+                   "protocol": ARCHIVE_PROTOCOL[firmware(m).protocol]} for m in area.meters
+                  if not faults_of(m, "unarchived")]})
 
 
 class _Done:

@@ -10,6 +10,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from hil.lineloss_run import merge as lineloss_merge
 from hil.prepaid_run import percentiles
+from hil import swaps_run
 from hil.scenario import Scenario
 from hil.scenario_run import run_scenario, version
 
@@ -105,6 +106,8 @@ def merge(sc, reports, samples, executor):
     out["audit_event_recall"] = round(found / true, 4) if true and found is not None else None
     for key in ("voltage_days", "voltage_spells_true", "voltage_spells_found",
                 "voltage_spells_false"):
+        out[key] = _total(reports, key)
+    for key in swaps_run.FIGURES:
         out[key] = _total(reports, key)
     errors = [r["voltage_rate_error_pp"] for r in reports
               if r.get("voltage_rate_error_pp") is not None]

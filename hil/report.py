@@ -262,6 +262,35 @@ def _voltage(report):
                ("day", "meter", "agent rate", "true rate")))
 
 
+SWAP_FIGURES = (
+    ("swaps_true", "meters truly swapped", "meters"),
+    ("swaps_found", "of them found (old and new address)", "meters"),
+    ("swaps_false", "swap candidates that are none", "meters"),
+    ("phantoms_true", "phantom archive entries", "meters"),
+    ("phantoms_found", "of them listed", "meters"),
+    ("phantoms_false", "listed that are in the area", "meters"),
+    ("unarchived_true", "unarchived meters in the area", "meters"),
+    ("unarchived_found", "of them archive candidates", "meters"),
+)
+
+
+def _swaps(report):
+    sw = report.get("swaps")
+    if not sw or not (sw["truth"] or sw["candidates"] or sw["phantoms"] or
+                      sw["archive_candidates"]):
+        return ""
+    rows = [(c["old_addr"], c["new_addr"], c["phase"], c["old_kwh"], c["old_period"], c["new_kwh"])
+            for c in sw["candidates"]]
+    return ("<h2>Meter swaps and archive mismatch</h2>%s%s<p>Phantoms listed: %s; archive "
+            "candidates: %s.</p>" % (
+                _figures(report, SWAP_FIGURES),
+                _table(rows, ("old meter", "new meter", "phase", "old kWh (last freeze)",
+                              "freeze day", "new kWh (first read)")) if rows else
+                "<p>no swap candidate.</p>",
+                html.escape(" ".join(sw["phantoms"]) or "none"),
+                html.escape(" ".join(sw["archive_candidates"]) or "none")))
+
+
 def _wrong(report):
     days = [(d.get("period"), fmt(d.get("wrong_values"), "readings")) for d in report.get("days", [])]
     text = fmt(report.get("wrong_values"), "readings")
@@ -311,6 +340,7 @@ def render_html(report, samples):
 %(lineloss)s
 %(audit)s
 %(voltage)s
+%(swaps)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -323,6 +353,6 @@ def render_html(report, samples):
        "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
        "unread": _unread(report), "uplink": _uplink(report),
         "prepaid": _prepaid(report), "price": _price(report), "lineloss": _line_loss(report),
-        "audit": _audit(report), "voltage": _voltage(report),
+        "audit": _audit(report), "voltage": _voltage(report), "swaps": _swaps(report),
        "wrong": _wrong(report),
        "figs": figs}

@@ -29,7 +29,12 @@ KINDS = {
     "stopped": (),              # the register stands still from start to end, current flows
     "undervoltage": ("volts",),  # the supply at the meter held at volts (below the band)
     "overvoltage": ("volts",),  # ... (above the band), from start to end (meter_sim.supply)
+    "swapped": (),              # replaced at start: a new meter, new address, fresh registers
+    "unarchived": (),           # in the area, not in the concentrator's archive
+    "phantom": (),              # in the archive, not in the area (never answers, never relays)
 }
+SILENT = ("dead", "phantom")    # kinds whose meter and module say nothing while active
+SWAP_BYTE = 0x90                # a swapped meter's new address: its top byte XOR this
 
 
 class Fault:
@@ -103,6 +108,8 @@ class FaultyMeter:
         self._actions = self._schedule()
         self._now = None
         self.true_source = meter.source         # what the customer really draws
+        self.old_addr = meter.addr
+        self.aliases = [swapped_addr(meter.addr)] if self._kind("swapped") else []
         bypass = [f for f in self.faults if f.kind == "bypass"]
         if bypass:                      # the register (and the current it sees) misses a share
             meter.source = meter.ledger.source = Bypassed(meter.source, bypass)
@@ -121,6 +128,8 @@ class FaultyMeter:
                 acts.append((f.start, "jump", f))
             elif f.kind in ("register_backwards", "register_jump"):
                 acts.append((f.start, "step", f))
+            elif f.kind == "swapped":
+                acts.append((f.start, "swap", f))
             elif f.kind in ("outage", "relay_stuck", "cover_open"):
                 acts.append((f.start, f.kind + "_on", f))
                 if f.end is not None:
@@ -148,6 +157,8 @@ class FaultyMeter:
                 m.advance(at)
                 have = m.ledger.at(at)[0] + m.base_kwh[0]
                 m.ledger.step(at, f.kwh if f.kind == "register_jump" else -min(f.kwh, have))
+            elif what == "swap":
+                _replace(m, at, self.aliases[0])
             elif what == "outage_on":
                 m.power_down(at)
             elif what == "outage_off":
@@ -163,6 +174,12 @@ class FaultyMeter:
             elif what == "cover_open_off":
                 m.close_cover(at)
 
+    def _kind(self, kind):
+        return any(f.kind == kind for f in self.faults)
+
+    def _silent(self, t):
+        return any(self._active(kind, t) for kind in SILENT)
+
     def _active(self, kind, t):
         for f in self.faults:
             if f.kind == kind and f.active(t):
@@ -172,7 +189,7 @@ class FaultyMeter:
     def module_alive(self, t):
         """Whether the meter's carrier module can hear and relay at ``t``."""
         self.due(t)
-        return self.meter.powered and self._active("dead", t) is None
+        return self.meter.powered and not self._silent(t)
 
     @property
     def reply_delay(self):
@@ -192,7 +209,7 @@ class FaultyMeter:
 
     def handle_frame(self, frame, t):
         self.due(t)
-        if self._active("dead", t):
+        if self._silent(t):
             return None
         reply = self.meter.handle_frame(frame, t)
         if reply is None:
@@ -298,9 +315,35 @@ def _readdress(reply):
 
 def silent_windows(meter):
     """[(start, end)] of the windows in which ``meter``'s module is silent by its schedule
-    (``dead`` and ``outage`` faults; ``end`` None: to the end of the run)."""
+    (``dead``, ``phantom`` and ``outage`` faults; ``end`` None: to the end of the run)."""
     faults = getattr(meter, "faults", None) or ()
-    return [(f.start, f.end) for f in faults if f.kind in ("dead", "outage")]
+    return [(f.start, f.end) for f in faults if f.kind in SILENT + ("outage",)]
+
+
+def swapped_addr(addr):
+    """The address (wire order) of the meter that replaces ``addr`` in a ``swapped`` fault."""
+    return bytes(addr[:5]) + bytes([addr[5] ^ SWAP_BYTE])
+
+
+def _replace(m, at, new_addr):
+    """The meter in the box becomes a new one at ``at``: another address, registers, freezes
+    and events from zero (the customer's load goes on)."""
+    m.advance(at)
+    m.ledger.reset(at)
+    m.base_kwh = [0.0] * len(m.base_kwh)
+    if m.wallet is not None:
+        m.wallet.attach(m.ledger.at(at))
+    c = m.clock.read(at)
+    for book in (m.daily, m.settlements, m.instant):
+        book.clear(c)
+    m.events.clear()
+    m.addr = new_addr
+    m.meter_number = "".join("%02X" % b for b in reversed(new_addr))
+
+
+def faults_of(meter, kind):
+    """``meter``'s faults of ``kind`` (a plain meter has none)."""
+    return [f for f in getattr(meter, "faults", None) or () if f.kind == kind]
 
 
 def alive_by_schedule(meter, t):

@@ -29,6 +29,8 @@ class CarrierNetwork:
         self.env = env
         self.meters = list(meters)
         self.index = {m.addr: i for i, m in enumerate(self.meters)}
+        for i, m in enumerate(self.meters):       # a swapped meter's successor, same place
+            self.index.update((a, i) for a in getattr(m, "aliases", ()))
         self.topology = topology
         self.phy = phy
         self.rng = rng

@@ -256,7 +256,7 @@ class CarrierModule(ModuleAdmin):
         addr = self._target(req, unit.body)
         if addr is None:
             return self._deny(req, A.DENY_FORMAT)
-        if addr not in self.nodes:
+        if addr not in self.nodes and addr not in self.registered:   # joined by registration
             return self._deny(req, A.DENY_NO_SUCH_METER)
         self.monitor_busy = True
         self.env.process(self._read(req, unit, addr, type(unit)))
@@ -265,7 +265,7 @@ class CarrierModule(ModuleAdmin):
         if self.in_flight >= self.concurrency:
             return self._deny(req, A.DENY_OVER_CONCURRENCY)
         addr = self._target(req, unit.body)
-        if addr is None or addr not in self.nodes:
+        if addr is None or (addr not in self.nodes and addr not in self.registered):
             return self._deny(req, A.DENY_NO_SUCH_METER if addr else A.DENY_FORMAT)
         self.in_flight += 1
         self.env.process(self._read(req, unit, addr, A.ConcurrentRequest))

@@ -195,8 +195,9 @@ class ModuleAdmin:
         self._emit(A.Topology(len(addrs), unit.start, nodes), req.seq)
 
     def _phases(self, req, unit):
-        """10F31: the master node first (no phase of its own), then each slave node's phase."""
-        addrs = [self.addr] + list(self.nodes)
+        """10F31: the master node first (no phase of its own), then each slave node's phase and
+        each node's that joined by registration (it is in the network)."""
+        addrs = [self.addr] + list(self.nodes) + [a for a in self.registered if a not in self.nodes]
         start = max(unit.start - 1, 0)
         count = min(unit.count, A.PhaseInfo.MAX_NODES)
         nodes = [A.PhaseNode(addrs[k], 0 if k == 0 else A.phase_mask(self.network.phase_of(addrs[k])))

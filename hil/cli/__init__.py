@@ -12,7 +12,7 @@ except ImportError:                     # a board's install: the base package ha
 
 from edge.runtime import logs
 from hil.cli import (agent, audit, decode, harness, lineloss, master, meters, pq, prepaid, schema,
-                     sim)
+                     sim, swaps)
 from hil.cli.schema import reference
 
 __all__ = ["main", "reference"]
@@ -35,7 +35,7 @@ def main(log_format, log_level):
 
 for _command in (decode.decode, schema.schema_cmd, meters.meters, sim.sim, agent.agent_cmd,
                  master.master, prepaid.prepaid, lineloss.lineloss_cmd, audit.audit_cmd,
-                 pq.pq_cmd,
+                 pq.pq_cmd, swaps.swaps_cmd,
                  harness.demo,
                  harness.hil_group):
     main.add_command(_command)
