@@ -35,8 +35,15 @@ class Outcome:
         return "Outcome(%s, %r, attempts=%d)" % (self.kind, self.reply, self.attempts)
 
 
-class Exchange:
-    """Send ``request`` (a typed 2007 APDU or a 645-1997 Read97) to ``addr`` and collect the reply."""
+class Transaction:
+    """One request on a line and its reply: the timing (a reply timeout from our last byte, a
+    frame still arriving within ``gap``), retries and garbage counting every protocol's
+    exchange shares. A subclass gives ``DEFRAMER``, ``_attempt()`` (the bytes of a fresh
+    attempt, its per-attempt state reset) and ``_on_frame(frame, now)``, which sets
+    ``outcome`` or a next ``_outbox`` (a follow-up)."""
+
+    DEFRAMER = Deframer
+    PAUSE_ON_SEND = True          # a follow-up to send: leave later frames for its answer
 
     def __init__(self, addr, request, now, timeout=1.0, retries=2, preamble=4, gap=0.5,
                  byte_s=0.0):
@@ -47,27 +54,21 @@ class Exchange:
         self.retries = retries
         self.preamble = preamble
         self.gap = gap
-        self.protocol = 1997 if isinstance(request, v1997.Read97) else 2007
-        self.broadcast = self.addr == K.BROADCAST_ADDR
         self.outcome = None
         self._frames = []
         self._garbage = 0
-        self._data = b""
-        self._seq = 0
         self._deadline = None
         self._sent_at = None
-        self._first_sent = now
         self._last_rx = None
-        self._deframer = Deframer(gap)
-        self._outbox = self._encode(request.to_frame(self.addr))
+        self._deframer = self.DEFRAMER(gap)
         self.attempts = 1
+
+    def _start(self):
+        self._outbox = self._attempt()
 
     @property
     def done(self):
         return self.outcome is not None
-
-    def _encode(self, frame):
-        return encode_frame(frame, preamble=self.preamble)
 
     def data_to_send(self, now=None):
         """Bytes to transmit now (once per attempt), or None."""
@@ -102,7 +103,7 @@ class Exchange:
                 self._garbage += len(item.raw)
                 continue
             self._on_frame(item, now)
-            if self.done or self._outbox is not None:
+            if self.done or (self.PAUSE_ON_SEND and self._outbox is not None):
                 return
 
     def on_timer(self, now):
@@ -117,13 +118,31 @@ class Exchange:
                 self._garbage += len(item.raw)
         if self.attempts <= self.retries:
             self.attempts += 1
-            self._data = b""
-            self._seq = 0
-            self._outbox = self._encode(self.request.to_frame(self.addr))
+            self._outbox = self._attempt()
             self._deadline = None
             return
         kind = GARBLED if self._garbage else TIMEOUT
         self.outcome = Outcome(kind, None, self.attempts, self._frames, self._garbage)
+
+
+class Exchange(Transaction):
+    """Send ``request`` (a typed 2007 APDU or a 645-1997 Read97) to ``addr`` and collect the reply
+    (follow-up frames of a long 2007 read joined)."""
+
+    def __init__(self, addr, request, now, timeout=1.0, retries=2, preamble=4, gap=0.5,
+                 byte_s=0.0):
+        super().__init__(addr, request, now, timeout, retries, preamble, gap, byte_s)
+        self.protocol = 1997 if isinstance(request, v1997.Read97) else 2007
+        self.broadcast = self.addr == K.BROADCAST_ADDR
+        self._start()
+
+    def _attempt(self):
+        self._data = b""
+        self._seq = 0
+        return self._encode(self.request.to_frame(self.addr))
+
+    def _encode(self, frame):
+        return encode_frame(frame, preamble=self.preamble)
 
     def _on_frame(self, frame, now):
         if not frame.is_reply or not address_matches(self.addr, frame.addr):

@@ -19,7 +19,7 @@ from protocols.dlt698.apdu import RecordResult
 from protocols.dlt698.link import apdu_of, confirm_frame, request_frame
 from protocols.dlt698.segment import Fragment, Reassembler
 
-from edge.exchange import ERROR, GARBLED, OK, TIMEOUT, Outcome
+from edge.exchange import ERROR, OK, Outcome, Transaction
 
 BROADCAST_698 = b"\xAA"          # SA type 3 (broadcast) with the one-byte address AA
 PIID_MASK = 0x3F
@@ -299,85 +299,33 @@ def _slot(reply, requests, replies):
     return None
 
 
-class Exchange698:
-    """Send one Request698 to ``addr`` on RS-485 and wait for its reply (the shape of
-    ``edge.exchange.Exchange``: data_to_send, receive_data, on_timer, next_deadline, outcome)."""
+class Exchange698(Transaction):
+    """Send one Request698 to ``addr`` on RS-485 and wait for its reply (the shared timing and
+    retries of ``edge.exchange.Transaction``); a long reply's confirms and GET-Next asks go
+    out as its follow-ups."""
+
+    DEFRAMER = Deframer
+    PAUSE_ON_SEND = False
 
     def __init__(self, addr, request, now, timeout=1.0, retries=2, preamble=4, gap=0.5,
                  byte_s=0.0):
-        self.addr = bytes(addr)
-        self.request = request
-        self.timeout = timeout
-        self.retries = retries
-        self.gap = gap
-        self.byte_s = byte_s
+        super().__init__(addr, request, now, timeout, retries, preamble, gap, byte_s)
         self.broadcast = request.broadcast
-        self.preamble = preamble
-        self.outcome = None
-        self.attempts = 1
-        self._garbage = 0
-        self._deadline = None
-        self._sent_at = None
-        self._last_rx = None
-        self._deframer = Deframer(gap)
-        self._outbox = request.encode(self.addr, preamble)
-        self._long = LongReply(request, self.addr)
+        self._start()
 
-    @property
-    def done(self):
-        return self.outcome is not None
+    def _attempt(self):
+        self._long = LongReply(self.request, self.addr)
+        return self.request.encode(self.addr, self.preamble)
 
-    def data_to_send(self, now=None):
-        out, self._outbox = self._outbox, None
-        if out is None:
-            return None
-        if now is not None:
-            self._sent_at = now
-            self._deadline = now + self.timeout + self.byte_s * len(out)
-        if self.broadcast:
-            self.outcome = Outcome(OK, None, self.attempts)
-        return out
-
-    def next_deadline(self):
-        return None if self.done else self._deadline
-
-    def receive_data(self, data, now):
-        if self.done:
-            return
-        self._last_rx = now
-        self._deframer.feed(data, now)
-        for item in self._deframer:
-            if isinstance(item, Garbage):
-                self._garbage += len(item.raw)
-                continue
-            reply = self._long.feed(item)
-            if isinstance(reply, Continue):
-                self._outbox = reply.encode(self.addr, self.preamble)
-                self._deadline = None
-                continue
-            if reply is None:
-                self._garbage += len(item.raw or b"")
-                continue
-            latency = None if self._sent_at is None else now - self._sent_at
-            self.outcome = Outcome(ERROR if reply.error else OK, reply, self.attempts, [item],
-                                   self._garbage, latency)
-            return
-
-    def on_timer(self, now):
-        if self.done or self._deadline is None or now < self._deadline:
-            return
-        if self._deframer.pending and self._last_rx is not None and now - self._last_rx < self.gap:
-            self._deadline = self._last_rx + self.gap
-            return
-        self._deframer.flush()
-        for item in self._deframer:
-            if isinstance(item, Garbage):
-                self._garbage += len(item.raw)
-        if self.attempts <= self.retries:
-            self.attempts += 1
-            self._outbox = self.request.encode(self.addr, self.preamble)
-            self._long = LongReply(self.request, self.addr)
+    def _on_frame(self, item, now):
+        reply = self._long.feed(item)
+        if isinstance(reply, Continue):
+            self._outbox = reply.encode(self.addr, self.preamble)
             self._deadline = None
             return
-        self.outcome = Outcome(GARBLED if self._garbage else TIMEOUT, None, self.attempts, (),
-                               self._garbage)
+        if reply is None:
+            self._garbage += len(item.raw or b"")
+            return
+        latency = None if self._sent_at is None else now - self._sent_at
+        self.outcome = Outcome(ERROR if reply.error else OK, reply, self.attempts, [item],
+                               self._garbage, latency)
