@@ -56,13 +56,19 @@ class TerminalService:
 
     def apply_params(self, changed=None, label=None):
         """Act on the uplink parameters held (``changed``: only those (fn, pn) just set, then
-        journaled as ``uplink_retuned``): F1's heartbeat to the session, F3 to the next dial."""
+        journaled as ``uplink_retuned``): F1's heartbeat, answer timeout and resends to the session,
+        F3 to the next dial."""
         f1 = self.params.get(1)
         if f1 is not None and (changed is None or (1, 0) in changed):
-            self.session.retune(f1["heartbeat_min"] * 60.0, self.agent.now)
+            # D11..D0 answer timeout (0: not given, ours stays) and D13..D12 resends
+            timeout = f1["timeout_s"] or None
+            self.session.retune(f1["heartbeat_min"] * 60.0, self.agent.now, timeout,
+                                f1["retries"] + 1)
             if changed is not None:
-                self.agent.store.log_event("uplink_retuned", "heartbeat %d min by %s" % (
-                    f1["heartbeat_min"], label), self.agent.wall)
+                self.agent.store.log_event("uplink_retuned", "heartbeat %d min, timeout %s, %d "
+                                           "resends by %s" % (
+                                               f1["heartbeat_min"], "%d s" % timeout if timeout
+                                               else "kept", f1["retries"], label), self.agent.wall)
         if changed is not None and (3, 0) in changed:
             where = ", ".join("%s:%d" % a for a in self.master_addresses())
             log.info("uplink: the master is at %s from the next dial (AFN04 F3 by %s)", where,

@@ -292,6 +292,8 @@ def test_f1_retunes_the_heartbeat_and_f3_is_where_the_next_dial_goes(tmp_path):
                 pw=PASSWORD)
             assert r.outcome == OK
             assert up.session.settings.heartbeat_s == 420.0             # retuned, online
+            assert up.session.settings.confirm_timeout_s == 30.0          # F1's answer timeout
+            assert up.session.settings.login_tries == 4                   # and 3 resends
             assert up.session.next_deadline() <= time.monotonic() + 420.0
             assert client.port == p1                                  # not redialled yet
             client.drop()
@@ -299,7 +301,8 @@ def test_f1_retunes_the_heartbeat_and_f3_is_where_the_next_dial_goes(tmp_path):
             await second.close()                                      # main gone: the backup
             await until(lambda: first.online() and client.port == p1)
             details = [d.split(" by ")[0] for _, _, d in agent.store.logged("uplink_retuned")]
-            assert details == ["heartbeat 7 min", "master 127.0.0.1:%d, 127.0.0.1:%d" % (p2, p1)]
+            assert details == ["heartbeat 7 min, timeout 30 s, 3 resends",
+                               "master 127.0.0.1:%d, 127.0.0.1:%d" % (p2, p1)]
         finally:
             client.stop()
             await asyncio.wait_for(task, 10)
