@@ -1,7 +1,8 @@
 """The terminal's own parameters over the uplink: AFN04 F1/F3/F33/F65-F68 sets are checked,
 kept in a real SQLite store across a restart, journaled once (a repeat changes nothing), and
 queried back with AFN0A; AFN05 F31 moves the terminal's clock (kept, journaled, time-labelled);
-AFN09 F1 answers the version; a pull-only terminal uploads nothing but answers F129/F161."""
+AFN09 F1 answers the version; a pull-only terminal uploads nothing but answers F129/F161, and
+what an answer (F161, AFN0E) carried is delivered."""
 import random
 
 from edge.agent import Agent
@@ -13,7 +14,8 @@ from edge.uplink import Uplink, UplinkSettings
 from protocols.civil import from_civil, iso, to_civil
 from protocols.gdw1376_1 import Tp, Unit, parse_units
 from protocols.gdw1376_1.params import AFN_VERSION, a1_of_civil
-from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONTROL, AFN_QUERY, AFN_SET)
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL, AFN_QUERY,
+                                       AFN_SET)
 
 from tests.hostlink.test_uplink import PASSWORD, WEDNESDAY, ask, down, online
 
@@ -337,6 +339,26 @@ def test_a_reading_the_master_pulled_is_delivered_not_lost(tmp_path):
     assert agent.store.counter("readings_evicted") == 1
     assert agent.store.counter("readings_lost") == 0      # the pulled one went, not p2's
     assert [r.addr for r in agent.store.readings(period="2026-11-24")] == ["000000000002"]
+
+
+def test_events_the_master_pulled_with_afn0e_are_delivered_when_every_record_went(tmp_path):
+    agent = agent_in(tmp_path / "e.sqlite", active_upload=False)
+    agent.store.put_readings([        # a meter's power-down goes up as two records: ERC13, ours
+        Reading(m, "event", 0x03110001, "power_down#3",
+                {"start": "2026-11-24 21:10:05", "end": "2026-11-24 21:40:00"}, read_at=at)
+        for m, at in (("000000000001", 1.0), ("000000000002", 2.0))])
+    online(agent)
+
+    def pull(pfc, pm, pn):
+        [a] = ask(agent, down(AFN_CLASS3, [Unit(AFN_CLASS3, 1, 0, {"pm": pm, "pn": pn}, False)],
+                              tp=Tp.at(pfc, WEDNESDAY, 5)))
+        return [e["erc"] for e in parse_units(AFN_CLASS3, a.data, True)[0].value["events"]]
+    assert pull(5, 0, 3) == [13, 64, 13]          # all of p1's, half of p2's
+    assert agent.store.pulled_count() == 1 and agent.store.unsent_count() == 1
+    assert pull(6, 3, 4) == [64]                  # p2's rest alone: it still goes up itself
+    assert agent.store.pulled_count() == 1
+    assert pull(7, 2, 4) == [13, 64]              # both of p2's in one answer: delivered
+    assert agent.store.pulled_count() == 2 and agent.store.unsent_count() == 0
 
 
 def _task_set(agent, task, pfc, wall):
