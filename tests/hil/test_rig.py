@@ -86,6 +86,12 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
     if mixed:       # the module's meters by relay depth, the RS-485 ones on their own
         assert report["read_rate_rs485"] == 1.0
         assert sum(d["meters"] for d in report["read_rate_by_depth"].values()) == 8
+        # the bound is taken at the scenario's module UART rate, and says what set it
+        assert report["module_baud"] == 9600 and report["uart_bound_s"] > 0
+        assert report["lower_bound_s"] >= max(report["uart_bound_s"],
+                                              report["channel_airtime_bound_s"])
+    else:
+        assert report["uart_bound_s"] is None and report["module_baud"] is None
     assert (tmp_path / "rep" / "report.html").read_text().startswith("<!doctype html>")
     # the KPIs in real time: a line every 5 s while the concentrator works
     snaps = [x["snapshot"] for x in lines if "snapshot" in x]
