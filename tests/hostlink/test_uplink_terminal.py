@@ -68,6 +68,38 @@ def test_parameters_are_kept_journaled_once_and_queried_back(tmp_path):
     assert f3.value == F3 and f66.pn == 1 and f66.value["items"] == [(["all"], [161])]
 
 
+def test_f59_thresholds_replace_the_configured_audit_limits_and_survive_a_restart(tmp_path):
+    from edge import validate as V
+    agent = agent_in(tmp_path / "t.sqlite")
+    online(agent)
+    day = 24 * 3600.0
+    rise = 1.3 * agent.limits.max_kw * 24                 # 1.3 x what the supply could give
+    assert V.energy_flags(rise, day, (0.0, 0.0), agent.limits) == []       # [tasks.limits] 1.5
+    f59 = {"over_difference": 1.2, "flying": 2.0, "stopped_15min": 8, "clock_s": 120}
+    [a] = ask(agent, set_units(1, [Unit(AFN_SET, 59, 0, f59, False)]))
+    assert outcome(a) == 1
+    lim = agent.limits
+    assert (lim.jump_margin, lim.flying_margin, lim.stopped_s, lim.clock_s) == (1.2, 2.0, 7200.0,
+                                                                                120.0)
+    assert V.energy_flags(rise, day, (0.0, 0.0), lim) == [V.JUMP]
+    assert agent.settings.limits.jump_margin == 1.5          # the configured ones stay as loaded
+    [a] = ask(agent, set_units(2, [Unit(AFN_SET, 59, 0, dict(f59, flying=1.0), False)],
+                               WEDNESDAY + 1))
+    assert outcome(a) == 2 and agent.limits.flying_margin == 2.0     # flying below over: denied
+    [a] = ask(agent, down(AFN_QUERY, [Unit(AFN_QUERY, 59, 0, None, False)],
+                          tp=Tp.at(3, WEDNESDAY, 5)))
+    assert parse_units(AFN_QUERY, a.data, True)[0].value == f59
+    agent.store.close()
+    again = agent_in(tmp_path / "t.sqlite")                  # a restart applies them again
+    assert again.limits.clock_s == 120.0 and again.limits.stopped_s == 7200.0
+    online(again)
+    [a] = ask(again, set_units(4, [Unit(AFN_SET, 59, 0, dict(f59, flying=0, clock_s=0), False)],
+                               WEDNESDAY + 2))
+    assert outcome(a) == 1                                   # 0 turns a check off
+    assert V.energy_flags(100 * rise, day, (0.0, 0.0), again.limits) == [V.JUMP]
+    assert V.clock_flags(0.0, 1e6, again.limits) == []
+
+
 def test_bad_parameters_are_denied_and_nothing_is_kept(tmp_path):
     agent = agent_in(tmp_path / "b.sqlite")
     online(agent)
