@@ -159,7 +159,8 @@ TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); window
                     Float("gap_s", INHERIT, 0, 60.0, "s", "silence between frames on a bus"),
                     Bool("clock_correct", INHERIT, doc="set the clock of a meter still off by "
                          "more than limits.clock_s after the broadcast, with a targeted 645 "
-                         "write (04000101/04000102) where its archive record has a password"),
+                         "write (04000101/04000102) where its archive record has a password, "
+                         "or a 698 SET of 4000 (ciphered where archived secured)"),
                     Table("health", HEALTH), Table("limits", LIMITS),
                     Table("lineloss", LINELOSS), Table("swaps", SWAPS),
                 ], checks=[_freeze_window], target=Settings)
