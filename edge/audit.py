@@ -31,10 +31,10 @@ def limits_of_f59(limits, f59):
     that check off (as terminals do)."""
     out = copy.copy(limits)
     off = float("inf")
-    out.jump_margin = f59["over_difference"] or off
-    out.flying_margin = f59["flying"] or off
-    out.stopped_s = f59["stopped_15min"] * QUARTER_H or off
-    out.clock_s = float(f59["clock_s"]) or off
+    out.jump_margin = f59.get("over_difference") or off         # (None: EE, not given)
+    out.flying_margin = f59.get("flying") or off
+    out.stopped_s = (f59.get("stopped_15min") or 0) * QUARTER_H or off
+    out.clock_s = float(f59.get("clock_s") or 0) or off
     return out
 
 

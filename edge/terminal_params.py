@@ -61,7 +61,7 @@ def check(fn, pn, value, port_named, defined=()):
         if value["ip"] == "0.0.0.0" or not 1 <= value["port"] <= 65535:
             raise ParamError("F3: the main master needs an address and a port 1..65535")
     elif fn == 59:
-        if value["over_difference"] and value["flying"] and \
+        if value.get("over_difference") and value.get("flying") and \
                 value["flying"] < value["over_difference"]:
             raise ParamError("F59: the flying threshold is below the over-difference one")
     elif fn == 33:
