@@ -207,6 +207,8 @@ class StoreAnswers:
                 v["unsettled"] = [None] * len(v["settled"])
             elif u.fn == 170:
                 v = self._read_info(m)
+            elif u.fn == 201:                   # gridedge's extension: the campaign state
+                v = self.campaign_state(m)
             else:
                 raise Refused("class 1 F%d not served" % u.fn)
             out.append(Unit(AFN_CLASS1, u.fn, u.pn, v, True))
