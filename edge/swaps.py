@@ -102,6 +102,8 @@ def vanished(agent, port, policy):
     out = {}
     for m in agent.archive.on_port(port):
         last = agent.health_of(m.addr).last_success
+        if m.addr in agent.foreign:
+            continue                    # not read as ours since judged another area's
         if last is not None and agent.now - last >= limit:
             out[m.addr] = last
     return out
