@@ -3,9 +3,8 @@ its outcome: once identification has run ``ident_h`` the module knows each node'
 and phase from the zero-crossing signature, except for a seeded share ``error`` of nodes
 whose area verdict is wrong and ``phase_error`` whose phase is. Neighbouring-area meters are
 heard ``neighbour_db`` weaker (another transformer, another LV network)."""
-import random
-
 from meter_sim.faults import foreign as _foreign
+from meter_sim.population import derive
 
 DEFAULTS = {
     "ident_h": 2.0,             # identification period before the first verdicts
@@ -33,7 +32,7 @@ class AreaIdent:
         self.neighbour_cco = bytes.fromhex(p["neighbour_cco"])[::-1]
 
     def _rng(self, what, addr):
-        return random.Random("%s/area-ident/%s/%s" % (self.seed, what, bytes(addr).hex()))
+        return derive(self.seed, "area-ident/%s/%s" % (what, bytes(addr).hex()))
 
     def foreign(self, meter):
         """The module's verdict on ``meter``: True when it judges it another area's."""
