@@ -298,6 +298,9 @@ class Agent:
         if m is None or not self.event_task.applies(m, self.wall):
             self.count("event_report_unknown_meter")
             return
+        if addr in self.foreign:
+            self.count("foreign_not_read")
+            return
         self.read_from_now(m, self.event_task, iso(self.wall), EVENT_REPORT_DEADLINE_S)
 
     def _sync_module(self, port, after_s=0.0):
