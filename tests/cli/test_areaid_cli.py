@@ -33,3 +33,15 @@ def test_phases_and_foreign_meters_come_out_as_json(tmp_path, env_with_path):
     assert [(f["addr"], f["archived"], f["reports"]) for f in got["foreign"]] == [
         (MB, True, 2), ("000000000777", False, 1)]
     assert got["foreign"][0]["first_at"] == "2026-01-07 06:01:00"
+
+
+def test_decode_names_the_area_result_a_module_reports(env_with_path):
+    # 06F5 from the module: device 1, protocol 2, L 13H, the hand-laid result frame of
+    # tests/protocols/test_gdw1376_2_area.py
+    capture = ("68 31 00 C3 04 00 00 00 00 01 89 00 00 00 00 00 00 00 00 00 00 00 06 10 00 01 02"
+               " 13 68 89 00 00 00 00 00 68 9E 07 34 CC CC 33 33 33 33 96 16 BF 16").split()
+    out = cli("decode", "--json", "--protocol", "1376.2", *capture, env=env_with_path)
+    assert out.returncode == 0, out.stderr
+    (frame,) = json.loads(out.stdout)
+    assert frame["area_result"] == {"meter": "000000000089", "flag": 1, "foreign": True,
+                                    "belongs_to_cco": "000000009999"}
