@@ -36,6 +36,9 @@ def test_the_library_scenario_finds_every_foreign_meter_and_reads_none_of_them_a
     rows = run.agent.read_rates[max(run.agent.read_rates)]
     assert sum(r[2] for r in rows) == 80          # the agent's denominator: our 80 meters
     assert 0.95 <= report["phase_accuracy"] < 1.0 and report["phase_coverage"] == 1.0
+    # the search found the neighbours, yet none is offered for our archive nor as a successor
+    assert run.agent.counters["archive_candidates"] == 8
+    assert report["swaps"]["archive_candidates"] == [] and report["swaps_false"] == 0
     assert "Area and phase identification" in render_html(report, {})
 
 
