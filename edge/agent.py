@@ -109,7 +109,7 @@ class Agent:
         self._order = itertools.count()
         self._plan_wall = self._plan_due = None
         self._restore()
-        self.foreign = area_ident.foreign_set(store)    # judged another area's: not read as ours
+        self.foreign = area_ident.foreign_set(store) if self.settings.areaid.exclude else set()
         self.prepaid = None
         self.uplink = None                # edge.uplink.Uplink, when [uplink] is configured
         if prepaid is not None:           # cost control only where [prepaid] is configured

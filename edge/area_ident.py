@@ -14,6 +14,7 @@ from protocols.gdw1376_2.errors import DecodeError
 
 from edge import module_facts
 from edge.effects import ModuleCall
+from edge.schema import INHERIT, Bool, Section
 from edge.store import transaction
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,23 @@ CREATE TABLE IF NOT EXISTS area_ident_start (
 """
 
 
+class AreaIdentPolicy:
+    """Whether the agent allows area identification and what a foreign verdict does
+    (``[tasks.areaid]``)."""
+
+    def __init__(self, enabled=True, exclude=True):
+        self.enabled = enabled
+        self.exclude = exclude
+
+
+AREAID = Section("tasks.areaid", "Area identification on carrier ports (edge.area_ident).", [
+    Bool("enabled", INHERIT, doc="allow area identification in the module (05F6) after each "
+         "sync; off: the module is not asked and its results are still kept"),
+    Bool("exclude", INHERIT, doc="a meter judged another area's is not read as ours (no task, "
+         "out of the read rate and the line loss); off: listed only"),
+], target=AreaIdentPolicy)
+
+
 def _db(store):
     store.db.executescript(SCHEMA)
     return store.db
@@ -36,6 +54,8 @@ def _db(store):
 def start(agent, port):
     """Generator: allow area identification in the module on ``port`` (05F6, once per sync);
     a module that refuses it (2013 edition) is journaled so and left alone."""
+    if not agent.settings.areaid.enabled:
+        return
     answer = yield ModuleCall(port, A.AreaDetection(1))
     kind = "confirmed" if isinstance(answer, A.Confirm) else \
         "denied" if isinstance(answer, A.Deny) else "silent"
@@ -80,7 +100,8 @@ def on_result(agent, port, unit):
             db.execute("UPDATE foreign_meter SET cco = ?, archived = ?, flag = ?, last_at = ?,"
                        " reports = reports + 1 WHERE addr = ?",
                        (cco, int(archived), result.flag, agent.wall, addr))
-    agent.foreign.add(addr)
+    if agent.settings.areaid.exclude:
+        agent.foreign.add(addr)
     if new:
         agent.count("foreign_meters")
         agent.store.log_event("area_foreign", json.dumps(

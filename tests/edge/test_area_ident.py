@@ -7,6 +7,7 @@ import simpy
 from edge import area_ident
 from edge.agent import Agent
 from edge.archive import Archive
+from edge.plan import Settings
 from edge.store import Store
 from hil.agent_run import PORT
 from hil.simruntime import SimRuntime
@@ -25,10 +26,10 @@ def archive_of(area):
         "meter": [{"addr": m.addr[::-1].hex(), "port": port} for m in area.meters[:5]]})
 
 
-def run(path, edition=None, until=900.0):
+def run(path, edition=None, until=900.0, settings=QUIET):
     env = simpy.Environment(initial_time=START)
     area = build_area(env, 6, "hplc", 3, DEFAULT_EPOCH, FAULTS, area_ident={"ident_h": 0.05})
-    agent = Agent(archive_of(area), Store(path), QUIET, now=START, wall=START)
+    agent = Agent(archive_of(area), Store(path), settings, now=START, wall=START)
     runtime = SimRuntime(area.env, agent, {PORT["hplc"]: area.network})
     if edition is not None:
         runtime.ports[PORT["hplc"]].module.edition = edition
@@ -70,4 +71,20 @@ def test_a_2013_module_refuses_and_nothing_is_claimed(tmp_path):
     agent = run(tmp_path / "agent.sqlite", edition="2013", until=900.0)
     assert agent.counters.get("area_ident_denied") == 1
     assert agent.foreign == set() and area_ident.foreign(agent.store) == []
+    agent.store.close()
+
+
+def test_settings_turn_identification_off_or_keep_foreign_meters_read(tmp_path):
+    off = Settings.from_dict({"curve_every_min": 0, "event_every_h": 0, "clock_check_h": -1,
+                              "areaid": {"enabled": False}})
+    agent = run(tmp_path / "off.sqlite", settings=off)
+    assert "area_ident_confirmed" not in agent.counters and agent.foreign == set()
+    assert area_ident.foreign(agent.store) == []        # the module was never asked
+    agent.store.close()
+    listed = Settings.from_dict({"curve_every_min": 0, "event_every_h": 0, "clock_check_h": -1,
+                                 "areaid": {"exclude": False}})
+    agent = run(tmp_path / "listed.sqlite", settings=listed)
+    assert {r["addr"] for r in area_ident.foreign(agent.store)} == {"000000000005",
+                                                                    "000000000006"}
+    assert agent.foreign == set() and "000000000005" in agent.ours().meters
     agent.store.close()
