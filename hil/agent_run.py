@@ -34,13 +34,13 @@ TOLERANCE_KWH = 0.005           # a delivered freeze within this of the meter's 
 
 def area_archive(area):
     """The archive a concentrator in front of ``area`` would hold: one port, every meter but
-    those the scenario leaves unarchived."""
+    those the scenario leaves unarchived and the neighbouring area's."""
     name = PORT[area.medium]
     return Archive.from_dict({
         "port": [{"name": name, "url": "sim:%s" % area.medium, "medium": area.medium}],
         "meter": [{"addr": m.addr[::-1].hex(), "port": name,
                    "protocol": ARCHIVE_PROTOCOL[firmware(m).protocol]} for m in area.meters
-                  if not faults_of(m, "unarchived")]})
+                  if not faults_of(m, "unarchived") and not faults_of(m, "neighbour")]})
 
 
 class _Done:

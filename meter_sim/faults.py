@@ -32,7 +32,10 @@ KINDS = {
     "swapped": (),              # replaced at start: a new meter, new address, fresh registers
     "unarchived": (),           # in the area, not in the concentrator's archive
     "phantom": (),              # in the archive, not in the area (never answers, never relays)
+    "neighbour": (),            # of the neighbouring area: heard weaker, registers, not archived
+    "cross_area": (),           # archived here, supplied by the neighbour transformer (跨台区)
 }
+FOREIGN = ("neighbour", "cross_area")   # kinds whose meter belongs to the neighbouring area
 SILENT = ("dead", "phantom")    # kinds whose meter and module say nothing while active
 SWAP_BYTE = 0x90                # a swapped meter's new address: its top byte XOR this
 
@@ -349,3 +352,9 @@ def faults_of(meter, kind):
 def alive_by_schedule(meter, t):
     """Whether ``meter``'s module works at ``t`` by its fault schedule alone (no state touched)."""
     return not any(s <= t and (e is None or t < e) for s, e in silent_windows(meter))
+
+
+def foreign(meter):
+    """Whether ``meter`` is supplied by the neighbouring transformer (``neighbour``,
+    ``cross_area``): not one of this area's customers."""
+    return any(faults_of(meter, kind) for kind in FOREIGN)
