@@ -60,6 +60,7 @@ REPORT.update(
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
             "session": ANY})
+REPORT["minute"] = ANY                  # minute-level collection (hil/minute_run.py)
 
 
 def known_figure(name, figures=REPORT):
