@@ -118,7 +118,9 @@ def merge(reports):
            "theft_detect_days": worst("theft_detect_days", max),
            "true_hint_rate": worst("true_hint_rate", min),
            "false_hint_rate": worst("false_hint_rate", max),
-           "false_hint_days": worst("false_hint_days", sum)}
+           "false_hint_days": worst("false_hint_days", sum),
+           "line_loss_hours_complete": worst("line_loss_hours_complete", min),
+           "line_loss_hour_error_pp": worst("line_loss_hour_error_pp", max)}
     out["line_loss"] = None
     return out
 

@@ -100,3 +100,19 @@ def _freeze_rates(store, archive, chosen, periods):
             c[0] += 1
             c[1] += a in got
     return tuple(round(c[1] / c[0], 6) if c[0] else None for c in (counts[True], counts[False]))
+
+
+def merge(reports):
+    """The fleet's ``minute``: points summed over the areas, the worst area's freeze margin."""
+    rows = [r.get("minute") for r in reports if r.get("minute")]
+    if not rows:
+        return {"minute": None}
+    due = sum(m["points_due"] for m in rows)
+    held = sum(m["points_held"] for m in rows)
+    margins = [m["freeze_margin"] for m in rows]
+    return {"minute": {
+        "meters": sum(m["meters"] for m in rows), "points_due": due, "points_held": held,
+        "completeness": round(held / due, 6) if due else None,
+        "wrong_points": sum(m["wrong_points"] for m in rows),
+        "backfilled_slots": sum(m["backfilled_slots"] for m in rows),
+        "freeze_margin": None if None in margins else min(margins)}}

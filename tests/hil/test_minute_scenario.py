@@ -34,3 +34,15 @@ def test_without_back_fill_the_slots_an_intermittent_meter_missed_stay_missing()
     report = Run(Scenario.from_dict(_doc(backfill_slots=0))).run().report({})
     m = report["minute"]
     assert m["backfilled_slots"] == 0 and m["completeness"] < 1.0
+
+
+@pytest.mark.timeout(60)
+def test_698_meters_give_their_minute_freeze_5002_the_same_way():
+    doc = _doc()
+    doc["population"] = {"protocol_698_share": 0.5}
+    doc["scenario"]["hours"] = 8
+    run = Run(Scenario.from_dict(doc)).run()
+    protocols = {run.agent.archive.meters["%012d" % (i + 1)].protocol for i in range(30)}
+    assert protocols == {"645-2007", "698.45"}
+    m = run.report({})["minute"]
+    assert m["completeness"] == 1.0 and m["wrong_points"] == 0 and m["points_due"] == 4080
