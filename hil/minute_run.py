@@ -40,16 +40,30 @@ def expected_slots(policy, start, end):
     return out
 
 
-def true_point(meter, c):
-    """The meter's own forward-active total (kWh) at its clock instant ``c`` (its curve point)."""
+CLOCK_SLACK_S = 120.0          # a time sync after the read moves a meter's clock by up to ~30 s
+
+
+def true_point(meter, c, shift=0.0):
+    """The meter's own forward-active total (kWh) at its clock instant ``c`` (its curve point),
+    as its clock maps it now (``shift`` seconds later)."""
     fw = firmware(meter)
-    return round(sum(e + b for e, b in zip(fw.ledger.at(fw.clock.true_time(c)), fw.base_kwh)), 2)
+    t = fw.clock.true_time(c) + shift
+    return round(sum(e + b for e, b in zip(fw.ledger.at(t), fw.base_kwh)), 2)
+
+
+def wrong_point(meter, c, value):
+    """Whether ``value`` is no register of the meter within ``CLOCK_SLACK_S`` of its instant
+    ``c`` (the registers only rise; 0.01 kWh of rounding)."""
+    lo = true_point(meter, c, -CLOCK_SLACK_S)
+    hi = true_point(meter, c, CLOCK_SLACK_S)
+    return not lo - 0.011 <= value <= hi + 0.011
 
 
 def report(store, archive, policy, start, end, freeze_periods, meters=()):
     """``minute``: completeness of the group meters' slots (points held of points due), points
-    held that differ from the meter's own (``meters``: the simulated ones), and the daily read
-    rate of group meters and of the others, from the store at the end of the run."""
+    held that are no register of the meter near that instant (``wrong_point``; ``meters``: the
+    simulated ones), and the daily read rate of group meters and of the others, from the store
+    at the end of the run."""
     by_addr = {m.addr[::-1].hex(): m for m in meters}
     chosen = members(archive, policy)
     if not chosen:
@@ -69,7 +83,7 @@ def report(store, archive, policy, start, end, freeze_periods, meters=()):
         n = sum(1 for t in want if t in got)
         sim = by_addr.get(addr)
         if sim is not None:
-            wrong += sum(1 for t in want if t in got and abs(got[t] - true_point(sim, t)) > 0.011)
+            wrong += sum(1 for t in want if t in got and wrong_point(sim, t, got[t]))
         due += len(want)
         held += n
         row = by_interval.setdefault(str(minutes), [0, 0, 0])

@@ -46,3 +46,15 @@ def test_698_meters_give_their_minute_freeze_5002_the_same_way():
     assert protocols == {"645-2007", "698.45"}
     m = run.report({})["minute"]
     assert m["completeness"] == 1.0 and m["wrong_points"] == 0 and m["points_due"] == 4080
+
+
+@pytest.mark.timeout(60)
+def test_meters_left_at_15_min_fail_the_gates(monkeypatch):
+    from hil import minute_run
+    monkeypatch.setattr(minute_run, "configure", lambda *a: {})     # nobody set the meters
+    doc = _doc()
+    doc["scenario"]["hours"] = 6
+    report = Run(Scenario.from_dict(doc)).run().report({})
+    m = report["minute"]
+    assert m["by_interval"]["1"]["completeness"] < 0.2 and m["wrong_points"] > 0
+    assert not report["passed"]
