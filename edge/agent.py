@@ -469,6 +469,11 @@ class Agent:
                 self.read_now(named, [lineloss.COVER_RECORD], deadline_s=6 * 3600.0)
         except Exception:
             log.exception("line loss of %s not computed", period)
+        try:                            # per hour, where the curves allow
+            lineloss.close_hours(self.store, self.archive, period,
+                                 60.0 * self.settings.curve_interval_min, self.wall)
+        except Exception:
+            log.exception("hourly line loss of %s not computed", period)
 
     def read_rate(self, task, period):
         """Rows (medium, depth, meters, read) of ``task``'s read rate for ``period`` so far."""

@@ -63,3 +63,7 @@ class ReadContext:
 
     def count(self, name, n=1):
         self._agent.count(name, n)
+
+    def tried(self, addr, task, period):
+        """Whether any attempt of ``task`` for ``addr`` and ``period`` is stored."""
+        return self._agent.store.tried(addr, task, period)

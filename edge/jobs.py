@@ -148,12 +148,16 @@ class LoadCurve(Task):
     lane = CURVE
     key_di = DI_CURVE_ENERGY
 
-    def __init__(self, every_s, offset_s, deadline_s, interval_min=15):
+    def __init__(self, every_s, offset_s, deadline_s, interval_min=15, minute=None):
         Task.__init__(self, every_s, offset_s, deadline_s)
         self.interval_min = interval_min
+        self.minute = minute            # edge.minute.MinutePolicy: its meters keep their own
 
     def applies(self, meter, boundary):
-        return meter.protocol != "645-1997"
+        return meter.protocol != "645-1997" and not self._minute(meter)
+
+    def _minute(self, meter):
+        return self.minute is not None and self.minute.group_of(meter) is not None
 
     def period(self, boundary):
         return iso(boundary - self.every_s)
@@ -181,7 +185,7 @@ class VoltageCurve(LoadCurve):
     key_di = 0x06100101
 
     def applies(self, meter, boundary):
-        return meter.protocol == "645-2007"
+        return meter.protocol == "645-2007" and not self._minute(meter)
 
     def curve(self, window):
         c = LoadCurve.curve(self, window)

@@ -13,7 +13,7 @@ import json
 import logging
 
 from protocols.civil import DAY, iso, parse_local
-from edge.schema import INHERIT, Float, Int, Section
+from edge.schema import INHERIT, Bool, Float, Int, Section
 from edge.store import transaction
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class LineLossPolicy:
     """When a day's loss is a hint and who is named in it (``[tasks.lineloss]``)."""
 
     def __init__(self, threshold=0.10, step=0.0025, history_days=7, min_history=2, drop=0.4,
-                 min_kwh=1.0, max_candidates=10, cover_days=7):
+                 min_kwh=1.0, max_candidates=10, cover_days=7, day_types=True):
         self.threshold = threshold
         self.step = step
         self.history_days = history_days
@@ -48,6 +48,7 @@ class LineLossPolicy:
         self.min_kwh = min_kwh
         self.max_candidates = max_candidates
         self.cover_days = cover_days
+        self.day_types = day_types
 
 
 LINELOSS = Section("tasks.lineloss", "Line loss per day and its hints (edge.lineloss).", [
@@ -60,6 +61,8 @@ LINELOSS = Section("tasks.lineloss", "Line loss per day and its hints (edge.line
     Int("max_candidates", INHERIT, 1, 1000, "meters", "candidates named in a hint"),
     Int("cover_days", INHERIT, 0, 366, "days", "a cover opened this long before the onset or "
         "later is evidence"),
+    Bool("day_types", INHERIT, doc="a day is compared with days of its own type (weekday or "
+         "weekend: the median and each customer's usual day), so a weekend dip is no step"),
 ], target=LineLossPolicy)
 
 
@@ -135,13 +138,21 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
     complete = [r for r in rows(store) if r["rate"] is not None]
     prev = [h for h in hints(store) if h["period"] == _day_before(period) and STEP in h["reasons"]]
     onset = prev[0]["onset"] if prev else period
-    before = [r for r in complete if r["period"] < onset][-policy.history_days:]
+
+    earlier = [r for r in complete if r["period"] < onset]
+
+    def before_of(day):                 # the complete days before the onset of ``day``'s type
+        kind = day_type(day, policy)
+        return [r for r in earlier if day_type(r["period"], policy) == kind][-policy.history_days:]
+    before = before_of(period)
     since = [r["period"] for r in complete if onset <= r["period"] < period] + [period]
-    if prev:
-        baseline = prev[0]["baseline"]
-    else:
-        baseline = (_median([r["rate"] for r in before]) if len(before) >= policy.min_history
-                    else None)
+    if len(before) >= policy.min_history and (policy.day_types or not prev):
+        baseline = _median([r["rate"] for r in before])
+    else:                               # a step carries on through a day type without history
+        baseline = prev[0]["baseline"] if prev else None
+    # a customer's usual day: of the same type, else of any type (a first weekend)
+    judged_by = {p: before_of(p) or earlier[-policy.history_days:] for p in since}
+    before = judged_by[period]
     reasons = [ABOVE] if rate > policy.threshold else []
     if baseline is not None and rate - baseline > policy.step:
         reasons.append(STEP)
@@ -155,12 +166,13 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
     ranked = []
     for m in customers:
         today = _day(totals, m, period)
-        usual = [v for v in (_day(totals, m, r["period"]) for r in before) if v is not None]
-        if today is None or not usual:
+        usual = _usual(totals, m, before)
+        if today is None or usual is None:
             continue
-        usual = _median(usual)
-        days = [v for v in (_day(totals, m, p) for p in since) if v is not None]
-        if usual >= policy.min_kwh and all(v <= usual * (1.0 - policy.drop) for v in days):
+        days = [(v, _usual(totals, m, judged_by[p])) for v, p in
+                ((_day(totals, m, p), p) for p in since) if v is not None]
+        if usual >= policy.min_kwh and all(u is not None and v <= u * (1.0 - policy.drop)
+                                           for v, u in days):
             ranked.append({"addr": m.addr, "usual_kwh": round(usual, 2), "day_kwh": round(today, 2),
                            "fell_kwh": round(usual - today, 2),
                            "fell_share": round(1.0 - today / usual, 3),
@@ -183,6 +195,20 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
                 ", ".join(reasons), onset, len(ranked))
     return {"period": period, "reasons": reasons, "rate": rate, "baseline": baseline,
             "onset": onset, "candidates": ranked, "computed_at": at}
+
+
+def day_type(period, policy):
+    """``weekend`` or ``weekday`` of a ``YYYY-MM-DD`` day (one type when ``day_types`` is off)."""
+    if not policy.day_types:
+        return "day"
+    monday0 = (int(parse_local(period[:10] + " 00:00") // DAY) + 3) % 7    # 1970-01-01: Thu
+    return "weekend" if monday0 >= 5 else "weekday"
+
+
+def _usual(totals, meter, days):
+    """The median of ``meter``'s consumption over the rows ``days`` (None: none read)."""
+    got = [v for v in (_day(totals, meter, r["period"]) for r in days) if v is not None]
+    return _median(got) if got else None
 
 
 def _covers(store, addrs):
@@ -232,3 +258,85 @@ def summary(store):
     """Every stored day and hint, as plain data (``gridedge lineloss``)."""
     return {"days": [dict(r, computed_at=iso(r["computed_at"])) for r in rows(store)],
             "hints": [dict(h, computed_at=iso(h["computed_at"])) for h in hints(store)]}
+
+
+# --- per hour, where the curves allow -------------------------------------------------------
+CURVE_TASKS = ("load_curve", "minute_curve")    # edge.jobs.LoadCurve, edge.minute.MinuteCurve
+HOUR = 3600
+HOURLY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS line_loss_hour (
+    period TEXT PRIMARY KEY, supplied_kwh REAL, sold_kwh REAL, loss_kwh REAL, rate REAL,
+    customers INTEGER NOT NULL, missing INTEGER NOT NULL, status TEXT NOT NULL,
+    computed_at REAL NOT NULL);
+"""
+
+
+def _curve_points(store, addr, a, b, step_s):
+    """{instant: kWh} of ``addr``'s good curve points read for slots in ``[a - 1 h, b]``."""
+    lo, hi = iso(a - HOUR), iso(b + 1)
+    out = {}
+    for period, value in store.db.execute(
+            "SELECT period, value FROM reading WHERE addr=? AND task IN (?,?) AND quality='ok'"
+            " AND flags='' AND period >= ? AND period < ?", (addr,) + CURVE_TASKS + (lo, hi)):
+        v = json.loads(value)
+        step = (v or {}).get("step_s") or step_s
+        if not isinstance(v, dict) or not step:
+            continue
+        t0 = parse_local(period[:16])
+        for k, x in enumerate(v.get("values") or ()):
+            if x is not None:
+                out[t0 + k * step] = x
+    return out
+
+
+def _hour_use(pts, meter, a):
+    """Primary kWh ``meter`` used in the hour from ``a`` (None: a point missing or backwards)."""
+    x, y = pts.get(a), pts.get(a + HOUR)
+    if x is None or y is None or y < x:
+        return None
+    return (y - x) * meter.extra.get("ct_ratio", 1)
+
+
+def close_hours(store, archive, day, step_s, at):
+    """Compute, store and return the 24 hours of ``day`` from the curve points (the load curve
+    at ``step_s``, minute slots at their own): an hour is complete only when the area meter and
+    every customer have both its points; a missing point is counted, never estimated."""
+    area, customers = area_meters(archive)
+    if not area:
+        return None
+    store.db.executescript(HOURLY_SCHEMA)
+    t0 = parse_local(day + " 00:00")
+    pts = {m.addr: _curve_points(store, m.addr, t0, t0 + DAY, step_s) for m in area + customers}
+    out = []
+    for h in range(24):
+        a = t0 + h * HOUR
+        supplies = [_hour_use(pts[m.addr], m, a) for m in area]
+        supplied = None if None in supplies else sum(supplies)
+        used = [_hour_use(pts[m.addr], m, a) for m in customers]
+        got = [v for v in used if v is not None]
+        missing = len(customers) - len(got)
+        status = NO_SUPPLY if supplied is None else INCOMPLETE if missing else COMPLETE
+        sold = sum(got)
+        rate = (supplied - sold) / supplied if status == COMPLETE and supplied > 0 else None
+        out.append((iso(a)[:16], supplied, sold, None if rate is None else supplied - sold, rate,
+                    len(customers), missing, status, at))
+    with transaction(store.db):
+        store.db.executemany("INSERT OR REPLACE INTO line_loss_hour VALUES (?,?,?,?,?,?,?,?,?)",
+                             out)
+    log.info("line loss by hour %s: %d of 24 complete", day,
+             sum(1 for r in out if r[7] == COMPLETE))
+    return [dict(zip(_ROW, r)) for r in out]
+
+
+def hour_rows(store, day=None):
+    """Every stored hour of line loss (of ``day`` only when given), oldest first."""
+    store.db.executescript(HOURLY_SCHEMA)
+    sql, args = "SELECT %s FROM line_loss_hour" % ", ".join(_ROW), ()
+    if day:
+        sql, args = sql + " WHERE period LIKE ?", (day + "%",)
+    return [dict(zip(_ROW, r)) for r in store.db.execute(sql + " ORDER BY period", args)]
+
+
+def hourly_summary(store, day=None):
+    """The stored hours as plain data (``gridedge lineloss --hourly``)."""
+    return {"hours": [dict(r, computed_at=iso(r["computed_at"])) for r in hour_rows(store, day)]}

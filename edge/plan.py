@@ -8,6 +8,7 @@ from protocols.civil import DAY, midnight
 
 from edge.health import HealthPolicy
 from edge.lineloss import LINELOSS, LineLossPolicy
+from edge.minute import MINUTE, MinuteCurve, MinutePolicy
 from edge.swaps import SWAPS, SwapPolicy
 from edge.area_ident import AREAID, AreaIdentPolicy
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
@@ -29,7 +30,7 @@ class Settings:
                  curve_interval_min=15, curve_deadline_h=3.0, event_every_h=4, clock_check_h=3.0,
                  realtime_s=0, response_timeout_s=0.5, retries=0, module_timeout_s=100.0,
                  gap_s=0.0, health=None, limits=None, lineloss=None, clock_correct=False,
-                 voltage_curve_every_min=0, swaps=None, areaid=None):
+                 voltage_curve_every_min=0, swaps=None, areaid=None, minute=None):
         TASKS.check_values({k: v for k, v in locals().items() if k in self.FIELDS})
         self.freeze_offset_s = freeze_offset_s
         self.freeze_deadline_h = freeze_deadline_h
@@ -50,6 +51,7 @@ class Settings:
         self.lineloss = lineloss or LineLossPolicy()
         self.swaps = swaps or SwapPolicy()
         self.areaid = areaid or AreaIdentPolicy()
+        self.minute = minute or MinutePolicy()
 
     @classmethod
     def from_dict(cls, doc, prefix="tasks"):
@@ -63,7 +65,7 @@ class Settings:
         if self.curve_every_min:
             every = self.curve_every_min * 60.0
             out.append(LoadCurve(every, 60.0, self.curve_deadline_h * 3600.0,
-                                 self.curve_interval_min))
+                                 self.curve_interval_min, self.minute))
         if self.event_every_h:
             every = self.event_every_h * 3600.0
             out.append(PowerDownEvents(every, 120.0, every))
@@ -73,7 +75,9 @@ class Settings:
         if self.voltage_curve_every_min:
             every = self.voltage_curve_every_min * 60.0
             out.append(VoltageCurve(every, 90.0, self.curve_deadline_h * 3600.0,
-                                    self.curve_interval_min))
+                                    self.curve_interval_min, self.minute))
+        if self.minute.groups:
+            out.append(MinuteCurve(self.minute))
         if self.realtime_s:
             out.append(Realtime(float(self.realtime_s), 0.0, float(self.realtime_s)))
         return out
@@ -166,6 +170,7 @@ TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); window
                     Table("health", HEALTH), Table("limits", LIMITS),
                     Table("lineloss", LINELOSS), Table("swaps", SWAPS),
                     Table("areaid", AREAID),
+                    Table("minute", MINUTE),
                 ], checks=[_freeze_window], target=Settings)
 
 

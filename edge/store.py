@@ -224,6 +224,11 @@ class Store:
                               " AND quality='ok'", (addr, task, di, period)).fetchone()
         return row is not None
 
+    def tried(self, addr, task, period):
+        """Whether any reading (an attempt, good or not) of ``task`` is stored for the slot."""
+        return self.db.execute("SELECT 1 FROM reading WHERE addr=? AND task=? AND period=?"
+                               " LIMIT 1", (addr, task, period)).fetchone() is not None
+
     def count(self, quality=None):
         if quality is None:
             return self.db.execute("SELECT COUNT(*) FROM reading").fetchone()[0]

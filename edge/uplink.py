@@ -44,7 +44,8 @@ from hostlink.session import CONFIRMED, DENIED, TerminalSession
 
 CARRIER_PORT = 31              # AFN04 F10 port number of the carrier module (载波端口)
 UPLOAD_TASKS = ("daily_freeze", "settlement", "load_curve", "event", "prepaid_event",
-                "terminal_power", "audit_event", "clock_set", PARAM_TASK)
+                "terminal_power", "audit_event", "clock_set", PARAM_TASK,
+                "minute_curve")
 POINT_TASKS = tuple(t for t in UPLOAD_TASKS if t not in ("terminal_power", PARAM_TASK))
 CONTROL_ACTIONS = {1: "trip", 2: "allow_close", 25: "keep_power", 33: "keep_power_release"}
 FORWARD_TIMEOUT_S = 120.0

@@ -15,6 +15,7 @@ from protocols.gdw1376_1.errors import EncodeError
 from protocols.gdw1376_1.params import a1_of_civil
 from edge import audit, pq
 from edge.jobs import CLOCK_SET
+from edge.minute import TASK as MINUTE_TASK
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONFIRM,
                                        DENSITY_MIN, POSITIVE, REVERSE)
 
@@ -127,6 +128,12 @@ class StoreAnswers:
                 return None
             return Unit(AFN_CLASS2, 101, pn, {"start": _a15_text(r.period), "density": density,
                                               "values": values}, True)
+        if r.task == MINUTE_TASK:           # a minute slot: F101 at its own density
+            density = {m: code for code, m in DENSITY_MIN.items()}.get((v.get("step_s") or 0) // 60)
+            if density is None:
+                return None
+            return Unit(AFN_CLASS2, 101, pn, {"start": _a15_text(r.period), "density": density,
+                                              "values": list(v.get("values") or [])[:255]}, True)
         if r.task == "event":
             start = _a15_text(v.get("start"))
             data = (bytes([pn & 0xFF, pn >> 8]) + _a15_bytes(start)
@@ -293,16 +300,19 @@ class StoreAnswers:
         n = v.get("points", 0)
         interval = self.agent.settings.curve_interval_min * 60
         have, held = {}, {}
-        for r in self.store.readings(addr=m.addr, task="load_curve"):
-            if r.quality != "ok" or not isinstance(r.value, dict):     # flagged: EE
-                continue
-            t0 = _a15_seconds(_a15_text(r.period))
-            held[r.period] = [t0 + k * interval for k in range(len(r.value.get("values") or []))]
-            for k, x in enumerate(r.value.get("values") or []):
-                have[t0 + k * interval] = x
+        for task in ("load_curve", MINUTE_TASK):   # a minute meter's points at any density
+            for r in self.store.readings(addr=m.addr, task=task):
+                if r.quality != "ok" or not isinstance(r.value, dict):     # flagged: EE
+                    continue
+                every = r.value.get("step_s") or interval
+                t0 = _a15_seconds(_a15_text(r.period))
+                held[task, r.period] = [t0 + k * every
+                                        for k in range(len(r.value.get("values") or []))]
+                for k, x in enumerate(r.value.get("values") or []):
+                    have[t0 + k * every] = x
         wanted = [start + k * step * 60 for k in range(n)]
         asked = set(wanted)
-        pulled.extend((m.addr, "load_curve", p) for p, ts in held.items()
+        pulled.extend((m.addr, task, p) for (task, p), ts in held.items()
                       if ts and all(t in asked for t in ts))
         return {"start": v["start"], "density": v["density"],
                 "values": [have.get(t) for t in wanted]}

@@ -64,6 +64,8 @@ REPORT.update(
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
             "session": ANY})
+REPORT["minute"] = ANY                  # minute-level collection (hil/minute_run.py)
+REPORT["line_loss_hours_complete"] = REPORT["line_loss_hour_error_pp"] = None   # hourly line loss
 
 
 def known_figure(name, figures=REPORT):

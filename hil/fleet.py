@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from hil.lineloss_run import merge as lineloss_merge
 from hil.prepaid_run import percentiles
-from hil import areaid_run, swaps_run
+from hil import areaid_run, minute_run, swaps_run
 from hil.scenario import Scenario
 from hil.scenario_run import run_scenario, version
 
@@ -99,6 +99,7 @@ def merge(sc, reports, samples, executor):
             hours.setdefault(h, []).append(q)
     out["channel_by_hour"] = {h: round(sum(v) / len(v), 4) for h, v in sorted(hours.items())}
     out.update(lineloss_merge(reports))
+    out.update(minute_run.merge(reports))
     for key in ("audit_events_true", "audit_events_found", "audit_events_false",
                 "missed_list_errors"):
         out[key] = _total(reports, key)

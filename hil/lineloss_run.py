@@ -8,7 +8,7 @@ points), ``theft_detect_days`` (theft start to the first hint naming each thief,
 """
 
 from edge.archive import Archive
-from edge.lineloss import hints, rows
+from edge.lineloss import hints, hour_rows, rows
 from meter_sim.area_meter import build_area_meter
 from meter_sim.faults import FaultyMeter, foreign
 from meter_sim.population import derive
@@ -65,6 +65,8 @@ def report(store, area, meter):
                  if any(c["addr"] == addr for c in h["candidates"])]
         detect.append((min(first) - start) / DAY if first else None)
     errors = [d["error_pp"] for d in days if d["error_pp"] is not None]
+    hours = _hours(store, supply)
+    hour_errors = [h["error_pp"] for h in hours if h["error_pp"] is not None]
     out = {
         "line_loss_error_pp": round(max(errors), 4) if errors else None,
         "line_loss_days_complete": len(errors),
@@ -74,10 +76,27 @@ def report(store, area, meter):
         "false_hint_days": sum(1 for h in found if not theft or parse_local(
             h["period"] + " 00:00") + DAY <= min(theft.values())),
     }
+    out.update(line_loss_hours_complete=len(hour_errors),
+               line_loss_hour_error_pp=round(max(hour_errors), 4) if hour_errors else None)
     out["line_loss"] = {"days": days, "thieves": sorted(theft), "hints": [
         {"period": h["period"], "reasons": h["reasons"], "rate": _round(h["rate"]),
          "baseline": _round(h["baseline"]), "onset": h["onset"], "candidates": [c["addr"] for c in h["candidates"]]}
         for h in found]}
+    out["line_loss"]["hours"] = hours
+    return out
+
+
+def _hours(store, supply):
+    """The agent's hourly line loss (edge.lineloss.close_hours) against the true one."""
+    out = []
+    for r in hour_rows(store):
+        a = parse_local(r["period"])
+        truth = supply.truth(a, a + 3600.0)
+        true_rate = (truth["technical_kwh"] + truth["stolen_kwh"]) / truth["supplied_kwh"]
+        error = None if r["rate"] is None else abs(r["rate"] - true_rate) * 100.0
+        out.append({"period": r["period"], "status": r["status"], "missing": r["missing"],
+                    "rate": _round(r["rate"]), "true_rate": round(true_rate, 5),
+                    "error_pp": _round(error)})
     return out
 
 
@@ -85,7 +104,7 @@ def empty():
     """The figures of a run without an area meter."""
     return {"line_loss_error_pp": None, "line_loss_days_complete": 0, "theft_detect_days": None,
             "true_hint_rate": None, "false_hint_rate": None, "false_hint_days": None,
-            "line_loss": None}
+            "line_loss_hours_complete": 0, "line_loss_hour_error_pp": None, "line_loss": None}
 
 
 def merge(reports):
@@ -100,7 +119,9 @@ def merge(reports):
            "theft_detect_days": worst("theft_detect_days", max),
            "true_hint_rate": worst("true_hint_rate", min),
            "false_hint_rate": worst("false_hint_rate", max),
-           "false_hint_days": worst("false_hint_days", sum)}
+           "false_hint_days": worst("false_hint_days", sum),
+           "line_loss_hours_complete": worst("line_loss_hours_complete", min),
+           "line_loss_hour_error_pp": worst("line_loss_hour_error_pp", max)}
     out["line_loss"] = None
     return out
 

@@ -185,6 +185,8 @@ LINE_LOSS_FIGURES = (
     ("true_hint_rate", "thieves named", "%"),
     ("false_hint_rate", "named customers who are not thieves", "%"),
     ("false_hint_days", "days hinted before any theft", "days"),
+    ("line_loss_hour_error_pp", "largest hourly error against the true loss", "points"),
+    ("line_loss_hours_complete", "complete hours", "hours"),
 )
 
 
@@ -211,11 +213,17 @@ def _line_loss(report):
              fmt(d["error_pp"], "points"), fmt(d["stolen_kwh"], "kWh")) for d in ll["days"]]
     hints = [(h["period"], ", ".join(h["reasons"]), pct(h["rate"]), pct(h["baseline"]),
               " ".join(h["candidates"]) or "–") for h in ll["hints"]]
-    return ("<h2>Line loss (台区线损)</h2>%s%s<h3>Hints (a list to look at, never an accusation; "
+    hours = [(h["period"], h["status"], h["missing"], pct(h["rate"]), pct(h["true_rate"]),
+              fmt(h["error_pp"], "points")) for h in ll.get("hours") or ()]
+    by_hour = ("<h3>By hour (where the curves allow)</h3>" + _table(
+        hours, ("hour", "status", "customers missing", "agent", "true", "error"))
+        if any(h[1] != "no_supply" for h in hours) else "")
+    return ("<h2>Line loss (台区线损)</h2>%s%s%s<h3>Hints (a list to look at, never an accusation; "
             "thieves by ground truth: %s)</h3>%s" % (
                 _figures(report, LINE_LOSS_FIGURES),
                 _table(days, ("day", "status", "customers missing", "agent", "true", "error",
                               "bypassed (truth)")),
+                by_hour,
                 html.escape(" ".join(ll["thieves"]) or "none"),
                 _table(hints, ("day", "why", "loss", "baseline", "candidates, strongest first"))
                 if hints else "<p>no hint.</p>"))
@@ -338,6 +346,27 @@ td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }
 """
 
 
+MINUTE_FIGURES = (
+    ("minute.completeness", "minute slots: points held of points due", "%"),
+    ("minute.points_due", "points due", "points"),
+    ("minute.wrong_points", "points off the meter's own", "points"),
+    ("minute.backfilled_slots", "slots back-filled from the meters' curves", "slots"),
+    ("minute.freeze_read_rate_group", "daily read rate of the group meters", "%"),
+    ("minute.freeze_read_rate_rest", "... of the other meters", "%"),
+)
+
+
+def _minute(report):
+    m = report.get("minute")
+    if not m:
+        return ""
+    rows = [(k, v["meters"], v["points_due"], fmt(v["completeness"], "%"))
+            for k, v in m["by_interval"].items()]
+    return ("<h2>Minute-level collection (分钟级采集)</h2>%s%s" % (
+        _figures(report, MINUTE_FIGURES),
+        _table(rows, ("interval (min)", "meters", "points due", "held"))))
+
+
 def render_html(report, samples):
     e = html.escape
     passed = report.get("passed")
@@ -367,6 +396,7 @@ def render_html(report, samples):
 %(voltage)s
 %(swaps)s
 %(areaid)s
+%(minute)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -380,5 +410,5 @@ def render_html(report, samples):
        "unread": _unread(report), "uplink": _uplink(report),
         "prepaid": _prepaid(report), "price": _price(report), "lineloss": _line_loss(report),
         "audit": _audit(report), "voltage": _voltage(report), "swaps": _swaps(report),
-       "areaid": _areaid(report), "wrong": _wrong(report),
+       "areaid": _areaid(report), "wrong": _wrong(report), "minute": _minute(report),
        "figs": figs}

@@ -21,7 +21,7 @@ from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive,
                            true_freeze)
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
-from hil import areaid_run, audit_run, lineloss_run, pq_run, swaps_run
+from hil import areaid_run, audit_run, lineloss_run, minute_run, pq_run, swaps_run
 from hil.price_run import PriceRun
 from hil.simruntime import SimRuntime
 from hil.unread import unread_meters
@@ -74,6 +74,7 @@ class Run:
             self.area_meter, bus, archive = lineloss_run.add_area_meter(
                 env, self.area, archive, sc.area_meter, sc.seed)
             networks[lineloss_run.PORT] = bus
+        minute_run.configure(self.area, archive, self.settings.minute)
         self.agent = Agent(archive, self.store, self.settings, now=self.start, wall=self.start,
                            prepaid=pre_settings)
         self.runtime = SimRuntime(env, self.agent, networks, sc.module_baud)
@@ -154,6 +155,9 @@ class Run:
         out.update(pq_run.report(self.store, self.area, self.settings, self.end))
         out.update(swaps_run.report(self.store, self.area, self.end))
         out.update(areaid_run.report(self.store, self.area, self.agent))
+        out.update(minute_run.report(self.store, self.agent.archive, self.settings.minute,
+                                     self.start, self.end, [r["period"] for r, _ in days],
+                                     self.area.meters))
         if days:
             first, times = days[0]
             # completion_p99_s: when 99 % of the meters read were read; a few meters that join

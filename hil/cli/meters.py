@@ -58,8 +58,11 @@ def meters():
                    "controls refused (their addresses are printed).")
 @click.option("--esam-session", "esam_session", type=Finite(1.0, 86400.0), default=300.0,
               show_default=True, help="Identity-authentication validity of secured meters (s).")
+@click.option("--curve-interval", "curve_interval", type=click.Choice(["1", "5", "15", "30", "60"]),
+              default="15", show_default=True, help="The meters' load-curve interval (min).")
 def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp_addr, timing,
-                 baud, duration, verbose, share_1997, protocol, share_secured, esam_session):
+                 baud, duration, verbose, share_1997, protocol, share_secured, esam_session,
+                 curve_interval):
     """Put COUNT meters behind one port with RS-485 multi-drop semantics."""
     if sum(bool(x) for x in (use_pty, port_url, tcp_addr)) != 1:
         raise click.UsageError("give exactly one of --pty, --port URL, --tcp HOST:PORT")
@@ -68,6 +71,8 @@ def meters_serve(count, seed, first, epoch, start, speed, use_pty, port_url, tcp
     bus = MeterBus(build_meters(count, seed, t0, first, protocol_1997_share=share_1997,
                                 protocol_698_share=share_698, secured_share=share_secured,
                                 esam_session_s=esam_session))
+    for m in bus.meters:
+        m.curve_interval = 60 * int(curve_interval)
     clock = BusClock(start if start is not None else t0, speed)
     lock = threading.Lock()
     request_log = _request_log if verbose else None
