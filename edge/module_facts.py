@@ -118,6 +118,9 @@ def on_report(agent, port, unit, src):
             {"port": port, "event": kind, "meters": [printed(a) for a in addrs]}), agent.wall)
     elif isinstance(unit, A.ReportEvent) and src is not None:
         agent._on_event_report(printed(src))
+    elif isinstance(unit, A.RunMode):
+        from edge.module_reset import on_reset
+        on_reset(agent, port)
 
 
 def _candidates(agent, port, found, source):

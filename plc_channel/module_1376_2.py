@@ -192,6 +192,23 @@ class CarrierModule(ModuleAdmin):
             self.read_in_round.discard(a)
         self._confirm(req)
 
+    def reset(self):
+        """The module resets (a watchdog, a supply glitch: fault ``module_reset``): its slave
+        archive, registration finds and routes are lost; it boots for ``boot_s``, networks the
+        area again and reports its run mode (03F10)."""
+        self.nodes.clear()
+        self.registered.clear()
+        self.read_in_round = set()
+        self.resets = getattr(self, "resets", 0) + 1
+        if self.log:
+            self.log("reset", self.env.now, None)
+        self._reboot(self.boot_s)
+        self.env.process(self._renetwork(self.boot_s))
+
+    def _renetwork(self, after_s):
+        yield self.env.timeout(after_s)
+        self.network.build()
+
     def _restart(self, req, unit):
         self._confirm(req)
         self.network.build()

@@ -34,6 +34,15 @@ class MeterBus:
             return self.handle_frame(frame, t, baud)
         return None, 0.0
 
+    def addressed(self, request):
+        """The one meter ``request`` names by its exact address, or None."""
+        for decode in (decode_frame, decode_frame_698):
+            try:
+                return self._by_addr.get(decode(request).addr)
+            except ProtocolDecodeError:
+                continue
+        return None
+
     def handle_frame(self, frame, t, baud=None):
         self.requests += 1
         if isinstance(frame, Frame698):

@@ -1,0 +1,72 @@
+"""A carrier module that resets on its own has lost its slave archive: its run-mode report
+(03F10, sent after a reset, 10376.2-2019 A.2 b) makes the agent hold the port, sync the module
+again and keep the reset window (report to synced again) in the store: the time lost, and the
+cause of the readings it cost (``edge.audit``)."""
+import logging
+
+from protocols.civil import iso
+
+from edge.store import transaction
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS module_reset (
+    port TEXT NOT NULL, at REAL NOT NULL, ready_at REAL, PRIMARY KEY (port, at));
+"""
+
+
+def _db(store):
+    store.db.executescript(SCHEMA)
+    return store.db
+
+
+def resets_of(agent, port):
+    """How many resets the module on ``port`` reported since the agent started."""
+    return getattr(agent.buses[port], "resets", 0)
+
+
+def on_reset(agent, port):
+    """The module on ``port`` reported its run mode unasked: a reset. Before the port was
+    first synced it is the module's power-up: the sync under way starts over, nothing is kept."""
+    bus = agent.buses[port]
+    bus.resets = resets_of(agent, port) + 1
+    if not getattr(bus, "synced_once", False):
+        return
+    db = _db(agent.store)
+    with transaction(db):
+        db.execute("INSERT OR IGNORE INTO module_reset VALUES (?, ?, NULL)", (port, agent.wall))
+    agent.count("module_resets")
+    log.warning("port %s: carrier module reset (03F10 unasked): slave table synced again", port,
+                extra={"event": "module_reset", "port": port})
+    bus.ready = False
+    if not bus.syncing:
+        agent._sync_module(port)
+
+
+def ready(agent, port):
+    """The module on ``port`` is synced: an open reset window ends now."""
+    agent.buses[port].synced_once = True
+    db = _db(agent.store)
+    with transaction(db):
+        cur = db.execute("UPDATE module_reset SET ready_at = ? WHERE port = ? AND ready_at IS NULL",
+                         (agent.wall, port))
+    if cur.rowcount:
+        log.info("port %s: carrier module synced again after its reset", port)
+
+
+def windows(store, port=None):
+    """Reset windows, oldest first: dicts of port, at, ready_at (None: not synced yet), lost_s."""
+    sql, args = "SELECT port, at, ready_at FROM module_reset", ()
+    if port is not None:
+        sql, args = sql + " WHERE port = ?", (port,)
+    rows = _db(store).execute(sql + " ORDER BY at", args).fetchall()
+    return [{"port": p, "at": a, "ready_at": r, "lost_s": None if r is None else round(r - a, 1)}
+            for p, a, r in rows]
+
+
+def printed(w):
+    """A window with local times, for the CLI."""
+    def at(t):
+        return None if t is None else iso(t)[:19].replace("T", " ")
+    return dict(w, at=at(w["at"]), ready_at=at(w["ready_at"]))

@@ -1,0 +1,15 @@
+"""Faults of the carrier module itself, scheduled on the SimPy clock: a ``module_reset``
+(meter_sim.faults area kind) makes the module forget its slave archive and routes at its start
+and report its run mode (03F10) after booting, as a field module does after a reset."""
+
+
+def schedule_resets(env, module, faults):
+    """Reset ``module`` (a ``CarrierModule``) at each ``module_reset`` fault's start."""
+    for f in faults:
+        if f.kind == "module_reset":
+            env.process(_reset_at(env, module, f.start))
+
+
+def _reset_at(env, module, t):
+    yield env.timeout(max(0.0, t - env.now))
+    module.reset()
