@@ -10,11 +10,11 @@ import heapq
 import itertools
 import logging
 
-from protocols.civil import DAY, iso
+from protocols.civil import DAY, from_civil, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import audit, lineloss, pq, swaps
+from edge import audit, lineloss, missed_causes, pq, swaps
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -440,6 +440,19 @@ class Agent:
                 self.store.save_read_rate(key[0], key[1], rows)
                 self._line_loss(key[1])
                 self._swaps()
+                if key[0] == "daily_freeze":
+                    self._missed_causes(key[1])
+
+    def _missed_causes(self, period):
+        """The missed-reading list of the day just closed and of the day before (its evidence
+        may have grown), each with its cause, kept in the store; a failure is logged."""
+        try:
+            window = (self.settings.freeze_offset_s, self.settings.freeze_deadline_h)
+            for day in (iso(from_civil(*map(int, period.split("-"))) - DAY)[:10], period):
+                listed = audit.missed(self.store, self.archive, day, window=window)
+                missed_causes.save(self.store, day, listed, self.wall)
+        except Exception:
+            log.exception("missed readings of %s not explained", period)
 
     def _swaps(self):
         """The day's meter-swap and archive-mismatch judgement (``edge.swaps``); a failure is
