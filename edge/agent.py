@@ -14,7 +14,7 @@ from protocols.civil import DAY, from_civil, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import audit, lineloss, missed_causes, pq, swaps
+from edge import audit, lineloss, missed_causes, module_reset, pq, swaps
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -535,6 +535,7 @@ class Agent:
         before = h.health
         if result.kind in (OK, ERROR):
             self.policy.success(h, self.now)
+            module_reset.read_again(self, meter.port)
         else:
             self.policy.failure(h, self.now)
         self.count("read_%s_%s" % (task.name, result.kind))

@@ -72,8 +72,8 @@ def cause(ev, entry, tries, begin, deadline):
                             " swapped?)"
     port = ev.ports.get(addr)
     for w in ev.resets:
-        if w["port"] == port and w["at"] < deadline and (w["ready_at"] is None
-                                                        or w["ready_at"] > begin - 3600.0):
+        if w["port"] == port and w["at"] < deadline and (w["read_at"] is None
+                                                        or w["read_at"] > begin):
             return "module_reset", "carrier module on %s reset at %s, lost %s s" % (
                 port, _local(w["at"]), w["lost_s"])
     return "no_answer", "no answer on any try (%d stored)" % len(tries)

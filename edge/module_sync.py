@@ -55,7 +55,7 @@ def module_sync(agent, port):
         archive = agent.archive
         yield from _sync_table(agent, port)
     agent.module_ready(port)
-    module_reset.ready(agent, port)
+    module_reset.synced(agent, port)
     yield from area_facts(agent, port)
 
 

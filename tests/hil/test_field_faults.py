@@ -13,7 +13,7 @@ from meter_sim.faults import CLOCK_RESET_EPOCH, Fault, area_faults, firmware
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.module_faults import schedule_resets
-from protocols.civil import DAY, from_civil
+from protocols.civil import DAY, from_civil, iso
 from hil.agent_run import PORT, area_archive
 from hil.simruntime import SimRuntime
 
@@ -34,23 +34,38 @@ def _agent(area, env, password=False, **settings):
     return agent, store, runtime
 
 
-def test_a_module_reset_is_noticed_the_table_synced_again_and_the_time_lost_kept():
+def _reset_run(forming_h):
     env = simpy.Environment(initial_time=START)
     area = build_area(env, 12, "hplc", 3, DEFAULT_EPOCH)
     agent, store, runtime = _agent(area, env, clock_check_h=None)
     module = runtime.ports["plc"].module
-    reset_at = START + 1800.0
-    schedule_resets(env, module, area_faults([{"kind": "module_reset", "start_h": 24.5}],
-                                             DEFAULT_EPOCH))
+    reset_at = START + 240.0                        # 00:04, before the freeze window opens
+    fault = {"kind": "module_reset", "start_h": 24 + 240.0 / 3600.0}
+    if forming_h:
+        fault["end_h"] = fault["start_h"] + forming_h
+    schedule_resets(env, module, area_faults([fault], DEFAULT_EPOCH))
     env.run(until=reset_at + 1.0)
     assert module.nodes == {}                       # the module forgot its archive
-    env.run(until=reset_at + 1200.0)
+    env.run(until=START + 3 * 3600.0)
+    return agent, store, module, reset_at
+
+
+def test_a_module_reset_is_noticed_the_table_synced_again_and_the_time_lost_kept():
+    agent, store, module, reset_at = _reset_run(0)
     assert len(module.nodes) == 12
     [w] = module_reset.windows(store)
     assert w["port"] == "plc" and reset_at < w["at"] < reset_at + 10.0
-    assert w["ready_at"] is not None and 0 < w["lost_s"] < 600.0
+    assert w["at"] < w["synced_at"] <= w["read_at"] and 0 < w["lost_s"] < 600.0
     assert agent.counters["module_resets"] == 1
     assert agent.buses["plc"].ready
+    assert len(store.read_addrs("daily_freeze", iso(START - DAY)[:10])) == 12
+
+
+def test_the_time_lost_to_a_reset_runs_until_the_network_is_formed_again():
+    agent, store, module, reset_at = _reset_run(1.0)
+    [w] = module_reset.windows(store)
+    assert w["synced_at"] - w["at"] < 600.0 and 3600.0 <= w["lost_s"] < 3600.0 + 900.0
+    assert len(store.read_addrs("daily_freeze", iso(START - DAY)[:10])) == 12
 
 
 def test_an_rs485_meter_wired_ab_swapped_answers_only_garbage():
