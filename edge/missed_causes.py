@@ -41,6 +41,8 @@ class Evidence:
         self.resets = module_reset.windows(store)
         self.heard = {a for (a,) in store.db.execute(
             "SELECT DISTINCT addr FROM reading WHERE quality = 'ok' AND task != 'audit_event'")}
+        self.garbled = {a for (a,) in store.db.execute(
+            "SELECT DISTINCT addr FROM reading WHERE quality = 'garbled'")} - self.heard
         self.records = {}
         for r in store.readings(task="event"):
             if isinstance(r.value, dict) and "start" in r.value:
@@ -54,7 +56,8 @@ class Evidence:
 def cause(ev, entry, tries, begin, deadline):
     """(cause, evidence text) of one missed-list ``entry`` whose freeze reads were ``tries``."""
     addr = entry["addr"]
-    if addr in ev.phantoms or addr not in ev.heard:
+    garbled = any(r.quality == "garbled" for r in tries) or addr in ev.garbled
+    if addr in ev.phantoms or (addr not in ev.heard and not garbled):
         return "phantom", "never answered since the archive listed it"
     if addr in ev.swapped:
         return "swapped", "vanished; %s answers in its place (swap candidate)" % ev.swapped[addr]
@@ -67,7 +70,7 @@ def cause(ev, entry, tries, begin, deadline):
         return "clock", clock
     if entry["kind"] == "wrong":
         return "flagged", "value flagged: %s" % ", ".join(entry["flags"])
-    if any(r.quality == "garbled" for r in tries):
+    if garbled:
         return "bus_fault", "garbage instead of a reply (checksum errors or inverted bytes: A/B" \
                             " swapped?)"
     port = ev.ports.get(addr)

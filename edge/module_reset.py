@@ -1,7 +1,8 @@
 """A carrier module that resets on its own has lost its slave archive: its run-mode report
 (03F10, sent after a reset, 10376.2-2019 A.2 b) makes the agent hold the port and sync the
-module again. The reset window is kept in the store - reported, synced again, first meter read
-again: the time lost (``lost_s``) - and is the cause of the readings it cost (``edge.audit``)."""
+module again. The reset window is kept in the store - reported, synced again (the time lost,
+``lost_s``), first meter read again - and is the cause of the readings it cost
+(``edge.missed_causes``)."""
 import logging
 
 from protocols.civil import iso
@@ -69,14 +70,16 @@ def read_again(agent, port):
 
 
 def windows(store, port=None):
-    """Reset windows, oldest first: dicts of port, at, synced_at, read_at (None: not yet) and
-    lost_s (reset to the first meter read again)."""
+    """Reset windows, oldest first: dicts of port, at, synced_at, read_at (None: not yet),
+    lost_s (reset to synced again: the agent's time lost) and unread_s (to the first meter
+    read again: the network's, the next read task's)."""
     sql, args = "SELECT port, at, synced_at, read_at FROM module_reset", ()
     if port is not None:
         sql, args = sql + " WHERE port = ?", (port,)
     rows = _db(store).execute(sql + " ORDER BY at", args).fetchall()
     return [{"port": p, "at": a, "synced_at": s, "read_at": r,
-             "lost_s": None if r is None else round(r - a, 1)} for p, a, s, r in rows]
+             "lost_s": None if s is None else round(s - a, 1),
+             "unread_s": None if r is None else round(r - a, 1)} for p, a, s, r in rows]
 
 
 def printed(w):

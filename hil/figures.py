@@ -40,6 +40,9 @@ REPORT = {k: None for k in (
     # meter swaps and archive mismatch (hil/swaps_run.py)
     "swaps_true", "swaps_found", "swaps_false", "phantoms_true", "phantoms_found",
     "phantoms_false", "unarchived_true", "unarchived_found",
+    # field faults: missed-reading causes, module resets, flat clock batteries (hil/field_run.py)
+    "missed_causes_total", "missed_causes_right", "missed_cause_rate", "module_resets_true",
+    "module_resets_found", "module_reset_lost_s", "clock_resets_true", "clocks_corrected",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -56,6 +59,7 @@ _PRICE.update(states=ANY, failed=ANY, old_price_kwh_after_switch=ANY)
 REPORT.update(
     price=_PRICE, version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY,
     by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, read_rate_by_depth=DEPTH_ROW,
+    field_faults=ANY,
     trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,

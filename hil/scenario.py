@@ -5,7 +5,8 @@ every problem is named with its place, a gate's metric is checked against the fi
 carries (``hil.figures``), and the sections given get their declared defaults.
 
     [scenario]   name, seed, start ("YYYY-MM-DD hh:mm", local), hours
-    [area]       meters, medium (rs485 | nbplc | hplc), module_baud (carrier module UART)
+    [area]       meters, medium (rs485 | nbplc | hplc), module_baud (carrier module UART),
+                 rs485_meters (a second, RS-485 port of a carrier area), password (archived)
     [channel] [topology] [noise] [rs485]   the channel model's parameters (CHANNEL.md names)
     [population] the meter mix (plc_channel/meter_sim population keywords)
     [[fault]]    kind, share, ... (meter_sim.faults)
@@ -103,6 +104,8 @@ class Scenario:
         self.meters = a.get("meters", 100)
         self.medium = a.get("medium", "hplc")
         self.module_baud = a.get("module_baud", DEFAULT_BAUD)
+        self.rs485_meters = a.get("rs485_meters", 0)
+        self.password = a.get("password")
         self.area_kw = {k: doc[k] for k in ("channel", "topology", "noise", "rs485",
                                            "population") if k in doc}
         self.faults = list(doc.get("fault", []))
@@ -217,6 +220,10 @@ AREA = Section("area", "The transformer area.", [
     Text("medium", "hplc", "rs485, nbplc or hplc", ("rs485", "nbplc", "hplc")),
     Choice("module_baud", MODULE_BAUDS, DEFAULT_BAUD, "bit/s",
            "concentrator-module UART rate (carrier areas)"),
+    Int("rs485_meters", 0, 0, 1000, "meters", "RS-485 meters of a carrier area on a second port"
+        " (fault indices from `meters` on; hil/field_run.py)"),
+    Text("password", OPTIONAL, "the meters' level-4 password in the archive, 6 hex digits (lets"
+         " the agent set a clock, [tasks] clock_correct)", check=hex_digits(6)),
 ])
 CHANNEL = Section("channel", "Carrier channel (plc_channel.phy.Phy); default: the medium's.", [
     Text("table", OPTIONAL, "BER curve", tuple(BER_TABLES)),
@@ -361,9 +368,16 @@ def _rig_medium(values):
 
 
 def _fault_meters(values):
-    n = values["area"]["meters"]
+    n = values["area"]["meters"] + values["area"].get("rs485_meters", 0)
     return [("fault[%d].meters" % k, "meter index %d outside 0..%d" % (i, n - 1))
             for k, f in enumerate(values.get("fault", [])) for i in f.get("meters", ()) if i >= n]
+
+
+def _field_medium(values):
+    if values["area"].get("rs485_meters") and values["area"]["medium"] == "rs485":
+        return [("area.rs485_meters", "adds RS-485 meters to a carrier area; this area is "
+                 "RS-485 already")]
+    return []
 
 
 def _price_area(values):
@@ -399,7 +413,7 @@ FILE = Section("scenario file", "A scenario (hil/scenarios/*.toml).", [
     Table("population", POPULATION), Tables("fault", FAULT), Table("tasks", TASKS),
     Table("prepaid", PREPAID), Table("uplink", UPLINK), Table("area_meter", AREA_METER),
     Table("price", PRICE), Tables("gate", GATE), Table("rig", RIG),
-], checks=[_rig_medium, _fault_meters, _price_area])
+], checks=[_rig_medium, _fault_meters, _price_area, _field_medium])
 
 
 def check(doc):
