@@ -203,7 +203,8 @@ class Agent:
             return
         bus = self.buses[getattr(effect, "port", None) or run.port]
         if isinstance(effect, Transact):
-            bus.scheduler.submit(Job(run.meter.addr, run.lane, effect.not_before, (run, effect),
+            meter = effect.meter or run.meter
+            bus.scheduler.submit(Job(meter.addr, run.lane, effect.not_before, (run, effect),
                                      effect.early, effect.humble))
         elif isinstance(effect, Broadcast):
             bus.scheduler.submit(Job("broadcast", PREPAID, 0.0, (run, effect),
@@ -243,7 +244,7 @@ class Agent:
                         bus.link.start(job, K.BROADCAST_ADDR, [effect.request], 4, self.now,
                                        effect.baud)
                     else:
-                        m = run.meter
+                        m = effect.meter or run.meter
                         bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now,
                                        m.baud)
                 except Exception as exc:    # e.g. a request that cannot be encoded
@@ -536,6 +537,7 @@ class Agent:
         if result.kind in (OK, ERROR):
             self.policy.success(h, self.now)
             module_reset.read_again(self, meter.port)
+            swaps.answered(self, meter.addr)
         else:
             self.policy.failure(h, self.now)
         self.count("read_%s_%s" % (task.name, result.kind))
