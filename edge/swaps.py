@@ -210,7 +210,7 @@ def _save(agent, port, old, last, new, phase, kwh, alternatives):
     agent.store.log_event("swap_candidate", json.dumps(dict(zip(
         ("old", "new", "port", "phase"), row[:4]))), agent.wall)
     agent.count("swap_candidates")
-    log.warning("port %s: meter %s vanished, %s answers on its phase: swap candidate (old %s"
+    log.warning("port %s: meter %s vanished, %s answers in its place: swap candidate (old %s"
                 " kWh on %s, new %s kWh); archive unchanged", port, old, new["addr"], row[5],
                 row[6], kwh)
 

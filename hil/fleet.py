@@ -109,6 +109,13 @@ def merge(sc, reports, samples, executor):
         out[key] = _total(reports, key)
     for key in swaps_run.FIGURES:
         out[key] = _total(reports, key)
+    for key in ("missed_causes_total", "missed_causes_right", "module_resets_true",
+                "module_resets_found", "clock_resets_true", "clocks_corrected"):
+        out[key] = _total(reports, key)
+    right, total = out["missed_causes_right"], out["missed_causes_total"]
+    out["missed_cause_rate"] = round(right / total, 4) if total and right is not None else None
+    lost = [r["module_reset_lost_s"] for r in reports if r.get("module_reset_lost_s") is not None]
+    out["module_reset_lost_s"] = max(lost) if lost else None
     errors = [r["voltage_rate_error_pp"] for r in reports
               if r.get("voltage_rate_error_pp") is not None]
     out["voltage_rate_error_pp"] = max(errors) if errors else None
