@@ -30,42 +30,52 @@ def window(day, offset_s=300.0, deadline_h=6.0):
 
 
 class Evidence:
-    """What the store says about the whole area, gathered once for a day's list."""
+    """What the store says, area-wide (swaps, resets) once per list, per meter (indexed by
+    address) only for the meters on it."""
 
     def __init__(self, store, archive):
         self.store = store
         self.ports = {a: m.port for a, m in archive.meters.items()}
-        self.carrier = {name for name, p in archive.ports.items() if p.carrier}
         self.phantoms = {p["addr"] for p in swaps.phantoms(store)}
         self.swapped = {c["old_addr"]: c["new_addr"] for c in swaps.candidates(store)}
         self.resets = module_reset.windows(store)
-        self.heard = {a for (a,) in store.db.execute(
-            "SELECT DISTINCT addr FROM reading WHERE quality = 'ok' AND task != 'audit_event'")}
-        self.garbled = {a for (a,) in store.db.execute(
-            "SELECT DISTINCT addr FROM reading WHERE quality = 'garbled'")} - self.heard
-        self.records = {}
-        for r in store.readings(task="event"):
-            if isinstance(r.value, dict) and "start" in r.value:
-                self.records.setdefault(r.addr, []).append(r.value)
-        self.erc12 = {}
-        for r in store.readings(task="audit_event"):
-            if r.di == 12:
-                self.erc12.setdefault(r.addr, []).append((r.value["at"], r.value["began"]))
+
+    def _any(self, addr, where):
+        return self.store.db.execute("SELECT 1 FROM reading WHERE addr = ? AND %s LIMIT 1"
+                                     % where, (addr,)).fetchone() is not None
+
+    def heard(self, addr):
+        """Whether ``addr`` ever answered a read well."""
+        return self._any(addr, "quality = 'ok' AND task != 'audit_event'")
+
+    def garbled(self, addr):
+        return self._any(addr, "quality = 'garbled'")
+
+    def records(self, addr):
+        """The meter's power-down records (start, end as the meter stamped them)."""
+        return [r.value for r in self.store.readings(addr=addr, task="event")
+                if isinstance(r.value, dict) and "start" in r.value]
+
+    def erc12(self, addr):
+        return [(r.value["at"], r.value["began"]) for r in
+                self.store.readings(addr=addr, task="audit_event") if r.di == 12]
 
 
 def cause(ev, entry, tries, begin, deadline):
     """(cause, evidence text) of one missed-list ``entry`` whose freeze reads were ``tries``."""
     addr = entry["addr"]
-    garbled = any(r.quality == "garbled" for r in tries) or addr in ev.garbled
-    if addr in ev.phantoms or (addr not in ev.heard and not garbled):
+    heard = ev.heard(addr)
+    garbled = any(r.quality == "garbled" for r in tries) or (not heard and ev.garbled(addr))
+    if addr in ev.phantoms or (not heard and not garbled):
         return "phantom", "never answered since the archive listed it"
     if addr in ev.swapped:
         return "swapped", "vanished; %s answers in its place (swap candidate)" % ev.swapped[addr]
     answered = any(r.quality in ("ok", "invalid", "error_reply") for r in tries)
-    outage = _outage(ev.records.get(addr, ()), begin, deadline, answered)
+    records = ev.records(addr)
+    outage = _outage(records, begin, deadline, answered)
     if outage:
         return "outage", outage
-    clock = _clock(ev, addr, entry, begin, deadline)
+    clock = _clock(ev.erc12(addr), records, entry, deadline)
     if clock:
         return "clock", clock
     if entry["kind"] == "wrong":
@@ -98,16 +108,16 @@ def _outage(records, begin, deadline, answered):
     return None
 
 
-def _clock(ev, addr, entry, begin, deadline):
+def _clock(erc12, records, entry, deadline):
     if any(f in CLOCK_FLAGS for f in entry["flags"]):
         return "freeze flagged %s" % ", ".join(f for f in entry["flags"] if f in CLOCK_FLAGS)
     state = None
-    for at, began in sorted(ev.erc12.get(addr, ())):
+    for at, began in sorted(erc12):
         if at < deadline:
             state = at if began else None
     if state is not None:
         return "clock off (ERC12 since %s)" % _local(state)
-    for rec in ev.records.get(addr, ()):
+    for rec in records:
         start, end = _t(rec.get("start")), _t(rec.get("end"))
         if start is not None and end is not None and end < start and start < deadline:
             return "clock restarted at power-up (record end %s before its start %s: battery" \
