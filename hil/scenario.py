@@ -35,7 +35,7 @@ from edge.prepaid.campaign import TARIFF
 from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Float, Int, List, Section, Table,
                          Tables, Text, hex_digits)
 from meter_sim.area_meter import DEFAULTS as AREA_METER_DEFAULTS
-from meter_sim.faults import KINDS
+from meter_sim.faults import AREA_KINDS, KINDS
 from plc_channel.phy import BER_TABLES
 from plc_channel.uart import DEFAULT_BAUD, MODULE_BAUDS
 from protocols.civil import DAY, iso, midnight, parse_local
@@ -203,6 +203,9 @@ def _fault_params(values):
             if p in values and p not in KINDS[kind]]
     if "share" in values and "meters" in values:
         out.append(("meters", "give share or meters, not both"))
+    if kind in AREA_KINDS:
+        out += [(k, "%s is the area's, not a meter's: no %s" % (kind, k))
+                for k in ("share", "meters") if k in values]
     if values.get("end_h", float("inf")) < values.get("start_h", 0.0):
         out.append(("end_h", "ends before it starts"))
     return out
