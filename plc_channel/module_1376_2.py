@@ -296,7 +296,8 @@ class CarrierModule(ModuleAdmin):
     def _read(self, req, unit, addr, kind):
         try:
             if self.forming_until is not None and self.env.now < self.forming_until:
-                yield self.env.timeout(self.network.phy.discovery_s)   # searched for, not found
+                yield self.env.timeout(getattr(getattr(self.network, "phy", None), "discovery_s",
+                                               0.0))    # searched for, not found
                 d = Delivery("unreachable")
             else:
                 d = yield self.env.process(self.network.transact(addr, unit.body))

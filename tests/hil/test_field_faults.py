@@ -96,3 +96,18 @@ def test_a_flat_clock_battery_restarts_the_clock_from_2000_and_the_agent_correct
     assert abs(firmware(meter).clock.read(t) - t) < 300.0        # set back to the true time
     ercs = [r for r in store.readings(task="audit_event") if r.di == 12]
     assert ercs and ercs[0].addr == firmware(meter).addr[::-1].hex()
+
+
+def test_the_modules_power_up_report_during_the_first_sync_is_no_reset():
+    env = simpy.Environment(initial_time=START)
+    area = build_area(env, 6, "hplc", 3, DEFAULT_EPOCH)
+    agent, store, runtime = _agent(area, env, clock_check_h=None)
+    module = runtime.ports["plc"].module
+
+    def power_up():
+        yield env.timeout(0.3)                  # the first sync is under way
+        module.report_run_mode()
+    env.process(power_up())
+    env.run(until=START + 900.0)
+    assert module_reset.windows(store) == [] and "module_resets" not in agent.counters
+    assert len(module.nodes) == 6 and agent.buses["plc"].ready
