@@ -17,7 +17,7 @@ from meter_sim.faults import area_faults, faults_of, firmware
 from meter_sim.population import DEFAULT_EPOCH, build_population, derive
 from plc_channel.module_faults import schedule_resets
 from plc_channel.rs485 import Rs485Bus
-from protocols.civil import DAY, from_civil
+from protocols.civil import DAY, from_civil, midnight
 from hil.agent_run import ARCHIVE_PROTOCOL
 
 PORT = "rs485-1"
@@ -94,13 +94,21 @@ def true_cause(m, carrier, resets, begin, deadline):
     for f in faults_of(m, "outage") + faults_of(m, "clock_battery"):
         if f.start < deadline and (f.end is None or f.end > begin):
             return "outage"
-    if any(f.end is not None and f.end <= begin for f in faults_of(m, "clock_battery")):
+    if any(f.end is not None and f.end <= begin and not _set_since(m, f.end, midnight(begin))
+           for f in faults_of(m, "clock_battery")):
         return "clock"
     if any(f.active(begin) for f in faults_of(m, "ab_swapped")):
         return "bus_fault"
     if carrier and any(f.start < deadline and (f.end or f.start) > begin for f in resets):
         return "module_reset"
     return "no_answer"
+
+
+def _set_since(m, reset, freeze):
+    """Whether the meter's clock was set again after its reset at ``reset`` and before the
+    freeze midnight ``freeze`` (its last set, the meter keeps one)."""
+    last = getattr(firmware(m).clock, "last_set", None)
+    return last is not None and reset + 1.0 < last < freeze
 
 
 def report(store, archive, meters, carrier_addrs, resets, settings, days, end, clock_limit_s):
