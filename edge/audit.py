@@ -131,13 +131,15 @@ def _next(day):
     return from_civil(int(day[:4]), int(day[5:7]), int(day[8:10])) + DAY
 
 
-def summary(store, archive, day, points=None):
-    """The day's audit as a plain dict: missed readings and the events raised."""
+def summary(store, archive, day, points=None, settings=None):
+    """The day's audit as a plain dict: missed readings with their causes (judged on the freeze
+    window of ``settings``, default 00:05..06:00), the day's module resets, the events raised."""
     if points is None:
         from edge.uplink import points_of
         archive = archive.with_changes(*store.archive_changes())   # the master's edits too
         points = {a: p for p, a in points_of(archive).items()}
-    listed = missed(store, archive, day, points)
+    window = None if settings is None else (settings.freeze_offset_s, settings.freeze_deadline_h)
+    listed = missed(store, archive, day, points, window)
     return {"day": day, "meters": len(archive.meters), "missed": listed,
             "missed_causes": missed_causes.counts(listed),
             "module_resets": [module_reset.printed(w) for w in module_reset.windows(store)

@@ -6,6 +6,7 @@ import json
 
 from protocols.gdw1376_2 import afn as A
 
+from edge.module_reset import on_reset
 from edge.store import transaction
 
 SCHEMA = """
@@ -119,7 +120,6 @@ def on_report(agent, port, unit, src):
     elif isinstance(unit, A.ReportEvent) and src is not None:
         agent._on_event_report(printed(src))
     elif isinstance(unit, A.RunMode):
-        from edge.module_reset import on_reset
         on_reset(agent, port)
 
 

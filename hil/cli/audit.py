@@ -32,6 +32,7 @@ def audit_cmd(config_path, day):
     cfg = agent_config(config_path)
     store = open_store(cfg.store)
     try:
-        click.echo(json.dumps(summary(store, cfg.archive, day), indent=1, ensure_ascii=False))
+        click.echo(json.dumps(summary(store, cfg.archive, day, settings=cfg.settings), indent=1,
+                              ensure_ascii=False))
     finally:
         store.close()
