@@ -377,10 +377,14 @@ def _fault_meters(values):
 
 
 def _field_medium(values):
-    if values["area"].get("rs485_meters") and values["area"]["medium"] == "rs485":
-        return [("area.rs485_meters", "adds RS-485 meters to a carrier area; this area is "
-                 "RS-485 already")]
-    return []
+    if values["area"]["medium"] != "rs485":
+        return []
+    out = [("fault[%d].kind" % k, "%s needs a carrier module: this area is RS-485" % f["kind"])
+           for k, f in enumerate(values.get("fault", [])) if f.get("kind") in AREA_KINDS]
+    if values["area"].get("rs485_meters"):
+        out.append(("area.rs485_meters", "adds RS-485 meters to a carrier area; this area is "
+                    "RS-485 already"))
+    return out
 
 
 def _price_area(values):

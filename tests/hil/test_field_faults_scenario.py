@@ -37,6 +37,9 @@ def test_rs485_meters_need_a_carrier_area():
     with pytest.raises(ScenarioError, match="outside 0..4"):
         Scenario.from_dict({"area": {"meters": 3, "rs485_meters": 2},
                             "fault": [{"kind": "dead", "meters": [5]}]})
+    with pytest.raises(ScenarioError, match="needs a carrier module"):
+        Scenario.from_dict({"area": {"meters": 3, "medium": "rs485"},
+                            "fault": [{"kind": "module_reset", "start_h": 2}]})
     with pytest.raises(ScenarioError, match="the area's, not a meter's"):
         Scenario.from_dict({"area": {"meters": 3},
                             "fault": [{"kind": "module_reset", "meters": [1], "start_h": 2}]})
