@@ -21,6 +21,9 @@ class MeterBus:
         self._by_addr = {}
         for m in self.meters:
             self._by_addr[m.addr] = m
+        for m in self.meters:           # a swapped meter's successor answers at its new address
+            for a in getattr(m, "aliases", ()):
+                self._by_addr.setdefault(a, m)
         self.requests = 0
         self.collisions = 0
 

@@ -65,3 +65,20 @@ def test_a_swapped_wired_meter_becomes_a_candidate_and_is_withdrawn_when_the_old
     assert swaps.candidates(agent.store) == []
     [w] = swaps.candidates(agent.store, withdrawn=True)
     assert w["old_addr"] == old and w["withdrawn_at"] == agent.wall
+
+
+def test_a_swapped_meter_answers_its_new_address_on_the_bus_at_once():
+    from meter_sim.serve.bus import MeterBus
+    from protocols.dlt645.di import DI_ADDRESS
+    from protocols.dlt645 import apdu
+    from protocols.dlt645.frame import decode_frame, encode_frame
+    meters = build_population(2, 1, DEFAULT_EPOCH, [{"kind": "swapped", "meters": [0],
+                                                      "start_h": 1}])
+    bus = MeterBus(meters)
+    new = swapped_addr(meters[0].old_addr)
+    ask = encode_frame(apdu.Read(DI_ADDRESS).to_frame(new))
+    assert bus.handle(ask, DEFAULT_EPOCH + 60.0)[0] is None          # not installed yet
+    reply, _ = bus.handle(ask, DEFAULT_EPOCH + 7200.0)
+    assert apdu.parse_reply(decode_frame(reply)).value()[1] == new[::-1].hex()
+    old = encode_frame(apdu.Read(DI_ADDRESS).to_frame(meters[0].old_addr))
+    assert bus.handle(old, DEFAULT_EPOCH + 7300.0)[0] is None        # the old one is gone
