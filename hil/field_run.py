@@ -3,8 +3,8 @@ the KPIs of the faults that cost readings, from the scenario's fault schedule an
 meters (never from the agent).
 
 Fault indices from ``[area] meters`` on name the RS-485 meters (``rs485_meters``). Figures:
-``missed_causes_total`` (meter-days in the agent's missed lists, our meters), ``missed_causes_right``
-(the agent's cause equal to the true one), ``missed_cause_rate`` (right / total),
+``missed_causes_total`` (meter-days in the agent's missed lists, our meters),
+``missed_causes_right`` (the agent's cause equal to the true one), ``missed_cause_rate`` (right / total),
 ``module_resets_true`` / ``module_resets_found`` (resets the agent kept a window of),
 ``module_reset_lost_s`` (the longest time lost: reset to synced again), ``clock_resets_true``
 (meters whose flat battery reset their clock) and ``clocks_corrected`` (of them within the

@@ -33,15 +33,16 @@ KINDS = {
     "swapped": (),              # replaced at start: a new meter, new address, fresh registers
     "unarchived": (),           # in the area, not in the concentrator's archive
     "phantom": (),              # in the archive, not in the area (never answers, never relays)
-    "module_reset": (),         # the area's carrier module resets at start (area-wide, no meters:
-                                # slave archive and routes lost, 03F10 after boot; plc_channel.module_faults)
+    "module_reset": (),         # the area's carrier module resets at start (no meters: its slave
+                                # archive and routes lost, 03F10 after boot, network formed again
+                                # at end; plc_channel.module_faults)
     "ab_swapped": (),           # RS-485 A and B swapped at the meter: its replies arrive inverted
                                 # (plc_channel.rs485), so it is never read
     "clock_battery": (),        # flat clock battery: supply lost from start to end, and at power-up
                                 # the clock restarts from CLOCK_RESET_EPOCH
 }
 AREA_KINDS = ("module_reset",)  # kinds of the area itself (its carrier module), not of a meter
-CLOCK_RESET_EPOCH = from_civil(2000, 1, 1)   # where a clock without battery restarts (2000-01-01 00:00)
+CLOCK_RESET_EPOCH = from_civil(2000, 1, 1)   # where a clock without battery restarts
 SILENT = ("dead", "phantom")    # kinds whose meter and module say nothing while active
 SWAP_BYTE = 0x90                # a swapped meter's new address: its top byte XOR this
 
@@ -341,7 +342,8 @@ def _readdress(reply):
 
 def silent_windows(meter):
     """[(start, end)] of the windows in which ``meter``'s module is silent by its schedule
-    (``dead``, ``phantom``, ``outage`` and ``clock_battery`` faults; ``end`` None: to the end of the run)."""
+    (``dead``, ``phantom``, ``outage`` and ``clock_battery`` faults; ``end`` None: to the end of
+    the run)."""
     faults = getattr(meter, "faults", None) or ()
     return [(f.start, f.end) for f in faults if f.kind in SILENT + ("outage", "clock_battery")]
 

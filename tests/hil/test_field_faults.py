@@ -9,7 +9,7 @@ from edge.agent import Agent
 from edge.archive import Archive
 from edge.plan import Settings
 from edge.store import Store
-from meter_sim.faults import CLOCK_RESET_EPOCH, Fault, area_faults, firmware
+from meter_sim.faults import CLOCK_RESET_EPOCH, area_faults, firmware
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
 from plc_channel.module_faults import schedule_resets
