@@ -10,11 +10,11 @@ import heapq
 import itertools
 import logging
 
-from protocols.civil import DAY, iso
+from protocols.civil import DAY, from_civil, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import area_ident, audit, lineloss, pq, swaps
+from edge import area_ident, audit, lineloss, missed_causes, module_reset, pq, swaps
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -204,7 +204,8 @@ class Agent:
             return
         bus = self.buses[getattr(effect, "port", None) or run.port]
         if isinstance(effect, Transact):
-            bus.scheduler.submit(Job(run.meter.addr, run.lane, effect.not_before, (run, effect),
+            meter = effect.meter or run.meter
+            bus.scheduler.submit(Job(meter.addr, run.lane, effect.not_before, (run, effect),
                                      effect.early, effect.humble))
         elif isinstance(effect, Broadcast):
             bus.scheduler.submit(Job("broadcast", PREPAID, 0.0, (run, effect),
@@ -244,7 +245,7 @@ class Agent:
                         bus.link.start(job, K.BROADCAST_ADDR, [effect.request], 4, self.now,
                                        effect.baud)
                     else:
-                        m = run.meter
+                        m = effect.meter or run.meter
                         bus.link.start(job, m.wire_addr, effect.requests, m.preamble, self.now,
                                        m.baud)
                 except Exception as exc:    # e.g. a request that cannot be encoded
@@ -449,6 +450,19 @@ class Agent:
                 self.store.save_read_rate(key[0], key[1], rows)
                 self._line_loss(key[1])
                 self._swaps()
+                if key[0] == "daily_freeze":
+                    self._missed_causes(key[1])
+
+    def _missed_causes(self, period):
+        """The missed-reading list of the day just closed and of the day before (its evidence
+        may have grown), each with its cause, kept in the store; a failure is logged."""
+        try:
+            window = (self.settings.freeze_offset_s, self.settings.freeze_deadline_h)
+            for day in (iso(from_civil(*map(int, period.split("-"))) - DAY)[:10], period):
+                listed = audit.missed(self.store, self.archive, day, window=window)
+                missed_causes.save(self.store, day, listed, self.wall)
+        except Exception:
+            log.exception("missed readings of %s not explained", period)
 
     def _swaps(self):
         """The day's meter-swap and archive-mismatch judgement (``edge.swaps``); a failure is
@@ -543,6 +557,8 @@ class Agent:
         before = h.health
         if result.kind in (OK, ERROR):
             self.policy.success(h, self.now)
+            module_reset.read_again(self, meter.port)
+            swaps.answered(self, meter.addr)
         else:
             self.policy.failure(h, self.now)
         self.count("read_%s_%s" % (task.name, result.kind))

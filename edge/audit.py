@@ -16,6 +16,7 @@ from protocols.civil import DAY, from_civil, iso, to_civil
 from protocols.gdw1376_1 import erc as E
 from protocols.gdw1376_1.formats import time_a15
 
+from edge import missed_causes, module_reset
 from edge import validate as V
 from edge.store import Reading
 
@@ -121,9 +122,11 @@ def events(store, day=None):
     return sorted(out, key=lambda r: (r.value["at"], r.addr, r.di))
 
 
-def missed(store, archive, day, points=None):
+def missed(store, archive, day, points=None, window=None):
     """The missed-reading list of ``day``: every archived meter with no good daily freeze for it,
-    with what the store holds instead (a flagged value: 错抄; a failed read or nothing: 漏抄)."""
+    with what the store holds instead (a flagged value: 错抄; a failed read or nothing: 漏抄)
+    and its cause (``edge.missed_causes``; ``window``: the freeze window's offset_s and
+    deadline_h)."""
     got = store.read_addrs(FREEZE, day)
     out = []
     for m in archive.meters.values():
@@ -135,16 +138,25 @@ def missed(store, archive, day, points=None):
                     "quality": r.quality if r else "not_read",
                     "flags": list(r.flags) if r else [],
                     "kind": "wrong" if r is not None and r.quality == "invalid" else "missed"})
-    return out
+    return missed_causes.explain(store, archive, day, out, *(window or ()))
 
 
-def summary(store, archive, day, points=None):
-    """The day's audit as a plain dict: missed readings and the events raised."""
+def _next(day):
+    return from_civil(int(day[:4]), int(day[5:7]), int(day[8:10])) + DAY
+
+
+def summary(store, archive, day, points=None, settings=None):
+    """The day's audit as a plain dict: missed readings with their causes (judged on the freeze
+    window of ``settings``, default 00:05..06:00), the day's module resets, the events raised."""
     if points is None:
         from edge.uplink import points_of
         archive = archive.with_changes(*store.archive_changes())   # the master's edits too
         points = {a: p for p, a in points_of(archive).items()}
-    return {"day": day, "meters": len(archive.meters),
-            "missed": missed(store, archive, day, points),
+    window = None if settings is None else (settings.freeze_offset_s, settings.freeze_deadline_h)
+    listed = missed(store, archive, day, points, window)
+    return {"day": day, "meters": len(archive.meters), "missed": listed,
+            "missed_causes": missed_causes.counts(listed),
+            "module_resets": [module_reset.printed(w) for w in module_reset.windows(store)
+                              if iso(w["at"])[:10] in (day, iso(_next(day))[:10])],
             "events": [dict(r.value, addr=r.addr, at=iso(r.value["at"])) for r in
                        events(store, day)]}

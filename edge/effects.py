@@ -8,15 +8,17 @@ principle 2). Times are the core's ``now`` seconds.
 class Transact:
     """Exchange ``requests`` (645 APDUs, coalesced into one job on the meter's bus) with the job's
     meter, not before ``not_before`` (or from ``early`` if the bus would idle; ``humble``: only if
-    no other work at all is due); resumes with an ``edge.links.Result``."""
+    no other work at all is due; ``meter``: another address than the job's, such as a wildcard
+    probe of an address search); resumes with an ``edge.links.Result``."""
 
-    __slots__ = ("requests", "not_before", "early", "humble")
+    __slots__ = ("requests", "not_before", "early", "humble", "meter")
 
-    def __init__(self, requests, not_before=0.0, early=None, humble=False):
+    def __init__(self, requests, not_before=0.0, early=None, humble=False, meter=None):
         self.requests = list(requests)
         self.not_before = not_before
         self.early = early
         self.humble = humble
+        self.meter = meter
 
 
 class Broadcast:

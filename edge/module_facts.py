@@ -6,6 +6,7 @@ import json
 
 from protocols.gdw1376_2 import afn as A
 
+from edge.module_reset import on_reset
 from edge.store import transaction
 
 SCHEMA = """
@@ -118,6 +119,8 @@ def on_report(agent, port, unit, src):
             {"port": port, "event": kind, "meters": [printed(a) for a in addrs]}), agent.wall)
     elif isinstance(unit, A.ReportEvent) and src is not None:
         agent._on_event_report(printed(src))
+    elif isinstance(unit, A.RunMode):
+        on_reset(agent, port)
 
 
 def _candidates(agent, port, found, source):

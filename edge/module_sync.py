@@ -9,7 +9,7 @@ level of every node is read back for the per-depth statistics (A.3). Where the m
 """
 from protocols.gdw1376_2 import afn as A
 
-from edge import area_ident, module_facts
+from edge import area_ident, module_facts, module_reset
 from edge.effects import ModuleCall, SleepUntil
 
 PAGE = 32                  # nodes per 10F2 / 10F21 page
@@ -44,15 +44,19 @@ def _slave_table(agent, port):
 
 def module_sync(agent, port):
     """Generator job: learn the module's run mode, pause the router, sync the slave table,
-    record each meter's relay level (again if the archive changed meanwhile), then its phase
-    and topology; last, allow area identification (``edge.area_ident``)."""
-    yield from _run_mode(agent, port)
-    yield from _call(agent, port, A.RoutePause())
-    archive = None
-    while archive is not agent.archive:
+    record each meter's relay level (again if the archive changed or the module reset
+    meanwhile), then its phase and topology;
+    last, allow area identification (``edge.area_ident``)."""
+    archive = resets = None
+    while archive is not agent.archive or resets != module_reset.resets_of(agent, port):
+        if resets != module_reset.resets_of(agent, port):   # first, or the module reset meanwhile
+            resets = module_reset.resets_of(agent, port)
+            yield from _run_mode(agent, port)
+            yield from _call(agent, port, A.RoutePause())
         archive = agent.archive
         yield from _sync_table(agent, port)
     agent.module_ready(port)
+    module_reset.synced(agent, port)
     yield from area_facts(agent, port)
     yield from area_ident.start(agent, port)
 

@@ -12,12 +12,12 @@ from protocols.gdw1376_1 import erc as E
 from protocols.gdw1376_1.formats import time_a15
 from protocols.civil import iso, to_civil
 
-from edge import area_ident, module_facts
+from edge import area_ident, module_facts, rs485_search
 from edge.archive import MeterRecord
 from edge.effects import Transact
 from edge.module_sync import area_facts, meter_search
 from edge.scheduler import PREPAID
-from edge.schema import INHERIT, Float, Int, Section
+from edge.schema import INHERIT, Bool, Float, Int, Section
 from edge.store import Reading, transaction
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS swap_candidate (
 CREATE TABLE IF NOT EXISTS archive_phantom (
     addr TEXT PRIMARY KEY, port TEXT NOT NULL, first_listed REAL NOT NULL, days INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS swap_watch (port TEXT PRIMARY KEY, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS swap_withdrawn (old_addr TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 
@@ -41,9 +42,10 @@ class SwapPolicy:
     """When a silent meter counts as vanished and how long the daily meter search runs
     (``[tasks.swaps]``)."""
 
-    def __init__(self, vanish_h=24.0, search_min=10):
+    def __init__(self, vanish_h=24.0, search_min=10, rs485_search=False):
         self.vanish_h = vanish_h
         self.search_min = search_min
+        self.rs485_search = rs485_search
 
 
 SWAPS = Section("tasks.swaps", "Meter swaps and archive mismatch on carrier ports (edge.swaps).", [
@@ -51,6 +53,8 @@ SWAPS = Section("tasks.swaps", "Meter swaps and archive mismatch on carrier port
           " one never heard this long after the watch began is a phantom"),
     Int("search_min", INHERIT, 0, 120, "min", "daily meter search (registration, 11F5) on each "
         "carrier port after the freeze window (0: off, and no swap or phantom judgement)"),
+    Bool("rs485_search", INHERIT, doc="an RS-485 port with a vanished meter is searched for "
+         "addresses (AA wildcards, edge.rs485_search) after the freeze window"),
 ], target=SwapPolicy)
 
 
@@ -67,6 +71,10 @@ def close_day(agent, policy):
     db = _db(agent.store)
     for name, bus in agent.buses.items():
         if not bus.port.carrier:
+            if policy.rs485_search and vanished(agent, name, policy):
+                agent.spawn(rs485_search.search_job(agent, name, lambda found, name=name:
+                                                    match_rs485(agent, name, policy, found)),
+                            None, PREPAID, name, "rs485_search")
             continue
         with transaction(db):
             db.execute("INSERT OR IGNORE INTO swap_watch VALUES (?, ?)", (name, agent.wall))
@@ -136,6 +144,44 @@ def swap_search(agent, port, policy):
                     PREPAID, port, "swap_first_read")
 
 
+def match_rs485(agent, port, policy, found):
+    """The finds of an RS-485 address search against the port's vanished meters: one vanished
+    meter and one newcomer make a swap candidate (a wire has no phase to tell more)."""
+    known = {r["old_addr"] for r in candidates(agent.store)}
+    taken = {r["new_addr"] for r in candidates(agent.store)}
+    gone = {a: t for a, t in vanished(agent, port, policy).items() if a not in known}
+    fresh = [a for a in found if a not in taken]
+    if not gone or not fresh:
+        return
+    cands = {c["addr"]: c for c in module_facts.candidates(agent.store)}
+    for old, last in sorted(gone.items()):
+        if not fresh:
+            break
+        new = cands.get(fresh.pop(0))
+        if new is None:
+            continue
+        meter = MeterRecord(new["addr"], port)
+        agent.spawn(_first_read(agent, port, old, last, new, None, len(fresh)), meter, PREPAID,
+                    port, "swap_first_read")
+
+
+def answered(agent, addr):
+    """An archived meter answered: a swap candidate that names it as the old meter is
+    withdrawn (it was not replaced: a long outage, a cut wire), kept and logged."""
+    olds = getattr(agent, "_swap_olds", None)
+    if olds is None:
+        olds = agent._swap_olds = {c["old_addr"] for c in candidates(agent.store)}
+    if addr not in olds:
+        return
+    olds.discard(addr)
+    db = _db(agent.store)
+    with transaction(db):
+        db.execute("INSERT OR IGNORE INTO swap_withdrawn VALUES (?, ?)", (addr, agent.wall))
+    agent.store.log_event("swap_withdrawn", json.dumps({"old": addr}), agent.wall)
+    agent.count("swap_candidates_withdrawn")
+    log.warning("meter %s answers again: its swap candidate is withdrawn", addr)
+
+
 def _first_read(agent, port, old, last, new, phase, alternatives):
     """Job on the new (unarchived) meter: its forward active total read once through the
     module, then the candidate saved with both registers (None where the read failed)."""
@@ -157,6 +203,7 @@ def _save(agent, port, old, last, new, phase, kwh, alternatives):
     db = _db(agent.store)
     with transaction(db):
         db.execute("INSERT OR IGNORE INTO swap_candidate VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+    agent._swap_olds = None
     value = {"erc": ERC_UNKNOWN, "at": agent.wall, "day": iso(agent.wall)[:10], "began": True,
              "port": port, "addr": new["addr"], "phase": phase, "protocol": new["protocol"],
              "replaces": old}
@@ -165,7 +212,7 @@ def _save(agent, port, old, last, new, phase, kwh, alternatives):
     agent.store.log_event("swap_candidate", json.dumps(dict(zip(
         ("old", "new", "port", "phase"), row[:4]))), agent.wall)
     agent.count("swap_candidates")
-    log.warning("port %s: meter %s vanished, %s answers on its phase: swap candidate (old %s"
+    log.warning("port %s: meter %s vanished, %s answers in its place: swap candidate (old %s"
                 " kWh on %s, new %s kWh); archive unchanged", port, old, new["addr"], row[5],
                 row[6], kwh)
 
@@ -183,11 +230,19 @@ def _port_no(name):
     return int(digits) & 0xFF if digits else 31       # 31: the carrier port (1376.1 convention)
 
 
-def candidates(store):
-    """Swap candidates, oldest first: dicts of the swap_candidate columns."""
-    cur = _db(store).execute("SELECT * FROM swap_candidate ORDER BY new_read_at, old_addr")
+def candidates(store, withdrawn=False):
+    """Swap candidates standing (``withdrawn``: those withdrawn), oldest first: dicts of the
+    swap_candidate columns."""
+    cur = _db(store).execute(
+        "SELECT c.*, w.at AS withdrawn_at FROM swap_candidate c LEFT JOIN swap_withdrawn w"
+        " USING (old_addr) WHERE w.at IS %s NULL ORDER BY c.new_read_at, c.old_addr"
+        % ("NOT" if withdrawn else ""))
     keys = [d[0] for d in cur.description]
-    return [dict(zip(keys, r)) for r in cur]
+    rows = [dict(zip(keys, r)) for r in cur]
+    if not withdrawn:
+        for r in rows:
+            del r["withdrawn_at"]
+    return rows
 
 
 def phantoms(store):
@@ -211,6 +266,7 @@ def summary(store):
         return None if t is None else iso(t)[:19].replace("T", " ")
     swaps = [dict(c, old_last_seen=at(c["old_last_seen"]), new_read_at=at(c["new_read_at"]),
                   found_at=at(c["found_at"])) for c in candidates(store)]
-    return {"swap_candidates": swaps,
+    gone = [dict(c, withdrawn_at=at(c["withdrawn_at"])) for c in candidates(store, True)]
+    return {"swap_candidates": swaps, "swaps_withdrawn": gone,
             "phantoms": [dict(p, first_listed=at(p["first_listed"])) for p in phantoms(store)],
             "archive_candidates": [dict(c, found_at=at(c["found_at"])) for c in unarchived(store)]}

@@ -44,6 +44,9 @@ REPORT = {k: None for k in (
     "cross_area_true", "cross_area_found", "neighbours_true", "neighbours_found", "foreign_false",
     "foreign_read", "phase_meters", "phase_correct", "phase_accuracy", "phase_coverage",
     "read_rate_ours",
+    # field faults: missed-reading causes, module resets, flat clock batteries (hil/field_run.py)
+    "missed_causes_total", "missed_causes_right", "missed_cause_rate", "module_resets_true",
+    "module_resets_found", "module_reset_lost_s", "clock_resets_true", "clocks_corrected",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -60,6 +63,7 @@ _PRICE.update(states=ANY, failed=ANY, old_price_kwh_after_switch=ANY)
 REPORT.update(
     price=_PRICE, version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY,
     by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, areaid=ANY, read_rate_by_depth=DEPTH_ROW,
+    field_faults=ANY,
     trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,

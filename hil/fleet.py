@@ -115,6 +115,13 @@ def merge(sc, reports, samples, executor):
     known = out["phase_meters"]
     out["phase_accuracy"] = round(out["phase_correct"] / float(known), 6) if known else None
     out["phase_coverage"] = out["read_rate_ours"] = None
+    for key in ("missed_causes_total", "missed_causes_right", "module_resets_true",
+                "module_resets_found", "clock_resets_true", "clocks_corrected"):
+        out[key] = _total(reports, key)
+    right, total = out["missed_causes_right"], out["missed_causes_total"]
+    out["missed_cause_rate"] = round(right / total, 4) if total and right is not None else None
+    lost = [r["module_reset_lost_s"] for r in reports if r.get("module_reset_lost_s") is not None]
+    out["module_reset_lost_s"] = max(lost) if lost else None
     errors = [r["voltage_rate_error_pp"] for r in reports
               if r.get("voltage_rate_error_pp") is not None]
     out["voltage_rate_error_pp"] = max(errors) if errors else None

@@ -322,6 +322,35 @@ def _areaid(report):
         _table(rows, ("meter", "belongs to CCO", "archived here")) if rows else
         "<p>no foreign meter reported.</p>",
         html.escape(" ".join(ai["phase_wrong"]) or "none")))
+FIELD_FIGURES = (
+    ("missed_causes_total", "missed meter-days (the agent's lists)", "meter-days"),
+    ("missed_causes_right", "of them with the true cause", "meter-days"),
+    ("missed_cause_rate", "missed-reading causes identified", "%"),
+    ("module_resets_true", "carrier module resets", "resets"),
+    ("module_resets_found", "of them kept by the agent", "resets"),
+    ("module_reset_lost_s", "longest time lost (reset to synced again)", "s"),
+    ("clock_resets_true", "clocks reset by a flat battery", "meters"),
+    ("clocks_corrected", "of them set right again", "meters"),
+)
+
+
+def _field(report):
+    ff = report.get("field_faults")
+    if not ff:
+        return ""
+    counts = {}
+    for d in ff["missed"]:
+        counts[d["cause"]] = counts.get(d["cause"], 0) + 1
+    wrong = [(d["day"], d["addr"], d["cause"], d["truth"]) for d in ff["wrong_causes"]]
+    resets = [(w["port"], w["at"], w["synced_at"], w["read_at"], fmt(w["lost_s"], "s"))
+              for w in ff["module_resets"]]
+    return ("<h2>Field faults: why readings were missed</h2>%s<p>Causes given: %s.</p>%s%s" % (
+        _figures(report, FIELD_FIGURES),
+        html.escape(", ".join("%s %d" % kv for kv in sorted(counts.items())) or "none"),
+        _table(wrong, ("day", "meter", "agent's cause", "true cause")) if wrong else
+        "<p>every cause right.</p>",
+        _table(resets, ("port", "module reset", "synced again", "meter read again",
+                        "time lost")) if resets else ""))
 
 
 def _wrong(report):
@@ -397,6 +426,7 @@ def render_html(report, samples):
 %(swaps)s
 %(areaid)s
 %(minute)s
+%(field)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -411,4 +441,5 @@ def render_html(report, samples):
         "prepaid": _prepaid(report), "price": _price(report), "lineloss": _line_loss(report),
         "audit": _audit(report), "voltage": _voltage(report), "swaps": _swaps(report),
        "areaid": _areaid(report), "wrong": _wrong(report), "minute": _minute(report),
+       "field": _field(report),
        "figs": figs}

@@ -5,7 +5,8 @@ every problem is named with its place, a gate's metric is checked against the fi
 carries (``hil.figures``), and the sections given get their declared defaults.
 
     [scenario]   name, seed, start ("YYYY-MM-DD hh:mm", local), hours
-    [area]       meters, medium (rs485 | nbplc | hplc), module_baud (carrier module UART)
+    [area]       meters, medium (rs485 | nbplc | hplc), module_baud (carrier module UART),
+                 rs485_meters (a second, RS-485 port of a carrier area), password (archived)
     [channel] [topology] [noise] [rs485]   the channel model's parameters (CHANNEL.md names)
     [population] the meter mix (plc_channel/meter_sim population keywords)
     [[fault]]    kind, share, ... (meter_sim.faults)
@@ -36,7 +37,7 @@ from edge.prepaid.campaign import TARIFF
 from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Float, Int, List, Section, Table,
                          Tables, Text, hex_digits)
 from meter_sim.area_meter import DEFAULTS as AREA_METER_DEFAULTS
-from meter_sim.faults import KINDS
+from meter_sim.faults import AREA_KINDS, KINDS
 from plc_channel.phy import BER_TABLES
 from plc_channel.uart import DEFAULT_BAUD, MODULE_BAUDS
 from protocols.civil import DAY, iso, midnight, parse_local
@@ -105,6 +106,8 @@ class Scenario:
         self.meters = a.get("meters", 100)
         self.medium = a.get("medium", "hplc")
         self.module_baud = a.get("module_baud", DEFAULT_BAUD)
+        self.rs485_meters = a.get("rs485_meters", 0)
+        self.password = a.get("password")
         self.area_kw = {k: doc[k] for k in ("channel", "topology", "noise", "rs485",
                                            "population", "area_ident") if k in doc}
         self.faults = list(doc.get("fault", []))
@@ -202,6 +205,9 @@ def _fault_params(values):
             if p in values and p not in KINDS[kind]]
     if "share" in values and "meters" in values:
         out.append(("meters", "give share or meters, not both"))
+    if kind in AREA_KINDS:
+        out += [(k, "%s is the area's, not a meter's: no %s" % (kind, k))
+                for k in ("share", "meters") if k in values]
     if values.get("end_h", float("inf")) < values.get("start_h", 0.0):
         out.append(("end_h", "ends before it starts"))
     return out
@@ -219,6 +225,10 @@ AREA = Section("area", "The transformer area.", [
     Text("medium", "hplc", "rs485, nbplc or hplc", ("rs485", "nbplc", "hplc")),
     Choice("module_baud", MODULE_BAUDS, DEFAULT_BAUD, "bit/s",
            "concentrator-module UART rate (carrier areas)"),
+    Int("rs485_meters", 0, 0, 1000, "meters", "RS-485 meters of a carrier area on a second port"
+        " (fault indices from `meters` on; hil/field_run.py)"),
+    Text("password", OPTIONAL, "the meters' level-4 password in the archive, 6 hex digits (lets"
+         " the agent set a clock, [tasks] clock_correct)", check=hex_digits(6)),
 ])
 CHANNEL = Section("channel", "Carrier channel (plc_channel.phy.Phy); default: the medium's.", [
     Text("table", OPTIONAL, "BER curve", tuple(BER_TABLES)),
@@ -363,9 +373,20 @@ def _rig_medium(values):
 
 
 def _fault_meters(values):
-    n = values["area"]["meters"]
+    n = values["area"]["meters"] + values["area"].get("rs485_meters", 0)
     return [("fault[%d].meters" % k, "meter index %d outside 0..%d" % (i, n - 1))
             for k, f in enumerate(values.get("fault", [])) for i in f.get("meters", ()) if i >= n]
+
+
+def _field_medium(values):
+    if values["area"]["medium"] != "rs485":
+        return []
+    out = [("fault[%d].kind" % k, "%s needs a carrier module: this area is RS-485" % f["kind"])
+           for k, f in enumerate(values.get("fault", [])) if f.get("kind") in AREA_KINDS]
+    if values["area"].get("rs485_meters"):
+        out.append(("area.rs485_meters", "adds RS-485 meters to a carrier area; this area is "
+                    "RS-485 already"))
+    return out
 
 
 def _price_area(values):
@@ -420,7 +441,7 @@ FILE = Section("scenario file", "A scenario (hil/scenarios/*.toml).", [
     Table("prepaid", PREPAID), Table("uplink", UPLINK), Table("area_meter", AREA_METER),
     Table("price", PRICE), Tables("gate", GATE), Table("rig", RIG),
     Table("area_ident", AREA_IDENT),
-], checks=[_rig_medium, _fault_meters, _price_area])
+], checks=[_rig_medium, _fault_meters, _price_area, _field_medium])
 
 
 def check(doc):

@@ -21,7 +21,7 @@ from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive,
                            true_freeze)
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
-from hil import areaid_run, audit_run, lineloss_run, minute_run, pq_run, swaps_run
+from hil import areaid_run, audit_run, field_run, lineloss_run, minute_run, pq_run, swaps_run
 from hil.price_run import PriceRun
 from hil.simruntime import SimRuntime
 from hil.unread import unread_meters
@@ -49,7 +49,9 @@ class Run:
         pre = sc.prepaid
         faults, population = sc.meter_setup()
         kw = dict(sc.area_kw, population=population)
-        self.area = build_area(env, sc.meters, sc.medium, sc.seed, DEFAULT_EPOCH, faults, **kw)
+        carrier_faults, wired_faults = field_run.split_faults(faults, sc.meters)
+        self.area = build_area(env, sc.meters, sc.medium, sc.seed, DEFAULT_EPOCH, carrier_faults,
+                               **kw)
         self.settings = Settings.from_dict(sc.tasks)
         self.plan = self.moves = None
         archive, pre_settings = area_archive(self.area), None
@@ -69,6 +71,14 @@ class Run:
         # counts the same pages either way
         self.store = Store(":memory:", durable=False, max_bytes=bound)
         networks = {PORT[sc.medium]: self.area.network}
+        self.wired = []
+        if sc.rs485_meters:
+            self.wired, bus, archive = field_run.add_rs485_meters(
+                env, archive, sc.rs485_meters, sc.meters, wired_faults, sc.seed, population)
+            networks[field_run.PORT] = bus
+        self.all_meters = field_run.Meters(self.area.meters + self.wired)
+        if sc.password:
+            archive = field_run.with_password(archive, sc.password)
         self.area_meter = None
         if sc.area_meter is not None:
             self.area_meter, bus, archive = lineloss_run.add_area_meter(
@@ -78,6 +88,10 @@ class Run:
         self.agent = Agent(archive, self.store, self.settings, now=self.start, wall=self.start,
                            prepaid=pre_settings)
         self.runtime = SimRuntime(env, self.agent, networks, sc.module_baud)
+        self.resets = []
+        if sc.medium != "rs485":
+            self.resets = field_run.schedule(env, self.runtime.ports[PORT[sc.medium]].module,
+                                             faults)
         self.paid_at = {}
         if self.plan is not None:
             env.process(payments(env, self.runtime, self.plan, self.paid_at))
@@ -134,7 +148,7 @@ class Run:
         """Good daily freezes of ``period`` (taken at midnight ``day``) whose total differs
         from the meter's own freeze: data the agent validated and should not have."""
         n_back = int((midnight(self.env.now) - day) // DAY) + 1
-        by_addr = {m.addr[::-1].hex(): m for m in self.area.meters}
+        by_addr = {m.addr[::-1].hex(): m for m in self.all_meters.meters}
         wrong = 0
         for r in self.store.readings(task="daily_freeze", period=period):
             if r.quality == "ok" and r.addr in by_addr:
@@ -150,14 +164,15 @@ class Run:
                "version": version(), "medium": sc.medium, "meters": sc.meters,
                "start": iso(self.start)[:16], "hours": sc.hours}
         days = self.freeze_days()
-        out.update(audit_run.report(self.store, self.area, self.agent.archive, self.settings,
-                                    [r["period"] for r, _ in days], self.end))
-        out.update(pq_run.report(self.store, self.area, self.settings, self.end))
-        out.update(swaps_run.report(self.store, self.area, self.end))
+        out.update(audit_run.report(self.store, self.all_meters, self.agent.archive,
+                                    self.settings, [r["period"] for r, _ in days], self.end))
+        out.update(pq_run.report(self.store, self.all_meters, self.settings, self.end))
+        out.update(swaps_run.report(self.store, self.all_meters, self.end))
+        out.update(self._field([r["period"] for r, _ in days]))
         out.update(areaid_run.report(self.store, self.area, self.agent))
         out.update(minute_run.report(self.store, self.agent.archive, self.settings.minute,
                                      self.start, self.end, [r["period"] for r, _ in days],
-                                     self.area.meters))
+                                     self.all_meters.meters))
         if days:
             first, times = days[0]
             # completion_p99_s: when 99 % of the meters read were read; a few meters that join
@@ -187,6 +202,15 @@ class Run:
         out["gates"] = [g.check(out) for g in sc.gates]
         out["passed"] = all(g["passed"] for g in out["gates"])
         return out
+
+    def _field(self, days):
+        if not self.wired and not self.resets and not any(
+                f.get("kind") in ("ab_swapped", "clock_battery") for f in self.sc.faults):
+            return field_run.empty()
+        carrier = {m.addr[::-1].hex() for m in self.area.meters}
+        return field_run.report(self.store, self.agent.archive, self.all_meters.meters, carrier,
+                                self.resets, self.settings, days, self.end,
+                                self.settings.limits.clock_s)
 
     def _prepaid(self, samples):
         if self.plan is None:

@@ -7,6 +7,7 @@ at their scheduled instant the next time the meter is touched, in time order.
 """
 import random
 
+from protocols.civil import from_civil
 from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645.frame import decode_frame, encode_frame
 from protocols.dlt698 import decode_frame as decode_frame_698
@@ -34,8 +35,17 @@ KINDS = {
     "phantom": (),              # in the archive, not in the area (never answers, never relays)
     "neighbour": (),            # of the neighbouring area: heard weaker, registers, not archived
     "cross_area": (),           # archived here, supplied by the neighbour transformer (跨台区)
+    "module_reset": (),         # the area's carrier module resets at start (no meters: its slave
+                                # archive and routes lost, 03F10 after boot, network formed again
+                                # at end; plc_channel.module_faults)
+    "ab_swapped": (),           # RS-485 A and B swapped at the meter: its replies arrive inverted
+                                # (plc_channel.rs485), so it is never read
+    "clock_battery": (),        # flat clock battery: supply lost from start to end, and at power-up
+                                # the clock restarts from CLOCK_RESET_EPOCH
 }
 FOREIGN = ("neighbour", "cross_area")   # kinds whose meter belongs to the neighbouring area
+AREA_KINDS = ("module_reset",)  # kinds of the area itself (its carrier module), not of a meter
+CLOCK_RESET_EPOCH = from_civil(2000, 1, 1)   # where a clock without battery restarts
 SILENT = ("dead", "phantom")    # kinds whose meter and module say nothing while active
 SWAP_BYTE = 0x90                # a swapped meter's new address: its top byte XOR this
 
@@ -82,6 +92,8 @@ def faults_from_spec(spec, count, seed, t0):
         kind = entry.pop("kind", None)
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
+        if kind in AREA_KINDS:
+            continue                    # area_faults
         if "meters" in entry:
             chosen = [int(i) for i in entry.pop("meters")]
         else:
@@ -99,6 +111,17 @@ def faults_from_spec(spec, count, seed, t0):
                 raise ValueError("fault %s: meter index %d outside 0..%d" % (kind, i, count - 1))
             out.setdefault(i, []).append(Fault(kind, start, end, **entry))
     return out
+
+
+def area_faults(spec, t0, kind="module_reset"):
+    """The area-wide faults of ``kind`` in scenario entries (``start_h`` hours after ``t0``)."""
+    out = []
+    for entry in spec:
+        if entry.get("kind") == kind:
+            end_h = entry.get("end_h")
+            out.append(Fault(kind, t0 + 3600.0 * float(entry.get("start_h", 0.0)),
+                             None if end_h is None else t0 + 3600.0 * float(end_h)))
+    return sorted(out, key=lambda f: f.start)
 
 
 class FaultyMeter:
@@ -133,7 +156,7 @@ class FaultyMeter:
                 acts.append((f.start, "step", f))
             elif f.kind == "swapped":
                 acts.append((f.start, "swap", f))
-            elif f.kind in ("outage", "relay_stuck", "cover_open"):
+            elif f.kind in ("outage", "relay_stuck", "cover_open", "clock_battery"):
                 acts.append((f.start, f.kind + "_on", f))
                 if f.end is not None:
                     acts.append((f.end, f.kind + "_off", f))
@@ -162,9 +185,13 @@ class FaultyMeter:
                 m.ledger.step(at, f.kwh if f.kind == "register_jump" else -min(f.kwh, have))
             elif what == "swap":
                 _replace(m, at, self.aliases[0])
-            elif what == "outage_on":
+            elif what in ("outage_on", "clock_battery_on"):
                 m.power_down(at)
             elif what == "outage_off":
+                m.power_up(at)
+            elif what == "clock_battery_off":
+                m.advance(at)
+                m.clock.set(at, CLOCK_RESET_EPOCH)
                 m.power_up(at)
             elif what == "relay_stuck_on":
                 m.advance(at)
@@ -318,9 +345,10 @@ def _readdress(reply):
 
 def silent_windows(meter):
     """[(start, end)] of the windows in which ``meter``'s module is silent by its schedule
-    (``dead``, ``phantom`` and ``outage`` faults; ``end`` None: to the end of the run)."""
+    (``dead``, ``phantom``, ``outage`` and ``clock_battery`` faults; ``end`` None: to the end of
+    the run)."""
     faults = getattr(meter, "faults", None) or ()
-    return [(f.start, f.end) for f in faults if f.kind in SILENT + ("outage",)]
+    return [(f.start, f.end) for f in faults if f.kind in SILENT + ("outage", "clock_battery")]
 
 
 def swapped_addr(addr):
@@ -342,6 +370,11 @@ def _replace(m, at, new_addr):
     m.events.clear()
     m.addr = new_addr
     m.meter_number = "".join("%02X" % b for b in reversed(new_addr))
+
+
+def wiring_inverted(meter, t):
+    """Whether ``meter``'s RS-485 pair is wired A/B swapped at ``t`` (an ``ab_swapped`` fault)."""
+    return any(f.active(t) for f in faults_of(meter, "ab_swapped"))
 
 
 def faults_of(meter, kind):

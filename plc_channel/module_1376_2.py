@@ -30,6 +30,7 @@ from protocols.gdw1376_2.editions import EDITION_2019, check, defines, deny_code
 from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame, up_info
 from meter_sim.faults import firmware
 from meter_sim.firmware.records698 import FAMILY_OI
+from plc_channel.medium import Delivery
 from plc_channel.module_admin import ADMIN_HANDLERS, MONITOR_TIMEOUT_S, ModuleAdmin
 from plc_channel.topology import quality
 
@@ -58,6 +59,8 @@ class CarrierModule(ModuleAdmin):
         self.events_allowed = True
         self.booting = False
         self.registered = {}            # meters found by registration: address -> protocol
+        self.resets = 0
+        self.forming_until = None       # after a reset: no meter reachable before this
         self._search = None
         self._upgrade = []
         self.network = network
@@ -192,6 +195,26 @@ class CarrierModule(ModuleAdmin):
             self.read_in_round.discard(a)
         self._confirm(req)
 
+    def reset(self, forming_s=0.0):
+        """The module resets (a watchdog, a supply glitch: fault ``module_reset``): its slave
+        archive, registration finds and routes are lost; it boots for ``boot_s`` and reports its
+        run mode (03F10); the network is formed again ``forming_s`` after the reset (until then
+        no meter is reachable: HPLC networking of an area takes minutes to hours)."""
+        self.nodes.clear()
+        self.registered.clear()
+        self.read_in_round = set()
+        self.resets += 1
+        self.forming_until = self.env.now + max(forming_s, self.boot_s)
+        if self.log:
+            self.log("reset", self.env.now, None)
+        self._reboot(self.boot_s)
+        self.env.process(self._renetwork(self.forming_until))
+
+    def _renetwork(self, at):
+        yield self.env.timeout(max(0.0, at - self.env.now))
+        if self.env.now >= self.forming_until:
+            self.network.build()
+
     def _restart(self, req, unit):
         self._confirm(req)
         self.network.build()
@@ -272,7 +295,12 @@ class CarrierModule(ModuleAdmin):
 
     def _read(self, req, unit, addr, kind):
         try:
-            d = yield self.env.process(self.network.transact(addr, unit.body))
+            if self.forming_until is not None and self.env.now < self.forming_until:
+                yield self.env.timeout(getattr(getattr(self.network, "phy", None), "discovery_s",
+                                               0.0))    # searched for, not found
+                d = Delivery("unreachable")
+            else:
+                d = yield self.env.process(self.network.transact(addr, unit.body))
         finally:
             if kind is A.ConcurrentRequest:
                 self.in_flight -= 1

@@ -5,10 +5,12 @@ airtime = bytes * 11 / baud including the FE wake-up preamble. The meter answers
 delay; the master waits at most ``response_timeout`` (645 allows 20..500 ms, §5.3.3) and the reply
 must not pause longer than ``byte_gap`` between bytes. Optional noise flips bits in bytes.
 Multi-drop semantics (silence for others, wildcard collisions) come from ``MeterBus``.
+A meter wired A/B swapped (fault ``ab_swapped``) drives the pair with inverted polarity: in this
+model it still frames the request, but every bit of its reply reaches the master inverted.
 """
 import simpy
 
-from meter_sim.faults import firmware, module_alive
+from meter_sim.faults import firmware, module_alive, wiring_inverted
 from meter_sim.serve.bus import MeterBus
 from plc_channel.medium import Delivery, Stats
 
@@ -75,6 +77,13 @@ class Rs485Bus:
                 out[k] ^= 1 << self.rng.randrange(8)
         return bytes(out)
 
+    def _wiring(self, request, reply, t):
+        """The reply as the master's receiver sees it: inverted from a meter wired A/B swapped."""
+        meter = self.bus.addressed(request)
+        if meter is not None and wiring_inverted(meter, t):
+            return bytes(b ^ 0xFF for b in reply)
+        return reply
+
     def transact(self, addr, request, priority=0, on_bytes=None, baud=None):
         """SimPy process: send ``request`` at ``baud`` (default the bus rate), wait for the
         answer; returns a Delivery. Only meters set to that rate understand it.
@@ -90,7 +99,10 @@ class Rs485Bus:
             t_req = airtime(len(request), baud)
             yield env.timeout(t_req)
             d.airtime += t_req
-            reply, delay = self.bus.handle(self._noisy(request), env.now, baud)
+            heard = self._noisy(request)
+            reply, delay = self.bus.handle(heard, env.now, baud)
+            if reply is not None:
+                reply = self._wiring(heard, reply, env.now)
             if reply is None or delay > self.response_timeout:
                 yield env.timeout(self.response_timeout)
                 d.reason = "meter silent"

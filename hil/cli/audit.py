@@ -27,11 +27,12 @@ def _day(text):
 @click.option("--day", required=True, help="The freeze day, YYYY-MM-DD.")
 def audit_cmd(config_path, day):
     """The meters with no good daily freeze for DAY (flagged: wrong; failed or not read:
-    missed) and the audit's ERC events of that day, as JSON."""
+    missed), each with its cause, and the audit's ERC events of that day, as JSON."""
     day = _day(day)
     cfg = agent_config(config_path)
     store = open_store(cfg.store)
     try:
-        click.echo(json.dumps(summary(store, cfg.archive, day), indent=1, ensure_ascii=False))
+        click.echo(json.dumps(summary(store, cfg.archive, day, settings=cfg.settings), indent=1,
+                              ensure_ascii=False))
     finally:
         store.close()

@@ -21,6 +21,9 @@ class MeterBus:
         self._by_addr = {}
         for m in self.meters:
             self._by_addr[m.addr] = m
+        for m in self.meters:           # a swapped meter's successor answers at its new address
+            for a in getattr(m, "aliases", ()):
+                self._by_addr.setdefault(a, m)
         self.requests = 0
         self.collisions = 0
 
@@ -33,6 +36,15 @@ class MeterBus:
                 continue
             return self.handle_frame(frame, t, baud)
         return None, 0.0
+
+    def addressed(self, request):
+        """The one meter ``request`` names by its exact address, or None."""
+        for decode in (decode_frame, decode_frame_698):
+            try:
+                return self._by_addr.get(decode(request).addr)
+            except ProtocolDecodeError:
+                continue
+        return None
 
     def handle_frame(self, frame, t, baud=None):
         self.requests += 1

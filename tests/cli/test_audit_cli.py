@@ -35,8 +35,9 @@ def test_the_missed_list_and_events_come_out_as_json(tmp_path, env_with_path):
     out = cli("audit", "--config", str(cfg), "--day", "2026-01-06", env=env_with_path)
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
-    assert [(m["addr"], m["point"], m["kind"]) for m in got["missed"]] == [
-        (B, 2, "wrong"), (C, 3, "missed")]
+    assert [(m["addr"], m["point"], m["kind"], m["cause"]) for m in got["missed"]] == [
+        (B, 2, "wrong", "flagged"), (C, 3, "missed", "phantom")]
+    assert got["missed_causes"] == {"flagged": 1, "phantom": 1} and got["module_resets"] == []
     assert [(e["addr"], e["erc"], e["before"], e["after"]) for e in got["events"]] == [
         (B, 27, 100.0, 90.0)]
     out = cli("audit", "--config", str(cfg), "--day", "2026-02-30", env=env_with_path)

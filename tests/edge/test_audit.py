@@ -140,8 +140,10 @@ def test_missed_list_names_meters_without_a_good_freeze(tmp_path):
                    Reading(C, "daily_freeze", 0x05060101, "2026-01-06", None, "timeout")])
     got = audit.missed(store, arch, "2026-01-06", {A: 1, B: 2, C: 3})
     assert got == [{"addr": B, "point": 2, "quality": "invalid", "flags": [V.BACKWARDS],
-                    "kind": "wrong"},
-                   {"addr": C, "point": 3, "quality": "timeout", "flags": [], "kind": "missed"}]
+                    "kind": "wrong", "cause": "flagged",
+                    "evidence": "value flagged: register_backwards"},
+                   {"addr": C, "point": 3, "quality": "timeout", "flags": [], "kind": "missed",
+                    "cause": "phantom", "evidence": "never answered since the archive listed it"}]
     assert [m["addr"] for m in audit.missed(store, arch, "2026-01-07")] == [A, B, C]
     s = audit.summary(store, arch, "2026-01-06")
     assert [(e["addr"], e["erc"]) for e in s["events"]] == [(B, 27)]
