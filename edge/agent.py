@@ -14,7 +14,7 @@ from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import audit, lineloss, pq, swaps
+from edge import audit, lineloss, outages, pq, swaps
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -25,7 +25,7 @@ from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Windo
 from edge.links import ModuleLink, Rs485Link
 from edge.metrics import ANSWERED, Histogram, samples
 from edge.module_facts import on_report as on_module_report
-from edge.module_sync import meter_search, module_sync
+from edge.module_sync import area_facts, meter_search, module_sync
 from edge.plan import Settings, next_opening, open_windows
 from edge.scheduler import PREPAID, BusScheduler, Job
 
@@ -440,6 +440,18 @@ class Agent:
                 self.store.save_read_rate(key[0], key[1], rows)
                 self._line_loss(key[1])
                 self._swaps()
+                self._topology_day()
+
+    def _topology_day(self):
+        """Once a day, each carrier port's topology (10F21, 10F31) read and kept as the day's
+        (``edge.topology_days``)."""
+        day = iso(self.wall)[:10]
+        if getattr(self, "_topology_read", None) == day:
+            return
+        self._topology_read = day
+        for name, bus in self.buses.items():
+            if bus.port.carrier:
+                self.spawn(area_facts(self, name), None, PREPAID, name, "topology_day")
 
     def _swaps(self):
         """The day's meter-swap and archive-mismatch judgement (``edge.swaps``); a failure is
@@ -547,3 +559,8 @@ class Agent:
     def store_readings(self, readings):
         if readings:
             self.store.commit(readings)
+            if any(r.task == outages.RECORD_TASK for r in readings):
+                try:
+                    outages.on_records(self, readings)
+                except Exception:
+                    log.exception("outage records not reconciled")

@@ -40,6 +40,9 @@ REPORT = {k: None for k in (
     # meter swaps and archive mismatch (hil/swaps_run.py)
     "swaps_true", "swaps_found", "swaps_false", "phantoms_true", "phantoms_found",
     "phantoms_false", "unarchived_true", "unarchived_found",
+    # outages of meters, branches and the area (hil/outages_run.py)
+    "outages_true", "outages_found", "outages_false", "outage_meters_right",
+    "outage_start_error_s", "outage_end_error_s", "outage_meter_events_missing",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -55,7 +58,7 @@ _PRICE.update(states=ANY, failed=ANY, old_price_kwh_after_switch=ANY)
 
 REPORT.update(
     price=_PRICE, version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY,
-    by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, read_rate_by_depth=DEPTH_ROW,
+    by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, outages=ANY, read_rate_by_depth=DEPTH_ROW,
     trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,
