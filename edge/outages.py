@@ -74,11 +74,15 @@ def on_power_event(agent, port, kind, addrs):
 
 
 def _raise_erc13(agent, addrs, at):
-    archived = [a for a in addrs if a in agent.archive.meters]
+    agent.store.put_readings(erc13_readings([a for a in addrs if a in agent.archive.meters], at))
+
+
+def erc13_readings(addrs, at):
+    """The ERC13 (D3 power-down) event readings of meters that lost power at ``at``."""
     value = {"erc": ERC_METER_FAULT, "at": at, "day": iso(at)[:10], "began": True,
              "flags": POWER_DOWN_FLAG, "source": "module"}
-    agent.store.put_readings([Reading(a, TASK, ERC_METER_FAULT, "outage:" + iso(at)[:19],
-                                      value, "ok", (), at) for a in archived])
+    return [Reading(a, TASK, ERC_METER_FAULT, "outage:" + iso(at)[:19], value, "ok", (), at)
+            for a in addrs]
 
 
 def record(value, pn):
