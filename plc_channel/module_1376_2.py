@@ -42,10 +42,14 @@ ROUTER_ITEMS_PER_NODE = 16        # 14F1 asks per node before the router moves o
 BOOT_S = 2.0                      # a reset module reports its run mode this long after
 EVENT_FAMILIES = (DI.EV_POWER_DOWN,)
 BROADCAST_REPEATS = 3             # each relay level repeats a broadcast this often (flooding)
-POWER_DOWN_REPORT_S = 5.0         # power-down heard (the STA's last gasp) and reported after (ours)
-POWER_UP_REPORT_S = 60.0          # a restored STA rejoins the network and reports after (ours)
-POWER_BATCH_S = 2.0               # reports this close together go up in one 06F5
-POWER_REPORT_MAX = 40             # addresses per 06F5 (L is one byte: 1 + 6 n <= 255)
+# 停电上报 as the public ZC3750 CCO firmware does it (docs/outages.md): the CCO collects the STAs'
+# power-down reports for 15 s after the first, then sends 06F5 frames of at most 40 addresses
+# (MAXBMPOWERNUM) 2 s apart, device type 02 (HPLC communication unit)
+POWER_DOWN_REPORT_S = 15.0
+POWER_UP_REPORT_S = 60.0          # a restored STA rejoins and reports after this (ours, UNVERIFIED)
+POWER_BATCH_S = 2.0
+POWER_REPORT_MAX = 40
+DEVICE_HPLC_UNIT = 2              # 06F5 device type: 0 collector, 1 meter, 2 HPLC communication unit
 
 
 class CarrierModule(ModuleAdmin):
@@ -366,7 +370,8 @@ class CarrierModule(ModuleAdmin):
     def _power_reporter(self):
         """停电上报 (10376.2-2019 table 54, protocol 04): while an outage lasts the module reports
         the power-down of the table's meters it hears go dark (event type 1), and their
-        power-up once they rejoin (type 2), batched, at most ``POWER_REPORT_MAX`` per frame."""
+        power-up once they rejoin (type 2), at most ``POWER_REPORT_MAX`` per frame. The outage
+        schedule is read when the module starts (faults added later are not reported)."""
         env, net = self.env, self.network
         edges = []
         for m in net.meters:
@@ -378,7 +383,6 @@ class CarrierModule(ModuleAdmin):
         k = 0
         while k < len(edges):
             yield env.timeout(max(0.0, edges[k][0] - env.now))
-            yield env.timeout(POWER_BATCH_S)
             batch = {A.POWER_OFF: [], A.POWER_ON: []}
             while k < len(edges) and edges[k][0] <= env.now:
                 _, kind, addr = edges[k]
@@ -391,7 +395,8 @@ class CarrierModule(ModuleAdmin):
                 addrs = batch[kind]
                 for j in range(0, len(addrs), POWER_REPORT_MAX):
                     body = bytes([kind]) + b"".join(bytes(a) for a in addrs[j:j + POWER_REPORT_MAX])
-                    self._report(A.ReportEvent(A.PROTO_POWER_EVENT, body))
+                    self._report(A.ReportEvent(A.PROTO_POWER_EVENT, body, DEVICE_HPLC_UNIT))
+                    yield env.timeout(POWER_BATCH_S)
 
     def _silent(self, addr):
         """A meter whose module says nothing at all now (dead, a phantom entry)."""
