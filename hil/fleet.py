@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from hil.lineloss_run import merge as lineloss_merge
 from hil.prepaid_run import percentiles
 from hil import swaps_run
+from hil import outages_run
 from hil.scenario import Scenario
 from hil.scenario_run import run_scenario, version
 
@@ -109,6 +110,10 @@ def merge(sc, reports, samples, executor):
         out[key] = _total(reports, key)
     for key in swaps_run.FIGURES:
         out[key] = _total(reports, key)
+    for key in outages_run.FIGURES:                     # errors: the worst area's
+        worst = [r.get(key) for r in reports if r.get(key) is not None]
+        out[key] = (max(worst) if worst else None) if key.endswith("_error_s") else \
+            _total(reports, key)
     errors = [r["voltage_rate_error_pp"] for r in reports
               if r.get("voltage_rate_error_pp") is not None]
     out["voltage_rate_error_pp"] = max(errors) if errors else None
