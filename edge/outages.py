@@ -46,7 +46,7 @@ def on_power_event(agent, port, kind, addrs):
     open), type 2 closes the open one; journaled, logged, regrouped."""
     db = _db(agent.store)
     now = agent.wall
-    changed = []
+    changed, since = [], now
     with transaction(db):
         for addr in addrs:
             open_row = db.execute("SELECT start FROM outage_meter WHERE port = ? AND addr = ?"
@@ -59,6 +59,7 @@ def on_power_event(agent, port, kind, addrs):
                 db.execute("UPDATE outage_meter SET end = ?, end_src = 'module' WHERE port = ?"
                            " AND addr = ? AND start = ?", (now, port, addr, open_row[0]))
                 changed.append(addr)
+                since = min(since, open_row[0])
     if not changed:
         return
     what = "outage_down" if kind == 1 else "outage_up"
@@ -70,7 +71,7 @@ def on_power_event(agent, port, kind, addrs):
         _raise_erc13(agent, changed, now)
     else:
         log.info("port %s: power back at %d meters", port, len(changed))
-    regroup(agent.store, port, _port_size(agent, port))
+    regroup(agent.store, port, _port_size(agent, port), since)
 
 
 def _raise_erc13(agent, addrs, at):
@@ -94,7 +95,7 @@ def on_records(agent, readings):
     """Meters' own power-down records (task ``event``): each corrects the outage it overlaps
     (start and end from the meter) or, when the module never reported it, becomes one."""
     db = _db(agent.store)
-    ports = set()
+    ports = {}
     with transaction(db):
         for r in readings:
             v = r.value if isinstance(r.value, dict) else {}
@@ -109,6 +110,8 @@ def on_records(agent, readings):
             row = db.execute("SELECT start FROM outage_meter WHERE port = ? AND addr = ? AND"
                              " start BETWEEN ? AND ? ORDER BY abs(start - ?) LIMIT 1",
                              (m.port, r.addr, start - MATCH_S, start + MATCH_S, start)).fetchone()
+            first = min(start, row[0]) if row is not None else start
+            ports[m.port] = min(ports.get(m.port, first), first)
             if row is not None:
                 db.execute("UPDATE outage_meter SET start = ?, start_src = 'meter', end ="
                            " COALESCE(?, end), end_src = CASE WHEN ? IS NULL THEN end_src ELSE"
@@ -117,21 +120,26 @@ def on_records(agent, readings):
             else:
                 db.execute("INSERT OR IGNORE INTO outage_meter VALUES (?,?,?,?,'meter',?,NULL)",
                            (m.port, r.addr, start, end, "meter" if end is not None else None))
-            ports.add(m.port)
-    for port in sorted(ports):
-        regroup(agent.store, port, _port_size(agent, port))
+    for port, since in sorted(ports.items()):
+        regroup(agent.store, port, _port_size(agent, port), since)
 
 
 def _port_size(agent, port):
     return len(agent.archive.on_port(port))
 
 
-def regroup(store, port, size):
+def regroup(store, port, size, since=None):
     """Rebuild ``port``'s outage groups from its meters' outages: starts within ``WINDOW_S``
-    of a group's first are one group."""
+    of a group's first are one group. With ``since`` (no outage starting earlier changed) only
+    from the last group begun by then."""
     db = _db(store)
-    rows = db.execute("SELECT addr, start, end FROM outage_meter WHERE port = ? ORDER BY start,"
-                      " addr", (port,)).fetchall()
+    cutoff = None
+    if since is not None:
+        cutoff = db.execute("SELECT max(start) FROM outage_group WHERE port = ? AND start <= ?",
+                            (port, since)).fetchone()[0]
+    cutoff = float("-inf") if cutoff is None else cutoff
+    rows = db.execute("SELECT addr, start, end FROM outage_meter WHERE port = ? AND start >= ?"
+                      " ORDER BY start, addr", (port, cutoff)).fetchall()
     groups = []
     for addr, start, end in rows:
         if groups and start - groups[-1]["start"] <= WINDOW_S:
@@ -140,7 +148,7 @@ def regroup(store, port, size):
             groups.append({"start": start, "rows": [(addr, start, end)]})
     tree = module_facts.nodes(store, port)
     with transaction(db):
-        db.execute("DELETE FROM outage_group WHERE port = ?", (port,))
+        db.execute("DELETE FROM outage_group WHERE port = ? AND start >= ?", (port, cutoff))
         for g in groups:
             addrs = sorted({a for a, _, _ in g["rows"]})
             ends = [e for _, _, e in g["rows"]]

@@ -49,8 +49,11 @@ def test_meters_dropping_together_are_one_branch_outage_with_their_relay(tmp_pat
     assert branch["parent"] is None                 # RELAY itself went dark: the CCO's branch
     assert (lone["kind"], lone["meters"], lone["end"]) == ("meter", [LONE], None)
     put(store, [(LEAF1, T + 9000, T + 9100), (LEAF2, T + 9005, T + 9100)])
+    outages.regroup(store, "p", 10, since=T + 9000)          # only from the change on
+    partial = outages.groups(store)
     outages.regroup(store, "p", 10)
-    assert outages.groups(store)[-1]["parent"] == RELAY
+    assert partial == outages.groups(store) and len(partial) == 3
+    assert partial[-1]["parent"] == RELAY and partial[1]["meters"] == [LONE]
     assert outages.common_parent(outages.module_facts.nodes(store, "p"), [LEAF1, LONE]) is None
 
 
