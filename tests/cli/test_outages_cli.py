@@ -29,3 +29,18 @@ def test_outages_and_the_topology_of_a_day_come_out_as_json(tmp_path, env_with_p
     assert {n["addr"]: n["proxy"] for n in got["nodes"]}[LEAF1] == RELAY
     bad = cli("topology", "--config", str(cfg), "--day", "06.01.2026", env=env_with_path)
     assert bad.returncode == 2 and "--day" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# 06F5 as the ZC3750 CCO firmware sends a power-off (docs/outages.md): device type 02 (HPLC
+# unit), protocol 04, L = 13, event type 01, the addresses of meters 000000000001 and ..02
+POWER_OFF_06F5 = ("68 1F 00 C3 00 00 00 00 00 07 06 10 00 02 04 0D 01 01 00 00 00 00 00"
+                  " 02 00 00 00 00 00 F7 16")
+
+
+def test_decode_names_a_power_off_report_and_its_meters(env_with_path):
+    out = cli("decode", "--protocol", "1376.2", "--json", *POWER_OFF_06F5.split(),
+              env=env_with_path)
+    assert out.returncode == 0, out.stderr
+    (item,) = json.loads(out.stdout)
+    assert (item["afn_fn"], item["device"], item["power_event"], item["meters"]) == (
+        "AFN06 F5", 2, "power off", ["000000000001", "000000000002"])
