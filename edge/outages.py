@@ -9,10 +9,9 @@ upstream as ERC13 (D3) at once; a branch or area outage has no standard ERC (doc
 import json
 import logging
 
-from protocols.civil import iso, parse_local
+from protocols.civil import iso, parse_local, to_civil
 from protocols.gdw1376_1 import erc as E
 from protocols.gdw1376_1.formats import time_a15
-from protocols.civil import to_civil
 
 from edge import module_facts
 from edge.store import Reading, transaction

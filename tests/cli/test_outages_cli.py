@@ -3,7 +3,6 @@ agent's SQLite file, as JSON; a bad day is a one-line error with exit code 2."""
 import json
 
 from edge import outages, topology_days
-from edge.store import Store
 from tests.cli.test_audit_cli import CONFIG
 from tests.cli.test_serving import cli
 from tests.edge.test_outages import LEAF1, LEAF2, RELAY, T, put, store_with_tree

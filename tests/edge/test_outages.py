@@ -7,10 +7,9 @@ from hypothesis import given, settings, strategies as st
 
 from edge import outages, topology_days
 from edge.store import Store, transaction
-from protocols.civil import from_civil
+from protocols.civil import from_civil, to_civil
 from protocols.gdw1376_1 import erc as E
 from protocols.gdw1376_1.formats import time_a15
-from protocols.civil import to_civil
 from tests.edge.test_audit import A, B, Answers, uploaded_records
 
 T = from_civil(2026, 1, 6, 10, 0)
