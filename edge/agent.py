@@ -14,7 +14,7 @@ from protocols.civil import DAY, from_civil, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import area_ident, audit, lineloss, missed_causes, module_reset, pq, swaps
+from edge import area_ident, audit, lineloss, missed_causes, module_reset, outages, pq, swaps
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -25,7 +25,7 @@ from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Windo
 from edge.links import ModuleLink, Rs485Link
 from edge.metrics import ANSWERED, Histogram, samples
 from edge.module_facts import on_report as on_module_report
-from edge.module_sync import meter_search, module_sync
+from edge.module_sync import area_facts, meter_search, module_sync
 from edge.plan import Settings, next_opening, open_windows
 from edge.scheduler import PREPAID, BusScheduler, Job
 
@@ -452,6 +452,7 @@ class Agent:
                 self._swaps()
                 if key[0] == "daily_freeze":
                     self._missed_causes(key[1])
+                self._topology_day()
 
     def _missed_causes(self, period):
         """The missed-reading list of the day just closed and of the day before (its evidence
@@ -463,6 +464,17 @@ class Agent:
                 missed_causes.save(self.store, day, listed, self.wall)
         except Exception:
             log.exception("missed readings of %s not explained", period)
+
+    def _topology_day(self):
+        """Once a day, each carrier port's topology (10F21, 10F31) read and kept as the day's
+        (``edge.topology_days``)."""
+        day = iso(self.wall)[:10]
+        if getattr(self, "_topology_read", None) == day:
+            return
+        self._topology_read = day
+        for name, bus in self.buses.items():
+            if bus.port.carrier:
+                self.spawn(area_facts(self, name), None, PREPAID, name, "topology_day")
 
     def _swaps(self):
         """The day's meter-swap and archive-mismatch judgement (``edge.swaps``); a failure is
@@ -584,3 +596,8 @@ class Agent:
     def store_readings(self, readings):
         if readings:
             self.store.commit(readings)
+            if any(r.task == outages.RECORD_TASK for r in readings):
+                try:
+                    outages.on_records(self, readings)
+                except Exception:
+                    log.exception("outage records not reconciled")

@@ -100,6 +100,9 @@ def record(value, pn):
     if code == 35:
         from edge.swaps import record as unknown_meter
         return unknown_meter(value, pn)
+    if code == 13:
+        from edge.outages import record as meter_fault
+        return meter_fault(value, pn)
     fields = {"at": time_a15(to_civil(value["at"])), "pn": pn, "began": bool(value["began"])}
     if code in (27, 28, 29):
         fields.update(before=value["before"], after=value["after"])

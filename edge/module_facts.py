@@ -3,6 +3,7 @@ meter's phase (10F31) and place in the network (10F21), and the meters its regis
 that the archive lacks (06F4/06F1): archive candidates, for the operator or the master station
 to accept; never added to the archive by themselves."""
 import json
+import logging
 
 from protocols.gdw1376_2 import afn as A
 
@@ -117,6 +118,11 @@ def on_report(agent, port, unit, src):
         kind, addrs = unit.power_event()
         agent.store.log_event("module_power_event", json.dumps(
             {"port": port, "event": kind, "meters": [printed(a) for a in addrs]}), agent.wall)
+        from edge import outages
+        try:
+            outages.on_power_event(agent, port, kind, [printed(a) for a in addrs])
+        except Exception:
+            logging.getLogger(__name__).exception("power event of port %s not recorded", port)
     elif isinstance(unit, A.ReportEvent) and src is not None:
         agent._on_event_report(printed(src))
     elif isinstance(unit, A.RunMode):

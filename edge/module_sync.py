@@ -9,7 +9,7 @@ level of every node is read back for the per-depth statistics (A.3). Where the m
 """
 from protocols.gdw1376_2 import afn as A
 
-from edge import area_ident, module_facts, module_reset
+from edge import area_ident, module_facts, module_reset, topology_days
 from edge.effects import ModuleCall, SleepUntil
 
 PAGE = 32                  # nodes per 10F2 / 10F21 page
@@ -95,6 +95,7 @@ def area_facts(agent, port):
     topology = yield from _pages(agent, port, A.TopologyQuery, A.Topology)
     if topology:
         module_facts.save_topology(agent.store, port, topology, agent.wall)
+        topology_days.save_day(agent.store, port, agent.wall)
 
 
 def meter_search(agent, port, minutes=SEARCH_MIN):

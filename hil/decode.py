@@ -198,7 +198,13 @@ def explain_3762_frame(frame):
         return out
     out["unit"] = type(unit).__name__
     for key, value in sorted(vars(unit).items()):
-        if key == "body":
+        if key == "body" and isinstance(unit, A.ReportEvent) and \
+                unit.protocol == A.PROTO_POWER_EVENT:          # 停电上报 (docs/outages.md)
+            kind, addrs = unit.power_event()
+            out["power_event"] = {A.POWER_OFF: "power off", A.POWER_ON: "power on"}.get(
+                kind, "type %d" % kind)
+            out["meters"] = [_addr_text(a) for a in addrs]
+        elif key == "body":
             from hil.decode698 import explain_meter_bytes
             out["meter_frame"] = explain_meter_bytes(value, explain_capture) if value else []
         elif isinstance(value, bytes):

@@ -47,6 +47,9 @@ REPORT = {k: None for k in (
     # field faults: missed-reading causes, module resets, flat clock batteries (hil/field_run.py)
     "missed_causes_total", "missed_causes_right", "missed_cause_rate", "module_resets_true",
     "module_resets_found", "module_reset_lost_s", "clock_resets_true", "clocks_corrected",
+    # outages of meters, branches and the area (hil/outages_run.py)
+    "outages_true", "outages_found", "outages_false", "outage_meters_right",
+    "outage_start_error_s", "outage_end_error_s", "outage_meter_events_missing",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -62,7 +65,7 @@ _PRICE.update(states=ANY, failed=ANY, old_price_kwh_after_switch=ANY)
 
 REPORT.update(
     price=_PRICE, version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY,
-    by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, areaid=ANY, read_rate_by_depth=DEPTH_ROW,
+    by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, areaid=ANY, outages=ANY, read_rate_by_depth=DEPTH_ROW,
     field_faults=ANY,
     trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,

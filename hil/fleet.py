@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from hil.lineloss_run import merge as lineloss_merge
 from hil.prepaid_run import percentiles
-from hil import areaid_run, minute_run, swaps_run
+from hil import areaid_run, minute_run, outages_run, swaps_run
 from hil.scenario import Scenario
 from hil.scenario_run import run_scenario, version
 
@@ -122,6 +122,10 @@ def merge(sc, reports, samples, executor):
     out["missed_cause_rate"] = round(right / total, 4) if total and right is not None else None
     lost = [r["module_reset_lost_s"] for r in reports if r.get("module_reset_lost_s") is not None]
     out["module_reset_lost_s"] = max(lost) if lost else None
+    for key in outages_run.FIGURES:                     # errors: the worst area's
+        worst = [r.get(key) for r in reports if r.get(key) is not None]
+        out[key] = (max(worst) if worst else None) if key.endswith("_error_s") else \
+            _total(reports, key)
     errors = [r["voltage_rate_error_pp"] for r in reports
               if r.get("voltage_rate_error_pp") is not None]
     out["voltage_rate_error_pp"] = max(errors) if errors else None

@@ -8,6 +8,7 @@ import os
 import sys
 
 from hil.plots import available, plots
+from protocols.civil import iso
 
 UNREAD_SHOWN = 200              # more unread meters are in report.json only
 HTML_NOTE = "install gridedge[hil] for the HTML report"
@@ -353,6 +354,32 @@ def _field(report):
                         "time lost")) if resets else ""))
 
 
+OUTAGE_FIGURES = (
+    ("outages_true", "true outages (area, branch, meter)", "outages"),
+    ("outages_found", "of them found", "outages"),
+    ("outage_meters_right", "found with exactly the right meters and kind", "outages"),
+    ("outages_false", "stored outages that are none", "outages"),
+    ("outage_start_error_s", "largest start error of a meter", "s"),
+    ("outage_end_error_s", "largest end error of a meter", "s"),
+    ("outage_meter_events_missing", "meters of found outages without start or end", "meters"),
+)
+
+
+def _outages(report):
+    out = report.get("outages")
+    if not out or not (out["truth"] or out["stored"]):
+        return ""
+    def at(t):
+        return "-" if t is None else iso(t)[:19].replace("T", " ")
+    rows = [(t["kind"], at(t["start"]), at(t["end"]), t["meters"],
+             (t["found"] or {}).get("kind", "not found"), (t["found"] or {}).get("meters", "-"),
+             (t["found"] or {}).get("parent") or "-") for t in out["truth"]]
+    return "<h2>Outages (停电事件)</h2>%s%s" % (
+        _figures(report, OUTAGE_FIGURES),
+        _table(rows, ("true kind", "start", "end", "meters", "found as", "meters found",
+                      "relay parent")))
+
+
 def _wrong(report):
     days = [(d.get("period"), fmt(d.get("wrong_values"), "readings")) for d in report.get("days", [])]
     text = fmt(report.get("wrong_values"), "readings")
@@ -427,6 +454,7 @@ def render_html(report, samples):
 %(areaid)s
 %(minute)s
 %(field)s
+%(outages)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -442,4 +470,5 @@ def render_html(report, samples):
         "audit": _audit(report), "voltage": _voltage(report), "swaps": _swaps(report),
        "areaid": _areaid(report), "wrong": _wrong(report), "minute": _minute(report),
        "field": _field(report),
+       "outages": _outages(report),
        "figs": figs}

@@ -21,6 +21,8 @@ carries (``hil.figures``), and the sections given get their declared defaults.
                  unreachable_h from the start, pay, faulty; its own area (no [prepaid],
                  [uplink], [area_meter], [[fault]])
     [[gate]]     metric (a report.json key, dotted for nested ones), op, value
+    [[outages]]  an outage of a branch (feeder, lateral) or of the area (area = true) from
+                 start_h to end_h (plc_channel.outages; the HPLC module reports it, 06F5)
     [rig]        password (PW for the concentrator under test, hex), archive_port; a carrier
                  area's extra RS-485 meters: rs485_meters, rs485_archive_port; the rig's
                  cost control: control_every_s, retry_s, tries, settle_s
@@ -116,6 +118,7 @@ class Scenario:
         self.uplink = doc.get("uplink")
         self.area_meter = doc.get("area_meter")
         self.price = doc.get("price")
+        self.outages = list(doc.get("outages", []))
         self.gates = [Gate(g.get("metric"), g.get("op", ">="), g.get("value"))
                       for g in doc.get("gate", [])]
 
@@ -134,6 +137,10 @@ class Scenario:
                 faults.append({"kind": "relay_stuck", "share": stuck})
             population["local_share"] = 0.0
             population["secured_share"] = self.prepaid.get("secured", 0.0)
+        if self.outages:
+            from plc_channel.outages import expand
+            faults += expand(self.outages, self.meters, self.seed,
+                             self.area_kw.get("topology"))[0]
         return faults, population
 
     @classmethod
@@ -343,6 +350,21 @@ PRICE = Section("price", "A price campaign (调价) over the area (hil.price_run
     Int("faulty", 0, 0, MAX_METERS, "meters", "local meters whose firmware loses the standby "
         "set half an hour before the switch"),
 ])
+def _outage_place(values):
+    out = [] if values.get("area") or values.get("feeder") is not None else [
+        ("area", "give area = true or a feeder (and a lateral of it)")]
+    if values["end_h"] <= values["start_h"]:
+        out.append(("end_h", "ends before it starts"))
+    return out
+
+
+OUTAGES = Section("outages", "An outage of a branch or of the whole area (plc_channel.outages).", [
+    Bool("area", False, "", "the whole area (every meter)"),
+    Int("feeder", OPTIONAL, 0, 7, "", "a feeder of the topology (its meters)"),
+    Int("lateral", OPTIONAL, 0, 1000, "", "only this lateral of the feeder (0: its trunk)"),
+    Float("start_h", REQUIRED, 0, 24 * 366, "h", "from (after the population epoch)"),
+    Float("end_h", REQUIRED, 0, 24 * 366, "h", "until"),
+], checks=[_outage_place])
 GATE = Section("gate", "A pass/fail rule on a report figure.", [
     Text("metric", REQUIRED, "a report.json figure, dotted for nested ones", check=_metric),
     Text("op", ">=", "comparison", tuple(OPS)),
@@ -441,6 +463,7 @@ FILE = Section("scenario file", "A scenario (hil/scenarios/*.toml).", [
     Table("prepaid", PREPAID), Table("uplink", UPLINK), Table("area_meter", AREA_METER),
     Table("price", PRICE), Tables("gate", GATE), Table("rig", RIG),
     Table("area_ident", AREA_IDENT),
+    Tables("outages", OUTAGES),
 ], checks=[_rig_medium, _fault_meters, _price_area, _field_medium])
 
 

@@ -21,7 +21,8 @@ from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive,
                            true_freeze)
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
-from hil import areaid_run, audit_run, field_run, lineloss_run, minute_run, pq_run, swaps_run
+from hil import (areaid_run, audit_run, field_run, lineloss_run, minute_run, outages_run, pq_run,
+                 swaps_run)
 from hil.price_run import PriceRun
 from hil.simruntime import SimRuntime
 from hil.unread import unread_meters
@@ -173,6 +174,7 @@ class Run:
         out.update(minute_run.report(self.store, self.agent.archive, self.settings.minute,
                                      self.start, self.end, [r["period"] for r, _ in days],
                                      self.all_meters.meters))
+        out.update(outages_run.report(self.store, self.area, self.start, self.end))
         if days:
             first, times = days[0]
             # completion_p99_s: when 99 % of the meters read were read; a few meters that join

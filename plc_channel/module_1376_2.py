@@ -8,7 +8,9 @@ pause, 12F3 resume), broadcast (05F3), forwarding a 645 frame (02F1, 13F1 monito
 HPLC concurrent reads (F1F1, bounded, 2019), and the management units of ``module_admin`` (the
 rest of AFN01/03/04/05/10/11, registration, upgrade). It reports on its own: router-driven
 reading (14F1 requests, 06F2 read data), route status changes (06F3), registration results
-(06F4), meter events (06F5) and its run mode after a reset (03F10).
+(06F4), meter events (06F5), with the 2019 edition the power-down and power-up of its meters
+while an outage lasts (06F5 protocol 04, 停电上报: ``_power_reporter``) and its run mode after a
+reset (03F10).
 Rules of this file: every reply echoes the request's sequence number; the module's own reports
 use its own counter; anything it cannot parse is denied with a reason, never dropped silently:
 a unit its edition does not define gets "no such information class", one it defines but does
@@ -28,7 +30,7 @@ from protocols.gdw1376_2 import afn as A
 from protocols.gdw1376_2.deframer import Deframer, Garbage
 from protocols.gdw1376_2.editions import EDITION_2019, check, defines, deny_code
 from protocols.gdw1376_2.frame import COMM_HPLC, encode_frame, up_info
-from meter_sim.faults import firmware
+from meter_sim.faults import SILENT, faults_of, firmware
 from meter_sim.firmware.records698 import FAMILY_OI
 from plc_channel.medium import Delivery
 from plc_channel.module_admin import ADMIN_HANDLERS, MONITOR_TIMEOUT_S, ModuleAdmin
@@ -41,6 +43,14 @@ ROUTER_ITEMS_PER_NODE = 16        # 14F1 asks per node before the router moves o
 BOOT_S = 2.0                      # a reset module reports its run mode this long after
 EVENT_FAMILIES = (DI.EV_POWER_DOWN,)
 BROADCAST_REPEATS = 3             # each relay level repeats a broadcast this often (flooding)
+# 停电上报 as the public ZC3750 CCO firmware does it (docs/outages.md): the CCO collects the STAs'
+# power-down reports for 15 s after the first, then sends 06F5 frames of at most 40 addresses
+# (MAXBMPOWERNUM) 2 s apart, device type 02 (HPLC communication unit)
+POWER_DOWN_REPORT_S = 15.0
+POWER_UP_REPORT_S = 60.0          # a restored STA rejoins and reports after this (ours, UNVERIFIED)
+POWER_BATCH_S = 2.0
+POWER_REPORT_MAX = 40
+DEVICE_HPLC_UNIT = 2              # 06F5 device type: 0 collector, 1 meter, 2 HPLC communication unit
 
 
 class CarrierModule(ModuleAdmin):
@@ -85,6 +95,8 @@ class CarrierModule(ModuleAdmin):
         self.stats = {"frames": 0, "garbage_bytes": 0, "reports": 0}
         if event_scan_s:
             env.process(self._event_scanner(event_scan_s))
+        if self.edition == EDITION_2019:
+            env.process(self._power_reporter())
         if boot_report:
             self._reboot(0.0)
 
@@ -382,6 +394,47 @@ class CarrierModule(ModuleAdmin):
                         if body:
                             self._report(A.ReportEvent(self.nodes[addr], body), addr,
                                          net.phase_of(addr))
+
+    def _power_reporter(self):
+        """停电上报 (10376.2-2019 table 54, protocol 04): while an outage lasts the module reports
+        the power-down of the table's meters it hears go dark (event type 1), and their
+        power-up once they rejoin (type 2), at most ``POWER_REPORT_MAX`` per frame. The outage
+        schedule is read when the module starts (faults added later are not reported)."""
+        env, net = self.env, self.network
+        edges = []
+        for m in net.meters:
+            for f in faults_of(m, "outage"):
+                edges.append((f.start + POWER_DOWN_REPORT_S, A.POWER_OFF, m.addr))
+                if f.end is not None:
+                    edges.append((f.end + POWER_UP_REPORT_S, A.POWER_ON, m.addr))
+        edges.sort()
+        k = 0
+        while k < len(edges):
+            yield env.timeout(max(0.0, edges[k][0] - env.now))
+            batch = {A.POWER_OFF: [], A.POWER_ON: []}
+            while k < len(edges) and edges[k][0] <= env.now:
+                _, kind, addr = edges[k]
+                k += 1
+                if addr in self.nodes and not self._silent(addr):
+                    batch[kind].append(addr)
+            if not self.events_allowed:
+                continue
+            for kind in (A.POWER_OFF, A.POWER_ON):
+                addrs = batch[kind]
+                for j in range(0, len(addrs), POWER_REPORT_MAX):
+                    body = bytes([kind]) + b"".join(bytes(a) for a in addrs[j:j + POWER_REPORT_MAX])
+                    self._report(A.ReportEvent(A.PROTO_POWER_EVENT, body, DEVICE_HPLC_UNIT))
+                    yield env.timeout(POWER_BATCH_S)
+
+    def _silent(self, addr):
+        """A meter whose module says nothing at all now (dead, a phantom entry)."""
+        i = self.network.index.get(addr)
+        if i is None:
+            return True
+        return any(f.active(self.env.now) for f in faults_of_kinds(self.network.meters[i], SILENT))
+
+def faults_of_kinds(meter, kinds):
+    return [f for k in kinds for f in faults_of(meter, k)]
 
 
 def _last_event_read(meter, family, addr):

@@ -14,6 +14,7 @@ from edge.runtime import logs
 from hil.cli import (agent, audit, decode, harness, lineloss, master, meters, pq, prepaid, schema,
                      sim, swaps)
 from hil.cli import areaid
+from hil.cli import outages
 from hil.cli.schema import reference
 
 __all__ = ["main", "reference"]
@@ -38,6 +39,7 @@ for _command in (decode.decode, schema.schema_cmd, meters.meters, sim.sim, agent
                  master.master, prepaid.prepaid, lineloss.lineloss_cmd, audit.audit_cmd,
                  pq.pq_cmd, swaps.swaps_cmd,
                  areaid.areaid_cmd,
+                 outages.outages_cmd, outages.topology_cmd,
                  harness.demo,
                  harness.hil_group):
     main.add_command(_command)
