@@ -129,6 +129,12 @@ LIMITS = Section("tasks.limits", "Reading validation thresholds (edge.validate.L
     Float("voltage_lower_v", INHERIT, 0, 1000.0, "V", "supply voltage qualified from (GB/T "
           "12325, 220 V single phase: -10 %); below: under the limit, ERC24"),
     Float("voltage_upper_v", INHERIT, 0, 1000.0, "V", "... up to (+7 %); above: over the limit"),
+    Float("phase_loss_v", INHERIT, 0, 1000.0, "V", "a three-phase meter's phase below this is "
+          "lost: ERC10 phase break (current below phase_current_a) or loss of voltage"),
+    Float("phase_current_a", INHERIT, None, 1000.0, "A", "current that counts on a phase "
+          "(ERC9 reversed at minus this, ERC10 break/loss, ERC17)", gt=0),
+    Float("current_imbalance_pct", INHERIT, None, 100.0, "%", "current imbalance (max - min) / "
+          "max beyond which ERC17 is raised", gt=0),
 ], checks=[_voltage_band], target=Limits)
 TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); windows are aligned "
                 "to local midnight.", [
