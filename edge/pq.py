@@ -250,3 +250,25 @@ def _merge(days):
     if all("mean_v" in d for d in days) and n:
         out["mean_v"] = round(sum(d["mean_v"] * d["samples"] for d in days) / n, 1)
     return out
+
+
+def month_report(store, archive, settings, month):
+    """Each archived meter's statistics of ``month`` (YYYY-MM, AFN0D F35) from its stored days,
+    with its measuring point, and the month's three-phase alarms."""
+    from edge.uplink import points_of
+    from edge.pq_phases import alarms
+    archive = archive.with_changes(*store.archive_changes())
+    points = {a: p for p, a in points_of(archive).items()}
+    out = []
+    for a in sorted(archive.meters):
+        s = month_stats(store, a, month)
+        if s is not None:
+            m = dict(s, addr=a, point=points.get(a), max_at=iso(s["max_at"]),
+                     min_at=iso(s["min_at"]))
+            if s.get("phases"):
+                m["phases"] = dict((ph, dict(p, max_at=iso(p["max_at"]), min_at=iso(p["min_at"])))
+                                   for ph, p in s["phases"].items())
+            out.append(m)
+    got = [x for x in alarms(store, None, set(archive.meters)) if x["day"][:7] == month]
+    return {"month": month, "meters": out, "alarms": got,
+            "lower_v": settings.limits.voltage_lower_v, "upper_v": settings.limits.voltage_upper_v}

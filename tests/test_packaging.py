@@ -59,7 +59,7 @@ def test_a_bundled_scenario_is_found_by_name_and_a_wrong_name_lists_the_library(
                                                                                 env_with_path):
     assert Scenario.load("smoke").path == str(ROOT / "hil" / "scenarios" / "smoke.toml")
     assert LIBRARY == str(ROOT / "hil" / "scenarios")
-    with pytest.raises(ScenarioError, match="hard, mixed-698, pq, prepaid-week"):
+    with pytest.raises(ScenarioError, match="hard, industrial-park, mixed-698, pq, prepaid-week"):
         Scenario.load("nonesuch")
     out = subprocess.run([sys.executable, "-m", "hil.cli", "hil", "run", "nonesuch"], cwd=tmp_path,
                          capture_output=True, text=True, env=env_with_path, timeout=60)
