@@ -9,6 +9,7 @@ from protocols.civil import DAY, midnight
 from edge.health import HealthPolicy
 from edge.lineloss import LINELOSS, LineLossPolicy
 from edge.swaps import SWAPS, SwapPolicy
+from edge.phase_events import PhaseEvents
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
                        VoltageCurve,
                        Window)
@@ -65,6 +66,7 @@ class Settings:
         if self.event_every_h:
             every = self.event_every_h * 3600.0
             out.append(PowerDownEvents(every, 120.0, every))
+            out.append(PhaseEvents(every, 150.0, every))
         if self.clock_check_h is not None and self.clock_check_h >= 0:
             start = self.clock_check_h * 3600.0
             out.append(ClockCheck(DAY, start, start + 7200.0))

@@ -81,16 +81,18 @@ def raise_alarms(store, limits, readings, wall):
             if was.get(key) == now.get(key):
                 continue
             if key in was:
-                out.append(_alarm(r, key, was[key], False, now_v, wall))
+                out.append(alarm(r, key, was[key], False, now_v, wall))
             if key in now:
-                out.append(_alarm(r, key, now[key], True, now_v, wall))
+                out.append(alarm(r, key, now[key], True, now_v, wall))
     for e in out:
         log.info("meter %s: ERC%d %s %s %s", e.addr, e.value["erc"], e.value.get("phase") or "",
                  e.value["kind"], "began" if e.value["began"] else "ended")
     return out
 
 
-def _alarm(r, key, kind, began, values, wall):
+def alarm(r, key, kind, began, values, wall):
+    """The event reading of one alarm edge at the real-time reading ``r`` (``values``: its
+    phases, empty when the alarm comes from the meter's event record)."""
     erc, ph = key
     flags = 0
     if erc in (9, 10):

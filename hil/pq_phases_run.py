@@ -5,10 +5,12 @@ against the meters' true supply.
 Truth from the simulator only: a fault ``phase_loss`` (ERC10 on its phase), ``reverse_polarity``
 (ERC9 on its phase), ``imbalance`` whose degree 2f / (1 + f) passes the agent's
 ``current_imbalance_pct`` (ERC17) and ``reverse_sequence`` (ERC11), each lasting at least one
-real-time period before the run's end, on a three-phase meter. Figures: ``three_phase_meters``,
+real-time period before the run's end (with the event scan on, ``event_every_h``, any that
+ended a scan before the end: the meter's record shows it), on a three-phase meter. Figures: ``three_phase_meters``,
 ``pq_alarms_true``, ``pq_alarms_found`` (an alarm of the same code and phase began between the
 fault's start and one period after its end), ``pq_alarms_false`` (began with no such fault),
-``pq_alarm_recall`` and ``voltage_rate_error_pp_by_phase`` (a, b, c: the largest |agent - true|
+``pq_alarm_recall`` (an alarm from a meter's event record, time on the meter's clock, may
+begin up to ``CLOCK_SLACK_S`` before the fault) and ``voltage_rate_error_pp_by_phase`` (a, b, c: the largest |agent - true|
 day rate of the three-phase meters; the truth samples every minute).
 """
 from edge import audit, pq
@@ -16,6 +18,7 @@ from meter_sim.faults import faults_of, firmware
 from meter_sim.firmware.phases import LOST_V
 from protocols.civil import from_civil
 
+CLOCK_SLACK_S = 120.0     # an alarm from a meter's record carries the meter's clock (offset)
 CODES = {"phase_loss": 10, "reverse_polarity": 9, "imbalance": 17, "reverse_sequence": 11}
 PHASES = "abc"
 
@@ -26,8 +29,10 @@ def three_phase(area):
             if getattr(firmware(m), "three_phase", None) is not None}
 
 
-def true_alarms(meters, limits, period_s, end):
-    """[(printed address, erc, phase or None, start, end)] the agent should raise."""
+def true_alarms(meters, limits, period_s, end, scan_s=0.0):
+    """[(printed address, erc, phase or None, start, end)] the agent should raise: faults that
+    last a real-time period, and with an event scan every ``scan_s`` any fault over a scan
+    before the end (the meter's event record tells)."""
     out = []
     for addr, m in sorted(meters.items()):
         for kind, erc in sorted(CODES.items()):
@@ -36,7 +41,9 @@ def true_alarms(meters, limits, period_s, end):
                         limits.current_imbalance_pct:
                     continue
                 stop = end if f.end is None else min(end, f.end)
-                if f.start < end and stop - f.start >= period_s:
+                seen = stop - f.start >= period_s or (scan_s and f.end is not None
+                                                      and f.end + scan_s + 600 < end)
+                if f.start < end and seen:
                     ph = PHASES[f.phase] if kind in ("phase_loss", "reverse_polarity") else None
                     out.append((addr, erc, ph, f.start, stop))
     return out
@@ -78,11 +85,12 @@ def report(store, area, settings, end):
                 worst[k] = max(worst[k] or 0.0, abs(got[k] - truth[k]))
     began = [r for r in store.readings(task=audit.TASK)
              if r.di in (9, 10, 11, 17) and r.value.get("began") and r.addr in meters]
-    truth = true_alarms(meters, limits, period_s, end)
+    scan_s = 3600.0 * (settings.event_every_h or 0)
+    truth = true_alarms(meters, limits, period_s, end, scan_s)
     found, used, rows = 0, set(), []
     for addr, erc, ph, start, stop in truth:
         hit = [r for r in began if r.addr == addr and r.di == erc and r.value.get("phase") == ph
-               and start <= r.value["at"] <= stop + period_s]
+               and start - CLOCK_SLACK_S <= r.value["at"] <= stop + period_s]
         found += bool(hit)
         used.update(id(r) for r in hit)
         rows.append({"addr": addr, "erc": erc, "phase": ph, "found": bool(hit)})

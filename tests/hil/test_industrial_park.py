@@ -1,7 +1,8 @@
 """A small three-phase industrial park: the unmodified agent reads its three-phase meters' phases
 in real time and raises each wiring fault as its standard ERC (10 phase loss, 9 reversed, 17
-imbalance, 11 reverse sequence) and nothing else; the per-phase day rates follow the truth; the
-same fault on a single-phase meter is no alarm and no truth."""
+imbalance, 11 reverse sequence) and nothing else; a fault between two real-time reads is raised
+from the meter's own event record (the hourly scan); the per-phase day rates follow the truth;
+the same fault on a single-phase meter is no alarm and no truth."""
 import pytest
 
 from hil.scenario import Scenario, resolve
@@ -22,8 +23,10 @@ def doc():
                       {"kind": "imbalance", "meters": [4], "fraction": 0.5, "start_h": 130,
                        "end_h": 133},
                       {"kind": "reverse_sequence", "meters": [4], "start_h": 136, "end_h": 137},
-                      {"kind": "phase_loss", "meters": [0], "phase": 0, "start_h": 130}],
-            "tasks": {"curve_every_min": 0, "event_every_h": 0, "realtime_s": 900},
+                      {"kind": "phase_loss", "meters": [0], "phase": 0, "start_h": 130},
+                      {"kind": "phase_loss", "meters": [3], "phase": 0, "start_h": 122.0833,
+                       "end_h": 122.25}],          # 02:05..02:15: only the event record shows it
+            "tasks": {"curve_every_min": 0, "event_every_h": 1, "realtime_s": 900},
             "gate": [{"metric": "pq_alarm_recall", "op": ">=", "value": 1.0},
                      {"metric": "pq_alarms_false", "op": "<=", "value": 0},
                      {"metric": "voltage_rate_error_pp_by_phase.b", "op": "<=", "value": 2.0}]}
@@ -35,9 +38,14 @@ def test_each_wiring_fault_is_its_standard_erc_and_nothing_else():
     report = run.report({})
     assert report["three_phase_meters"] == len(THREE)
     assert [(t["addr"], t["erc"], t["phase"]) for t in report["pq_alarms"]["truth"]] == [
-        ("000000000003", 10, "b"), ("000000000004", 9, "c"), ("000000000005", 17, None),
-        ("000000000005", 11, None)]
-    assert (report["pq_alarms_found"], report["pq_alarms_false"]) == (4, 0)
+        ("000000000003", 10, "b"), ("000000000004", 10, "a"), ("000000000004", 9, "c"),
+        ("000000000005", 17, None), ("000000000005", 11, None)]
+    assert (report["pq_alarms_found"], report["pq_alarms_false"]) == (5, 0)
+    short = [r.value for r in run.store.readings(addr="000000000004", task="audit_event")
+             if r.di == 10]
+    assert [(v["began"], v["source"], v["kind"]) for v in short] == [
+        (True, "event", "loss"), (False, "event", "loss")]
+    assert short[0]["ua"] is None                       # no phase values: from the record
     assert report["passed"], report["gates"]
     day = run.store.good("000000000003", "voltage_day", "2026-01-06").value
     assert day["phases"]["b"]["rate"] < 0.95 and day["rate"] == 1.0       # 2 h at ~0 V on B
@@ -47,9 +55,13 @@ def test_each_wiring_fault_is_its_standard_erc_and_nothing_else():
     assert reverse[0] == 0.0 and reverse[-1] > 0.5                        # 反向有功 grows
 
 
-def test_an_alarm_not_raised_fails_the_gate():
+def test_without_real_time_reads_the_event_records_raise_them_and_without_either_none():
     d = doc()
-    d["tasks"]["realtime_s"] = 0                # no real-time reads: no alarm
+    d["tasks"]["realtime_s"] = 0
+    d["gate"] = d["gate"][:2]
+    report = Run(Scenario.from_dict(d)).run().report({})
+    assert (report["pq_alarms_found"], report["pq_alarms_false"]) == (5, 0) and report["passed"]
+    d["tasks"]["event_every_h"] = 0             # nothing read: nothing raised, the gate fails
     report = Run(Scenario.from_dict(d)).run().report({})
     assert report["pq_alarms_found"] == 0 and not report["passed"]
 
