@@ -70,3 +70,14 @@ def test_the_bundled_park_loads_with_its_gates():
     sc = Scenario.load(resolve("industrial-park"))
     assert {g.metric for g in sc.gates} >= {"pq_alarm_recall", "pq_alarms_false",
                                             "voltage_rate_error_pp_by_phase.b"}
+
+
+def test_three_phase_698_meters_raise_the_same_alarms_from_their_phase_objects():
+    d = doc()
+    d["population"]["protocol_698_share"] = 1.0
+    d["fault"] = [f for f in d["fault"] if f["kind"] != "reverse_sequence" and f["start_h"] > 123]
+    d["tasks"]["event_every_h"] = 0             # the event records are read from 645 meters only
+    report = Run(Scenario.from_dict(d)).run().report({})
+    assert [(t["erc"], t["phase"], t["found"]) for t in report["pq_alarms"]["truth"]] == [
+        (10, "b", True), (9, "c", True), (17, None, True)]
+    assert report["pq_alarms_false"] == 0 and report["passed"], report["gates"]
