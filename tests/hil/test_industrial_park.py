@@ -81,3 +81,12 @@ def test_three_phase_698_meters_raise_the_same_alarms_from_their_phase_objects()
     assert [(t["erc"], t["phase"], t["found"]) for t in report["pq_alarms"]["truth"]] == [
         (10, "b", True), (9, "c", True), (17, None, True)]
     assert report["pq_alarms_false"] == 0 and report["passed"], report["gates"]
+
+
+def test_on_hplc_the_module_carries_the_same_reads_and_alarms():
+    d = doc()
+    d["area"]["medium"] = "hplc"
+    report = Run(Scenario.from_dict(d)).run().report({})
+    assert (report["pq_alarms_true"], report["pq_alarms_found"], report["pq_alarms_false"]) == (
+        5, 5, 0)
+    assert report["passed"], report["gates"]
