@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 
+from hil.rig_dut import agent_toml
+
 START = "2026-01-06 00:01"
 PASSWORD = "0123456789abcdef" * 2
 SCENARIO = """
@@ -25,32 +27,6 @@ medium = "hplc"
 rs485_meters = %(rs485)d
 password = "%(password)s"
 %(pull)s
-"""
-AGENT = """
-[agent]
-store = "%(store)s"
-[tasks]
-freeze_offset_s = 0
-curve_every_min = 0
-event_every_h = 0
-clock_check_h = -1
-[uplink]
-master = "%(master)s"
-region = "0171"
-terminal = 11
-password = "%(password)s"
-reconnect_min_s = 0.5
-active_upload = %(active)s
-[[port]]
-name = "p1"
-url = "%(path)s"
-medium = "hplc"
-baud = 9600
-[[port]]
-name = "p2"
-url = "%(path485)s"
-medium = "rs485"
-baud = 2400
 """
 KEYS = ("read_rate", "read_rate_rs485", "via", "via_realtime", "pulls", "completion_s",
         "delivered_s", "wrong_values", "missing", "master_setup")
@@ -73,10 +49,8 @@ def run(mode, args, work):
         info = json.loads(rig.stdout.readline())
         cfg = os.path.join(work, "agent-%s.toml" % mode)
         with open(cfg, "w") as f:
-            f.write(AGENT % {"store": os.path.join(work, "agent-%s.sqlite" % mode),
-                             "master": info["master"], "password": PASSWORD,
-                             "active": "true" if mode == "push" else "false",
-                             "path": info["serving"], "path485": info["serving_rs485"]})
+            f.write(agent_toml(info, PASSWORD, terminal=11, active_upload=mode == "push",
+                               store=os.path.join(work, "agent-%s.sqlite" % mode)))
         agent = subprocess.Popen(cli + ["agent", "--config", cfg, "--epoch", START,
                                         "--duration", str(args.duration + 10)],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -14,7 +14,7 @@ from protocols.civil import DAY, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import audit, lineloss, pq, pq_phases, swaps
+from edge import area_ident, audit, lineloss, pq, pq_phases, swaps
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -109,6 +109,7 @@ class Agent:
         self._order = itertools.count()
         self._plan_wall = self._plan_due = None
         self._restore()
+        self.foreign = area_ident.foreign_set(store) if self.settings.areaid.exclude else set()
         self.prepaid = None
         self.uplink = None                # edge.uplink.Uplink, when [uplink] is configured
         if prepaid is not None:           # cost control only where [prepaid] is configured
@@ -271,7 +272,10 @@ class Agent:
         if reports:
             for unit, src in reports:
                 self.count("module_report_%s" % type(unit).__name__)
-                on_module_report(self, bus.port.name, unit, src)
+                if area_ident.is_result(unit):
+                    area_ident.on_result(self, bus.port.name, unit)
+                else:
+                    on_module_report(self, bus.port.name, unit, src)
             del reports[:]
 
     def read(self, meter, task, window):
@@ -293,6 +297,9 @@ class Agent:
         m = self.archive.meters.get(addr)
         if m is None or not self.event_task.applies(m, self.wall):
             self.count("event_report_unknown_meter")
+            return
+        if addr in self.foreign:
+            self.count("foreign_not_read")
             return
         self.read_from_now(m, self.event_task, iso(self.wall), EVENT_REPORT_DEADLINE_S)
 
@@ -412,7 +419,9 @@ class Agent:
                 self.spawn(time_sync_job(self, name, task, window), None, PREPAID, name)
             return
         for m in self.archive.meters.values():
-            if task.applies(m, window.boundary):
+            if m.addr in self.foreign:
+                self.count("foreign_not_read")
+            elif task.applies(m, window.boundary):
                 self.read(m, task, window)
         if isinstance(task, DailyFreeze):
             self.closing[(task.name, window.period)] = window
@@ -453,7 +462,7 @@ class Agent:
         """The day's line loss once its freeze window closed, and the cover-open records of the
         customers a hint names; a failure is logged, never fatal."""
         try:
-            day = lineloss.close_day(self.store, self.archive, period, self.settings.lineloss,
+            day = lineloss.close_day(self.store, self.ours(), period, self.settings.lineloss,
                                      self.wall)
             named = lineloss.probe(day)
             if named:                   # their cover-open records: evidence for the next hint
@@ -466,11 +475,18 @@ class Agent:
         got = self.store.read_addrs(task, period)
         rows = {}
         for m in self.archive.meters.values():
+            if m.addr in self.foreign:
+                continue                # another area's meter: not in our denominator
             key = (self.archive.ports[m.port].medium, self.health_of(m.addr).depth)
             row = rows.setdefault(key, [0, 0])
             row[0] += 1
             row[1] += m.addr in got
         return [k + tuple(v) for k, v in sorted(rows.items())]
+
+    def ours(self):
+        """The archive without the meters judged another area's (``edge.area_ident``)."""
+        gone = sorted(self.foreign & set(self.archive.meters))
+        return self.archive.with_changes((), gone) if gone else self.archive
 
     def current_read_rates(self):
         """Read-rate rows of the daily freeze: the open window (so far) and the last closed one."""

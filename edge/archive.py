@@ -14,6 +14,7 @@ from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Int, SchemaError, Sec
 PROTOCOLS = ("645-2007", "645-1997", "698.45")   # DL/T 645 editions, DL/T 698.45
 MEDIA = ("rs485", "nbplc", "hplc")           # a port: RS-485, or a carrier module (窄带/宽带)
 BAUDS = (600, 1200, 2400, 4800, 9600, 19200)
+PORT_BAUDS = BAUDS + (38400, 57600, 115200)     # a carrier module's UART also runs at these
 PARITIES = ("N", "E", "O")
 TARIFFS = ("flat", "tou", "ladder")
 PREPAID = ("none", "remote", "local")        # 费控: none, remote (远程), local (本地)
@@ -85,8 +86,8 @@ PORT = Section("port", "A bus the concentrator owns: an RS-485 port or the carri
                [Text("name", REQUIRED, "the port's name, used by [[meter]] port"),
                 Text("url", REQUIRED, "device path or pyserial URL (socket://, rfc2217://, spy://)"),
                 Text("medium", "rs485", "rs485, or the carrier module's nbplc / hplc", MEDIA),
-                Choice("baud", BAUDS, OPTIONAL, "bit/s", "line rate; default 2400 (rs485), "
-                       "9600 (the module's UART)"),
+                Choice("baud", PORT_BAUDS, OPTIONAL, "bit/s", "line rate; default 2400 (rs485), "
+                       "9600 (the module's UART; HPLC modules also run 115200)"),
                 Text("parity", "E", "N, E or O", PARITIES),
                 Int("concurrency", 5, 1, 32, "reads", "HPLC reads the module may run at once "
                     "(F1F1)")])

@@ -9,6 +9,7 @@ stopped begins an ERC30 spell, the first moving read ends it. Each event is a re
 idempotent; the uplink sends it as an AFN0E F1 record. The flagged freeze itself never goes
 up as F161 (``Store._settled``): 1376.1 has no quality mark in F161, so the ERC stands for it.
 """
+import copy
 import logging
 
 from protocols.civil import DAY, from_civil, iso, to_civil
@@ -24,6 +25,19 @@ QUARTER_H = 900.0
 log = logging.getLogger(__name__)
 
 
+def limits_of_f59(limits, f59):
+    """``limits`` with the master's AFN04 F59 thresholds (电能表异常判别阈值) in place of the
+    configured ones: over-difference and flying margins, stopped time, clock limit; 0 turns
+    that check off (as terminals do)."""
+    out = copy.copy(limits)
+    off = float("inf")
+    out.jump_margin = f59.get("over_difference") or off         # (None: EE, not given)
+    out.flying_margin = f59.get("flying") or off
+    out.stopped_s = (f59.get("stopped_15min") or 0) * QUARTER_H or off
+    out.clock_s = float(f59.get("clock_s") or 0) or off
+    return out
+
+
 def raise_events(store, limits, readings, wall):
     """The event readings ``readings`` raise (before they are committed), none twice."""
     out = []
@@ -35,7 +49,7 @@ def raise_events(store, limits, readings, wall):
         elif r.task == REALTIME and isinstance(r.value, dict) and r.value.get("kwh"):
             since = r.value.get("still_since")
             extra = {"reading": r.value["kwh"][0],
-                     "threshold_15min": min(255, int(limits.stopped_s // QUARTER_H))}
+                     "threshold_15min": int(min(255, limits.stopped_s // QUARTER_H))}
             out += _spell(store, r, V.STOPPED, 30, extra, wall,
                           iso(since) if since is not None else r.period)
     for e in out:
@@ -58,7 +72,7 @@ def _freeze_events(store, limits, r, wall):
             value = {"erc": code, "at": at, "day": r.period, "began": True, "before": before,
                      "after": after}
             if threshold is not None:
-                value["threshold"] = min(9.9, round(threshold, 1))
+                value["threshold"] = round(min(9.9, threshold), 1)
             out.append(Reading(r.addr, TASK, code, "freeze:" + r.period, value, "ok", (), wall))
     return out
 

@@ -233,8 +233,9 @@ class PowerDownEvents(Task):
 
 class ClockCheck(Task):
     """Each meter's clock against ours, after the port's broadcast time sync; a meter still off
-    by more than the limit gets a targeted time set where ``clock_correct`` is on and its
-    archive record holds a password (645-2007 only: 04000101 date, then 04000102 time)."""
+    by more than the limit gets a targeted time set where ``clock_correct`` is on: 645-2007
+    with a password in its archive record (04000101 date, then 04000102 time), 698.45 by SET
+    4000 attribute 2 (ciphered for a secured meter)."""
 
     name = "clock"
     lane = EVENT
@@ -258,7 +259,8 @@ class ClockCheck(Task):
         r = readings[0]
         if V.CLOCK not in r.flags or not agent.clock_correct:
             return
-        if meter.protocol != "645-2007" or not meter.extra.get("password"):
+        driver = driver_for(meter)
+        if not driver.clock_settable(meter):
             agent.count("clock_correct_not_allowed")
             log.info("meter %s: clock off by %s s, no targeted set (protocol %s, password %s)",
                      meter.addr, r.value["deviation_s"], meter.protocol,
@@ -266,15 +268,11 @@ class ClockCheck(Task):
             return
         if agent.has_good(meter.addr, CLOCK_SET, DI.DI_TIME, r.period):
             return                                      # already set today (journaled)
-        level = int(meter.extra.get("control_level", 4))
-        password = bytes.fromhex(str(meter.extra["password"]))[::-1]
         answers = []
-        for di in (DI.DI_DATE, DI.DI_TIME):             # the time last, at the latest instant
-            item = DI.lookup(di)
-            result = yield Transact([apdu.Write(di, item.encode(int(agent.wall)), level,
-                                                password)])
+        for req in driver.clock_set(meter, agent.wall, r.value["deviation_s"]):
+            result = yield Transact([req])
             reply = result.replies[0] if result.replies else None
-            answers.append("ack" if isinstance(reply, apdu.Ack) else
+            answers.append("ack" if driver.acked(reply) else
                            "refused" if reply is not None else result.kind)
         reqs = self.requests(meter, None)
         check = yield Transact(reqs)
@@ -287,7 +285,7 @@ class ClockCheck(Task):
                 after = None
         value = {"before_s": r.value["deviation_s"], "after_s": after, "answers": answers,
                  "at": agent.wall}
-        ok = answers == ["ack", "ack"]
+        ok = bool(answers) and all(a == "ack" for a in answers)
         agent.count("clock_correct_%s" % ("done" if ok else "failed"))
         log.info("meter %s: targeted time set, off by %s s before, %s s after (%s)", meter.addr,
                  value["before_s"], after, "/".join(answers))

@@ -155,4 +155,9 @@ class Rs485Link:
         return out
 
 
-from edge.module_link import ModuleLink  # noqa: E402 (re-exported; it uses Result above)
+def __getattr__(name):
+    """``ModuleLink`` is re-exported lazily: edge.module_link imports this module for ``Result``."""
+    if name == "ModuleLink":
+        from edge.module_link import ModuleLink
+        return ModuleLink
+    raise AttributeError("module %r has no attribute %r" % (__name__, name))

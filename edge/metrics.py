@@ -111,7 +111,7 @@ def store_samples(store):
                "Readings evicted before the master confirmed them.", {},
                store.counter("readings_lost")),
         Sample("gridedge_readings_pulled_total", "counter",
-               "Readings the master pulled (answered in AFN0D) before any upload: delivered.",
+               "Readings the master pulled (answered in AFN0D or AFN0E) before any upload: delivered.",
                {}, store.counter("readings_pulled")),
         Sample("gridedge_readings_denied_total", "counter",
                "Denials of uploaded readings by the master (a reading denied twice counts"

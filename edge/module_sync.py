@@ -9,7 +9,7 @@ level of every node is read back for the per-depth statistics (A.3). Where the m
 """
 from protocols.gdw1376_2 import afn as A
 
-from edge import module_facts
+from edge import area_ident, module_facts
 from edge.effects import ModuleCall, SleepUntil
 
 PAGE = 32                  # nodes per 10F2 / 10F21 page
@@ -45,7 +45,7 @@ def _slave_table(agent, port):
 def module_sync(agent, port):
     """Generator job: learn the module's run mode, pause the router, sync the slave table,
     record each meter's relay level (again if the archive changed meanwhile), then its phase
-    and topology."""
+    and topology; last, allow area identification (``edge.area_ident``)."""
     yield from _run_mode(agent, port)
     yield from _call(agent, port, A.RoutePause())
     archive = None
@@ -54,6 +54,7 @@ def module_sync(agent, port):
         yield from _sync_table(agent, port)
     agent.module_ready(port)
     yield from area_facts(agent, port)
+    yield from area_ident.start(agent, port)
 
 
 def _run_mode(agent, port):

@@ -10,6 +10,7 @@ from edge.health import HealthPolicy
 from edge.lineloss import LINELOSS, LineLossPolicy
 from edge.swaps import SWAPS, SwapPolicy
 from edge.phase_events import PhaseEvents
+from edge.area_ident import AREAID, AreaIdentPolicy
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
                        VoltageCurve,
                        Window)
@@ -29,7 +30,7 @@ class Settings:
                  curve_interval_min=15, curve_deadline_h=3.0, event_every_h=4, clock_check_h=3.0,
                  realtime_s=0, response_timeout_s=0.5, retries=0, module_timeout_s=100.0,
                  gap_s=0.0, health=None, limits=None, lineloss=None, clock_correct=False,
-                 voltage_curve_every_min=0, swaps=None):
+                 voltage_curve_every_min=0, swaps=None, areaid=None):
         TASKS.check_values({k: v for k, v in locals().items() if k in self.FIELDS})
         self.freeze_offset_s = freeze_offset_s
         self.freeze_deadline_h = freeze_deadline_h
@@ -49,6 +50,7 @@ class Settings:
         self.limits = limits or Limits()
         self.lineloss = lineloss or LineLossPolicy()
         self.swaps = swaps or SwapPolicy()
+        self.areaid = areaid or AreaIdentPolicy()
 
     @classmethod
     def from_dict(cls, doc, prefix="tasks"):
@@ -167,9 +169,11 @@ TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); window
                     Float("gap_s", INHERIT, 0, 60.0, "s", "silence between frames on a bus"),
                     Bool("clock_correct", INHERIT, doc="set the clock of a meter still off by "
                          "more than limits.clock_s after the broadcast, with a targeted 645 "
-                         "write (04000101/04000102) where its archive record has a password"),
+                         "write (04000101/04000102) where its archive record has a password, "
+                         "or a 698 SET of 4000 (ciphered where archived secured)"),
                     Table("health", HEALTH), Table("limits", LIMITS),
                     Table("lineloss", LINELOSS), Table("swaps", SWAPS),
+                    Table("areaid", AREAID),
                 ], checks=[_freeze_window], target=Settings)
 
 

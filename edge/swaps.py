@@ -12,7 +12,7 @@ from protocols.gdw1376_1 import erc as E
 from protocols.gdw1376_1.formats import time_a15
 from protocols.civil import iso, to_civil
 
-from edge import module_facts
+from edge import area_ident, module_facts
 from edge.archive import MeterRecord
 from edge.effects import Transact
 from edge.module_sync import area_facts, meter_search
@@ -102,6 +102,8 @@ def vanished(agent, port, policy):
     out = {}
     for m in agent.archive.on_port(port):
         last = agent.health_of(m.addr).last_success
+        if m.addr in agent.foreign:
+            continue                    # not read as ours since judged another area's
         if last is not None and agent.now - last >= limit:
             out[m.addr] = last
     return out
@@ -118,7 +120,7 @@ def swap_search(agent, port, policy):
     taken = {r["new_addr"] for r in candidates(agent.store)}
     known = {r["old_addr"] for r in candidates(agent.store)}
     found = [c for c in module_facts.candidates(agent.store)
-             if c["port"] == port and c["addr"] not in taken]
+             if c["port"] == port and c["addr"] not in taken and c["addr"] not in agent.foreign]
     for old, last in sorted(gone.items()):
         if old in known:
             continue
@@ -196,8 +198,9 @@ def phantoms(store):
 
 
 def unarchived(store):
-    """Meters found by registration that are archive candidates and no swap's successor."""
-    taken = {r["new_addr"] for r in candidates(store)}
+    """Meters found by registration that are archive candidates: no swap's successor and not
+    judged another area's (``edge.area_ident``)."""
+    taken = {r["new_addr"] for r in candidates(store)} | area_ident.foreign_set(store)
     return [c for c in module_facts.candidates(store) if c["addr"] not in taken]
 
 

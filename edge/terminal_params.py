@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS terminal_alive (id INTEGER PRIMARY KEY CHECK (id = 1)
 ALIVE_EVERY_S = 60.0               # the terminal notes it is running this often
 POWER_TASK = "terminal_power"      # a reading of the terminal's own power off/on (ERC14)
 PARAM_TASK = "terminal_param"      # a reading of a parameter set by the master (ERC3)
-SERVED = (1, 3, 33, 65, 66, 67, 68)
+SERVED = (1, 3, 33, 59, 65, 66, 67, 68)
 TASK_ITEMS = {65: AFN_CLASS1, 66: AFN_CLASS2, 67: 65, 68: 66}     # F67/F68 switch F65/F66
 MAX_TASK = 64
 MAX_CLOCK_STEP_S = 366 * 86400.0
@@ -52,7 +52,7 @@ def check(fn, pn, value, port_named, defined=()):
     the (fn, pn) of report tasks defined already or in the same request."""
     if fn not in SERVED:
         raise ParamError("AFN04 F%d not served" % fn)
-    if fn in (1, 3, 33) and pn != 0:
+    if fn in (1, 3, 33, 59) and pn != 0:
         raise ParamError("F%d is a terminal parameter (p0), not p%s" % (fn, pn))
     if fn == 1:
         if not 1 <= value["heartbeat_min"] <= 255 or not 1 <= value["timeout_s"] <= 4095:
@@ -60,6 +60,10 @@ def check(fn, pn, value, port_named, defined=()):
     elif fn == 3:
         if value["ip"] == "0.0.0.0" or not 1 <= value["port"] <= 65535:
             raise ParamError("F3: the main master needs an address and a port 1..65535")
+    elif fn == 59:
+        if value.get("over_difference") and value.get("flying") and \
+                value["flying"] < value["over_difference"]:
+            raise ParamError("F59: the flying threshold is below the over-difference one")
     elif fn == 33:
         seen = set()
         for p in value["ports"]:

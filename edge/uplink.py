@@ -31,6 +31,7 @@ from edge.archive import ArchiveError, vars_of
 from edge.backlog import BacklogWatch
 from edge.prepaid.carrier import Carrier
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
+from edge.uplink_campaigns import CAMPAIGN_FN, CampaignService
 from edge.uplink_forward import Forwarding
 from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
 from edge.uplink_settings import UplinkSettings  # noqa: F401  (its home; callers import it here)
@@ -70,7 +71,7 @@ def points_of(archive):
     return by_point
 
 
-class Uplink(StoreAnswers, Forwarding, TerminalService):
+class Uplink(StoreAnswers, Forwarding, TerminalService, CampaignService):
     """The agent's answers and backlog for one ``TerminalSession`` (``self.session``)."""
 
     def __init__(self, agent, settings, rng):
@@ -250,7 +251,8 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
 
     # --- archive ------------------------------------------------------------------------------
     def _set(self, frame, units):
-        params = self.params_of([u for u in units if u.fn != 10])
+        params = self.params_of([u for u in units if u.fn not in (10, CAMPAIGN_FN)])
+        campaigns = self.campaigns_of(units)
         add, remove = [], []
         for u in units:
             if u.fn != 10:
@@ -286,7 +288,9 @@ class Uplink(StoreAnswers, Forwarding, TerminalService):
             except ArchiveError as exc:
                 raise Refused(str(exc).replace("\n", " ")) from None
         changed = self.set_params(frame, params) if params else []
-        if add or remove or changed:
+        if campaigns:
+            self.post_campaigns(frame, campaigns)
+        if add or remove or changed or campaigns:
             self._parameter_change(frame, units)
         return confirm_units()
 

@@ -207,6 +207,8 @@ class StoreAnswers:
                 v["unsettled"] = [None] * len(v["settled"])
             elif u.fn == 170:
                 v = self._read_info(m)
+            elif u.fn == 201:                   # gridedge's extension: the campaign state
+                v = self.campaign_state(m)
             else:
                 raise Refused("class 1 F%d not served" % u.fn)
             out.append(Unit(AFN_CLASS1, u.fn, u.pn, v, True))
@@ -312,25 +314,44 @@ class StoreAnswers:
                 "values": [have.get(t) for t in wanted]}
 
     def _class3(self, frame, units):
-        out = []
+        out, carried = [], []
+        held = self._event_records() if any(u.fn == 1 for u in units) else []
         for u in units:
             pm, pn = u.value["pm"], u.value["pn"]
-            records = self._event_records() if u.fn == 1 else []
+            records = held if u.fn == 1 else []
             total = len(records)
             want = (pn - pm) % 256
             chosen = [(k, rec) for k, rec in enumerate(records) if total - k <= 256
                       and (k - pm) % 256 < want]
-            ev = _events([rec for _, rec in chosen])
+            ev = _events([rec[:2] for _, rec in chosen])
             ev.update(ec1=total % 256, pm=pm)
             ev["pn"] = (pm + len(chosen)) % 256
             out.append(Unit(AFN_CLASS3, u.fn, u.pn, ev, True))
+            carried += [rec[2] for _, rec in chosen]
+        if carried:
+            self._pulled_events(held, carried)
         return out
 
+    def _pulled_events(self, records, carried):
+        """Readings every record of which an AFN0E answer carried: delivered, never pushed again."""
+        whole = {}
+        for _, _, key in records:
+            whole[key] = whole.get(key, 0) + 1
+        got = {}
+        for key in carried:
+            got[key] = got.get(key, 0) + 1
+        keys = [k for k, n in got.items() if n >= whole.get(k, 0)]
+        n = self.store.pulled(keys)
+        if n:
+            self.count("pulled", n)
+
     def _event_records(self):
+        """[(erc, data, (addr, task, period))] of every event held, oldest first."""
         recs = []
         for task in ("event", "prepaid_event", POWER_TASK, PARAM_TASK, audit.TASK, CLOCK_SET):
             for r in self.store.readings(task=task):
                 unit = self.upload_unit(r)
                 if unit is not None:
-                    recs.extend((r.read_at, e) for e in unit.value["events"])
-        return [(e["erc"], e["data"]) for _, e in sorted(recs, key=lambda x: x[0])]
+                    recs.extend((r.read_at, e, (r.addr, r.task, r.period))
+                                for e in unit.value["events"])
+        return [(e["erc"], e["data"], key) for _, e, key in sorted(recs, key=lambda x: x[0])]

@@ -1,8 +1,9 @@
 """The uplink's terminal services (Q/GDW 1376.1): AFN04 parameter sets and AFN0A queries of F1,
-F3, F33, F65-F68, AFN05 F31 clock set and AFN09 F1 version. A mixin of ``edge.uplink.Uplink``
+F3, F33, F59, F65-F68, AFN05 F31 clock set and AFN09 F1 version. A mixin of ``edge.uplink.Uplink``
 (it uses ``agent``, ``params``, ``_port_named``); state lives in ``edge.terminal_params``.
-F1's heartbeat period retunes the running session; F3's main and backup master are where the
-next dial goes (kept in the store, so a restart dials them too).
+F1 retunes the running session; F59's thresholds replace ``[tasks.limits]``' audit ones; F3's
+main and backup master are where the next dial goes (kept in the store, so a restart dials them
+too).
 """
 import logging
 
@@ -11,6 +12,7 @@ from protocols.gdw1376_1 import Unit
 from protocols.gdw1376_1.catalog import AFN_QUERY
 from protocols.gdw1376_1.params import AFN_VERSION, civil_of_a1
 
+from edge import audit
 from edge.terminal_params import ParamError, SERVED, check
 from edge.uplink_answers import Refused
 
@@ -56,13 +58,26 @@ class TerminalService:
 
     def apply_params(self, changed=None, label=None):
         """Act on the uplink parameters held (``changed``: only those (fn, pn) just set, then
-        journaled as ``uplink_retuned``): F1's heartbeat to the session, F3 to the next dial."""
+        journaled as ``uplink_retuned``): F1's heartbeat, answer timeout and resends to the session,
+        F59's meter thresholds to the audit, F3 to the next dial."""
         f1 = self.params.get(1)
         if f1 is not None and (changed is None or (1, 0) in changed):
-            self.session.retune(f1["heartbeat_min"] * 60.0, self.agent.now)
+            # D11..D0 answer timeout (0: not given, ours stays) and D13..D12 resends
+            timeout = f1["timeout_s"] or None
+            self.session.retune(f1["heartbeat_min"] * 60.0, self.agent.now, timeout,
+                                f1["retries"] + 1)
             if changed is not None:
-                self.agent.store.log_event("uplink_retuned", "heartbeat %d min by %s" % (
-                    f1["heartbeat_min"], label), self.agent.wall)
+                self.agent.store.log_event("uplink_retuned", "heartbeat %d min, timeout %s, %d "
+                                           "resends by %s" % (
+                                               f1["heartbeat_min"], "%d s" % timeout if timeout
+                                               else "kept", f1["retries"], label), self.agent.wall)
+        f59 = self.params.get(59)
+        if f59 is not None and (changed is None or (59, 0) in changed):
+            self.agent.limits = audit.limits_of_f59(self.agent.settings.limits, f59)
+            if changed is not None:
+                self.agent.store.log_event("uplink_retuned", "meter thresholds %s by %s" % (
+                    ", ".join("%s %s" % kv for kv in sorted(f59.items())), label),
+                    self.agent.wall)
         if changed is not None and (3, 0) in changed:
             where = ", ".join("%s:%d" % a for a in self.master_addresses())
             log.info("uplink: the master is at %s from the next dial (AFN04 F3 by %s)", where,

@@ -34,14 +34,15 @@ TOLERANCE_KWH = 0.005           # a delivered freeze within this of the meter's 
 
 def area_archive(area):
     """The archive a concentrator in front of ``area`` would hold: one port, every meter but
-    those the scenario leaves unarchived."""
+    those the scenario leaves unarchived and the neighbouring area's."""
     name = PORT[area.medium]
     return Archive.from_dict({
         "port": [{"name": name, "url": "sim:%s" % area.medium, "medium": area.medium}],
         "meter": [dict({"addr": m.addr[::-1].hex(), "port": name,
                         "protocol": ARCHIVE_PROTOCOL[firmware(m).protocol]},
                        **({"phases": 3} if getattr(firmware(m), "three_phase", None) else {}))
-                  for m in area.meters if not faults_of(m, "unarchived")]})
+                  for m in area.meters
+                  if not faults_of(m, "unarchived") and not faults_of(m, "neighbour")]})
 
 
 class _Done:

@@ -211,7 +211,20 @@ def explain_3762_frame(frame):
             out[key] = value
     if isinstance(unit, A.Deny):
         out["reason"] = unit.reason
+    if isinstance(unit, A.ReportEvent) and A.is_area_result(unit.body):
+        out["area_result"] = _area_result(unit.body)
     return out
+
+
+def _area_result(body):
+    """A 06F5 area identification result (docs/areaid.md) as its fields, or the reason not."""
+    from protocols.gdw1376_2 import afn as A
+    try:
+        r = A.parse_area_result(body)
+    except ProtocolDecodeError as exc:
+        return {"error": str(exc)}
+    return {"meter": _addr_text(r.addr), "flag": r.flag, "foreign": r.foreign,
+            "belongs_to_cco": _addr_text(r.cco)}
 
 
 def explain_capture_3762(data):

@@ -43,6 +43,10 @@ REPORT = {k: None for k in (
     # meter swaps and archive mismatch (hil/swaps_run.py)
     "swaps_true", "swaps_found", "swaps_false", "phantoms_true", "phantoms_found",
     "phantoms_false", "unarchived_true", "unarchived_found",
+    # area and phase identification (hil/areaid_run.py)
+    "cross_area_true", "cross_area_found", "neighbours_true", "neighbours_found", "foreign_false",
+    "foreign_read", "phase_meters", "phase_correct", "phase_accuracy", "phase_coverage",
+    "read_rate_ours",
     # a fleet run
     "executor", "areas", "wall_s",
     # a rig
@@ -58,7 +62,7 @@ _PRICE.update(states=ANY, failed=ANY, old_price_kwh_after_switch=ANY)
 
 REPORT.update(
     price=_PRICE, version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY,
-    by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, read_rate_by_depth=DEPTH_ROW,
+    by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, areaid=ANY, read_rate_by_depth=DEPTH_ROW,
     voltage_rate_error_pp_by_phase={"a": None, "b": None, "c": None}, pq_alarms=ANY,
     trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,

@@ -10,7 +10,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from hil.lineloss_run import merge as lineloss_merge
 from hil.prepaid_run import percentiles
-from hil import swaps_run
+from hil import areaid_run, swaps_run
 from hil.scenario import Scenario
 from hil.scenario_run import run_scenario, version
 
@@ -109,6 +109,11 @@ def merge(sc, reports, samples, executor):
         out[key] = _total(reports, key)
     for key in swaps_run.FIGURES:
         out[key] = _total(reports, key)
+    for key in areaid_run.FIGURES[:-3]:           # counts add up; the rates are recomputed
+        out[key] = _total(reports, key)
+    known = out["phase_meters"]
+    out["phase_accuracy"] = round(out["phase_correct"] / float(known), 6) if known else None
+    out["phase_coverage"] = out["read_rate_ours"] = None
     errors = [r["voltage_rate_error_pp"] for r in reports
               if r.get("voltage_rate_error_pp") is not None]
     out["voltage_rate_error_pp"] = max(errors) if errors else None

@@ -10,7 +10,7 @@ points), ``theft_detect_days`` (theft start to the first hint naming each thief,
 from edge.archive import Archive
 from edge.lineloss import hints, rows
 from meter_sim.area_meter import build_area_meter
-from meter_sim.faults import FaultyMeter
+from meter_sim.faults import FaultyMeter, foreign
 from meter_sim.population import derive
 from plc_channel.rs485 import Rs485Bus
 from protocols.civil import DAY, parse_local
@@ -20,7 +20,8 @@ PORT = "rs485-area"
 
 def add_area_meter(env, area, archive, params, seed):
     """(area meter, its RS-485 bus, the archive with it as the area meter on port ``PORT``)."""
-    meter = build_area_meter(area.meters, area.t0, **params)
+    ours = [m for m in area.meters if not foreign(m)]    # the neighbour's meters: its supply
+    meter = build_area_meter(ours, area.t0, **params)
     bus = Rs485Bus(env, [meter], derive(seed, "rs485-area"))
     bus.build()
     doc = archive.to_dict()

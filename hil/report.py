@@ -313,6 +313,31 @@ def _swaps(report):
                 html.escape(" ".join(sw["archive_candidates"]) or "none")))
 
 
+AREAID_FIGURES = (
+    ("cross_area_true", "archived meters of the neighbouring area", "meters"),
+    ("cross_area_found", "of them reported foreign", "meters"),
+    ("neighbours_true", "neighbouring meters heard", "meters"),
+    ("neighbours_found", "of them reported foreign", "meters"),
+    ("foreign_false", "reported foreign that are ours", "meters"),
+    ("foreign_read", "freezes read from a cross-area meter after it was reported", "readings"),
+    ("phase_accuracy", "phase identification accuracy", "%"),
+    ("phase_coverage", "our meters with a phase stored", "%"),
+    ("read_rate_ours", "the agent's own read rate (foreign left out)", "%"),
+)
+
+
+def _areaid(report):
+    ai = report.get("areaid")
+    if not ai or not (ai["foreign"] or ai["cross_area"] or ai["neighbours"]):
+        return ""
+    rows = [(f["addr"], f["cco"], "yes" if f["archived"] else "no") for f in ai["foreign"]]
+    return ("<h2>Area and phase identification (台区识别)</h2>%s%s<p>Phase wrong: %s.</p>" % (
+        _figures(report, AREAID_FIGURES),
+        _table(rows, ("meter", "belongs to CCO", "archived here")) if rows else
+        "<p>no foreign meter reported.</p>",
+        html.escape(" ".join(ai["phase_wrong"]) or "none")))
+
+
 def _wrong(report):
     days = [(d.get("period"), fmt(d.get("wrong_values"), "readings")) for d in report.get("days", [])]
     text = fmt(report.get("wrong_values"), "readings")
@@ -364,6 +389,7 @@ def render_html(report, samples):
 %(voltage)s
 %(phases)s
 %(swaps)s
+%(areaid)s
 %(wrong)s
 <h2>Plots</h2><div class="plots">%(figs)s</div>
 </body></html>
@@ -376,6 +402,6 @@ def render_html(report, samples):
        "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
        "unread": _unread(report), "uplink": _uplink(report),
         "prepaid": _prepaid(report), "price": _price(report), "lineloss": _line_loss(report),
-        "audit": _audit(report), "voltage": _voltage(report), "phases": _phases(report), "swaps": _swaps(report),
-       "wrong": _wrong(report),
+        "audit": _audit(report), "voltage": _voltage(report), "phases": _phases(report),
+       "swaps": _swaps(report), "areaid": _areaid(report), "wrong": _wrong(report),
        "figs": figs}

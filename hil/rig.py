@@ -32,6 +32,10 @@ from hil.rig_master import REQUEST_TIMEOUT_S, RigMaster, freeze_label
 from hil.rig_prepaid import CostControl
 from hil.scenario_run import version
 
+# the lower bound of a carrier area's freeze reads (KPIS.md), at the scenario's module baud
+BOUND_KEYS = ("lower_bound_s", "channel_airtime_bound_s", "uart_bound_s", "reachable_from_s",
+              "module_baud", "efficiency", "efficiency_t99", "t90_s", "t99_s", "t999_s",
+              "read_rate_by_depth")
 log = logging.getLogger(__name__)
 
 
@@ -143,14 +147,15 @@ class Rig:
                 wrong.append({"point": i + 1, "delivered": value, "truth": truth})
         n, n_area = len(self.meters), self.carrier_count
         wired_read = sum(1 for i in done if i >= n_area)
-        out = {"read": len(done), "reachable": n, "lower_bound_s": None, "efficiency": None,
-               "read_rate_by_depth": {"0": {"meters": n, "read": len(done),
-                                            "rate": round(len(done) / float(n), 6)}}}
+        out = {k: None for k in BOUND_KEYS}
+        out.update(read=len(done), reachable=n, read_rate_by_depth={"0": {
+            "meters": n, "read": len(done), "rate": round(len(done) / float(n), 6)}})
         if self.area is not None:
             carrier = {self.meters[i].addr: v for i, v in done.items() if i < n_area}
             with self.lock:
-                r = area_report(self.area, _Done(carrier, None, FREEZE_DIS), begin, t, "rig")
-            out.update({k: r[k] for k in ("lower_bound_s", "efficiency", "read_rate_by_depth")})
+                r = area_report(self.area, _Done(carrier, None, FREEZE_DIS), begin, t, "rig",
+                                baud=self.sc.module_baud)
+            out.update({k: r[k] for k in BOUND_KEYS})
             out["reachable"] = r["reachable"] + n - n_area
             if n > n_area:
                 out["read_rate_rs485"] = round(wired_read / float(n - n_area), 6)
@@ -191,9 +196,9 @@ class Rig:
                                               "completion_s", "delivered_s", "wrong_values")}
                            for r in days]
         else:                           # no freeze taken since the rig started
-            out.update(read_rate=None, reachable_read_rate=None, completion_s=None,
-                       lower_bound_s=None, efficiency=None, read_rate_by_depth={},
-                       wrong_values=0, missing=0, period=None)
+            out.update({k: None for k in BOUND_KEYS}, read_rate=None, reachable_read_rate=None,
+                       completion_s=None, read_rate_by_depth={}, wrong_values=0, missing=0,
+                       period=None)
         if self.area is not None:
             with self.lock:
                 by_hour = sorted(self.area.network.stats.by_hour.items())

@@ -23,6 +23,8 @@ carries (``hil.figures``), and the sections given get their declared defaults.
     [rig]        password (PW for the concentrator under test, hex), archive_port; a carrier
                  area's extra RS-485 meters: rs485_meters, rs485_archive_port; the rig's
                  cost control: control_every_s, retry_s, tries, settle_s
+    [area_ident] the carrier module's area/phase identification (plc_channel.area_ident):
+                 ident_h, error, phase_error, neighbour_db, neighbour_cco
 """
 import hashlib
 import operator
@@ -104,7 +106,7 @@ class Scenario:
         self.medium = a.get("medium", "hplc")
         self.module_baud = a.get("module_baud", DEFAULT_BAUD)
         self.area_kw = {k: doc[k] for k in ("channel", "topology", "noise", "rs485",
-                                           "population") if k in doc}
+                                           "population", "area_ident") if k in doc}
         self.faults = list(doc.get("fault", []))
         self.tasks = dict(doc.get("tasks", {}))
         self.prepaid = doc.get("prepaid")
@@ -397,12 +399,31 @@ def price_effective(start, text):
     return parse_local(text) if text else midnight(start) + DAY
 
 
+def _address12(text):
+    if len(text) != 12 or not text.isdigit():
+        return "need 12 decimal digits, got %r" % (text,)
+    return None
+
+
+AREA_IDENT = Section("area_ident", "The carrier module's area and phase identification "
+                     "(plc_channel.area_ident).", [
+    Float("ident_h", OPTIONAL, 0, 24 * 30, "h", "identification period before the verdicts"),
+    Float("error", OPTIONAL, 0, 1, "", "share of nodes whose area verdict is wrong"),
+    Float("phase_error", OPTIONAL, 0, 1, "", "share of nodes whose phase is reported wrong"),
+    Float("neighbour_db", OPTIONAL, 0, 60, "dB", "extra attenuation of a neighbouring area's "
+          "meter (neighbour, cross_area faults)"),
+    Text("neighbour_cco", OPTIONAL, "the neighbouring CCO's address, 12 digits",
+         check=_address12),
+])
+
+
 FILE = Section("scenario file", "A scenario (hil/scenarios/*.toml).", [
     Table("scenario", SCENARIO, {}), Table("area", AREA, {}), Table("channel", CHANNEL),
     Table("topology", TOPOLOGY), Table("noise", NOISE), Table("rs485", RS485),
     Table("population", POPULATION), Tables("fault", FAULT), Table("tasks", TASKS),
     Table("prepaid", PREPAID), Table("uplink", UPLINK), Table("area_meter", AREA_METER),
     Table("price", PRICE), Tables("gate", GATE), Table("rig", RIG),
+    Table("area_ident", AREA_IDENT),
 ], checks=[_rig_medium, _fault_meters, _price_area])
 
 

@@ -21,7 +21,7 @@ from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive,
                            true_freeze)
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
-from hil import audit_run, lineloss_run, pq_phases_run, pq_run, swaps_run
+from hil import areaid_run, audit_run, lineloss_run, pq_phases_run, pq_run, swaps_run
 from hil.price_run import PriceRun
 from hil.simruntime import SimRuntime
 from hil.unread import unread_meters
@@ -154,6 +154,7 @@ class Run:
         out.update(pq_run.report(self.store, self.area, self.settings, self.end))
         out.update(pq_phases_run.report(self.store, self.area, self.settings, self.end))
         out.update(swaps_run.report(self.store, self.area, self.end))
+        out.update(areaid_run.report(self.store, self.area, self.agent))
         if days:
             first, times = days[0]
             # completion_p99_s: when 99 % of the meters read were read; a few meters that join

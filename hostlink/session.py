@@ -259,22 +259,36 @@ class TerminalSession:
             self._send_link(LOGOUT, now, expect=False)
             self._move("logout")
 
-    def retune(self, heartbeat_s, now):
-        """Take a new heartbeat period (the master's AFN04 F1) on the running session: the
-        next heartbeat goes ``heartbeat_s`` after the last one, or now if that has passed."""
+    def retune(self, heartbeat_s, now, confirm_timeout_s=None, login_tries=None):
+        """Take the master's AFN04 F1 on the running session: a new heartbeat period (the next
+        heartbeat goes ``heartbeat_s`` after the last one, or now if that has passed), and its
+        answer timeout and resend count for frames sent from now on (None: unchanged)."""
         if not heartbeat_s > 0:
             raise ValueError("heartbeat_s > 0, got %r" % (heartbeat_s,))
-        old = self.settings.heartbeat_s
-        if heartbeat_s == old:
+        if confirm_timeout_s is not None and not confirm_timeout_s > 0:
+            raise ValueError("confirm_timeout_s > 0, got %r" % (confirm_timeout_s,))
+        if login_tries is not None and login_tries < 1:
+            raise ValueError("login_tries >= 1, got %r" % (login_tries,))
+        old = self.settings
+        new = {"heartbeat_s": heartbeat_s, "confirm_timeout_s": confirm_timeout_s,
+               "login_tries": login_tries}
+        new = {k: v for k, v in new.items() if v is not None and v != getattr(old, k)}
+        if not new:
             return
-        self.settings = copy.copy(self.settings)  # the configured settings stay as loaded
-        self.settings.heartbeat_s = heartbeat_s
-        if self._next_heartbeat is not None:
-            self._next_heartbeat = max(now, self._next_heartbeat - old + heartbeat_s)
-        self.count("heartbeat_retuned")
-        log.info("uplink %s-%05d: heartbeat every %g s (was %g s)", self.region, self.terminal,
-                 heartbeat_s, old, extra={"event": "uplink_heartbeat_retuned",
-                                          "heartbeat_s": heartbeat_s})
+        self.settings = copy.copy(old)            # the configured settings stay as loaded
+        for k, v in new.items():
+            setattr(self.settings, k, v)
+        if "heartbeat_s" in new:
+            if self._next_heartbeat is not None:
+                self._next_heartbeat = max(now, self._next_heartbeat - old.heartbeat_s +
+                                           heartbeat_s)
+            self.count("heartbeat_retuned")
+        log.info("uplink %s-%05d: heartbeat every %g s, confirm timeout %g s, %d login tries "
+                 "(AFN04 F1)", self.region, self.terminal, self.settings.heartbeat_s,
+                 self.settings.confirm_timeout_s, self.settings.login_tries,
+                 extra={"event": "uplink_heartbeat_retuned", "heartbeat_s": heartbeat_s,
+                        "confirm_timeout_s": self.settings.confirm_timeout_s,
+                        "login_tries": self.settings.login_tries})
 
     def data_to_send(self):
         out = bytes(self._out)

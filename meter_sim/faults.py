@@ -38,7 +38,10 @@ KINDS = {
     "imbalance": ("fraction",),  # current imbalance: load moved from C to A by fraction (1600/1700)
     "reverse_sequence": (),     # 电压逆相序: status word 7 bit 0, event 14000001
     "reverse_polarity": ("phase",),  # reversed CT: negative current, energy to reverse (0002, 1B)
+    "neighbour": (),            # of the neighbouring area: heard weaker, registers, not archived
+    "cross_area": (),           # archived here, supplied by the neighbour transformer (跨台区)
 }
+FOREIGN = ("neighbour", "cross_area")   # kinds whose meter belongs to the neighbouring area
 SILENT = ("dead", "phantom")    # kinds whose meter and module say nothing while active
 SWAP_BYTE = 0x90                # a swapped meter's new address: its top byte XOR this
 
@@ -452,3 +455,9 @@ class Reversed:
                 got = self.source.between(a, b)
                 out = [out[i] + share * got[i] for i in range(len(out))]
         return out
+
+
+def foreign(meter):
+    """Whether ``meter`` is supplied by the neighbouring transformer (``neighbour``,
+    ``cross_area``): not one of this area's customers."""
+    return any(faults_of(meter, kind) for kind in FOREIGN)

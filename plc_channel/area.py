@@ -4,6 +4,7 @@
 meters, faults), so the same arguments reproduce the same area and the same run.
 """
 from meter_sim.population import DEFAULT_EPOCH, build_population, derive
+from plc_channel.area_ident import AreaIdent, weaken
 from plc_channel.carrier import CarrierNetwork
 from plc_channel.noise import NoiseModel
 from plc_channel.phy import PHYS
@@ -30,8 +31,9 @@ class Area:
 
 
 def build_area(env, count, medium, seed, t0=DEFAULT_EPOCH, faults=(), population=None,
-               channel=None, topology=None, noise=None, rs485=None, trace=None):
-    """An Area of ``count`` meters on ``medium`` ('rs485', 'nbplc', 'hplc'); networks it now."""
+               channel=None, topology=None, noise=None, rs485=None, trace=None, area_ident=None):
+    """An Area of ``count`` meters on ``medium`` ('rs485', 'nbplc', 'hplc'); networks it now.
+    ``area_ident``: the carrier module's area/phase identification (plc_channel.area_ident)."""
     if medium not in MEDIA:
         raise ValueError("medium must be one of %s, got %r" % (", ".join(MEDIA), medium))
     meters = build_population(count, seed, t0, faults, **(population or {}))
@@ -40,7 +42,10 @@ def build_area(env, count, medium, seed, t0=DEFAULT_EPOCH, faults=(), population
     else:
         phy = PHYS[medium].copy(**(channel or {}))
         topo = generate(count, derive(seed, "topology"), **(topology or {}))
+        ident = AreaIdent(seed, **(area_ident or {}))
+        weaken(topo, meters, ident)
         model = NoiseModel(topo, derive(seed, "noise"), **(noise or {}))
         network = CarrierNetwork(env, meters, topo, phy, derive(seed, "channel"), model, trace=trace)
+        network.area_ident = ident
     network.build()
     return Area(env, medium, meters, network, seed, t0)

@@ -123,8 +123,8 @@ class ModuleAdmin:
         self._confirm(req)
 
     def _accept(self, req, unit):
-        """A command with no effect on the emulation (link tests, wireless, time, area
-        detection, work mode, fixed relay paths): confirmed."""
+        """A command with no effect on the emulation (link tests, wireless, time, work mode,
+        fixed relay paths): confirmed."""
         self._confirm(req)
 
     # --- AFN10: routing queries ------------------------------------------------------------
@@ -200,7 +200,7 @@ class ModuleAdmin:
         addrs = [self.addr] + list(self.nodes) + [a for a in self.registered if a not in self.nodes]
         start = max(unit.start - 1, 0)
         count = min(unit.count, A.PhaseInfo.MAX_NODES)
-        nodes = [A.PhaseNode(addrs[k], 0 if k == 0 else A.phase_mask(self.network.phase_of(addrs[k])))
+        nodes = [A.PhaseNode(addrs[k], 0 if k == 0 else A.phase_mask(self._ident_phase(addrs[k])))
                  for k in range(start, min(start + count, len(addrs)))]
         self._emit(A.PhaseInfo(len(addrs), unit.start, nodes), req.seq)
 
@@ -285,6 +285,41 @@ class ModuleAdmin:
         """(AFN, Fn) pairs this module answers in its edition."""
         return sorted((c.AFN, c.FN) for c in self.handlers() if defines(self.edition, c.AFN, c.FN))
 
+    # --- AFN05 F6: area identification (台区识别, plc_channel.area_ident) ---------------------
+    def _ident_phase(self, addr):
+        ident = getattr(self.network, "area_ident", None)
+        phase = self.network.phase_of(addr)
+        return phase if ident is None else ident.phase(addr, phase)
+
+    def _area_detection(self, req, unit):
+        """05F6: allow starts identification rounds (every ``ident_h``), forbid stops them."""
+        self._confirm(req)
+        self.area_ident_on = bool(unit.allow)
+        if self.area_ident_on and getattr(self, "_ident", None) is None:
+            self._ident = self.env.process(self._identify())
+
+    def _identify(self):
+        """Each round judges the nodes in the network not judged yet; those of another area
+        are reported (06F5, ``A.AreaResult``); the first round ends with 06F3 kind 3."""
+        ident = getattr(self.network, "area_ident", None)
+        net, judged, rounds = self.network, set(), 0
+        while ident is not None and self.area_ident_on:
+            yield self.env.timeout(max(ident.ident_s, 60.0))
+            if not self.area_ident_on or self.booting:
+                continue
+            for i, m in enumerate(net.meters):
+                if m.addr in judged or not net.reachable(i, self.env.now):
+                    continue
+                judged.add(m.addr)
+                if ident.foreign(m):
+                    flag = A.FLAG_FOREIGN if m.addr in self.nodes else A.FLAG_FOREIGN_UNARCHIVED
+                    body = A.AreaResult(m.addr, flag, ident.neighbour_cco).body()
+                    self._report(A.ReportEvent(A.PROTO_645_2007, body, A.DEVICE_METER), m.addr)
+            rounds += 1
+            if rounds == 1:
+                self._report(A.ReportRouteChange(A.ROUTE_AREA_DONE))
+        self._ident = None
+
 
 ADMIN_HANDLERS = {
     A.RunModeQuery: "_run_mode", A.NoiseQuery: "_noise", A.ListenQuery: "_listen",
@@ -295,7 +330,7 @@ ADMIN_HANDLERS = {
     A.HardwareInit: "_hardware_init", A.ParameterInit: "_parameter_init", A.DataInit: "_data_init",
     A.SendTest: "_accept", A.RollCall: "_accept", A.CommTest: "_accept",
     A.EventReporting: "_event_reporting", A.SetMonitorTimeout: "_set_monitor_timeout",
-    A.SetWireless: "_accept", A.AreaDetection: "_accept", A.SetNodeTime: "_accept",
+    A.SetWireless: "_accept", A.AreaDetection: "_area_detection", A.SetNodeTime: "_accept",
     A.RelayQuery: "_relay_info", A.UnreadQuery: "_unread", A.RegisteredQuery: "_registered",
     A.SlaveIdQuery: "_slave_ids", A.NetworkSizeQuery: "_network_size",
     A.TopologyQuery: "_topology", A.PhaseQuery: "_phases",

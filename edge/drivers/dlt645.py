@@ -145,6 +145,22 @@ class Driver645:
         return apdu.Control(CODES[action], expires, level=level, password=password,
                             operator=operator)
 
+    def clock_set(self, meter, wall, deviation_s=0.0):
+        """The targeted time set of ``meter`` to ``wall``: 04000101 (date) then 04000102 (time,
+        last, at the latest instant), with the archived password and level (645-2007 only)."""
+        level = int(meter.extra.get("control_level", 4))
+        password = bytes.fromhex(str(meter.extra["password"]))[::-1]
+        return [apdu.Write(di, DI.lookup(di).encode(int(wall)), level, password)
+                for di in (DI.DI_DATE, DI.DI_TIME)]
+
+    def clock_settable(self, meter):
+        """Whether a targeted time set can go: 645-2007 with a password in the archive."""
+        return meter.protocol == "645-2007" and bool(meter.extra.get("password"))
+
+    @staticmethod
+    def acked(reply):
+        return isinstance(reply, apdu.Ack)
+
     def time_sync(self, wall):
         """The broadcast that sets every meter's clock to ``wall`` (645 §7.8: no reply)."""
         return apdu.BroadcastTime(wall)

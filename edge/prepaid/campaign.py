@@ -202,11 +202,9 @@ class Campaigns:
                 return c
         return None
 
-    def post(self, campaigns, archive, at):
-        """Store ``campaigns`` (checked by ``parse_file``) with a pending row per covered meter
-        with prepaid cost control, in one transaction. An id stored before with other content,
-        or a new one effective before ``at``, is refused (CampaignError) and nothing is stored.
-        Returns, per campaign, whether new."""
+    def check(self, campaigns, at):
+        """CampaignError when ``campaigns`` may not be posted at ``at``: an id stored before with
+        other content, or a new one effective before ``at``."""
         known = {c.id: c for c in self.all()}
         clash = [c.id for c in campaigns if c.id in known and not known[c.id].same(c)]
         if clash:
@@ -215,6 +213,13 @@ class Campaigns:
         past = [c.id for c in campaigns if c.id not in known and c.effective <= at]
         if past:        # energy already billed after the instant cannot be split any more
             raise CampaignError("campaign %s is effective in the past" % ", ".join(past))
+        return known
+
+    def post(self, campaigns, archive, at):
+        """Store ``campaigns`` (checked by ``parse_file``) with a pending row per covered meter
+        with prepaid cost control, in one transaction. What ``check`` refuses is refused
+        (CampaignError) and nothing is stored. Returns, per campaign, whether new."""
+        known = self.check(campaigns, at)
         out = []
         with transaction(self.db):
             for c in campaigns:
@@ -247,6 +252,13 @@ class Campaigns:
             sql += " WHERE " + " AND ".join(where)
         return [r[:6] + (json.loads(r[6]),) for r in
                 self.db.execute(sql + " ORDER BY campaign, meter", args)]
+
+    def rows_of(self, meter):
+        """The rows of ``meter``, its newest campaign (by effective instant) last."""
+        return [r[:6] + (json.loads(r[6]),) for r in self.db.execute(
+            "SELECT m.campaign, m.meter, m.mode, m.state, m.reason, m.attempts, m.history FROM "
+            "campaign_meter m JOIN campaign c ON c.id = m.campaign WHERE m.meter = ? ORDER BY "
+            "c.effective, c.id", (meter,))]
 
     def state(self, campaign, meter):
         row = self.db.execute("SELECT state FROM campaign_meter WHERE campaign=? AND meter=?",

@@ -13,6 +13,7 @@ except ImportError:                     # a board's install: the base package ha
 from edge.runtime import logs
 from hil.cli import (agent, audit, decode, harness, lineloss, master, meters, pq, prepaid, schema,
                      sim, swaps)
+from hil.cli import areaid
 from hil.cli.schema import reference
 
 __all__ = ["main", "reference"]
@@ -36,6 +37,7 @@ def main(log_format, log_level):
 for _command in (decode.decode, schema.schema_cmd, meters.meters, sim.sim, agent.agent_cmd,
                  master.master, prepaid.prepaid, lineloss.lineloss_cmd, audit.audit_cmd,
                  pq.pq_cmd, swaps.swaps_cmd,
+                 areaid.areaid_cmd,
                  harness.demo,
                  harness.hil_group):
     main.add_command(_command)

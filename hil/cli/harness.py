@@ -16,6 +16,7 @@ from hil.demo import run_demo
 from hil.fleet import run_fleet
 from hil.report import write_report
 from hil.rig import Rig, drive
+from hil.rig_dut import agent_toml
 from hil.scenario import Scenario, ScenarioError
 from hil.scenario_run import run_scenario
 from hil.cli.common import InputError, json_line, reason, writable
@@ -180,7 +181,11 @@ def hil_conformance(url, addr, baud, timeout, report_path, relay, password, leve
               help="Seconds between the real-time KPI lines (0: none).")
 @click.option("--report", "report_dir", default="report-rig", show_default=True,
               type=click.Path(file_okay=False))
-def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every_s, report_dir):
+@click.option("--agent-toml", "agent_path", default=None, type=click.Path(dir_okay=False),
+              help="Also write the agent.toml that makes gridedge's own agent the concentrator"
+                   " under test (its ports and master are this rig's), once the rig serves.")
+def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every_s, report_dir,
+            agent_path):
     """Put a real concentrator under test: serve the scenario's simulated area on a port in
     real time (its clock starts at the scenario's start) and be its master station. The KPIs
     come from the simulated meters' own freezes and relays: a JSON line every --every seconds,
@@ -188,6 +193,8 @@ def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every
     control too (AFN10 F1 forwarded trips and closes). Exit 1 on a failed gate."""
     sc = _scenario(scenario_path)
     writable(report_dir, folder=True)
+    if agent_path:
+        writable(agent_path)
     try:
         rig = Rig(sc, url, rs485_url)
     except (OSError, ValueError) as exc:
@@ -200,9 +207,15 @@ def hil_rig(scenario_path, url, rs485_url, listen, duration, archive_port, every
                      "event": "rig_start", "serving": rig.path, "serving_rs485": rig.rs485_path,
                      "medium": sc.medium, "meters": len(rig.meters),
                      "master": "%s:%d" % where[:2]})
-        json_line({"serving": rig.path, "medium": sc.medium, "meters": len(rig.meters),
-               "serving_rs485": rig.rs485_path, "master": "%s:%d" % where,
-               "clock": iso(rig.now())})
+        hello = {"serving": rig.path, "medium": sc.medium, "meters": len(rig.meters),
+                 "serving_rs485": rig.rs485_path, "master": "%s:%d" % where,
+                 "clock": iso(rig.now())}
+        if agent_path:
+            with open(agent_path, "w") as f:
+                f.write(agent_toml(hello, sc.doc.get("rig", {}).get("password", "00" * 16),
+                                   module_baud=sc.module_baud))
+            hello["agent_toml"] = agent_path
+        json_line(hello)
 
     samples = {}
     try:

@@ -6,8 +6,11 @@ import sys
 
 import click
 
-from protocols.civil import parse_local
+from protocols.civil import parse_local, to_civil
+from protocols.gdw1376_1.formats import time_a15
+from edge.prepaid.campaign import load_file, parse_file
 from edge.runtime.aio import local_clock
+from edge.schema import SchemaError
 from edge.runtime.exporter import serve_master_metrics
 from hostlink.aio import MasterServer, TokenError, control_call, load_token, server_context
 from hostlink.master import Limits
@@ -108,7 +111,7 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
 @master.command("ask")
 @click.argument("op", type=click.Choice([
     "terminals", "data", "stats", "read-current", "read-day", "read-month", "read-curve",
-    "events", "control", "archive-query", "forward-read"]))
+    "events", "control", "archive-query", "forward-read", "price-campaign"]))
 @click.option("--control", default="127.0.0.1:9001", show_default=True)
 @click.option("--token-file", default="master.sqlite.token", show_default=True,
               type=click.Path(dir_okay=False),
@@ -123,12 +126,15 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
                                              "keep-power-off"]))
 @click.option("--meter", help="Meter address (forward-read).")
 @click.option("--di", help="Data identifier in hex (forward-read).")
+@click.option("--file", "prices_path", type=click.Path(exists=True, dir_okay=False),
+              help="prices.toml (price-campaign): its campaigns go to the concentrator as"
+                   " AFN04 F201 (gridedge's extension); --point names the target points.")
 @click.option("--password", default=None, envvar="GRIDEDGE_TERMINAL_PW",
               help="The terminal's PW (32 hex digits; or $GRIDEDGE_TERMINAL_PW): needed by"
                    " control, archive and forward requests. No default.")
 @click.option("--timeout", type=float, default=60.0, show_default=True)
 def master_ask(op, control, token_file, terminal, points, fn, date, start, count, action, meter,
-               di, password, timeout):
+               di, prices_path, password, timeout):
     """Ask a running master station to read, control or query a concentrator; prints JSON."""
     try:
         token = load_token(token_file)
@@ -142,6 +148,10 @@ def master_ask(op, control, token_file, terminal, points, fn, date, start, count
             cmd[key] = value
     if points:
         cmd["points"] = list(points)
+    if op == "price-campaign":
+        if prices_path is None:
+            raise InputError("price-campaign needs --file prices.toml")
+        cmd["campaigns"] = campaign_values(prices_path, list(points))
     host, port = hostport(control)
     try:
         reply = asyncio.run(control_call(host, port, cmd, timeout + 5, token))
@@ -150,3 +160,34 @@ def master_ask(op, control, token_file, terminal, points, fn, date, start, count
     click.echo(json.dumps(reply, indent=2, ensure_ascii=False))
     if "error" in reply or reply.get("outcome") not in (None, "ok"):
         sys.exit(1)
+
+
+def campaign_values(path, points):
+    """AFN04 F201 values of the campaigns of prices.toml ``path``; a campaign for listed meters
+    goes to the measuring points ``points`` (the master knows the points, not the addresses)."""
+    try:
+        campaigns = parse_file(load_file(path))
+    except (SchemaError, ValueError) as exc:
+        raise InputError(str(exc))
+    out = []
+    for c in campaigns:
+        v = {"id": c.id, "effective": list(time_a15(to_civil(c.effective)))}
+        if c.target and "meters" in c.target or points:
+            if not points:
+                raise InputError("campaign %s names meters: give their measuring points with"
+                                 " --point" % c.id)
+            v.update(target="points", points=points)
+        elif c.target:
+            v.update(target="tariff_class", tariff_class=c.target["tariff_class"])
+        else:
+            v["target"] = "all"
+        t = c.tariff_doc
+        if t["kind"] == "flat":
+            v.update(tariff="flat", prices=[t["price"]])
+        elif t["kind"] == "tou":
+            v.update(tariff="tou", prices=list(t["prices"]))
+        else:
+            v.update(tariff="ladder", prices=[p for _, p in t["blocks"]],
+                     tops=[u for u, _ in t["blocks"][:-1]])
+        out.append(v)
+    return out

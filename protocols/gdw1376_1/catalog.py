@@ -7,7 +7,7 @@ the label before the item's data. Facts and their sources: docs/gdw1376_1-notes.
 """
 from protocols.gdw1376_1.layouts import (Carried, Concat, Curve, Dated, Empty, Energy, Events,
                                          Fields, PerUnitConfirm, Repeated, U16)
-from protocols.gdw1376_1 import params
+from protocols.gdw1376_1 import campaign_ext, params
 
 AFN_CONFIRM, AFN_LINK, AFN_SET, AFN_CONTROL, AFN_QUERY = 0x00, 0x02, 0x04, 0x05, 0x0A
 AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_FORWARD = 0x0C, 0x0D, 0x0E, 0x10
@@ -149,6 +149,9 @@ for _fn, _fmt in CURVE_FORMATS.items():
     LAYOUTS[(AFN_CLASS2, _fn, True)] = Curve(_fmt)
 # terminal parameters (AFN04/0A F1, F3, F33, F65..F68), clock set (AFN05 F31), version (AFN09 F1)
 LAYOUTS.update(params.layouts(AFN_SET, AFN_QUERY, AFN_CONTROL))
+# gridedge's extension beyond F248: price campaigns posted (AFN04) and their state (AFN0C)
+LAYOUTS[(AFN_SET, campaign_ext.FN, False)] = campaign_ext.PRICE_CAMPAIGN
+LAYOUTS[(AFN_CLASS1, campaign_ext.FN, True)] = campaign_ext.CAMPAIGN_STATE
 
 _NO_DATA = Empty()
 _TD_REQUESTS = {TD_DAY: Dated("A20"), TD_MONTH: Dated("A21"), TD_CURVE: Curve()}

@@ -55,7 +55,17 @@ def _decode(fmt, raw, field):
 
 
 def encode(fmt, value, field=None):
+    """The wire bytes of ``value`` in format ``fmt`` (None: EE); EncodeError when it does not fit."""
     field = field or fmt
+    try:
+        return _encode(fmt, value, field)
+    except _errors.EncodeError as exc:
+        if isinstance(exc, EncodeError):
+            raise
+        raise EncodeError(field, "%s: %s" % (fmt, exc)) from None
+
+
+def _encode(fmt, value, field):
     if value is None:
         return b"\xEE" * size(fmt)
     if fmt in NUMBERS:

@@ -1,4 +1,4 @@
-"""Q/GDW 1376.1 terminal parameters and their answers: AFN04/0A F1, F3, F33, F65-F68, AFN05 F31
+"""Q/GDW 1376.1 terminal parameters and their answers: AFN04/0A F1, F3, F33, F59, F65-F68, AFN05 F31
 (clock set) and AFN09 F1 (terminal version), as typed layouts (facts: docs/gdw1376_1-notes.md).
 
 Values are dicts; parsing checks sizes and counts, the agent checks ranges (``edge.terminal_params``).
@@ -234,9 +234,14 @@ class Version(Layout):
 
 UPLINK_COMM, MASTER_ADDR, READ_RUN = UplinkComm(), MasterAddr(), ReadRun()
 REPORT_TASK, CLOCK_A1, VERSION = ReportTask(), ClockA1(), Version()
+# AFN04 F59 (电能表异常判别阈值设定), 5 bytes: over-difference and flying thresholds (A.22, x.x:
+# the register's rise over what the meter could have measured), stopped threshold (BIN, x 15 min),
+# clock threshold (BIN, 2 bytes, s); 0 turns a check off (docs/audit.md has the sources)
+METER_THRESHOLDS = Fields(("over_difference", "A22"), ("flying", "A22"), ("stopped_15min", "u8"),
+                          ("clock_s", "u16"))
 TASK_SWITCH = Fields(("switch", "u8"))
-PARAM_LAYOUTS = {1: UPLINK_COMM, 3: MASTER_ADDR, 33: READ_RUN, 65: REPORT_TASK, 66: REPORT_TASK,
-                 67: TASK_SWITCH, 68: TASK_SWITCH}
+PARAM_LAYOUTS = {1: UPLINK_COMM, 3: MASTER_ADDR, 33: READ_RUN, 59: METER_THRESHOLDS,
+                 65: REPORT_TASK, 66: REPORT_TASK, 67: TASK_SWITCH, 68: TASK_SWITCH}
 
 
 def layouts(afn_set, afn_query, afn_control):

@@ -1,7 +1,8 @@
 """`gridedge master`, `gridedge agent` with an [uplink] and `gridedge master ask`, as processes on
 real TCP (127.0.0.1) with the meters on a real pty: the agent logs in, uploads the daily freeze
 it reads, answers a class-2 request, and denies a control with the wrong password (`master
-ask` has no default password and needs the station's token)."""
+ask` has no default password and needs the station's token) and a price campaign it cannot
+carry out."""
 import json
 import sqlite3
 import subprocess
@@ -92,6 +93,11 @@ def test_agent_uplink_to_the_master_cli_end_to_end(tmp_path, env_with_path):
         assert code == 1 and "password" in reply["error"]
         code, reply = ask("control", "--action", "trip", "--point", "1", "--password", "22" * 16)
         assert code == 1 and reply["outcome"] == "denied"
+        prices = tmp_path / "prices.toml"
+        prices.write_text('[[campaign]]\nid = "ladder-2026"\neffective = "2036-01-01 00:00"\n'
+                          '[campaign.tariff]\nkind = "ladder"\nblocks = [[5, 0.6], ["none", 0.9]]\n')
+        code, reply = ask("price-campaign", "--file", str(prices), "--password", "11" * 16)
+        assert code == 1 and reply["outcome"] == "denied"       # this one runs no cost control
         code, reply = ask("terminals")
         assert reply["online"] == ["0171-02082"] and reply["terminals"][0]["logins"] == 1
     finally:
@@ -101,4 +107,5 @@ def test_agent_uplink_to_the_master_cli_end_to_end(tmp_path, env_with_path):
             p.wait(timeout=20)
     denied = sqlite3.connect(tmp_path / "agent.sqlite").execute(
         "SELECT detail FROM event_log WHERE kind = 'uplink_denied'").fetchall()
-    assert len(denied) == 1 and "wrong password" in denied[0][0]
+    assert len(denied) == 2 and "wrong password" in denied[0][0]
+    assert "no prepaid cost control" in denied[1][0]

@@ -1,14 +1,10 @@
 """The agent process in real time reads a `gridedge meters serve --protocol 698` bus on a pty
 (RS-485, 698 framing): the same daily freezes as the agent in virtual time on the same meters."""
-import json
-import subprocess
-import sys
-
 import pytest
 
 from edge.plan import Settings
-from edge.store import Store
 from hil.agent_run import run_agent
+from tests.agent_process import agent_toml, run_agent_process, served, stored
 
 SEED = 3
 METERS = 6
@@ -30,28 +26,11 @@ def test_the_agent_reads_a_698_bus_on_a_pty_as_in_virtual_time(tmp_path, env_wit
     assert {m.protocol for m in agent.archive.meters.values()} == {"698.45"}
     expected = freezes(agent.store)
     assert len(expected) == METERS
-    server = subprocess.Popen([sys.executable, "-m", "hil.cli", "meters", "serve", "--pty",
-                               "--count", str(METERS), "--seed", str(SEED), "--start", START,
-                               "--protocol", "698"], stdout=subprocess.PIPE, text=True,
-                              env=env_with_path)
-    try:
-        hello = json.loads(server.stdout.readline())
+    with served(env_with_path, "meters", "serve", "--pty", "--count", str(METERS), "--seed",
+                str(SEED), "--start", START, "--protocol", "698") as hello:
         assert hello["meters_698"] == METERS
-        meters = "\n".join('[[meter]]\naddr = "%012d"\nport = "p1"\nprotocol = "698.45"\n'
-                           % (i + 1) for i in range(METERS))
-        cfg = tmp_path / "agent.toml"
-        cfg.write_text('[agent]\nstore = "agent.sqlite"\n[tasks]\n%s\n[[port]]\nname = "p1"\n'
-                       'url = "%s"\n%s' % ("\n".join("%s = %s" % kv for kv in FREEZE_ONLY.items()),
-                                           hello["serving"], meters))
-        out = subprocess.run([sys.executable, "-m", "hil.cli", "agent", "--config", str(cfg),
-                              "--epoch", START, "--duration", "4"],
-                             capture_output=True, text=True, env=env_with_path, timeout=40)
-        assert out.returncode == 0, out.stderr
-    finally:
-        server.terminate()
-        server.wait(10)
-    store = Store(tmp_path / "agent.sqlite")
-    try:
-        assert freezes(store) == expected
-    finally:
-        store.close()
+        cfg = agent_toml(tmp_path / "agent.toml", hello["serving"],
+                         ["%012d" % (i + 1) for i in range(METERS)], FREEZE_ONLY,
+                         meter_extra='protocol = "698.45"\n')
+        run_agent_process(cfg, START, 4, env_with_path)
+    assert stored(tmp_path / "agent.sqlite", freezes) == expected

@@ -2,14 +2,12 @@
 agent process in real time against `gridedge meters serve` (RS-485 on a pty) and against the
 emulated 1376.2 module of `gridedge sim module` (HPLC on a pty). The daily freezes must match."""
 import json
-import subprocess
-import sys
 
 import pytest
 
 from edge.plan import Settings
-from edge.store import Store
 from hil.agent_run import run_agent
+from tests.agent_process import agent_toml, run_agent_process, served, stored
 
 SEED = 3
 METERS = 8
@@ -30,29 +28,12 @@ def virtual(medium):
 
 
 def real(tmp_path, env, server_cmd, medium, parse_path, duration):
-    server = subprocess.Popen([sys.executable, "-m", "hil.cli", *server_cmd],
-                              stdout=subprocess.PIPE, text=True, env=env)
-    try:
-        path = parse_path(server.stdout.readline())
-        cfg = tmp_path / "agent.toml"
-        meters = "\n".join('[[meter]]\naddr = "%012d"\nport = "p1"\n' % (i + 1) for i in range(METERS))
-        cfg.write_text('[agent]\nstore = "agent.sqlite"\n[tasks]\n%s\n[[port]]\nname = "p1"\n'
-                       'url = "%s"\nmedium = "%s"\n%s' % (
-                           "\n".join("%s = %s" % kv for kv in FREEZE_ONLY.items()), path, medium,
-                           meters))
-        out = subprocess.run([sys.executable, "-m", "hil.cli", "agent", "--config", str(cfg),
-                              "--epoch", START, "--duration", str(duration)],
-                             capture_output=True, text=True, env=env, timeout=duration + 30)
-        assert out.returncode == 0, out.stderr
-        assert json.loads(out.stdout.splitlines()[0])["agent"] == "running"
-    finally:
-        server.terminate()
-        server.wait(10)
-    store = Store(tmp_path / "agent.sqlite")
-    try:
-        return freezes(store)
-    finally:
-        store.close()
+    with served(env, *server_cmd, hello=parse_path) as path:
+        cfg = agent_toml(tmp_path / "agent.toml", path, ["%012d" % (i + 1) for i in range(METERS)],
+                         FREEZE_ONLY, port_extra='medium = "%s"\n' % medium)
+        out = run_agent_process(cfg, START, duration, env)
+        assert json.loads(out.splitlines()[0])["agent"] == "running"
+    return stored(tmp_path / "agent.sqlite", freezes)
 
 
 @pytest.mark.timeout(120)

@@ -69,7 +69,7 @@ def test_backwards_jump_and_flying_freezes_raise_erc27_28_29_once(tmp_path):
     assert [type(r) for r in recs] == [E.Erc27EnergyDecrease, E.Erc28OverDifference]
     assert (recs[0].pn, recs[0].began, recs[0].before, recs[0].after) == (1, True, 100.0, 90.0)
     assert recs[1].threshold == 1.5 and recs[1].after == round(100.0 + 316.8 * 2, 4)
-    assert [e for e, _ in Answers(store)._event_records()] == [27, 28]     # class 3 answers
+    assert [e for e, _, _ in Answers(store)._event_records()] == [27, 28]     # class 3 answers
     bad_value = Reading(A, audit.TASK, 28, "freeze:x", {"erc": 28, "at": T0, "began": True,
                                                          "before": None}, "ok", (), T0)
     assert Answers(store).upload_unit(bad_value) is None          # logged, never a crash

@@ -44,35 +44,6 @@ metric = "missed_ops"
 op = "=="
 value = 0
 """
-AGENT = """
-[agent]
-store = "agent.sqlite"
-[tasks]
-freeze_offset_s = 0
-curve_every_min = 0
-event_every_h = 0
-clock_check_h = -1
-[uplink]
-master = "%(master)s"
-region = "0171"
-terminal = 7
-password = "%(password)s"
-reconnect_min_s = 0.5
-[[port]]
-name = "p1"
-url = "%(path)s"
-medium = "%(medium)s"
-baud = %(baud)d
-%(wired_port)s"""
-WIRED_PORT = """
-[[port]]
-name = "p2"
-url = "%s"
-medium = "rs485"
-baud = 2400
-"""
-
-
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("medium", ["hplc", "rs485"])
 def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_path,
@@ -84,16 +55,14 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
                                     "wired": "rs485_meters = 3" if mixed else ""})
     rig = subprocess.Popen(cli + ["hil", "rig", str(scenario), "--listen", "127.0.0.1:0",
                                   "--duration", "25", "--every", "5",
-                                  "--report", str(tmp_path / "rep")],
+                                  "--report", str(tmp_path / "rep"),
+                                  "--agent-toml", str(tmp_path / "agent.toml")],
                            stdout=subprocess.PIPE, text=True, env=env_with_path)
     agent = None
     try:
         info = json.loads(rig.stdout.readline())
-        cfg = tmp_path / "agent.toml"
-        cfg.write_text(AGENT % {"master": info["master"], "path": info["serving"],
-                                "password": PASSWORD,
-                                "medium": medium, "baud": 9600 if mixed else 2400,
-                                "wired_port": WIRED_PORT % info["serving_rs485"] if mixed else ""})
+        cfg = info["agent_toml"]
+        assert 'medium = "%s"' % medium in open(cfg).read()
         agent = subprocess.Popen(cli + ["agent", "--config", str(cfg), "--epoch", START,
                                         "--duration", "35"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, env=env_with_path)
@@ -117,6 +86,12 @@ def test_rig_checks_a_concentrator_under_test_against_ground_truth(medium, tmp_p
     if mixed:       # the module's meters by relay depth, the RS-485 ones on their own
         assert report["read_rate_rs485"] == 1.0
         assert sum(d["meters"] for d in report["read_rate_by_depth"].values()) == 8
+        # the bound is taken at the scenario's module UART rate, and says what set it
+        assert report["module_baud"] == 9600 and report["uart_bound_s"] > 0
+        assert report["lower_bound_s"] >= max(report["uart_bound_s"],
+                                              report["channel_airtime_bound_s"])
+    else:
+        assert report["uart_bound_s"] is None and report["module_baud"] is None
     assert (tmp_path / "rep" / "report.html").read_text().startswith("<!doctype html>")
     # the KPIs in real time: a line every 5 s while the concentrator works
     snaps = [x["snapshot"] for x in lines if "snapshot" in x]

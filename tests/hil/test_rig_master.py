@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from hil.rig_dut import agent_toml
 from tests.hil.test_rig import PASSWORD, START
 
 SCENARIO = """
@@ -27,28 +28,6 @@ metric = "read_rate"
 op = ">="
 value = 1.0
 """
-AGENT = """
-[agent]
-store = "%(store)s"
-[tasks]
-freeze_offset_s = 0
-curve_every_min = 0
-event_every_h = 0
-clock_check_h = -1
-[uplink]
-master = "%(master)s"
-region = "0171"
-terminal = 9
-password = "%(password)s"
-reconnect_min_s = 0.5
-active_upload = %(active)s
-[[port]]
-name = "p1"
-url = "%(path)s"
-medium = "rs485"
-baud = 2400
-"""
-
 
 MODELLED_S = 0.5
 
@@ -68,9 +47,8 @@ def test_push_and_pull_only_concentrators_give_the_same_read_rate(mode, tmp_path
     try:
         info = json.loads(rig.stdout.readline())
         cfg = tmp_path / "agent.toml"
-        cfg.write_text(AGENT % {"master": info["master"], "path": info["serving"],
-                                "password": PASSWORD, "store": store,
-                                "active": "true" if mode == "push" else "false"})
+        cfg.write_text(agent_toml(info, PASSWORD, store=str(store), terminal=9,
+                                  active_upload=mode == "push"))
         agent = subprocess.Popen(cli + ["agent", "--config", str(cfg), "--epoch", START,
                                         "--duration", "26"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL, env=env_with_path)

@@ -272,3 +272,17 @@ def test_a_new_heartbeat_period_retunes_the_running_session():
     assert p.session.settings.heartbeat_s == 300.0 and p.session.counters["heartbeat_retuned"] == 1
     p.session.retune(30.0, p.now)                             # shorter, overdue: now
     assert p.session.next_deadline() <= p.now + 30.0
+
+
+def test_f1_answer_timeout_and_resends_apply_to_frames_sent_from_now_on():
+    p = Pair(Backlog(), heartbeat_s=60, confirm_timeout_s=30, login_tries=3)
+    configured = p.session.settings
+    p.session.retune(60.0, p.now, confirm_timeout_s=5.0, login_tries=1)
+    assert (p.session.settings.confirm_timeout_s, p.session.settings.login_tries) == (5.0, 1)
+    assert (configured.confirm_timeout_s, configured.login_tries) == (30, 3)   # kept as loaded
+    assert p.session.counters.get("heartbeat_retuned", 0) == 0          # the heartbeat did not
+    p.drop_down = lambda data: True                 # the master never confirms the login
+    p.connect()
+    p.pump()
+    p.run(6)                                        # one login, 5 s, no resend: the link drops
+    assert p.session.wants_close

@@ -1,7 +1,8 @@
 """The terminal's own parameters over the uplink: AFN04 F1/F3/F33/F65-F68 sets are checked,
 kept in a real SQLite store across a restart, journaled once (a repeat changes nothing), and
 queried back with AFN0A; AFN05 F31 moves the terminal's clock (kept, journaled, time-labelled);
-AFN09 F1 answers the version; a pull-only terminal uploads nothing but answers F129/F161."""
+AFN09 F1 answers the version; a pull-only terminal uploads nothing but answers F129/F161, and
+what an answer (F161, AFN0E) carried is delivered."""
 import random
 
 from edge.agent import Agent
@@ -13,7 +14,8 @@ from edge.uplink import Uplink, UplinkSettings
 from protocols.civil import from_civil, iso, to_civil
 from protocols.gdw1376_1 import Tp, Unit, parse_units
 from protocols.gdw1376_1.params import AFN_VERSION, a1_of_civil
-from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CONTROL, AFN_QUERY, AFN_SET)
+from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL, AFN_QUERY,
+                                       AFN_SET)
 
 from tests.hostlink.test_uplink import PASSWORD, WEDNESDAY, ask, down, online
 
@@ -64,6 +66,38 @@ def test_parameters_are_kept_journaled_once_and_queried_back(tmp_path):
                           tp=Tp.at(3, WEDNESDAY, 5)))
     f3, f66 = parse_units(AFN_QUERY, a.data, True)
     assert f3.value == F3 and f66.pn == 1 and f66.value["items"] == [(["all"], [161])]
+
+
+def test_f59_thresholds_replace_the_configured_audit_limits_and_survive_a_restart(tmp_path):
+    from edge import validate as V
+    agent = agent_in(tmp_path / "t.sqlite")
+    online(agent)
+    day = 24 * 3600.0
+    rise = 1.3 * agent.limits.max_kw * 24                 # 1.3 x what the supply could give
+    assert V.energy_flags(rise, day, (0.0, 0.0), agent.limits) == []       # [tasks.limits] 1.5
+    f59 = {"over_difference": 1.2, "flying": 2.0, "stopped_15min": 8, "clock_s": 120}
+    [a] = ask(agent, set_units(1, [Unit(AFN_SET, 59, 0, f59, False)]))
+    assert outcome(a) == 1
+    lim = agent.limits
+    assert (lim.jump_margin, lim.flying_margin, lim.stopped_s, lim.clock_s) == (1.2, 2.0, 7200.0,
+                                                                                120.0)
+    assert V.energy_flags(rise, day, (0.0, 0.0), lim) == [V.JUMP]
+    assert agent.settings.limits.jump_margin == 1.5          # the configured ones stay as loaded
+    [a] = ask(agent, set_units(2, [Unit(AFN_SET, 59, 0, dict(f59, flying=1.0), False)],
+                               WEDNESDAY + 1))
+    assert outcome(a) == 2 and agent.limits.flying_margin == 2.0     # flying below over: denied
+    [a] = ask(agent, down(AFN_QUERY, [Unit(AFN_QUERY, 59, 0, None, False)],
+                          tp=Tp.at(3, WEDNESDAY, 5)))
+    assert parse_units(AFN_QUERY, a.data, True)[0].value == f59
+    agent.store.close()
+    again = agent_in(tmp_path / "t.sqlite")                  # a restart applies them again
+    assert again.limits.clock_s == 120.0 and again.limits.stopped_s == 7200.0
+    online(again)
+    [a] = ask(again, set_units(4, [Unit(AFN_SET, 59, 0, dict(f59, flying=0, clock_s=0), False)],
+                               WEDNESDAY + 2))
+    assert outcome(a) == 1                                   # 0 turns a check off
+    assert V.energy_flags(100 * rise, day, (0.0, 0.0), again.limits) == [V.JUMP]
+    assert V.clock_flags(0.0, 1e6, again.limits) == []
 
 
 def test_bad_parameters_are_denied_and_nothing_is_kept(tmp_path):
@@ -292,6 +326,8 @@ def test_f1_retunes_the_heartbeat_and_f3_is_where_the_next_dial_goes(tmp_path):
                 pw=PASSWORD)
             assert r.outcome == OK
             assert up.session.settings.heartbeat_s == 420.0             # retuned, online
+            assert up.session.settings.confirm_timeout_s == 30.0          # F1's answer timeout
+            assert up.session.settings.login_tries == 4                   # and 3 resends
             assert up.session.next_deadline() <= time.monotonic() + 420.0
             assert client.port == p1                                  # not redialled yet
             client.drop()
@@ -299,7 +335,8 @@ def test_f1_retunes_the_heartbeat_and_f3_is_where_the_next_dial_goes(tmp_path):
             await second.close()                                      # main gone: the backup
             await until(lambda: first.online() and client.port == p1)
             details = [d.split(" by ")[0] for _, _, d in agent.store.logged("uplink_retuned")]
-            assert details == ["heartbeat 7 min", "master 127.0.0.1:%d, 127.0.0.1:%d" % (p2, p1)]
+            assert details == ["heartbeat 7 min, timeout 30 s, 3 resends",
+                               "master 127.0.0.1:%d, 127.0.0.1:%d" % (p2, p1)]
         finally:
             client.stop()
             await asyncio.wait_for(task, 10)
@@ -334,6 +371,26 @@ def test_a_reading_the_master_pulled_is_delivered_not_lost(tmp_path):
     assert agent.store.counter("readings_evicted") == 1
     assert agent.store.counter("readings_lost") == 0      # the pulled one went, not p2's
     assert [r.addr for r in agent.store.readings(period="2026-11-24")] == ["000000000002"]
+
+
+def test_events_the_master_pulled_with_afn0e_are_delivered_when_every_record_went(tmp_path):
+    agent = agent_in(tmp_path / "e.sqlite", active_upload=False)
+    agent.store.put_readings([        # a meter's power-down goes up as two records: ERC13, ours
+        Reading(m, "event", 0x03110001, "power_down#3",
+                {"start": "2026-11-24 21:10:05", "end": "2026-11-24 21:40:00"}, read_at=at)
+        for m, at in (("000000000001", 1.0), ("000000000002", 2.0))])
+    online(agent)
+
+    def pull(pfc, pm, pn):
+        [a] = ask(agent, down(AFN_CLASS3, [Unit(AFN_CLASS3, 1, 0, {"pm": pm, "pn": pn}, False)],
+                              tp=Tp.at(pfc, WEDNESDAY, 5)))
+        return [e["erc"] for e in parse_units(AFN_CLASS3, a.data, True)[0].value["events"]]
+    assert pull(5, 0, 3) == [13, 64, 13]          # all of p1's, half of p2's
+    assert agent.store.pulled_count() == 1 and agent.store.unsent_count() == 1
+    assert pull(6, 3, 4) == [64]                  # p2's rest alone: it still goes up itself
+    assert agent.store.pulled_count() == 1
+    assert pull(7, 2, 4) == [13, 64]              # both of p2's in one answer: delivered
+    assert agent.store.pulled_count() == 2 and agent.store.unsent_count() == 0
 
 
 def _task_set(agent, task, pfc, wall):

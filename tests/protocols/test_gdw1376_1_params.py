@@ -1,4 +1,4 @@
-"""Q/GDW 1376.1 terminal parameters (AFN04/0A F1, F3, F33, F65-F68), clock set (AFN05 F31) and
+"""Q/GDW 1376.1 terminal parameters (AFN04/0A F1, F3, F33, F59, F65-F68), clock set (AFN05 F31) and
 version (AFN09 F1): golden data parts decode and encode back to their bytes, every layout
 round-trips, and no byte string makes the parser fail other than with a typed error."""
 import pytest
@@ -49,7 +49,7 @@ def test_queries_carry_no_data_and_a_version_request_neither():
 
 def test_out_of_range_values_are_typed_encode_errors():
     for fn, value in ((1, {"timeout_s": 5000}), (3, {"ip": "300.1.1.1"}),
-                      (3, {"apn": "x" * 17}), (66, {"unit": "week"}),
+                      (3, {"apn": "x" * 17}), (66, {"unit": "week"}), (59, {"flying": 12.0}),
                       (33, {"ports": [{"port": 1, "spans": [((0, 0), (0, 0))] * 25}]})):
         with pytest.raises(EncodeError):
             encode_units([Unit(0x04, fn, 0, value, False)])
@@ -78,6 +78,10 @@ VALUES = {
     66: st.fixed_dictionaries({"unit": st.sampled_from(PERIOD_UNITS), "period": st.integers(0, 63),
                                "base": A1, "ratio": st.integers(0, 255), "items": ITEMS}),
     68: st.fixed_dictionaries({"switch": st.sampled_from([0x55, 0xAA])}),
+    59: st.fixed_dictionaries({"over_difference": st.integers(0, 99).map(lambda t: t / 10.0),
+                               "flying": st.integers(0, 99).map(lambda t: t / 10.0),
+                               "stopped_15min": st.integers(0, 255),
+                               "clock_s": st.integers(0, 65535)}),
 }
 
 

@@ -9,3 +9,4 @@ from protocols.gdw1376_2.afn.query import *         # noqa: F401,F403
 from protocols.gdw1376_2.afn.reports import *       # noqa: F401,F403
 from protocols.gdw1376_2.afn.route import *         # noqa: F401,F403
 from protocols.gdw1376_2.afn.transfer import *      # noqa: F401,F403
+from protocols.gdw1376_2.afn.area import *          # noqa: F401,F403
