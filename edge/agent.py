@@ -14,7 +14,8 @@ from protocols.civil import DAY, from_civil, iso
 from protocols.dlt645 import const as K
 from protocols.gdw1376_2.frame import COMM_HPLC, COMM_NBPLC
 
-from edge import area_ident, audit, lineloss, missed_causes, module_reset, outages, pq, swaps
+from edge import (area_ident, audit, lineloss, missed_causes, module_reset, outages, pq, pq_phases,
+                  swaps)
 from edge.archive import ArchiveError
 from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
@@ -588,7 +589,8 @@ class Agent:
             return (audit.raise_events(self.store, self.limits, readings, self.wall)
                     + pq.raise_events(self.store, self.limits, readings, self.wall,
                                       float(self.settings.realtime_s or 900),
-                                      60.0 * self.settings.curve_interval_min))
+                                      60.0 * self.settings.curve_interval_min)
+                    + pq_phases.raise_alarms(self.store, self.limits, readings, self.wall))
         except Exception:
             log.exception("audit events of %s not raised", [r.addr for r in readings][:1])
             return []

@@ -77,6 +77,8 @@ METER = Section("meter", "One archived meter.", [
          "is measured against", ROLES),
     Int("ct_ratio", OPTIONAL, 1, 100000, "", "current-transformer ratio (CT 倍率): primary kWh "
         "= register x ratio (default 1)"),
+    Choice("phases", (1, 3), OPTIONAL, "", "3: a three-phase meter (per-phase voltage, current, "
+           "power and factor read in real time, PQ alarms ERC9/10/11/17); default 1"),
     Bool("secured", OPTIONAL, "", "a DL/T 698.45 meter in security mode (安全模式): its controls go "
          "in SECURITY-Request (ciphered + MAC), its reads with an RN; TEST keys only (no ESAM)"),
 ] + _meter_fields(True))
@@ -92,7 +94,8 @@ PORT = Section("port", "A bus the concentrator owns: an RS-485 port or the carri
 ARCHIVE = Section("archive", "The meter archive: right in agent.toml or in its own file.",
                   [Table("defaults", DEFAULTS), Tables("port", PORT), Tables("meter", METER)])
 EXTRA = ("point", "password", "control_level", "role", "ct_ratio",
-         "secured")                                  # kept in MeterRecord.extra
+         "secured",
+         "phases")                                  # kept in MeterRecord.extra
 
 
 @dataclass(frozen=True)

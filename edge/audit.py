@@ -112,6 +112,9 @@ def record(value, pn):
         fields.update(reading=value["reading"], threshold_15min=value["threshold_15min"])
     elif code == 24:
         fields.update(flags=value["flags"], ua=value["ua"])
+    elif code in (9, 10, 11, 17):
+        from edge.pq_phases import record_fields
+        fields.update(record_fields(value))
     return E.RECORDS[code](**fields)
 
 

@@ -61,6 +61,14 @@ class ReadContext:
     def store_readings(self, readings):
         self._agent.store_readings(readings)
 
+    def readings(self, addr, task):
+        """Every stored reading of ``addr``'s ``task`` (edge.phase_events: alarms raised)."""
+        return self._agent.store.readings(addr=addr, task=task)
+
+    @property
+    def realtime_s(self):
+        return float(self._agent.settings.realtime_s or 0)
+
     def count(self, name, n=1):
         self._agent.count(name, n)
 

@@ -307,8 +307,20 @@ class Realtime(Task):
 
     items = (I.ENERGY_NOW, I.VOLTAGE_A, I.CURRENT_A)
 
+    def _items(self, meter):
+        if meter.extra.get("phases") == 3 and driver_for(meter).supports(meter, I.PHASES):
+            return list(self.items) + [I.PHASES]
+        return list(self.items)
+
+    def requests(self, meter, window):
+        return driver_for(meter).requests(meter, self._items(meter))
+
+    def values(self, meter, result):
+        return driver_for(meter).values(meter, self._items(meter), result.requests, result.replies)
+
     def readings(self, agent, meter, window, result):
-        regs, volts, amps = self.values(meter, result)
+        got = self.values(meter, result)
+        regs, volts, amps = got[:3]
         prev = agent.latest(meter.addr, self.name, before=window.period)
         pv = prev.value if prev is not None and isinstance(prev.value, dict) else None
         previous = None
@@ -316,6 +328,8 @@ class Realtime(Task):
             previous = (pv["kwh"][0], pv.get("current"), pv.get("still_since", prev.read_at))
         since, flags = V.stopped_flags(regs[0], amps, agent.wall, previous, agent.limits)
         value = {"kwh": regs, "voltage": volts, "current": amps, "still_since": since}
+        if len(got) > 3:
+            value["phases"] = got[3]
         return [self.reading(agent, meter, window, value, flags)]
 
 

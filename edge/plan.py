@@ -10,6 +10,7 @@ from edge.health import HealthPolicy
 from edge.lineloss import LINELOSS, LineLossPolicy
 from edge.minute import MINUTE, MinuteCurve, MinutePolicy
 from edge.swaps import SWAPS, SwapPolicy
+from edge.phase_events import PhaseEvents
 from edge.area_ident import AREAID, AreaIdentPolicy
 from edge.jobs import (ClockCheck, DailyFreeze, LoadCurve, PowerDownEvents, Realtime, Settlement,
                        VoltageCurve,
@@ -69,6 +70,7 @@ class Settings:
         if self.event_every_h:
             every = self.event_every_h * 3600.0
             out.append(PowerDownEvents(every, 120.0, every))
+            out.append(PhaseEvents(every, 150.0, every))
         if self.clock_check_h is not None and self.clock_check_h >= 0:
             start = self.clock_check_h * 3600.0
             out.append(ClockCheck(DAY, start, start + 7200.0))
@@ -135,6 +137,12 @@ LIMITS = Section("tasks.limits", "Reading validation thresholds (edge.validate.L
     Float("voltage_lower_v", INHERIT, 0, 1000.0, "V", "supply voltage qualified from (GB/T "
           "12325, 220 V single phase: -10 %); below: under the limit, ERC24"),
     Float("voltage_upper_v", INHERIT, 0, 1000.0, "V", "... up to (+7 %); above: over the limit"),
+    Float("phase_loss_v", INHERIT, 0, 1000.0, "V", "a three-phase meter's phase below this is "
+          "lost: ERC10 phase break (current below phase_current_a) or loss of voltage"),
+    Float("phase_current_a", INHERIT, None, 1000.0, "A", "current that counts on a phase "
+          "(ERC9 reversed at minus this, ERC10 break/loss, ERC17)", gt=0),
+    Float("current_imbalance_pct", INHERIT, None, 100.0, "%", "current imbalance (max - min) / "
+          "max beyond which ERC17 is raised", gt=0),
 ], checks=[_voltage_band], target=Limits)
 TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); windows are aligned "
                 "to local midnight.", [

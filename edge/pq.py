@@ -107,18 +107,32 @@ def _curve_samples(store, addr, day, step_s):
 def day_stats(store, addr, day, limits, sample_s, curve_step_s=900.0):
     """The day's voltage statistics of ``addr`` (YYYY-MM-DD) from its real-time reads (from its
     voltage curve when it has none), or None."""
-    samples = []
+    samples, others = [], ([], [])
     for r in store.readings(addr=addr, task=REALTIME):
         if r.period[:10] == day:
             v = volts_of(r)
             if v is not None:
                 samples.append((r.read_at, v))
+            ph = r.value.get("phases") if isinstance(r.value, dict) else None
+            volts = ph.get("voltage") if isinstance(ph, dict) else None
+            if isinstance(volts, list) and len(volts) == 3:
+                for k in (1, 2):
+                    if isinstance(volts[k], (int, float)):
+                        others[k - 1].append((r.read_at, float(volts[k])))
     source = "realtime"
     if not samples:
         samples, sample_s, source = _curve_samples(store, addr, day, curve_step_s), curve_step_s, \
             "curve"
     if not samples:
         return None
+    out = _stats(samples, limits, sample_s, source)
+    phases = dict((ph, _stats(s, limits, sample_s, source)) for ph, s in zip("bc", others) if s)
+    if phases:
+        out["phases"] = phases
+    return out
+
+
+def _stats(samples, limits, sample_s, source):
     samples.sort()
     states = [state(v, limits) for _, v in samples]
     hi = max(samples, key=lambda s: s[1])
@@ -146,9 +160,14 @@ def summary(store, limits, day, sample_s, addrs=None, curve_step_s=900.0):
         if live:
             s = day_stats(store, a, day, limits, sample_s, curve_step_s)
         if s is not None:
-            out.append(dict(s, addr=a, stored=not live, max_at=iso(s["max_at"]),
-                            min_at=iso(s["min_at"])))
-    return {"day": day, "meters": out}
+            m = dict(s, addr=a, stored=not live, max_at=iso(s["max_at"]),
+                     min_at=iso(s["min_at"]))
+            if s.get("phases"):
+                m["phases"] = dict((ph, dict(p, max_at=iso(p["max_at"]), min_at=iso(p["min_at"])))
+                                   for ph, p in s["phases"].items())
+            out.append(m)
+    from edge.pq_phases import alarms
+    return {"day": day, "meters": out, "alarms": alarms(store, day, set(addrs))}
 
 
 def day_report(store, archive, settings, day):
@@ -176,19 +195,80 @@ def f27_value(stats):
     out = {"%s_%s" % (ph, k): NO_MINUTES for ph in "abc" for k in MINUTES}
     if not stats:
         return out
-    over, under = int(round(stats["over_min"])), int(round(stats["under_min"]))
-    out.update(a_over_upper_upper_min=over, a_over_upper_min=over, a_under_lower_lower_min=under,
-               a_under_lower_min=under, a_ok_min=int(round(stats["ok_min"])))
+    _fill(out, "a", stats, to_civil)
+    for ph, s in (stats.get("phases") or {}).items():
+        _fill(out, ph, s, to_civil)
+    return out
+
+
+def _fill(out, ph, stats, to_civil, cap=0xFFFF):
+    over, under = min(cap, int(round(stats["over_min"]))), min(cap, int(round(stats["under_min"])))
+    out.update({ph + "_over_upper_upper_min": over, ph + "_over_upper_min": over,
+                ph + "_under_lower_lower_min": under, ph + "_under_lower_min": under,
+                ph + "_ok_min": min(cap, int(round(stats["ok_min"])))})
     for k in ("max", "min"):
         c = to_civil(stats[k + "_at"])
-        out["a_%s_v" % k], out["a_%s_at" % k] = stats[k + "_v"], (c[4], c[3], c[2])
-    n = float(stats["samples"])
-    out["a_ok_rate"] = round(100.0 * stats["rate"], 3)
-    out["a_over_rate"] = round(100.0 * stats["over_min"] / (stats["over_min"] + stats["under_min"]
-                                                            + stats["ok_min"]), 3) if n else None
-    out["a_under_rate"] = round(100.0 * stats["under_min"] / (stats["over_min"]
-                                                              + stats["under_min"]
-                                                              + stats["ok_min"]), 3) if n else None
+        out["%s_%s_v" % (ph, k)], out["%s_%s_at" % (ph, k)] = stats[k + "_v"], (c[4], c[3], c[2])
+    total = stats["over_min"] + stats["under_min"] + stats["ok_min"]
+    out[ph + "_ok_rate"] = round(100.0 * stats["rate"], 3)
+    out[ph + "_over_rate"] = round(100.0 * stats["over_min"] / total, 3) if total else None
+    out[ph + "_under_rate"] = round(100.0 * stats["under_min"] / total, 3) if total else None
     if "mean_v" in stats:
-        out["a_mean_v"] = stats["mean_v"]
+        out[ph + "_mean_v"] = stats["mean_v"]
+
+
+def month_stats(store, addr, month):
+    """The month's (YYYY-MM) voltage statistics of ``addr`` from its stored days (AFN0D F35:
+    minutes summed, the month's max and min, the mean weighted by samples), or None."""
+    days = [r.value for r in store.readings(addr=addr, task=TASK)
+            if r.period[:7] == month and r.quality == "ok" and isinstance(r.value, dict)]
+    if not days:
+        return None
+    out = _merge(days)
+    phases = {}
+    for ph in "bc":
+        got = [d["phases"][ph] for d in days if ph in (d.get("phases") or {})]
+        if got:
+            phases[ph] = _merge(got)
+    if phases:
+        out["phases"] = phases
+    out["days"] = len(days)
     return out
+
+
+def _merge(days):
+    n = sum(d["samples"] for d in days)
+    hi = max(days, key=lambda d: d["max_v"])
+    lo = min(days, key=lambda d: d["min_v"])
+    out = {"samples": n, "over_min": sum(d["over_min"] for d in days),
+           "under_min": sum(d["under_min"] for d in days),
+           "ok_min": sum(d["ok_min"] for d in days),
+           "max_v": hi["max_v"], "max_at": hi["max_at"], "min_v": lo["min_v"],
+           "min_at": lo["min_at"]}
+    total = out["over_min"] + out["under_min"] + out["ok_min"]
+    out["rate"] = round(out["ok_min"] / total, 4) if total else 0.0
+    if all("mean_v" in d for d in days) and n:
+        out["mean_v"] = round(sum(d["mean_v"] * d["samples"] for d in days) / n, 1)
+    return out
+
+
+def month_report(store, archive, settings, month):
+    """Each archived meter's statistics of ``month`` (YYYY-MM, AFN0D F35) from its stored days,
+    with its measuring point, and the month's three-phase alarms."""
+    from edge.uplink import points_of
+    from edge.pq_phases import alarms
+    archive = archive.with_changes(*store.archive_changes())
+    points = {a: p for p, a in points_of(archive).items()}
+    out = []
+    for a in sorted(archive.meters):
+        s = month_stats(store, a, month)
+        if s is not None:
+            m = dict(s, addr=a, point=points.get(a), max_at=iso(s["max_at"]),
+                     min_at=iso(s["min_at"]))
+            if s.get("phases"):
+                m["phases"] = dict((ph, dict(p, max_at=iso(p["max_at"]), min_at=iso(p["min_at"])))
+                                   for ph, p in s["phases"].items())
+            out.append(m)
+    got = [x for x in alarms(store, None, set(archive.meters)) if x["day"][:7] == month]
+    return {"month": month, "meters": out, "alarms": got,
+            "lower_v": settings.limits.voltage_lower_v, "upper_v": settings.limits.voltage_upper_v}

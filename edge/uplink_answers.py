@@ -280,6 +280,12 @@ class StoreAnswers:
                 r = self.store.good(m.addr, pq.TASK, "20%02d-%02d-%02d" % (td[2], td[1], td[0]))
                 out.append(Unit(AFN_CLASS2, 27, u.pn, dict(pq.f27_value(r and r.value), td=td),
                                 True))
+            elif u.fn == 35:
+                td = v.get("td")
+                if td is None:
+                    raise Refused("F35 needs a month")
+                s = pq.month_stats(self.store, m.addr, "20%02d-%02d" % (td[1], td[0]))
+                out.append(Unit(AFN_CLASS2, 35, u.pn, dict(pq.f27_value(s), td=td), True))
             elif u.fn == 101:
                 out.append(Unit(AFN_CLASS2, 101, u.pn, self._curve(m, v, pulled), True))
             else:

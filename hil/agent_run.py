@@ -38,8 +38,10 @@ def area_archive(area):
     name = PORT[area.medium]
     return Archive.from_dict({
         "port": [{"name": name, "url": "sim:%s" % area.medium, "medium": area.medium}],
-        "meter": [{"addr": m.addr[::-1].hex(), "port": name,
-                   "protocol": ARCHIVE_PROTOCOL[firmware(m).protocol]} for m in area.meters
+        "meter": [dict({"addr": m.addr[::-1].hex(), "port": name,
+                        "protocol": ARCHIVE_PROTOCOL[firmware(m).protocol]},
+                       **({"phases": 3} if getattr(firmware(m), "three_phase", None) else {}))
+                  for m in area.meters
                   if not faults_of(m, "unarchived") and not faults_of(m, "neighbour")]})
 
 

@@ -37,6 +37,9 @@ REPORT = {k: None for k in (
     # voltage quality (电压合格率, hil/pq_run.py)
     "voltage_days", "voltage_rate_error_pp", "voltage_spells_true", "voltage_spells_found",
     "voltage_spells_false", "voltage_spell_recall",
+    # three-phase PQ alarms (hil/pq_phases_run.py)
+    "three_phase_meters", "pq_alarms_true", "pq_alarms_found", "pq_alarms_false",
+    "pq_alarm_recall",
     # meter swaps and archive mismatch (hil/swaps_run.py)
     "swaps_true", "swaps_found", "swaps_false", "phantoms_true", "phantoms_found",
     "phantoms_false", "unarchived_true", "unarchived_found",
@@ -67,6 +70,7 @@ REPORT.update(
     price=_PRICE, version=ANY, days=ANY, gates=ANY, counters=ANY, channel_by_hour=ANY,
     by_area=ANY, wrong=ANY, line_loss=ANY, audit=ANY, voltage=ANY, swaps=ANY, areaid=ANY, outages=ANY, read_rate_by_depth=DEPTH_ROW,
     field_faults=ANY,
+    voltage_rate_error_pp_by_phase={"a": None, "b": None, "c": None}, pq_alarms=ANY,
     trip_latency_s=PERCENTILES, reconnect_latency_s=PERCENTILES,
     completion_by_area_s=PERCENTILES, prepaid=_PREPAID,
     uplink={"backlog_left": None, "backlog_peak": None, "repeated_deliveries_absorbed": None,

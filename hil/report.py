@@ -271,6 +271,28 @@ def _voltage(report):
                ("day", "meter", "agent rate", "true rate")))
 
 
+PHASE_FIGURES = (
+    ("three_phase_meters", "three-phase meters", "meters"),
+    ("pq_alarms_true", "wiring faults (phase loss, reversal, imbalance, sequence)", "faults"),
+    ("pq_alarms_found", "of them raised as ERC10/9/17/11", "faults"),
+    ("pq_alarms_false", "alarms raised without such a fault", "alarms"),
+    ("voltage_rate_error_pp_by_phase.a", "phase A: largest rate error", "pp"),
+    ("voltage_rate_error_pp_by_phase.b", "phase B: largest rate error", "pp"),
+    ("voltage_rate_error_pp_by_phase.c", "phase C: largest rate error", "pp"),
+)
+
+
+def _phases(report):
+    pa = report.get("pq_alarms")
+    if not report.get("three_phase_meters") or pa is None:
+        return ""
+    rows = [(t["addr"], "ERC%d" % t["erc"], t["phase"] or "–", "yes" if t["found"] else "NO")
+            for t in pa["truth"]]
+    return "<h2>Three-phase power quality</h2>%s%s<p>False alarms: %s.</p>" % (
+        _figures(report, PHASE_FIGURES), _table(rows, ("meter", "alarm", "phase", "raised")),
+        html.escape(" ".join(pa["false"]) or "none"))
+
+
 SWAP_FIGURES = (
     ("swaps_true", "meters truly swapped", "meters"),
     ("swaps_found", "of them found (old and new address)", "meters"),
@@ -450,6 +472,7 @@ def render_html(report, samples):
 %(lineloss)s
 %(audit)s
 %(voltage)s
+%(phases)s
 %(swaps)s
 %(areaid)s
 %(minute)s
@@ -467,7 +490,7 @@ def render_html(report, samples):
        "gates": _gates(report), "freeze": _figures(report, FREEZE_FIGURES),
        "unread": _unread(report), "uplink": _uplink(report),
         "prepaid": _prepaid(report), "price": _price(report), "lineloss": _line_loss(report),
-        "audit": _audit(report), "voltage": _voltage(report), "swaps": _swaps(report),
+        "audit": _audit(report), "voltage": _voltage(report), "phases": _phases(report), "swaps": _swaps(report),
        "areaid": _areaid(report), "wrong": _wrong(report), "minute": _minute(report),
        "field": _field(report),
        "outages": _outages(report),

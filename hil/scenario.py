@@ -208,7 +208,7 @@ def _fault_params(values):
     out = [(p, "needed by %s" % kind) for p in KINDS[kind] if p not in values]
     out += [(p, "not a parameter of %s (it takes %s)" % (kind, ", ".join(KINDS[kind]) or
                                                           "none"))
-            for p in ("p", "delay_s", "seconds", "fraction", "kwh", "volts")
+            for p in ("p", "delay_s", "seconds", "fraction", "kwh", "volts", "phase")
             if p in values and p not in KINDS[kind]]
     if "share" in values and "meters" in values:
         out.append(("meters", "give share or meters, not both"))
@@ -289,6 +289,8 @@ POPULATION = Section("population", "The meter mix (meter_sim.population).", [
     Float("supply_service_v_per_kw", OPTIONAL, 0, 20, "V/kW", "drop per kW of the meter's own "
           "load"),
     Float("supply_noise_v", OPTIONAL, 0, 20, "V", "per-minute voltage noise (sigma)"),
+    Float("three_phase_share", OPTIONAL, 0, 1, "", "three-phase meters (meter_sim.firmware.phases; "
+          "archived with phases = 3)"),
 ])
 FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or on some.", [
     Text("kind", REQUIRED, "what goes wrong", tuple(KINDS)),
@@ -299,9 +301,11 @@ FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or
     Float("p", OPTIONAL, 0, 1, "", "probability (intermittent: silent; garbled, wrong)"),
     Float("delay_s", OPTIONAL, 0, 3600, "s", "extra reply delay (slow)"),
     Float("seconds", OPTIONAL, -1e9, 1e9, "s", "clock jump (clock_jump)"),
-    Float("fraction", OPTIONAL, 0, 1, "", "share of the load past the register (bypass)"),
+    Float("fraction", OPTIONAL, 0, 1, "", "share of the load past the register (bypass); the "
+          "load moved from phase C to A (imbalance)"),
     Float("kwh", OPTIONAL, 0, 1e6, "kWh", "register step (register_backwards, register_jump)"),
     Float("volts", OPTIONAL, 0, 500, "V", "supply held at (undervoltage, overvoltage)"),
+    Int("phase", OPTIONAL, 0, 2, "", "phase 0..2 = A..C (phase_loss, reverse_polarity)"),
 ], checks=[_fault_params])
 PREPAID = Section("prepaid", "Prepaid customers of the area.", [
     Float("keep_power", 0.02, 0, 1, "", "share of keep-power customers"),

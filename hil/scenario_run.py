@@ -21,8 +21,8 @@ from hil.agent_run import (FREEZE_DIS, PORT, TOLERANCE_KWH, _Done, area_archive,
                            true_freeze)
 from hil.prepaid_run import (Plan, payments, percentiles, prepaid_archive, report as prepaid_report,
                              truth_of, watch_relays)
-from hil import (areaid_run, audit_run, field_run, lineloss_run, minute_run, outages_run, pq_run,
-                 swaps_run)
+from hil import (areaid_run, audit_run, field_run, lineloss_run, minute_run, outages_run,
+                 pq_phases_run, pq_run, swaps_run)
 from hil.price_run import PriceRun
 from hil.simruntime import SimRuntime
 from hil.unread import unread_meters
@@ -168,6 +168,7 @@ class Run:
         out.update(audit_run.report(self.store, self.all_meters, self.agent.archive,
                                     self.settings, [r["period"] for r, _ in days], self.end))
         out.update(pq_run.report(self.store, self.all_meters, self.settings, self.end))
+        out.update(pq_phases_run.report(self.store, self.all_meters, self.settings, self.end))
         out.update(swaps_run.report(self.store, self.all_meters, self.end))
         out.update(self._field([r["period"] for r, _ in days]))
         out.update(areaid_run.report(self.store, self.area, self.agent))

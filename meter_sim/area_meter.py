@@ -10,6 +10,8 @@ but not past the area meter: that difference is the theft a line-loss figure sho
 from meter_sim.faults import due, firmware, true_source
 from meter_sim.firmware import Meter
 from meter_sim.firmware.load import DEFAULT_TOU, TARIFFS
+from meter_sim.firmware.phases import ThreePhase
+from meter_sim.supply import SupplyModel
 
 HOUR = 3600.0
 AREA_ADDR = "000099000001"       # printed address of the simulated area meter
@@ -95,12 +97,62 @@ class AreaSupply:
         x, y = self.cumulative(t0), self.cumulative(t1)
         return [(y[i] - x[i]) / self.ct_ratio for i in range(TARIFFS)]
 
+    def phase_powers(self, t):
+        """Secondary kW per phase at ``t``: each single-phase customer on its phase (``phase``
+        0..2 where the area gives one, else its index mod 3), a three-phase one split by its
+        shares, the technical losses evenly."""
+        self._settle(t)
+        out = [0.0, 0.0, 0.0]
+        p = 0.0
+        for k, m in enumerate(self.customers):
+            fw = firmware(m)
+            if not fw.ledger.consuming_at(t):
+                continue
+            kw = true_source(m).power(t)
+            p += kw
+            tp = getattr(fw, "three_phase", None)
+            if tp is not None:
+                for ph, share in enumerate(tp.base):
+                    out[ph] += kw * share
+            else:
+                out[customer_phase(m, k)] += kw
+        loss = (self.fixed_kw + self.k_per_kw * p * p) / 3.0
+        return [(x + loss) / self.ct_ratio for x in out]
+
     def power(self, t):
         """Secondary kW at ``t``."""
         self._settle(t)
         p = sum(true_source(m).power(t) for m in self.customers
                 if firmware(m).ledger.consuming_at(t))
         return (p + self.fixed_kw + self.k_per_kw * p * p) / self.ct_ratio
+
+
+def customer_phase(meter, index):
+    """The phase (0..2) a single-phase customer hangs on."""
+    ph = getattr(firmware(meter), "phase", None)
+    return ph if isinstance(ph, int) and 0 <= ph <= 2 else index % 3
+
+
+class AreaPhases(ThreePhase):
+    """The area meter's phases: the transformer's LV bus voltage on each (no feeder drop), the
+    per-phase load of its customers through the CT."""
+
+    def __init__(self, supply, key, source_v=230.0, noise_v=1.0):
+        ThreePhase.__init__(self, supplies=[SupplyModel(key + "/" + ph, 0.0, source_v, 0.0, 0.0,
+                                                        noise_v) for ph in "abc"])
+        self.supply = supply
+
+    def voltages(self, meter, t):
+        return [s.volts(t, 0.0) if meter.powered else 0.0 for s in self.supplies]
+
+    def powers(self, meter, t):
+        per = self.supply.phase_powers(t)
+        return [sum(per)] + per
+
+    def currents(self, meter, t):
+        volts = self.voltages(meter, t)
+        return [p * 1000.0 / ((u or meter.nominal_voltage) * meter.power_factor)
+                for p, u in zip(self.powers(meter, t)[1:], volts)]
 
 
 def build_area_meter(customers, t0, addr=AREA_ADDR, ct_ratio=120, fixed_kw=1.0, k_per_kw=1.5e-4,
@@ -110,5 +162,6 @@ def build_area_meter(customers, t0, addr=AREA_ADDR, ct_ratio=120, fixed_kw=1.0, 
     m = Meter(addr, t0, supply, base_kwh=list(base_kwh), reply_delay=0.05)
     m.kind = "area"
     m.phases = 3
+    m.three_phase = AreaPhases(supply, "%s/area-volts" % addr)
     m.ct_ratio = supply.ct_ratio
     return m

@@ -12,6 +12,7 @@ from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645.frame import decode_frame, encode_frame
 from protocols.dlt698 import decode_frame as decode_frame_698
 from protocols.dlt698 import encode_frame as encode_frame_698
+from meter_sim.firmware.phases import IMBALANCE_EVENT
 
 # kind -> parameters it takes (besides start/end)
 KINDS = {
@@ -33,6 +34,11 @@ KINDS = {
     "swapped": (),              # replaced at start: a new meter, new address, fresh registers
     "unarchived": (),           # in the area, not in the concentrator's archive
     "phantom": (),              # in the archive, not in the area (never answers, never relays)
+    # three-phase meters only (meter_sim.firmware.phases; phase 0..2 = A..C); ignored on others
+    "phase_loss": ("phase",),   # 失压/断相: the phase reads ~0 V, its load flows, unregistered
+    "imbalance": ("fraction",),  # current imbalance: load moved from C to A by fraction (1600/1700)
+    "reverse_sequence": (),     # 电压逆相序: status word 7 bit 0, event 14000001
+    "reverse_polarity": ("phase",),  # reversed CT: negative current, energy to reverse (0002, 1B)
     "neighbour": (),            # of the neighbouring area: heard weaker, registers, not archived
     "cross_area": (),           # archived here, supplied by the neighbour transformer (跨台区)
     "module_reset": (),         # the area's carrier module resets at start (no meters: its slave
@@ -54,7 +60,7 @@ class Fault:
     """One fault window ``[start, end)`` (``end`` None: until the end of the run)."""
 
     def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0, fraction=0.0,
-                 kwh=0.0, volts=0.0):
+                 kwh=0.0, volts=0.0, phase=0):
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
         if end is not None and end < start:
@@ -72,6 +78,9 @@ class Fault:
             raise ValueError("fault %s: kwh %r is negative" % (kind, kwh))
         if not 0.0 <= self.fraction <= 1.0:
             raise ValueError("fault %s: fraction %r outside 0..1" % (kind, fraction))
+        self.phase = int(phase)
+        if not 0 <= self.phase <= 2:
+            raise ValueError("fault %s: phase %r outside 0..2 (A..C)" % (kind, phase))
 
     def active(self, t):
         return self.start <= t and (self.end is None or t < self.end)
@@ -142,6 +151,8 @@ class FaultyMeter:
         stopped = [f for f in self.faults if f.kind == "stopped"]
         if stopped:                     # the register misses everything; the current is seen
             meter.ledger.source = Stopped(meter.ledger.source, stopped)
+        if getattr(meter, "three_phase", None) is not None:
+            _wire_phase_faults(meter, self.faults)
         supply = getattr(meter, "supply", None)
         for f in self.faults:
             if f.kind in ("undervoltage", "overvoltage") and supply is not None:
@@ -156,6 +167,12 @@ class FaultyMeter:
                 acts.append((f.start, "step", f))
             elif f.kind == "swapped":
                 acts.append((f.start, "swap", f))
+            elif f.kind in PHASE_KINDS:
+                if getattr(self.meter, "three_phase", None) is None:
+                    continue
+                acts.append((f.start, "phase_on", f))
+                if f.end is not None:
+                    acts.append((f.end, "phase_off", f))
             elif f.kind in ("outage", "relay_stuck", "cover_open", "clock_battery"):
                 acts.append((f.start, f.kind + "_on", f))
                 if f.end is not None:
@@ -203,6 +220,9 @@ class FaultyMeter:
                 m.open_cover(at)
             elif what == "cover_open_off":
                 m.close_cover(at)
+            elif what in ("phase_on", "phase_off"):
+                m.advance(at)
+                phase_fault(m, f, at, what == "phase_on")
 
     def _kind(self, kind):
         return any(f.kind == kind for f in self.faults)
@@ -385,6 +405,89 @@ def faults_of(meter, kind):
 def alive_by_schedule(meter, t):
     """Whether ``meter``'s module works at ``t`` by its fault schedule alone (no state touched)."""
     return not any(s <= t and (e is None or t < e) for s, e in silent_windows(meter))
+
+
+PHASE_KINDS = ("phase_loss", "imbalance", "reverse_sequence", "reverse_polarity")
+_FAMILY = {"imbalance": 0x17, "reverse_sequence": 0x14, "reverse_polarity": 0x1B}
+
+
+def _wire_phase_faults(meter, faults):
+    """The registers of a three-phase meter: lost and reversed phases' shares leave the forward
+    register; a reversed phase's share goes to the reverse register."""
+    share = meter.three_phase.base
+    gone = [(f.start, f.end, share[f.phase]) for f in faults
+            if f.kind in ("phase_loss", "reverse_polarity")]
+    if gone:
+        meter.ledger.source = PhaseShare(meter.ledger.source, gone)
+    rev = [(f.start, f.end, share[f.phase]) for f in faults if f.kind == "reverse_polarity"]
+    if rev:
+        meter.reverse = Reversed(meter.source, rev)
+        meter.three_phase.reversed = [(f.start, f.end, f.phase) for f in faults
+                                      if f.kind == "reverse_polarity"]
+
+
+def phase_fault(m, f, at, on):
+    """Apply (``on``) or clear a three-phase fault at ``at``, with the meter's event record."""
+    tp = m.three_phase
+    if f.kind == "phase_loss":
+        if on:
+            amps = abs(tp.currents(m, at)[f.phase])
+            tp.lost[f.phase] = 0x10 if amps >= tp.threshold_a else 0x13   # 失压 / 断相
+            tp.begin(m, tp.lost[f.phase], at, f.phase)
+        elif f.phase in tp.lost:
+            tp.end(m, tp.lost.pop(f.phase), at, f.phase)
+        return
+    phase = f.phase if f.kind == "reverse_polarity" else None
+    if f.kind == "imbalance":
+        tp.skew = f.fraction if on else 0.0
+        if on and 2 * f.fraction / (1 + f.fraction) < IMBALANCE_EVENT:
+            return
+    elif f.kind == "reverse_sequence":
+        tp.reverse_sequence = on
+    if on:
+        tp.begin(m, _FAMILY[f.kind], at, phase)
+    else:
+        tp.end(m, _FAMILY[f.kind], at, phase)
+
+
+class PhaseShare:
+    """A register that misses ``share`` of the load while a window ``(start, end, share)`` is
+    active (a lost or reversed phase)."""
+
+    def __init__(self, source, windows):
+        self.source = source
+        self.windows = windows
+        self.tou = source.tou
+
+    def power(self, t):
+        return self.source.power(t)
+
+    def between(self, t0, t1):
+        out = self.source.between(t0, t1)
+        for s, e, share in self.windows:
+            a, b = max(t0, s), t1 if e is None else min(t1, e)
+            if b > a:
+                gone = self.source.between(a, b)
+                out = [out[i] - share * gone[i] for i in range(len(out))]
+        return out
+
+
+class Reversed:
+    """Reverse active energy of a reversed phase: ``share`` of the load while its window lasts."""
+
+    def __init__(self, source, windows):
+        self.source = source
+        self.windows = windows
+        self.tou = source.tou
+
+    def between(self, t0, t1):
+        out = [0.0] * len(self.source.between(t0, t0))
+        for s, e, share in self.windows:
+            a, b = max(t0, s), t1 if e is None else min(t1, e)
+            if b > a:
+                got = self.source.between(a, b)
+                out = [out[i] + share * got[i] for i in range(len(out))]
+        return out
 
 
 def foreign(meter):

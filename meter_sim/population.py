@@ -4,6 +4,7 @@ import random
 
 from protocols.civil import from_civil
 from meter_sim.firmware import Meter, LOCAL, REMOTE, TestEsam
+from meter_sim.firmware.phases import ThreePhase
 from meter_sim.firmware.wallet import Wallet
 from meter_sim.faults import FaultyMeter, faults_from_spec
 from meter_sim.profiles import make_profile
@@ -23,6 +24,7 @@ DEFAULTS = {
     "protocol_698_share": 0.0,  # DL/T 698.45 meters (their own draw: other meters unchanged)
     "secured_share": 0.0,       # meters under ESAM security: plaintext controls refused
     "esam_session_s": 300.0,    # their identity-authentication validity
+    "three_phase_share": 0.0,   # three-phase meters (their own draw: other meters unchanged)
 }
 DEFAULTS.update(("supply_" + k, v) for k, v in SUPPLY_DEFAULTS.items())   # meter_sim.supply
 
@@ -64,10 +66,21 @@ def build_meters(count, seed=1, t0=DEFAULT_EPOCH, first=1, **params):
         m.kind = kind
         m.supply = SupplyModel("%s/volts/%d" % (seed, i), derive(seed, "position/%d" % i).random(),
                                **{k: p["supply_" + k] for k in SUPPLY_DEFAULTS})
+        if derive(seed, "three-phase/%d" % i).random() < p["three_phase_share"]:
+            three_phase(m, "%s/volts/%d" % (seed, i), {k: p["supply_" + k] for k in SUPPLY_DEFAULTS})
         if derive(seed, "secured/%d" % i).random() < p["secured_share"] and m.protocol == 2007:
             secure(m, p["esam_session_s"], i)
         meters.append(m)
     return meters
+
+
+def three_phase(meter, key, supply):
+    """Make ``meter`` a three-phase one: its load split evenly over A/B/C, one supply model per
+    phase (phase A the meter's own)."""
+    pos = meter.supply.position
+    supplies = [meter.supply] + [SupplyModel(key + "/" + ph, pos, **supply) for ph in "bc"]
+    meter.three_phase = ThreePhase(supplies=supplies)
+    return meter
 
 
 def secure(meter, session_s=300.0, serial=0):

@@ -24,7 +24,8 @@ DIS_2007 = {I.DAILY_FREEZE: (DI_FREEZE_TIME, DI_FREEZE_ENERGY), I.ENERGY_NOW: (D
             I.POWER_DOWN_COUNT: (DI.EV_POWER_DOWN,),
             I.SETTLEMENT_ENERGY: (DI_SETTLEMENT_ENERGY,),
             I.VOLTAGE_A: (DI_VOLTAGE_A,), I.CURRENT_A: (DI_CURRENT_A,),
-            I.METER_CLOCK: (DI.DI_DATE, DI.DI_TIME), I.RELAY_STATUS: (DI.DI_STATUS_3,)}
+            I.METER_CLOCK: (DI.DI_DATE, DI.DI_TIME), I.RELAY_STATUS: (DI.DI_STATUS_3,),
+            I.PHASES: (0x0201FF00, 0x0202FF00, 0x0203FF00, 0x0206FF00, 0x04000507, 0x00020000)}
 DIS_1997 = {I.DAILY_FREEZE: (DI97_ENERGY,), I.ENERGY_NOW: (DI97_ENERGY,),
             I.VOLTAGE_A: (DI97_VOLTAGE,), I.CURRENT_A: (DI97_CURRENT,),
             I.METER_CLOCK: (DI97_DATE, DI97_TIME)}
@@ -133,6 +134,9 @@ class Driver645:
             return kwh_list(decoded[0])
         if item == I.RELAY_STATUS:
             return int(decoded[0])
+        if item == I.PHASES:
+            return {"voltage": decoded[0], "current": decoded[1], "power": decoded[2],
+                    "pf": decoded[3], "status_7": int(decoded[4]), "reverse_kwh": decoded[5]}
         return decoded[0]
 
     def command(self, meter, action, expires, wall, level=0x02, password=b"\x00" * 3,

@@ -48,7 +48,10 @@ RELAY_BITS = ((RELAY_OPEN, K645.ST3_RELAY_OPEN), (ALARM_STATE, K645.ST3_ALARM),
               (COMMAND_STATE, K645.ST3_CMD_OPEN))
 NORMAL = {I.ENERGY_NOW: (ENERGY,), I.VOLTAGE_A: (VOLTAGE_A,), I.CURRENT_A: (CURRENT_A,),
           I.METER_CLOCK: (CLOCK,),
-          I.RELAY_STATUS: (RELAY_OPEN, ALARM_STATE, COMMAND_STATE, KEEP_POWER)}
+          I.RELAY_STATUS: (RELAY_OPEN, ALARM_STATE, COMMAND_STATE, KEEP_POWER),
+          # a three-phase meter: 2000/2001 A..C, 2004/200A total + A..C, 0020 reverse energy
+          I.PHASES: (OAD(0x2000, 2), OAD(0x2001, 2), OAD(0x2004, 2), OAD(0x200A, 2),
+                     OAD(0x0020, 2))}
 RECORDS = {I.DAILY_FREEZE: (DAILY, LAST_RECORD, [FREEZE_TIME, ENERGY]),
            I.SETTLEMENT_ENERGY: (SETTLEMENT, LAST_RECORD, [FREEZE_TIME, ENERGY]),
            I.POWER_DOWN_COUNT: (POWER_DOWN, LAST_RECORD, [EVENT_NUMBER])}
@@ -211,6 +214,11 @@ class Driver698:
             return word
         if item == I.ENERGY_NOW:
             return engineering(oads[0], _energy(cells[0].data))
+        if item == I.PHASES:
+            got = [engineering(o, _want(c.data, D.ARRAY)) for o, c in zip(oads, cells)]
+            return {"voltage": got[0], "current": got[1],
+                    "power": [round(w / 1000.0, 4) for w in got[2]], "pf": got[3],
+                    "status_7": 0, "reverse_kwh": got[4][0] if got[4] else None}
         return engineering(oads[0], _number(cells[0].data))
 
     def _record(self, item, apdu):

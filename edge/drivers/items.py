@@ -9,7 +9,9 @@ meter's local seconds; ``RELAY_STATUS`` the relay state as a 645 status word 3 (
 ``POWER_DOWN_COUNT`` the meter's power-down event count. Two items carry parameters:
 ``Curve(start, points, step_s)`` {"start": "YYYY-MM-DD hh:mm", "values": [kWh or None]} of the
 forward active curve, and ``PowerDownRecords(count, new)`` [(record number, {"start", "end"} or
-None)] of the ``new`` latest power-down records, newest first.
+None)] of the ``new`` latest power-down records, newest first. ``PHASES`` (645-2007 only) a
+three-phase meter's {"voltage": [a, b, c], "current": [a, b, c] (negative: reversed), "power":
+[total, a, b, c], "pf": [total, a, b, c], "status_7": word, "reverse_kwh": total}.
 """
 DAILY_FREEZE = "daily_freeze"
 SETTLEMENT_ENERGY = "settlement_energy"
@@ -21,8 +23,9 @@ RELAY_STATUS = "relay_status"
 POWER_DOWN_COUNT = "power_down_count"
 LOAD_CURVE = "load_curve"
 POWER_DOWN_RECORDS = "power_down_records"
+PHASES = "phases"          # a three-phase meter's real-time values (edge.pq_phases)
 ITEMS = (DAILY_FREEZE, SETTLEMENT_ENERGY, ENERGY_NOW, VOLTAGE_A, CURRENT_A, METER_CLOCK, RELAY_STATUS,
-         POWER_DOWN_COUNT, LOAD_CURVE, POWER_DOWN_RECORDS)
+         POWER_DOWN_COUNT, LOAD_CURVE, POWER_DOWN_RECORDS, PHASES)
 
 
 class Curve:

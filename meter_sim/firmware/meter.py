@@ -81,6 +81,9 @@ class Meter:
             self.wallet.attach(self.ledger.at(t0))
         self.timed_freeze = None
         self.front_end = Slave698(self) if protocol == 698 else None   # the DL/T 698.45 slave
+        self.t0 = t0
+        self.three_phase = None        # a three-phase meter's phases (firmware.phases.ThreePhase)
+        self.reverse = None            # source of reverse active energy (a reversed phase)
 
     # --- physics ------------------------------------------------------------------------------
     def _next_settlement(self, c):
@@ -95,6 +98,8 @@ class Meter:
     def voltage(self, t):
         if not self.powered:
             return 0.0
+        if self.three_phase is not None:
+            return self.three_phase.voltages(self, t)[0]
         if self.supply is not None:
             return self.supply.volts(t, self.power(t))
         return self.supply_voltage - 0.8 * self.power(t)

@@ -68,9 +68,15 @@ def _energy(base_di, tag, scaler):
     return get
 
 
-def _phase_array(di, tag, scaler, with_total=False):
+def _phase_array(di, tag, scaler, with_total=False, factor=1):
+    """An array of phase values (a total first ``with_total``): A alone on a single-phase meter,
+    A, B, C on a three-phase one (meter_sim.firmware.phases)."""
     def get(meter, t):
-        v = _num(tag, _value(meter, di, t), scaler)
+        if getattr(meter, "three_phase", None) is not None:
+            base = di & 0xFFFF00FF
+            dis = ([base] if with_total else []) + [base | (k << 8) for k in (1, 2, 3)]
+            return Data(D.ARRAY, [_num(tag, _value(meter, d, t) * factor, scaler) for d in dis])
+        v = _num(tag, _value(meter, di, t) * factor, scaler)
         return Data(D.ARRAY, [v, v] if with_total else [v])
     return get
 
@@ -123,7 +129,7 @@ def _front(meter):
 GETTERS = {
     (0x2000, 2): _phase_array(0x02010100, D.LONG_UNSIGNED, -1),
     (0x2001, 2): _phase_array(0x02020100, D.DOUBLE_LONG, -3),
-    (0x2004, 2): lambda m, t: Data(D.ARRAY, [_num(D.DOUBLE_LONG, _value(m, 0x02030000, t) * 1000, -1)] * 2),
+    (0x2004, 2): _phase_array(0x02030000, D.DOUBLE_LONG, -1, True, 1000),
     (0x2005, 2): _power_triangle("reactive"),
     (0x2006, 2): _power_triangle("apparent"),
     (0x200A, 2): _phase_array(0x02060000, D.LONG, -3, True),

@@ -16,7 +16,8 @@ class Unauthorised(Exception):
 def _energy(meter, kind, tariff, t_true):
     fwd = meter.ledger.at(t_true)
     fwd = [e + meter.base_kwh[i] for i, e in enumerate(fwd)]
-    rev = [0.0] * TARIFFS
+    reverse = getattr(meter, "reverse", None)
+    rev = reverse.between(meter.t0, t_true) if reverse is not None else [0.0] * TARIFFS
     rows = {0x00: [f + r for f, r in zip(fwd, rev)], 0x01: fwd, 0x02: rev}[kind]
     if tariff == 0:
         return round(sum(rows), 2)
@@ -54,10 +55,48 @@ def value_of(meter, di, t):
         if rec is None:
             raise NoData()
         return rec
+    tp = getattr(meter, "three_phase", None)
+    if tp is not None:
+        v = _phase_value(meter, tp, di, t)
+        if v is not None:
+            return v
     fn = _SIMPLE.get(di)
     if fn is None:
         raise NoData()
     return fn(meter, t)
+
+
+def _phase_value(meter, tp, di, t):
+    """A three-phase meter's per-phase value of ``di`` (meter_sim.firmware.phases), or None."""
+    d3, d2, d1, d0 = DI.split(di)
+    if d3 == 0x02 and d2 in (0x01, 0x02) and d0 == 0 and 1 <= d1 <= 3:
+        if d2 == 0x01:
+            return round(tp.voltages(meter, t)[d1 - 1], 1)
+        return round(tp.currents(meter, t)[d1 - 1], 3)
+    if d3 == 0x02 and d2 in (0x03, 0x06) and d0 == 0 and d1 <= 3:
+        p = tp.powers(meter, t)[d1]
+        if d2 == 0x03:
+            return round(p, 4)
+        pf = meter.power_factor if p else 1.0
+        return -pf if p < 0 else pf
+    if 0x04000504 <= di <= 0x04000506:
+        k = di - 0x04000504
+        word = 0
+        if k in tp.lost:
+            amps = abs(tp.currents(meter, t)[k])
+            word |= 1 if amps >= tp.threshold_a else 1 << 7     # 失压 / 断相
+        if k in tp.reversed_at(t):
+            word |= 1 << 6                                      # 潮流反向
+        return word
+    if di == 0x04000507:
+        return tp.status_word_7()
+    if DI.phase_event(di) is not None:
+        from meter_sim.firmware.phases import event_value
+        v = event_value(meter, di, t)
+        if v is None:
+            raise NoData()
+        return v
+    return None
 
 
 def _password(meter, t):

@@ -259,12 +259,14 @@ def lookup(di):
     if di in CURVE_ITEMS:
         name, fmt, signed, unit = CURVE_ITEMS[di]
         return Item(di, name, ((CURVE_TIME_FMT, "start"), (fmt, "value")), unit, signed)
-    return None
+    return _phase_event_item(di)
 
 
 def block_members(di):
     """Member DIs of a block read (DI1 = FF: total + tariffs; DI0 = FF: current + 12 periods)."""
     d3, d2, d1, d0 = split(di)
+    if di in PHASE_BLOCKS:
+        return [(di & 0xFFFF00FF) | (k << 8) for k in PHASE_BLOCKS[di]]
     if d3 != 0x00 or (d1 != 0xFF and d0 != 0xFF):
         return None
     tariffs = range(TARIFFS + 1) if d1 == 0xFF else (d1,)
@@ -318,3 +320,49 @@ def decode_value(di, payload):
     if item is None:
         raise values.DecodeError(text(di), "unknown data identifier", to_bytes(di))
     return (item.name, item.decode(payload), item.unit)
+
+
+# Three-phase event families (645-2007 appendix A, 1000xxxx..1Bxxxxxx): DI3 the family, DI2 the
+# phase (01..03; 00 for the whole meter), DI1 DI0 = 0001 the count, 0002 the total minutes, then
+# per record nn (01..10) DI1 = 01 its start and DI1 = END its end. 1301 0001/0101/2501 (断相 A:
+# count, start, end) and 1B01 0101/1201 (A相功率反向 start, end) as listed by public 645-2007
+# readers (docs/threephase.md); 1000 (失压) taken as 13's layout and 14/17 without an end: UNVERIFIED.
+PHASE_EVENTS = {0x10: ("voltage_loss", True, 0x25), 0x13: ("phase_break", True, 0x25),
+                0x14: ("voltage_reverse_sequence", False, None),
+                0x17: ("current_imbalance", False, None), 0x1B: ("power_reverse", True, 0x12)}
+PHASE_NAMES = ("a", "b", "c")
+
+
+def phase_event(di):
+    """(family, phase 0..2 or None, "count" | "minutes" | "start" | "end", record n) of a
+    three-phase event DI, or None."""
+    d3, d2, d1, d0 = split(di)
+    fam = PHASE_EVENTS.get(d3)
+    if fam is None:
+        return None
+    _, per_phase, end = fam
+    if (per_phase and not 1 <= d2 <= 3) or (not per_phase and d2 != 0):
+        return None
+    phase = d2 - 1 if per_phase else None
+    if d1 == 0 and d0 in (1, 2):
+        return (d3, phase, "count" if d0 == 1 else "minutes", 0)
+    if 1 <= d0 <= EVENT_RECORDS and (d1 == 1 or (end is not None and d1 == end)):
+        return (d3, phase, "start" if d1 == 1 else "end", d0)
+    return None
+
+
+def _phase_event_item(di):
+    fam = phase_event(di)
+    if fam is None:
+        return None
+    family, phase, field, n = fam
+    name = PHASE_EVENTS[family][0] + ("" if phase is None else "_" + PHASE_NAMES[phase])
+    if field in ("count", "minutes"):
+        return _one(di, "%s_%s" % (name, field), "XXXXXX", "" if field == "count" else "min")
+    return _one(di, "%s_%s_last_%d" % (name, field, n), "YYMMDDhhmmss")
+
+
+# Real-time blocks of a three-phase meter: 0201FF00 voltage A/B/C, 0202FF00 current A/B/C,
+# 0203FF00 active power total/A/B/C, 0206FF00 power factor total/A/B/C (645-2007 appendix A).
+PHASE_BLOCKS = {0x0201FF00: (1, 2, 3), 0x0202FF00: (1, 2, 3), 0x0203FF00: (0, 1, 2, 3),
+                0x0206FF00: (0, 1, 2, 3)}

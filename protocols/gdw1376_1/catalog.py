@@ -112,6 +112,7 @@ LAYOUTS = {
     (AFN_CLASS2, 17, True): Dated("A21", POSITIVE), (AFN_CLASS2, 18, True): Dated("A21", REVERSE),
     (AFN_CLASS2, 49, True): Dated("A20", SUPPLY), (AFN_CLASS2, 51, True): Dated("A21", SUPPLY),
     (AFN_CLASS2, 27, True): Dated("A20", VOLTAGE_STATS),
+    (AFN_CLASS2, 35, True): Dated("A21", VOLTAGE_STATS),   # the month (NUC97X ADDR_AFN0DF35_SOUR)
     (AFN_CLASS2, 53, True): Dated("A20", TRAFFIC), (AFN_CLASS2, 54, True): Dated("A21", TRAFFIC),
     # AFN10 F1 transparent forward (ksy afn16_f1 for the answer)
     (AFN_FORWARD, 1, False): Carried((("port", "u8"), ("control", "u8"), ("frame_timeout", "u8"),

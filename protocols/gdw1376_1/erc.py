@@ -142,6 +142,41 @@ class Erc3ParameterChange(EventRecord):
             + (self.extra or b""))
 
 
+PHASE_VALUES = (("ua", "A7"), ("ub", "A7"), ("uc", "A7"), ("ia", "A25"), ("ib", "A25"),
+                ("ic", "A25"))
+
+
+class Erc9CurrentLoop(EventRecord):
+    """ERC9 current loop anomaly (电流回路异常): flags (D0/D1/D2 phase A/B/C, D7..D6 01 short, 10
+    open, 11 reversed), Ua..Uc (A.7), Ia..Ic (A.25) and the forward active total (A.14)."""
+    erc, title = 9, "current loop anomaly"
+    fields = (("at", "A15"), ("pn", "point"), ("flags", "u8")) + PHASE_VALUES + (
+        ("forward_active", "A14"),)
+
+
+class Erc10VoltageLoop(Erc9CurrentLoop):
+    """ERC10 voltage loop anomaly (电压回路异常): ERC9's layout; flags D7..D6 01 phase break
+    (断相), 10 loss of voltage (失压)."""
+    erc, title = 10, "voltage loop anomaly"
+
+
+class Erc11PhaseSequence(EventRecord):
+    """ERC11 phase sequence anomaly (相序异常): the six phase angles (A.5, Ua/Uab, Ub, Uc/Ucb, Ia,
+    Ib, Ic) and the forward active total (A.14)."""
+    erc, title = 11, "phase sequence anomaly"
+    fields = ((("at", "A15"), ("pn", "point"))
+              + tuple(("angle_" + k, "A5") for k in ("ua", "ub", "uc", "ia", "ib", "ic"))
+              + (("forward_active", "A14"),))
+
+
+class Erc17Imbalance(EventRecord):
+    """ERC17 voltage/current imbalance over the limit (不平衡度越限): flags (D0 voltage, D1
+    current), both imbalances (A.5, %), then Ua..Uc (A.7) and Ia..Ic (A.25)."""
+    erc, title = 17, "imbalance over limit"
+    fields = (("at", "A15"), ("pn", "point"), ("flags", "u8"), ("voltage_imbalance", "A5"),
+              ("current_imbalance", "A5")) + PHASE_VALUES
+
+
 class Erc12MeterClock(EventRecord):
     """ERC12 meter clock out of tolerance (电能表时间超差)."""
     erc, title = 12, "meter clock error"
@@ -320,7 +355,8 @@ class UnknownEvent(EventRecord):
 
 
 RECORDS = dict((c.erc, c) for c in (
-    Erc1Init, Erc3ParameterChange, Erc12MeterClock, Erc13MeterFault, Erc14PowerOnOff,
+    Erc1Init, Erc3ParameterChange, Erc9CurrentLoop, Erc10VoltageLoop, Erc11PhaseSequence,
+    Erc17Imbalance, Erc12MeterClock, Erc13MeterFault, Erc14PowerOnOff,
     Erc24VoltageLimit,
     Erc27EnergyDecrease, Erc28OverDifference, Erc29Flying, Erc30Stopped, Erc31ReadFailure,
     Erc33StatusWordChange, Erc35UnknownMeter, Erc37CoverOpen, Erc38TerminalBoxOpen,

@@ -82,3 +82,21 @@ def test_a_cover_open_fault_leaves_the_meter_s_own_cover_record():
     record = value(fw, Read(DI.EV_COVER_OPEN + 1), T0 + DAY)
     assert record["start"] == "2026-01-01 01:00:00" and record["end"] == "2026-01-01 01:30:00"
     assert value(fw, Read(DI.EV_COVER_OPEN), T0 + DAY) == 1
+
+
+def test_the_area_meter_is_per_phase_its_customers_on_their_phases():
+    a = Meter("000000000001", T0, ConstantLoad(3.0))           # index 0: phase A
+    b = Meter("000000000002", T0, ConstantLoad(6.0))           # index 1: phase B
+    c = build_population(1, seed=3, t0=T0, three_phase_share=1.0)[0]   # split evenly
+    area = build_area_meter([a, b, c], T0, ct_ratio=10, fixed_kw=0.3, k_per_kw=0.0)
+    t = T0 + 3600
+    third = firmware(c).source.power(t) / 3
+    p = value(area, Read(0x0203FF00), t)
+    assert p[1:] == [pytest.approx((3.0 + third + 0.1) / 10, abs=2e-4),
+                     pytest.approx((6.0 + third + 0.1) / 10, abs=2e-4),
+                     pytest.approx((third + 0.1) / 10, abs=2e-4)]
+    assert p[0] == pytest.approx(area.source.power(t), abs=3e-4)
+    u = value(area, Read(0x0201FF00), t)
+    assert len(u) == 3 and all(225 < v < 235 for v in u)
+    i = value(area, Read(0x0202FF00), t)
+    assert i[1] > i[0] > i[2] > 0

@@ -10,6 +10,7 @@ from protocols.dlt645 import di as DI
 from protocols.dlt645.deframer import NEED_DATA
 from protocols.dlt645 import Security, security as S, testkey as TK
 from meter_sim.firmware import HourlyProfile, Meter, LOCAL, TestEsam
+from meter_sim.firmware.phases import ThreePhase
 from meter_sim.firmware.wallet import Wallet
 
 
@@ -28,6 +29,10 @@ def transcript():
     ladder = DI.lookup(DI.DI_STANDBY_LADDER).encode(
         [5.0, None, None, None, None, None, 0.0, 0.2] + [None] * 11)
     switch = DI.lookup(DI.DI_PRICE_SWITCH_TIME).encode(t0 + 2 * 86400)
+    three = Meter("000000000045", t0, profile)
+    three.three_phase = ThreePhase()
+    three.three_phase.lost[1] = 0x10                # phase B lost (失压) from day 2
+    three.three_phase.begin(three, 0x10, t0 + 2 * 86400, 1)
     lines = []
     requests = [
         (priced, Write(DI.DI_STANDBY_PRICES, prices, 0x02, b"\x00\x00\x00"), 1.0),
@@ -55,6 +60,12 @@ def transcript():
         (local, Read(DI.DI_REMAINING_MONEY), 2.0),
         (local, Read(DI.DI_STATUS_3), 9.0),
         (local, Read(DI.DI_OVERDRAFT_MONEY), 9.0),
+        (three, Read(DI.parse("0201FF00")), 2.5),
+        (three, Read(DI.parse("0202FF00")), 2.5),
+        (three, Read(DI.parse("0203FF00")), 2.5),
+        (three, Read(DI.parse("04000505")), 2.5),
+        (three, Read(DI.parse("10020001")), 2.5),
+        (three, Read(DI.parse("10020101")), 2.5),
         (meter, Freeze(), 5.0),
         (meter, Read(DI.parse("05010101")), 5.0),
         (meter, Security(S.DI_IDENTITY, S.IdentityAuth(

@@ -17,7 +17,8 @@ T = "30 08 02 12 26"                      # A.15 08:30 on 2 December 2026 (mm hh
 # Le of each fixed record, as the terminal firmware writes them (gdgly/NUC97X_JS
 # Terminal_AFN0E_Event.c: p8[1] = Le per ERC) and XL3761AFNE.c reads them
 LENGTHS = {1: 14, 12: 7, 13: 8, 14: 10, 24: 14, 27: 17, 28: 18, 29: 18, 30: 13, 31: 21, 33: 35, 37: 70,
-           38: 70, 40: 15, 41: 14}
+           38: 70, 40: 15, 41: 14,
+           9: 28, 10: 28, 11: 24, 17: 27}     # ERC9_Event_Write, ERC10_Event_Write, ERC11_Event, ERC17_Event
 
 
 def test_every_code_the_issue_names_has_a_record_and_64_65_are_vendor():
@@ -157,7 +158,9 @@ FORMATS = {"A15": A15, "A1": A1, "u8": st.integers(0, 255), "u16": st.integers(0
            "A7": st.integers(0, 9999).map(lambda v: v / 10.0),
            "A12": st.integers(0, 10 ** 12 - 1).map(lambda v: "%012d" % v),
            "ascii4": st.text("0123456789.V", min_size=4, max_size=4),
-           "count3": st.integers(0, 999999)}
+           "count3": st.integers(0, 999999),
+           "A5": st.integers(-7999, 7999).map(lambda v: v / 10.0),
+           "A25": st.integers(-799999, 799999).map(lambda v: v / 1000.0)}
 
 
 @st.composite
