@@ -16,7 +16,7 @@ from protocols.civil import DAY, from_civil, iso, to_civil
 from protocols.gdw1376_1 import erc as E
 from protocols.gdw1376_1.formats import time_a15
 
-from edge import missed_causes, module_reset
+from edge import area_ident, missed_causes, module_reset
 from edge import validate as V
 from edge.store import Reading
 
@@ -132,11 +132,13 @@ def missed(store, archive, day, points=None, window=None):
     """The missed-reading list of ``day``: every archived meter with no good daily freeze for it,
     with what the store holds instead (a flagged value: 错抄; a failed read or nothing: 漏抄)
     and its cause (``edge.missed_causes``; ``window``: the freeze window's offset_s and
-    deadline_h)."""
+    deadline_h). A meter the module reported as another area's (``edge.area_ident``) is not ours
+    to read: it is listed by `gridedge areaid`, not here."""
     got = store.read_addrs(FREEZE, day)
+    foreign = area_ident.foreign_set(store)
     out = []
     for m in archive.meters.values():
-        if m.addr in got:
+        if m.addr in got or m.addr in foreign:
             continue
         rs = store.readings(addr=m.addr, task=FREEZE, period=day)
         r = rs[-1] if rs else None

@@ -27,6 +27,10 @@ def test_the_field_faults_area_names_every_missed_reading_with_its_true_cause():
     assert report["swaps_found"] == report["swaps_true"] == 2 and report["swaps_false"] == 0
     assert report["clocks_corrected"] == report["clock_resets_true"] == 1
     assert report["wrong_values"] == 0
+    # the cross-area meter: reported, never read as ours, so none of its days is "missed"
+    assert report["cross_area_found"] == report["cross_area_true"] == 1
+    assert report["foreign_false"] == report["foreign_read"] == 0
+    assert "000000000024" not in {d["addr"] for d in report["field_faults"]["missed"]}
     page = render_html(report, {})
     assert "why readings were missed" in page and "every cause right" in page
 
