@@ -3,6 +3,7 @@ from protocols.dlt645 import di as DI
 from protocols.dlt645 import values
 
 TARIFFS = DI.TARIFFS
+SWITCH_FREEZES = {0x05: "prices", 0x07: "ladder"}   # 费率电价 / 阶梯 switch-over freezes
 
 
 class NoData(Exception):
@@ -42,6 +43,16 @@ def value_of(meter, di, t):
     if d3 == 0x05 and d2 in (0x01, 0x06) and d1 <= 0x02:
         book = meter.daily if d2 == 0x06 else meter.instant
         c, t_true = _freeze_record(book, d0)
+        if d1 == 0:
+            return c
+        if d1 == 2:
+            return [0.0] * (TARIFFS + 1)
+        return [_energy(meter, 0x01, k, t_true) for k in range(TARIFFS + 1)]
+    if d3 == 0x05 and d2 in SWITCH_FREEZES and d1 <= 0x02 and 1 <= d0 <= DI.SWITCH_FREEZES:
+        done = [s for s in getattr(meter, "switches", ()) if s[0] == SWITCH_FREEZES[d2]]
+        if d0 > len(done):
+            raise NoData()
+        _, c, t_true = done[-d0]
         if d1 == 0:
             return c
         if d1 == 2:

@@ -11,6 +11,7 @@ TARIFFS = 4                 # tariffs 1..M in a DI1=FF block (sharp/peak/flat/va
 SETTLEMENTS = 12            # last 1..12 settlement periods
 DAILY_FREEZES = 62          # last 1..62 daily freezes
 INSTANT_FREEZES = 3
+SWITCH_FREEZES = 2            # last 1..2 rate-price / ladder switch-over freezes (UNVERIFIED)
 EVENT_RECORDS = 10
 
 DI_DATE = 0x04000101
@@ -250,6 +251,14 @@ def lookup(di):
             fields = ((ENERGY_FMT, "total"),) + tuple((ENERGY_FMT, "tariff_%d" % t)
                                                       for t in range(1, TARIFFS + 1))
             return Item(di, "%s_%s_active_last_%d" % (kind, what, d0), fields, "kWh")
+    if d3 == 0x05 and d2 in (0x05, 0x07) and d1 <= 0x02 and 1 <= d0 <= SWITCH_FREEZES:
+        kind = "price_switch_freeze" if d2 == 0x05 else "ladder_switch_freeze"
+        if d1 == 0:
+            return _one(di, "%s_time_last_%d" % (kind, d0), "YYMMDDhhmm")
+        what = "forward" if d1 == 1 else "reverse"
+        fields = ((ENERGY_FMT, "total"),) + tuple((ENERGY_FMT, "tariff_%d" % t)
+                                                  for t in range(1, TARIFFS + 1))
+        return Item(di, "%s_%s_active_last_%d" % (kind, what, d0), fields, "kWh")
     base = di & 0xFFFFFF00
     if base in EVENT_FIELDS and d0 <= EVENT_RECORDS:
         name, fields = EVENT_FIELDS[base]

@@ -71,3 +71,25 @@ def test_ladder_cost_is_piecewise():
     assert ladder_cost(ladder, 0.0, 10.0) == pytest.approx(0.9)
     assert ladder_cost(ladder, 6.0, 7.0) == pytest.approx(0.1)
     assert ladder_cost(ladder, 9.0, 9.0) == 0.0
+
+
+def test_a_non_midnight_switch_freezes_time_and_tariff_registers_at_the_instant():
+    m = local()
+    switch = T0 + 10 * 3600.0 + 1800.0                 # 10:30, not a midnight
+    new = {"price_%d" % k: 0.8 for k in range(1, 5)}
+    assert isinstance(write(m, DI.DI_STANDBY_PRICES, new, T0 + 60), Ack)
+    assert isinstance(write(m, DI.DI_PRICE_SWITCH_TIME, switch, T0 + 61), Ack)
+    assert isinstance(ask(m, Read(0x05050001), T0 + 3600), ErrorReply)     # not switched yet
+    later = switch + 5 * 3600
+    assert value(m, Read(0x05050001), later) == "2026-03-01 10:30"
+    regs = value(m, Read(0x05050101), later)
+    truth = [_round2(m, switch, k) for k in range(5)]
+    assert [regs["total"]] + [regs["tariff_%d" % k] for k in range(1, 5)] == truth
+    assert regs["total"] == pytest.approx(10.5, abs=0.01)
+    assert isinstance(ask(m, Read(0x05050002), later), ErrorReply)       # only one switch
+    assert isinstance(ask(m, Read(0x05070001), later), ErrorReply)       # no ladder switch
+
+
+def _round2(m, t, k):
+    from meter_sim.firmware.reads import _energy
+    return _energy(m, 0x01, k, t)
