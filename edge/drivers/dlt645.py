@@ -20,7 +20,11 @@ DI97_CURRENT = 0xB621
 DI97_DATE, DI97_TIME = 0xC010, 0xC011
 DI_SETTLEMENT_ENERGY = 0x0001FF01    # forward active energy at the last settlement day
 DI_CURVE_ENERGY = 0x06100601         # forward active energy load curve (0610 0601, NN blocks)
-DIS_2007 = {I.DAILY_FREEZE: (DI_FREEZE_TIME, DI_FREEZE_ENERGY), I.ENERGY_NOW: (DI_ENERGY_NOW,),
+DI_SWITCH_FREEZE_TIME = 0x05050001  # last rate-price switch-over freeze: time (docs/price-notes.md)
+DI_SWITCH_FREEZE_ENERGY = 0x05050101   # ... its forward active energy block
+DIS_2007 = {I.DAILY_FREEZE: (DI_FREEZE_TIME, DI_FREEZE_ENERGY),
+            I.SWITCH_FREEZE: (DI_SWITCH_FREEZE_TIME, DI_SWITCH_FREEZE_ENERGY),
+            I.ENERGY_NOW: (DI_ENERGY_NOW,),
             I.POWER_DOWN_COUNT: (DI.EV_POWER_DOWN,),
             I.SETTLEMENT_ENERGY: (DI_SETTLEMENT_ENERGY,),
             I.VOLTAGE_A: (DI_VOLTAGE_A,), I.CURRENT_A: (DI_CURRENT_A,),
@@ -125,7 +129,7 @@ class Driver645:
                 reply_value(q, r)
             return meter_time(replies[0].data, replies[1].data)
         decoded = [reply_value(q, r) for q, r in zip(requests, replies)]
-        if item == I.DAILY_FREEZE:
+        if item in (I.DAILY_FREEZE, I.SWITCH_FREEZE):
             if meter.protocol == "645-1997":
                 return {"time": None, "kwh": kwh_list(decoded[0])}
             return {"time": values.time_seconds("YYMMDDhhmm", replies[0].data),

@@ -24,8 +24,9 @@ POWER_DOWN_COUNT = "power_down_count"
 LOAD_CURVE = "load_curve"
 POWER_DOWN_RECORDS = "power_down_records"
 PHASES = "phases"          # a three-phase meter's real-time values (edge.pq_phases)
-ITEMS = (DAILY_FREEZE, SETTLEMENT_ENERGY, ENERGY_NOW, VOLTAGE_A, CURRENT_A, METER_CLOCK, RELAY_STATUS,
-         POWER_DOWN_COUNT, LOAD_CURVE, POWER_DOWN_RECORDS, PHASES)
+SWITCH_FREEZE = "switch_freeze"   # last rate-price switch-over freeze, as DAILY_FREEZE (645-2007)
+ITEMS = (DAILY_FREEZE, SWITCH_FREEZE, SETTLEMENT_ENERGY, ENERGY_NOW, VOLTAGE_A, CURRENT_A,
+         METER_CLOCK, RELAY_STATUS, POWER_DOWN_COUNT, LOAD_CURVE, POWER_DOWN_RECORDS, PHASES)
 
 
 class Curve:

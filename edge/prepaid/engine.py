@@ -19,7 +19,7 @@ from edge.prepaid.campaign import PENDING as CAMPAIGN_PENDING, Campaigns
 from edge.prepaid import pricing
 from edge.prepaid.reprice import Repricer
 from edge.prepaid.carrier import Carrier, forward_id, forwarded_action
-from edge.prepaid.jobs import PrepaidRead
+from edge.prepaid.jobs import PrepaidRead, SwitchFreeze
 from edge.prepaid.ledger import Ledger
 from edge.prepaid.security import KINDS
 from edge.prepaid.topup import TopUps
@@ -30,6 +30,7 @@ from edge.scheduler import PREPAID
 
 NOMINAL_V = 220.0
 FRIENDLY_MARGIN_S = 600.0       # no credit trip this close to a friendly window
+FREEZE_ASK_AGAIN_S = 3600.0      # a switch-over freeze not had is asked again at most this often
 
 
 class PrepaidSettings:
@@ -111,6 +112,8 @@ class Prepaid(Carrier):
         self.keep_power = {}            # customer -> keep-power set (config or master)
         self._ids = itertools.count(1)
         self.tasks = [PrepaidRead(settings.every_min * 60.0, 0.0, settings.every_min * 60.0)]
+        self.switch_task = SwitchFreeze(settings.every_min * 60.0, 0.0, settings.every_min * 60.0)
+        self.freeze_asked = {}              # (addr, switch): when its switch-over freeze was asked
         if settings.audit_every_h:
             every = settings.audit_every_h * 3600.0
             self.tasks.append(LocalAudit(every, 600.0, every, settings.local))
@@ -180,6 +183,7 @@ class Prepaid(Carrier):
         cost = pricing.charge(acct, v["kwh"], v["at"], schedule, splits)
         if cost == pricing.PENDING:
             self.agent.count("price_split_pending")
+            self._ask_switch_freeze(meter, [s for s in crossed if s not in splits])
             return None
         if cost is not None:
             for at, c in changes:
@@ -188,6 +192,16 @@ class Prepaid(Carrier):
                             "first reading charged after the switch")
                     self.campaigns.move(c.id, meter.addr, "switched", self.agent.wall, note)
         return cost
+
+    def _ask_switch_freeze(self, meter, switches):
+        """Read the meter's switch-over freeze once per switch a held reading waits on."""
+        if not self.switch_task.applies(meter, self.agent.wall):
+            return
+        for s in switches:
+            asked = self.freeze_asked.get((meter.addr, s))
+            if asked is None or self.agent.wall - asked >= FREEZE_ASK_AGAIN_S:
+                self.freeze_asked[(meter.addr, s)] = self.agent.wall
+                self.agent.read_from_now(meter, self.switch_task, iso(s), self.tasks[0].every_s)
 
     def local_meters(self, customer):
         return [m for m in self.agent.archive.meters.values() if m.prepaid == "local"

@@ -3,6 +3,7 @@ status in one coalesced exchange), and the command job that sends a relay comman
 control, 698 ACTION 8000/8001) and verifies it by reading the relay status back (645 status
 word 3; 698 8000/8001 attributes given as that word), re-sending on the firmware's 60/120/180 s
 steps before escalating. Both protocols go through ``edge.drivers``: no branch here."""
+from protocols.civil import iso
 from protocols.dlt645 import const as K
 from protocols.errors import DecodeError as ProtocolDecodeError
 
@@ -59,6 +60,29 @@ class PrepaidRead(Task):
 
     def after(self, agent, meter, readings):
         agent.prepaid.on_reading(meter, readings[0])
+        return ()
+
+
+class SwitchFreeze(Task):
+    """A remote-prepaid meter's last rate-price switch-over freeze (两套费率电价切换冻结, 645-2007
+    0505 0001 / 0505 0101), read when a reading spans a price switch; period: the switch."""
+
+    name = "switch_freeze"
+    lane = ON_DEMAND
+    key_di = 0x05050101
+    items = (I.SWITCH_FREEZE,)
+
+    def applies(self, meter, boundary):
+        return meter.prepaid == "remote" and meter.protocol == "645-2007"
+
+    def readings(self, agent, meter, window, result):
+        freeze = self.values(meter, result)[0]
+        stamp = freeze["time"]
+        value = {"kwh": freeze["kwh"], "time": iso(stamp) if stamp is not None else None}
+        return [self.reading(agent, meter, window, value)]
+
+    def after(self, agent, meter, readings):
+        agent.prepaid.read_now(meter, "switch freeze")
         return ()
 
 

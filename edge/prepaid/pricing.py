@@ -8,6 +8,7 @@ either side. Money stays exact integer micro-yuan (``tariff``).
 import bisect
 
 PENDING = "pending"         # a reading spans a switch whose registers are not known yet
+SWITCH_TASK = "switch_freeze"   # edge.prepaid.jobs.SwitchFreeze readings, period: the switch
 
 
 class Schedule:
@@ -61,16 +62,20 @@ def charge(account, kwh, at, schedule, splits=None):
 
 def split_registers(store, addr, at, last_regs, tou, curve_step_s=None):
     """The registers (kWh: total, tariff 1..4) of ``addr`` at the switch instant ``at`` from
-    its stored readings, or None: the daily freeze of that midnight, else the load-curve point
-    at ``at`` (total only: usable when no tariff on either side is time-of-use, the tariff
-    registers then stay at ``last_regs``, 0.01 kWh, which nothing bills)."""
+    its stored readings, or None: the meter's switch-over freeze stamped ``at``, else the daily
+    freeze of that midnight, else the load-curve point at ``at`` (total only: usable when no
+    tariff on either side is time-of-use, the tariff registers then stay at ``last_regs``,
+    0.01 kWh, which nothing bills)."""
     from protocols.civil import DAY, iso, parse_local
+    for r in store.readings(addr, SWITCH_TASK, iso(at)):
+        regs = _freeze_at(r, at, parse_local)
+        if regs is not None:
+            return regs
     if at % DAY == 0:
         for r in store.readings(addr, "daily_freeze", iso(at - DAY)[:10]):
-            v = r.value or {}
-            if r.quality == "ok" and v.get("time") and parse_local(v["time"]) == at \
-                    and v.get("kwh") and None not in v["kwh"]:
-                return list(v["kwh"])
+            regs = _freeze_at(r, at, parse_local)
+            if regs is not None:
+                return regs
     if tou or last_regs is None:
         return None
     for r in store.readings(addr, "load_curve"):
@@ -81,4 +86,13 @@ def split_registers(store, addr, at, last_regs, tou, curve_step_s=None):
         points = v.get("values") or []
         if not rest and 0 <= k < len(points) and points[int(k)] is not None:
             return [points[int(k)]] + [c / 100.0 for c in last_regs[1:]]
+    return None
+
+
+def _freeze_at(reading, at, parse_local):
+    """A freeze reading's registers when it is good and stamped exactly ``at``, else None."""
+    v = reading.value or {}
+    if reading.quality == "ok" and v.get("time") and parse_local(v["time"]) == at \
+            and v.get("kwh") and None not in v["kwh"]:
+        return list(v["kwh"])
     return None
