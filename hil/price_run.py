@@ -54,13 +54,16 @@ class PriceRun:
 
     def __init__(self, count=40, seed=7, medium="rs485", local_share=0.5,
                  unreachable_share=0.05, outage_h=24.0, pay_share=0.1, faulty=0, start=START,
-                 switch=SWITCH, old_price=0.5, new=None, target=None, campaign_id="ladder-at-midnight", secured=0.0):
+                 switch=SWITCH, old_price=0.5, new=None, target=None,
+                 campaign_id="ladder-at-midnight", secured=0.0, area_kw=None):
         self.start, self.switch = start, switch
         self.old, self.new = {"kind": "flat", "price": old_price}, dict(new or NEW)
         self.env = simpy.Environment(initial_time=start)
+        kw = dict(area_kw or {})            # a scenario's [channel], [topology], [noise], ...
+        population = dict(kw.pop("population", None) or {}, local_share=local_share,
+                          secured_share=secured)
         self.area = build_area(self.env, count, medium, seed, DEFAULT_EPOCH,
-                               population={"local_share": local_share,
-                                           "secured_share": secured})
+                               population=population, **kw)
         self.moves = watch_relays(self.area.meters)
         self.fw = [firmware(m) for m in self.area.meters]
         self.addr = [m.addr[::-1].hex() for m in self.area.meters]
@@ -118,7 +121,8 @@ class PriceRun:
                    start=sc.start, switch=price_effective(sc.start, p.get("effective")),
                    old_price=p["old_price"],
                    new={k: v for k, v in p["tariff"].items() if v is not None},
-                   target=p.get("meters"), campaign_id=p["id"], secured=p["secured"])
+                   target=p.get("meters"), campaign_id=p["id"], secured=p["secured"],
+                   area_kw=sc.area_kw)
 
     def run_scenario(self, end, progress=None):
         """Run to local time ``end`` with ``progress(done_s, total_s)`` every virtual hour."""

@@ -105,3 +105,17 @@ def test_any_price_section_is_a_scenario_or_a_scenario_error(price, hours):
         Scenario.from_dict(d)
     except ScenarioError:
         pass
+
+
+def test_a_price_scenario_builds_its_area_from_the_population_and_channel_sections():
+    base = doc(count=6, hours=20.0)
+    base["area"]["medium"] = "hplc"
+    plain = PriceRun.from_scenario(Scenario.from_dict(base))
+    shaped = PriceRun.from_scenario(Scenario.from_dict(dict(
+        base, population={"commercial_share": 1.0}, channel={"budget_db": 1.0})))
+    assert all(m.kind == "commercial" for m in shaped.fw)
+    assert not all(m.kind == "commercial" for m in plain.fw)
+    assert shaped.area.network.phy.budget_db == 1.0 != plain.area.network.phy.budget_db
+    assert [m.mode for m in shaped.fw] == [m.mode for m in plain.fw]     # [price] local_share
+    a, b = plain.run(hours_after=4.0), shaped.run(hours_after=4.0)
+    assert a["states"] != b["states"]                   # no carrier to write or read through
