@@ -11,7 +11,7 @@ remote customers' ledgers at their instant (``pricing``).
 """
 import itertools
 
-from protocols.civil import iso
+from protocols.civil import DAY, iso
 
 from edge.effects import SleepUntil
 from edge.prepaid.audit import PARAMETERS, LocalAudit
@@ -198,6 +198,9 @@ class Prepaid(Carrier):
         if not self.switch_task.applies(meter, self.agent.wall):
             return
         for s in switches:
+            if s % DAY == 0 and not self.agent.store.readings(meter.addr, "daily_freeze",
+                                                               iso(s - DAY)[:10]):
+                continue                    # that midnight's daily freeze is still to come
             asked = self.freeze_asked.get((meter.addr, s))
             if asked is None or self.agent.wall - asked >= FREEZE_ASK_AGAIN_S:
                 self.freeze_asked[(meter.addr, s)] = self.agent.wall
