@@ -32,6 +32,17 @@ def _freeze_record(book, n):
     return rec
 
 
+def _freeze_value(meter, d1, record):
+    """A freeze record's (meter-clock stamp, true time) answer to DI1: 00 the stamp, 01 the
+    forward active block at the true time, 02 the reverse block (none kept: zeros)."""
+    stamp, t_true = record
+    if d1 == 0:
+        return stamp
+    if d1 == 2:
+        return [0.0] * (TARIFFS + 1)
+    return [_energy(meter, 0x01, k, t_true) for k in range(TARIFFS + 1)]
+
+
 def value_of(meter, di, t):
     """Value of one (non-block) DI at true time ``t``; raises NoData / Unauthorised."""
     d3, d2, d1, d0 = DI.split(di)
@@ -42,22 +53,12 @@ def value_of(meter, di, t):
         return _energy(meter, d2, d1, t_true)
     if d3 == 0x05 and d2 in (0x01, 0x06) and d1 <= 0x02:
         book = meter.daily if d2 == 0x06 else meter.instant
-        c, t_true = _freeze_record(book, d0)
-        if d1 == 0:
-            return c
-        if d1 == 2:
-            return [0.0] * (TARIFFS + 1)
-        return [_energy(meter, 0x01, k, t_true) for k in range(TARIFFS + 1)]
+        return _freeze_value(meter, d1, _freeze_record(book, d0))
     if d3 == 0x05 and d2 in SWITCH_FREEZES and d1 <= 0x02 and 1 <= d0 <= DI.SWITCH_FREEZES:
         done = [s for s in getattr(meter, "switches", ()) if s[0] == SWITCH_FREEZES[d2]]
         if d0 > len(done):
             raise NoData()
-        _, c, t_true = done[-d0]
-        if d1 == 0:
-            return c
-        if d1 == 2:
-            return [0.0] * (TARIFFS + 1)
-        return [_energy(meter, 0x01, k, t_true) for k in range(TARIFFS + 1)]
+        return _freeze_value(meter, d1, done[-d0][1:])
     base = di & 0xFFFFFF00
     if base in DI.EVENT_FIELDS and d0 <= DI.EVENT_RECORDS:
         if d0 == 0:

@@ -140,6 +140,17 @@ class Item:
         return "Item(%08X %s)" % (self.di, self.name)
 
 
+def _freeze_item(di, kind, d1, d0):
+    """A freeze record's item: DI1 00 its time, 01 / 02 its forward / reverse active energy
+    block (total, tariffs 1..4), the same for every freeze family of DI3 05."""
+    if d1 == 0:
+        return _one(di, "%s_time_last_%d" % (kind, d0), "YYMMDDhhmm")
+    what = "forward" if d1 == 1 else "reverse"
+    fields = ((ENERGY_FMT, "total"),) + tuple((ENERGY_FMT, "tariff_%d" % t)
+                                              for t in range(1, TARIFFS + 1))
+    return Item(di, "%s_%s_active_last_%d" % (kind, what, d0), fields, "kWh")
+
+
 def _one(di, name, fmt, unit="", signed=False, level=None):
     return Item(di, name, ((fmt, "value"),), unit, signed, level)
 
@@ -245,20 +256,10 @@ def lookup(di):
         limit = DAILY_FREEZES if d2 == 0x06 else INSTANT_FREEZES
         if 1 <= d0 <= limit:
             kind = "daily_freeze" if d2 == 0x06 else "instant_freeze"
-            if d1 == 0:
-                return _one(di, "%s_time_last_%d" % (kind, d0), "YYMMDDhhmm")
-            what = "forward" if d1 == 1 else "reverse"
-            fields = ((ENERGY_FMT, "total"),) + tuple((ENERGY_FMT, "tariff_%d" % t)
-                                                      for t in range(1, TARIFFS + 1))
-            return Item(di, "%s_%s_active_last_%d" % (kind, what, d0), fields, "kWh")
+            return _freeze_item(di, kind, d1, d0)
     if d3 == 0x05 and d2 in (0x05, 0x07) and d1 <= 0x02 and 1 <= d0 <= SWITCH_FREEZES:
         kind = "price_switch_freeze" if d2 == 0x05 else "ladder_switch_freeze"
-        if d1 == 0:
-            return _one(di, "%s_time_last_%d" % (kind, d0), "YYMMDDhhmm")
-        what = "forward" if d1 == 1 else "reverse"
-        fields = ((ENERGY_FMT, "total"),) + tuple((ENERGY_FMT, "tariff_%d" % t)
-                                                  for t in range(1, TARIFFS + 1))
-        return Item(di, "%s_%s_active_last_%d" % (kind, what, d0), fields, "kWh")
+        return _freeze_item(di, kind, d1, d0)
     base = di & 0xFFFFFF00
     if base in EVENT_FIELDS and d0 <= EVENT_RECORDS:
         name, fields = EVENT_FIELDS[base]
