@@ -15,7 +15,8 @@ from hil.scenario import Scenario
 from hil.scenario_run import run_scenario, version
 
 AREA_FIGURES = ("seed", "read_rate", "reachable_read_rate", "completion_s", "efficiency",
-                "wrongful_ops", "missed_ops", "readings_produced", "readings_lost", "passed")
+                "wrongful_ops", "missed_ops", "wrong_values", "readings_produced", "readings_lost",
+                "passed")
 
 
 def area_job(doc, sha256, index):
@@ -90,7 +91,7 @@ def merge(sc, reports, samples, executor):
         values = [v for s in samples for v in s.get(key, ())]
         merged_samples[key] = values
         out[key] = percentiles(values)
-    for key in ("wrongful_ops", "missed_ops", "readings_produced",
+    for key in ("wrongful_ops", "missed_ops", "wrong_values", "readings_produced",
                 "readings_confirmed_by_master", "readings_lost"):
         out[key] = _total(reports, key)
     hours = {}

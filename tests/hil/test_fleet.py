@@ -35,10 +35,10 @@ def test_merge_weights_rates_by_meters_and_pools_latencies():
     sc = Scenario.from_dict(DOC)
     a = {"meters": 100, "read_rate": 1.0, "read": 100, "reachable": 100, "completion_s": 50.0,
          "efficiency": 0.5, "lower_bound_s": 20.0, "wrongful_ops": 0, "missed_ops": 1,
-         "readings_produced": 10, "readings_confirmed_by_master": None, "readings_lost": None,
+         "wrong_values": 2, "readings_produced": 10, "readings_confirmed_by_master": None, "readings_lost": None,
          "read_rate_by_depth": {"1": {"meters": 100, "read": 100, "rate": 1.0}}}
     b = dict(a, meters=300, read_rate=0.9, read=270, reachable=280, completion_s=80.0,
-             efficiency=0.3, missed_ops=0,
+             efficiency=0.3, missed_ops=0, wrong_values=1,
              read_rate_by_depth={"1": {"meters": 200, "read": 190, "rate": 0.95},
                                  "2": {"meters": 100, "read": 80, "rate": 0.8}})
     out, samples = merge(sc, [a, b], [{"trip_latency_s": [60.0]}, {"trip_latency_s": [120.0,
@@ -50,3 +50,4 @@ def test_merge_weights_rates_by_meters_and_pools_latencies():
     assert out["read_rate_by_depth"]["1"] == {"meters": 300, "read": 290, "rate": 0.966667}
     assert out["trip_latency_s"]["n"] == 3 and samples["trip_latency_s"] == [60.0, 120.0, 600.0]
     assert out["efficiency"] == 0.4
+    assert out["wrong_values"] == 3 and [r["wrong_values"] for r in out["by_area"]] == [2, 1]
