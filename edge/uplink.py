@@ -6,7 +6,8 @@ audit's ERC12/27/28/29/30 and targeted clock sets (ERC41) as AFN0E F1 records; a
 held back, its ERC stands for it) and marks readings sent only when the master confirms them. It answers class
 1/2/3 requests from the store, edits the archive (AFN04 F10, query AFN0A F10), carries controls
 (AFN05 F1/F2/F25/F33, AFN10 F10) into the prepaid engine, forwards meter reads (AFN10 F1/F9),
-and keeps the terminal's parameters, clock and version (``edge.uplink_terminal``). With
+and keeps the terminal's parameters, clock and version (``edge.uplink_terminal``); the area's
+day of line loss and missed list (AFN0D F221/F222, gridedge's extension) in ``edge.uplink_area``. With
 ``active_upload = false`` nothing is uploaded: a pull-only terminal the master asks.
 Requests that change something are checked first (``edge.uplink_guard``): the password field
 (PW), a time label that must be there and fresh, a replay window of the labels acted on, and
@@ -31,6 +32,7 @@ from edge.archive import ArchiveError, vars_of
 from edge.backlog import BacklogWatch
 from edge.prepaid.carrier import Carrier
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
+from edge.uplink_area import AreaAnswers
 from edge.uplink_campaigns import CAMPAIGN_FN, CampaignService
 from edge.uplink_forward import Forwarding
 from edge.uplink_guard import TP_REQUIRED_AFNS, ReplayWindow, label_problem
@@ -72,7 +74,7 @@ def points_of(archive):
     return by_point
 
 
-class Uplink(StoreAnswers, Forwarding, TerminalService, CampaignService):
+class Uplink(StoreAnswers, Forwarding, TerminalService, CampaignService, AreaAnswers):
     """The agent's answers and backlog for one ``TerminalSession`` (``self.session``)."""
 
     def __init__(self, agent, settings, rng):

@@ -11,6 +11,7 @@ from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.dadt import ALL_POINTS
 from protocols.gdw1376_1.erc import (Erc3ParameterChange, Erc13MeterFault, Erc14PowerOnOff,
                                      Erc41ClockSet)
+from protocols.gdw1376_1.area_ext import LINE_LOSS_FN, MISSED_FN
 from protocols.gdw1376_1.errors import EncodeError
 from protocols.gdw1376_1.params import a1_of_civil
 from edge import audit, pq
@@ -22,6 +23,7 @@ from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_C
 from edge import module_facts
 
 TARIFFS = 4
+AREA_FNS = (LINE_LOSS_FN, MISSED_FN)     # AFN0D p0 items of edge.uplink_area
 log = logging.getLogger(__name__)
 PHASE_OF_MASK = {1: 1, 2: 2, 4: 3}    # 10F31 phase bits of a single-phase meter -> A, B, C
 POWER_TASK = "terminal_power"     # edge.terminal_params: the terminal's own outage
@@ -252,6 +254,9 @@ class StoreAnswers:
     def _class2(self, frame, units):
         out, pulled = [], []
         for u in self._each_point(units):
+            if u.fn in AREA_FNS:                # gridedge's extension: the area's day (p0)
+                out.append(self.area_answer(u))
+                continue
             m = self._meter(u.pn)
             v = u.value or {}
             if u.fn in (1, 2, 161, 17, 18, 177):

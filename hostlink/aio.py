@@ -26,6 +26,7 @@ import time
 from protocols.civil import parse_local, to_civil
 from protocols.errors import ProtocolError
 from protocols.gdw1376_1 import Frame, Unit
+from protocols.gdw1376_1.area_ext import LINE_LOSS_FN, MISSED_FN
 from protocols.gdw1376_1.campaign_ext import FN as CAMPAIGN_FN
 from protocols.gdw1376_1.formats import time_a15
 from protocols.gdw1376_1.units import (AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_CONTROL,
@@ -357,7 +358,7 @@ def _date(text, month=False):
 
 def request_units(cmd):
     """(AFN, units) of an operator command: read-current, read-day, read-month, read-curve,
-    events, control, archive-query, archive-set, forward-read, price-campaign."""
+    events, control, archive-query, archive-set, forward-read, price-campaign, line-loss, missed."""
     op, pns = cmd["op"], cmd.get("points") or [cmd.get("point", 1)]
     if op == "read-current":
         return AFN_CLASS1, [Unit(AFN_CLASS1, cmd.get("fn", 129), p, None, False) for p in pns]
@@ -381,6 +382,9 @@ def request_units(cmd):
         return AFN_QUERY, [Unit(AFN_QUERY, 10, 0, {"items": [{"index": p} for p in pns]}, False)]
     if op == "archive-set":
         return AFN_SET, [Unit(AFN_SET, 10, 0, {"items": cmd["entries"]}, False)]
+    if op in ("line-loss", "missed"):   # gridedge's extension AFN0D F221/F222 p0 (area_ext)
+        fn = LINE_LOSS_FN if op == "line-loss" else MISSED_FN
+        return AFN_CLASS2, [Unit(AFN_CLASS2, fn, 0, {"td": _date(cmd["date"])}, False)]
     if op == "price-campaign":          # gridedge's extension AFN04 F201 (campaign_ext)
         return AFN_SET, [Unit(AFN_SET, CAMPAIGN_FN, 0, dict(
             c, effective=tuple(c["effective"])), False) for c in cmd["campaigns"]]

@@ -111,7 +111,8 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
 @master.command("ask")
 @click.argument("op", type=click.Choice([
     "terminals", "data", "stats", "read-current", "read-day", "read-month", "read-curve",
-    "events", "control", "archive-query", "forward-read", "price-campaign"]))
+    "events", "control", "archive-query", "forward-read", "price-campaign", "line-loss",
+    "missed"]))
 @click.option("--control", default="127.0.0.1:9001", show_default=True)
 @click.option("--token-file", default="master.sqlite.token", show_default=True,
               type=click.Path(dir_okay=False),
@@ -119,7 +120,7 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
 @click.option("--terminal", help="RRRR-NNNNN: region code and terminal address.")
 @click.option("--point", "points", type=int, multiple=True, help="Measuring point(s).")
 @click.option("--fn", type=int, help="Item Fn (default per op: F129, F161, F177 ...).")
-@click.option("--date", help="YYYY-MM-DD (read-day) or YYYY-MM (read-month).")
+@click.option("--date", help="YYYY-MM-DD (read-day, line-loss, missed) or YYYY-MM (read-month).")
 @click.option("--start", help="Curve start YYYY-MM-DD hh:mm (read-curve).")
 @click.option("--count", type=int, default=4, show_default=True, help="Curve points.")
 @click.option("--action", type=click.Choice(["trip", "allow-close", "keep-power",

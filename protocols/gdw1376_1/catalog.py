@@ -7,7 +7,7 @@ the label before the item's data. Facts and their sources: docs/gdw1376_1-notes.
 """
 from protocols.gdw1376_1.layouts import (Carried, Concat, Curve, Dated, Empty, Energy, Events,
                                          Fields, PerUnitConfirm, Repeated, U16)
-from protocols.gdw1376_1 import campaign_ext, params
+from protocols.gdw1376_1 import area_ext, campaign_ext, params
 
 AFN_CONFIRM, AFN_LINK, AFN_SET, AFN_CONTROL, AFN_QUERY = 0x00, 0x02, 0x04, 0x05, 0x0A
 AFN_CLASS1, AFN_CLASS2, AFN_CLASS3, AFN_FORWARD = 0x0C, 0x0D, 0x0E, 0x10
@@ -31,6 +31,8 @@ TD_KIND = dict(
                                      (193, 196), (201, 208), (212, 216))]
     + [(f, TD_CURVE) for f in _items((73, 76), (81, 95), (97, 110), (138, 138), (145, 148),
                                      (217, 219))])
+# gridedge's extension in reserved items (备用): the area's day, dated like every daily item
+TD_KIND.update({area_ext.LINE_LOSS_FN: TD_DAY, area_ext.MISSED_FN: TD_DAY})
 TD_FORMAT = {TD_DAY: "A20", TD_MONTH: "A21"}
 
 POSITIVE = Energy(("forward_active", "A14"), ("forward_reactive", "A11"),
@@ -152,6 +154,9 @@ LAYOUTS.update(params.layouts(AFN_SET, AFN_QUERY, AFN_CONTROL))
 # gridedge's extension beyond F248: price campaigns posted (AFN04) and their state (AFN0C)
 LAYOUTS[(AFN_SET, campaign_ext.FN, False)] = campaign_ext.PRICE_CAMPAIGN
 LAYOUTS[(AFN_CLASS1, campaign_ext.FN, True)] = campaign_ext.CAMPAIGN_STATE
+# gridedge's extension in AFN0D's reserved F219..F248: the area's line loss and missed list (p0)
+LAYOUTS[(AFN_CLASS2, area_ext.LINE_LOSS_FN, True)] = area_ext.DAILY_LINE_LOSS
+LAYOUTS[(AFN_CLASS2, area_ext.MISSED_FN, True)] = area_ext.MISSED_LIST
 
 _NO_DATA = Empty()
 _TD_REQUESTS = {TD_DAY: Dated("A20"), TD_MONTH: Dated("A21"), TD_CURVE: Curve()}

@@ -1,6 +1,6 @@
 """`gridedge master`, `gridedge agent` with an [uplink] and `gridedge master ask`, as processes on
 real TCP (127.0.0.1) with the meters on a real pty: the agent logs in, uploads the daily freeze
-it reads, answers a class-2 request, and denies a control with the wrong password (`master
+it reads, answers a class-2 request and the area's day (F221/F222), and denies a control with the wrong password (`master
 ask` has no default password and needs the station's token) and a price campaign it cannot
 carry out."""
 import json
@@ -89,6 +89,11 @@ def test_agent_uplink_to_the_master_cli_end_to_end(tmp_path, env_with_path):
         stored = json.loads(wait_rows(tmp_path / "m.sqlite", "SELECT value FROM data WHERE"
                                       " fn = 161 AND pn = 2", 1, 5)[0][0])
         assert reply["units"][0]["value"]["forward_active"] == stored["forward_active"]
+        code, reply = ask("missed", "--date", "2026-01-06")        # gridedge's AFN0D F222
+        assert code == 0 and reply["units"][0]["value"] == {"td": [6, 1, 26], "points": 2,
+                                                            "missed": [], "wrong": []}, reply
+        code, reply = ask("line-loss", "--date", "2026-01-06")     # F221: no area meter here
+        assert code == 0 and reply["units"][0]["value"]["status"] == "not_computed", reply
         code, reply = ask("control", "--action", "trip", "--point", "1")     # no password
         assert code == 1 and "password" in reply["error"]
         code, reply = ask("control", "--action", "trip", "--point", "1", "--password", "22" * 16)
