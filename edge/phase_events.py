@@ -1,4 +1,4 @@
-"""A three-phase meter's own wiring-fault events (645-2007 families 10/13 per phase, 14, 17, 1B
+"""A three-phase meter's own wiring-fault events (645-2007 families 10/13 per phase, 14, 16, 17, 1B
 per phase): their counts read with the event scan, each new record's start (and end where the
 family keeps one) read when a count moved, raised as the standard ERC where the real-time reads
 did not see the fault (one shorter than a real-time period, or real-time reads off).
@@ -22,12 +22,13 @@ from edge.store import Reading
 TASK = "phase_events"
 # family -> (ERC, kind, per phase)
 FAMILIES = {0x10: (10, "loss", True), 0x13: (10, "break", True), 0x1B: (9, "reversed", True),
-            0x14: (11, "reverse_sequence", False), 0x17: (17, "current", False)}
+            0x14: (11, "reverse_sequence", False), 0x16: (17, "voltage", False),
+            0x17: (17, "current", False)}
 log = logging.getLogger(__name__)
 
 
 def count_dis():
-    """The count DIs read: per phase for 10, 13 and 1B, once for 14 and 17."""
+    """The count DIs read: per phase for 10, 13 and 1B, once for 14, 16 and 17."""
     out = []
     for fam, (_, _, per_phase) in sorted(FAMILIES.items()):
         for ph in (1, 2, 3) if per_phase else (0,):

@@ -143,6 +143,10 @@ LIMITS = Section("tasks.limits", "Reading validation thresholds (edge.validate.L
           "(ERC9 reversed at minus this, ERC10 break/loss, ERC17)", gt=0),
     Float("current_imbalance_pct", INHERIT, None, 100.0, "%", "current imbalance (max - min) / "
           "max beyond which ERC17 is raised", gt=0),
+    Float("voltage_imbalance_pct", INHERIT, None, 100.0, "%", "voltage imbalance (max - min) / "
+          "max beyond which ERC17 is raised (D0; default 4, GB/T 15543's short-time limit, "
+          "there on the negative-sequence ratio)",
+          gt=0),
 ], checks=[_voltage_band], target=Limits)
 TASKS = Section("tasks", "When the agent reads what (edge.plan.Settings); windows are aligned "
                 "to local midnight.", [

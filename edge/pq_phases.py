@@ -1,9 +1,10 @@
 """Three-phase alarms from a meter's real-time values and its own event states: ERC10 phase break
-/ loss of voltage (断相/失压), ERC9 reversed current (电流回路反向), ERC17 current imbalance (不平衡度
-越限) and ERC11 reverse phase sequence (相序异常, the meter's status word 7 bit 0).
+/ loss of voltage (断相/失压), ERC9 reversed current (电流回路反向), ERC17 voltage and current
+imbalance (不平衡度越限) and ERC11 reverse phase sequence (相序异常, the meter's status word 7 bit 0).
 
 Each condition is judged on every real-time read of a meter archived with ``phases = 3``
-(``[tasks.limits]``: ``phase_loss_v``, ``phase_current_a``, ``current_imbalance_pct``); a change
+(``[tasks.limits]``: ``phase_loss_v``, ``phase_current_a``, ``current_imbalance_pct``,
+``voltage_imbalance_pct``); a change
 against the meter's previous read begins or ends an alarm, an event reading of ``audit.TASK``
 keyed by its edge (so idempotent) that the uplink sends as the standard AFN0E record.
 """
@@ -26,12 +27,16 @@ def phases_of(reading):
     return v if isinstance(v, dict) and isinstance(v.get("voltage"), list) else None
 
 
-def imbalance(values):
-    """Current imbalance (max - min) / max of the phases' magnitudes, or None."""
-    amps = [abs(a) for a in values.get("current") or () if isinstance(a, (int, float))]
-    if len(amps) != 3 or max(amps) <= 0:
+def imbalance(values, what="current"):
+    """Imbalance (max - min) / max of the phases' ``what`` ("current" or "voltage") magnitudes,
+    or None."""
+    x = [abs(a) for a in values.get(what) or () if isinstance(a, (int, float))]
+    if len(x) != 3 or max(x) <= 0:
         return None
-    return (max(amps) - min(amps)) / max(amps)
+    return (max(x) - min(x)) / max(x)
+
+
+IMBALANCE_FLAGS = {"voltage": 0x01, "current": 0x02, "voltage_current": 0x03}   # ERC17 D0, D1
 
 
 def conditions(values, limits):
@@ -49,8 +54,14 @@ def conditions(values, limits):
             out[(9, ph)] = "reversed"
     top = max([abs(a) for a in amps if isinstance(a, (int, float))] or [0.0])
     d = imbalance(values)
-    if d is not None and top >= limits.phase_current_a and 100.0 * d > limits.current_imbalance_pct:
-        out[(17, None)] = "current"
+    current = d is not None and top >= limits.phase_current_a and \
+        100.0 * d > limits.current_imbalance_pct
+    dv = imbalance(values, "voltage")
+    lost = any(k[0] == 10 for k in out)         # a lost phase is ERC10's, not an imbalance
+    voltage = dv is not None and not lost and 100.0 * dv > limits.voltage_imbalance_pct
+    if voltage or current:
+        out[(17, None)] = "voltage_current" if voltage and current else \
+            "voltage" if voltage else "current"
     if int(values.get("status_7") or 0) & 1:
         out[(11, None)] = "reverse_sequence"
     return out
@@ -98,7 +109,7 @@ def alarm(r, key, kind, began, values, wall):
     if erc in (9, 10):
         flags = (1 << PHASES.index(ph)) | {"break": BREAK, "loss": LOSS, "reversed": REVERSED}[kind]
     elif erc == 17:
-        flags = 0x02
+        flags = IMBALANCE_FLAGS[kind]
     volts, amps = values.get("voltage") or [None] * 3, values.get("current") or [None] * 3
     kwh = r.value.get("kwh") or [None]
     value = {"erc": erc, "at": r.read_at, "day": iso(r.read_at)[:10], "began": began,
@@ -106,8 +117,9 @@ def alarm(r, key, kind, began, values, wall):
              "ua": volts[0], "ub": volts[1], "uc": volts[2],
              "ia": amps[0], "ib": amps[1], "ic": amps[2], "forward_active": kwh[0]}
     if erc == 17:
-        d = imbalance(values)
-        value["current_imbalance"] = None if d is None else round(100.0 * d, 1)
+        for what in ("current", "voltage"):
+            d = imbalance(values, what)
+            value[what + "_imbalance"] = None if d is None else round(100.0 * d, 1)
     edge = "began" if began else "ended"
     return Reading(r.addr, ERC_TASK, erc, "%s:%s:%s:%s" % (edge, erc, ph or "-", r.period), value,
                    "ok", (), wall)
@@ -122,7 +134,8 @@ def record_fields(value):
     if erc in (9, 10):
         fields.update(flags=value["flags"], forward_active=value.get("forward_active"))
     elif erc == 17:
-        fields.update(flags=value["flags"], current_imbalance=value.get("current_imbalance"))
+        fields.update(flags=value["flags"], current_imbalance=value.get("current_imbalance"),
+                      voltage_imbalance=value.get("voltage_imbalance"))
     elif erc == 11:
         fields["forward_active"] = value.get("forward_active")
     return fields

@@ -23,7 +23,8 @@ class Limits:
     def __init__(self, max_kw=13.2, jump_margin=1.5, clock_s=300.0, freeze_tolerance_s=600.0,
                  tariff_tolerance_kwh=0.02, flying_margin=3.0, stopped_s=3600.0,
                  stopped_current_a=0.2, voltage_lower_v=198.0, voltage_upper_v=235.4,
-                 phase_loss_v=132.0, phase_current_a=0.25, current_imbalance_pct=30.0):
+                 phase_loss_v=132.0, phase_current_a=0.25, current_imbalance_pct=30.0,
+                 voltage_imbalance_pct=4.0):
         self.max_kw = max_kw
         self.jump_margin = jump_margin
         self.flying_margin = flying_margin
@@ -34,6 +35,7 @@ class Limits:
         self.phase_loss_v = phase_loss_v            # 60 % of 220 V: a phase below is lost (ERC10)
         self.phase_current_a = phase_current_a      # current that counts on a phase (ERC9/10/17)
         self.current_imbalance_pct = current_imbalance_pct   # (max - min) / max over: ERC17
+        self.voltage_imbalance_pct = voltage_imbalance_pct   # the same of the voltages
         self.clock_s = clock_s
         self.freeze_tolerance_s = freeze_tolerance_s
         self.tariff_tolerance_kwh = tariff_tolerance_kwh

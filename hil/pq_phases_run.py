@@ -4,7 +4,8 @@ against the meters' true supply.
 
 Truth from the simulator only: a fault ``phase_loss`` (ERC10 on its phase), ``reverse_polarity``
 (ERC9 on its phase), ``imbalance`` whose degree 2f / (1 + f) passes the agent's
-``current_imbalance_pct`` (ERC17) and ``reverse_sequence`` (ERC11), each lasting at least one
+``current_imbalance_pct`` (ERC17), ``voltage_imbalance`` whose degree passes
+``voltage_imbalance_pct`` (ERC17) and ``reverse_sequence`` (ERC11), each lasting at least one
 real-time period before the run's end (with the event scan on, ``event_every_h``, any that
 ended a scan before the end: the meter's record shows it), on a three-phase meter. Figures: ``three_phase_meters``,
 ``pq_alarms_true``, ``pq_alarms_found`` (an alarm of the same code and phase began between the
@@ -15,11 +16,15 @@ day rate of the three-phase meters; the truth samples every minute).
 """
 from edge import audit, pq
 from meter_sim.faults import faults_of, firmware
-from meter_sim.firmware.phases import LOST_V
+from meter_sim.firmware.phases import IMBALANCE_EVENT, LOST_V, VOLTAGE_IMBALANCE_EVENT
 from protocols.civil import from_civil
 
 CLOCK_SLACK_S = 120.0     # an alarm from a meter's record carries the meter's clock (offset)
-CODES = {"phase_loss": 10, "reverse_polarity": 9, "imbalance": 17, "reverse_sequence": 11}
+CODES = {"phase_loss": 10, "reverse_polarity": 9, "imbalance": 17, "voltage_imbalance": 17,
+         "reverse_sequence": 11}
+LIMIT_OF = {"imbalance": "current_imbalance_pct", "voltage_imbalance": "voltage_imbalance_pct"}
+# the degree from which the meter keeps its own record (below it only real-time reads show it)
+RECORDED_FROM = {"imbalance": IMBALANCE_EVENT, "voltage_imbalance": VOLTAGE_IMBALANCE_EVENT}
 PHASES = "abc"
 
 
@@ -32,16 +37,18 @@ def three_phase(area):
 def true_alarms(meters, limits, period_s, end, scan_s=0.0):
     """[(printed address, erc, phase or None, start, end)] the agent should raise: faults that
     last a real-time period, and with an event scan every ``scan_s`` any fault over a scan
-    before the end (the meter's event record tells)."""
+    before the end that the meter's event record tells (an imbalance from its own threshold)."""
     out = []
     for addr, m in sorted(meters.items()):
         for kind, erc in sorted(CODES.items()):
             for f in faults_of(m, kind):
-                if kind == "imbalance" and 200.0 * f.fraction / (1 + f.fraction) <= \
-                        limits.current_imbalance_pct:
+                if kind in LIMIT_OF and 200.0 * f.fraction / (1 + f.fraction) <= \
+                        getattr(limits, LIMIT_OF[kind]):
                     continue
                 stop = end if f.end is None else min(end, f.end)
-                seen = stop - f.start >= period_s or (scan_s and f.end is not None
+                recorded = kind not in RECORDED_FROM or \
+                    2.0 * f.fraction / (1 + f.fraction) >= RECORDED_FROM[kind]
+                seen = stop - f.start >= period_s or (scan_s and recorded and f.end is not None
                                                       and f.end + scan_s + 600 < end)
                 if f.start < end and seen:
                     ph = PHASES[f.phase] if kind in ("phase_loss", "reverse_polarity") else None
@@ -54,11 +61,16 @@ def true_rates(meter, day, limits):
     d0 = from_civil(int(day[:4]), int(day[5:7]), int(day[8:10]))
     fw = firmware(meter)
     lost = faults_of(meter, "phase_loss")
+    skews = faults_of(meter, "voltage_imbalance")
     ok = [0, 0, 0]
     for k in range(1440):
         t = d0 + 60.0 * k + 30.0
         kw = fw.power(t) / 3.0
         volts = [s.volts(t, kw) for s in fw.three_phase.supplies]
+        for f in skews:
+            if f.active(t):
+                volts[0] *= 1.0 + f.fraction
+                volts[2] *= 1.0 - f.fraction
         for f in lost:
             if f.active(t):
                 volts[f.phase] = LOST_V

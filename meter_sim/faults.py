@@ -12,7 +12,7 @@ from protocols.errors import DecodeError as ProtocolDecodeError
 from protocols.dlt645.frame import decode_frame, encode_frame
 from protocols.dlt698 import decode_frame as decode_frame_698
 from protocols.dlt698 import encode_frame as encode_frame_698
-from meter_sim.firmware.phases import IMBALANCE_EVENT
+from meter_sim.firmware.phases import IMBALANCE_EVENT, VOLTAGE_IMBALANCE_EVENT
 
 # kind -> parameters it takes (besides start/end)
 KINDS = {
@@ -36,7 +36,8 @@ KINDS = {
     "phantom": (),              # in the archive, not in the area (never answers, never relays)
     # three-phase meters only (meter_sim.firmware.phases; phase 0..2 = A..C); ignored on others
     "phase_loss": ("phase",),   # 失压/断相: the phase reads ~0 V, its load flows, unregistered
-    "imbalance": ("fraction",),  # current imbalance: load moved from C to A by fraction (1600/1700)
+    "imbalance": ("fraction",),  # current imbalance: load moved from C to A by fraction (1700)
+    "voltage_imbalance": ("fraction",),  # phase A's voltage up, C's down by fraction of it (1600)
     "reverse_sequence": (),     # 电压逆相序: status word 7 bit 0, event 14000001
     "reverse_polarity": ("phase",),  # reversed CT: negative current, energy to reverse (0002, 1B)
     "neighbour": (),            # of the neighbouring area: heard weaker, registers, not archived
@@ -407,8 +408,10 @@ def alive_by_schedule(meter, t):
     return not any(s <= t and (e is None or t < e) for s, e in silent_windows(meter))
 
 
-PHASE_KINDS = ("phase_loss", "imbalance", "reverse_sequence", "reverse_polarity")
-_FAMILY = {"imbalance": 0x17, "reverse_sequence": 0x14, "reverse_polarity": 0x1B}
+PHASE_KINDS = ("phase_loss", "imbalance", "voltage_imbalance", "reverse_sequence",
+               "reverse_polarity")
+_FAMILY = {"imbalance": 0x17, "voltage_imbalance": 0x16, "reverse_sequence": 0x14,
+           "reverse_polarity": 0x1B}
 
 
 def _wire_phase_faults(meter, faults):
@@ -441,6 +444,10 @@ def phase_fault(m, f, at, on):
     if f.kind == "imbalance":
         tp.skew = f.fraction if on else 0.0
         if on and 2 * f.fraction / (1 + f.fraction) < IMBALANCE_EVENT:
+            return
+    elif f.kind == "voltage_imbalance":
+        tp.volt_skew = f.fraction if on else 0.0
+        if on and 2 * f.fraction / (1 + f.fraction) < VOLTAGE_IMBALANCE_EVENT:
             return
     elif f.kind == "reverse_sequence":
         tp.reverse_sequence = on

@@ -3,7 +3,9 @@ phase's voltage, current and power, and the event records a 645-2007 meter keeps
 
 Faults (set by meter_sim.faults): ``lost`` phases read ~0 V while their load current flows (失压;
 断相 when that current is below the meter's threshold) and register nothing; ``skew`` f moves load from
-phase C to A (shares (1+f)/3, 1/3, (1-f)/3: imbalance (max - min) / max = 2f / (1+f)); ``reverse_sequence`` sets status word 7 bit 0 (电压逆相序); ``reversed`` phases carry a
+phase C to A (shares (1+f)/3, 1/3, (1-f)/3: imbalance (max - min) / max = 2f / (1+f)); ``volt_skew``
+f raises phase A's voltage and lowers C's by f of it (the same degree, 电压不平衡);
+``reverse_sequence`` sets status word 7 bit 0 (电压逆相序); ``reversed`` phases carry a
 negative current and power and their energy goes to the reverse register (反向有功).
 """
 from protocols.dlt645 import di as DI
@@ -12,6 +14,7 @@ PHASES = 3
 LOST_V = 0.8                    # what a phase with no voltage reads (the meter's noise floor)
 CURRENT_THRESHOLD_A = 0.25      # the meter's own 断相/失流 current threshold
 IMBALANCE_EVENT = 0.3           # its current imbalance event threshold ((max - min) / max)
+VOLTAGE_IMBALANCE_EVENT = 0.3   # its voltage imbalance one (电压不平衡率限值 04090501, 30.00 %)
 
 
 class ThreePhase:
@@ -23,6 +26,7 @@ class ThreePhase:
         self.lost = {}                    # phase -> open event record
         self.reversed = []                # [(start, end or None, phase)]
         self.skew = 0.0
+        self.volt_skew = 0.0
         self.reverse_sequence = False
         self._open = {}                   # family -> open record
         self.threshold_a = CURRENT_THRESHOLD_A
@@ -49,6 +53,11 @@ class ThreePhase:
                 out.append(self.supplies[k].volts(t, kw))
             else:
                 out.append(meter.supply_voltage - 0.8 * kw)
+        f = self.volt_skew
+        if f and meter.powered:
+            for k, sign in ((0, 1.0), (2, -1.0)):
+                if k not in self.lost:
+                    out[k] *= 1.0 + sign * f
         return out
 
     def currents(self, meter, t):
@@ -79,7 +88,7 @@ class ThreePhase:
     def status_word_7(self):
         return 1 if self.reverse_sequence else 0
 
-    # --- events (645-2007 families 10/13 per phase, 14, 17, 1B per phase) ---------------------
+    # --- events (645-2007 families 10/13 per phase, 14, 16, 17, 1B per phase) -----------------
     def begin(self, meter, family, t, phase=None):
         key = (family, phase)
         if key not in self._open:

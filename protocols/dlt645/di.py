@@ -339,6 +339,7 @@ def decode_value(di, payload):
 # readers (docs/threephase.md); 1000 (失压) taken as 13's layout and 14/17 without an end: UNVERIFIED.
 PHASE_EVENTS = {0x10: ("voltage_loss", True, 0x25), 0x13: ("phase_break", True, 0x25),
                 0x14: ("voltage_reverse_sequence", False, None),
+                0x16: ("voltage_imbalance", False, None),
                 0x17: ("current_imbalance", False, None), 0x1B: ("power_reverse", True, 0x12)}
 PHASE_NAMES = ("a", "b", "c")
 

@@ -1,5 +1,5 @@
 """Three-phase power quality on a real SQLite store: a lost phase, a reversed phase, a current
-imbalance and a reverse phase sequence in the real-time reads raise ERC10/9/17/11 began and ended
+or voltage imbalance and a reverse phase sequence in the real-time reads raise ERC10/9/17/11 began and ended
 once each, sent up as AFN0E records the codec decodes back; phases B and C fill AFN0D F27 and the
 month's statistics answer F35. The ERC10 golden vector is laid out by hand from the public
 layout (gdgly/NUC97X_JS ``ERC10_Event_Write``: Le 28, time, point, flags, Ua..Uc A.7, Ia..Ic
@@ -65,6 +65,27 @@ def test_a_phase_with_no_current_is_a_break_and_a_quiet_imbalance_is_none():
                                     current=[0.1, 0.0, 0.1]), L)
     assert got == {(10, "b"): "break"}
     assert pq_phases.conditions(dict(NORMAL, current=[0.2, 0.0, 0.0]), L) == {}
+
+
+def test_a_voltage_imbalance_is_erc17_d0_and_with_a_current_one_both_flags(tmp_path):
+    store = Store(tmp_path / "agent.sqlite")
+    store.upload_tasks = {"audit_event"}
+    skewed = [229.0 * 1.06, 228.0, 227.0 * 0.94]               # (max - min) / max = 12.1 %
+    spells = [{}, {"voltage": skewed}, {"voltage": skewed, "current": [5.0, 3.0, 1.0]}, {}]
+    got = []
+    for k, change in enumerate(spells):
+        got += commit(store, realtime(T0 + k * Q, **change))
+    assert [(e.di, e.value["kind"], e.value["began"], e.value["flags"]) for e in got
+            if e.di == 17] == [
+        (17, "voltage", True, 0x01), (17, "voltage", False, 0x01),
+        (17, "voltage_current", True, 0x03), (17, "voltage_current", False, 0x03)]
+    rec = next(r for r in uploaded_records(store) if r.erc == 17)     # (phase A is over: ERC24)
+    assert (rec.erc, rec.flags, rec.voltage_imbalance) == (17, 0x01, 12.1)
+    assert rec.current_imbalance == 0.0 and rec.ua == round(229.0 * 1.06, 1)
+    # within the limit (4 %) nothing; a lost phase is ERC10 only, not an imbalance as well
+    assert pq_phases.conditions(dict(NORMAL, voltage=[232.0, 228.0, 225.0]), L) == {}
+    assert pq_phases.conditions(dict(NORMAL, voltage=[229.0, 0.8, 227.0]), L) == {
+        (10, "b"): "loss"}
 
 
 def test_erc10_golden_vector_from_the_public_layout():

@@ -76,6 +76,26 @@ def test_imbalance_and_reverse_sequence_are_events_and_status_word_7():
     assert isinstance(ask(ms[4], Read(0x14000101), T0 + 12 * H), ErrorReply)   # no record yet
 
 
+def test_a_voltage_imbalance_skews_a_and_c_and_only_a_strong_one_is_the_meter_s_event():
+    faults = [{"kind": "voltage_imbalance", "meters": [0], "fraction": 0.2, "start_h": 10,
+               "end_h": 11},
+              {"kind": "voltage_imbalance", "meters": [1], "fraction": 0.05, "start_h": 10}]
+    ms = build_population(2, seed=3, t0=T0, faults=faults, three_phase_share=1.0)
+    plain = build_population(2, seed=3, t0=T0, three_phase_share=1.0)
+    t = T0 + 10.5 * H
+    for m, p, f in ((ms[0], plain[0], 0.2), (ms[1], plain[1], 0.05)):
+        u, base = blocks(m, t)[0], blocks(p, t)[0]
+        assert u[0] == pytest.approx(base[0] * (1 + f), abs=0.1) and u[1] == base[1]
+        assert u[2] == pytest.approx(base[2] * (1 - f), abs=0.1)
+        assert blocks(m, t)[1] == blocks(p, t)[1]                   # the currents stay
+    assert blocks(ms[0], T0 + 11.5 * H)[0] == blocks(plain[0], T0 + 11.5 * H)[0]
+    # 2f / (1 + f) = 33 % passes the meter's 30 % (电压不平衡, family 16); 9.5 % does not
+    assert value(ms[0], Read(0x16000001), T0 + 12 * H) == 1
+    assert value(ms[0], Read(0x16000101), T0 + 12 * H).startswith("2026-01-01 10:00")
+    assert value(ms[0], Read(0x16000002), T0 + 12 * H) == 60                  # minutes
+    assert value(ms[1], Read(0x16000001), T0 + 12 * H) == 0
+
+
 def test_698_objects_carry_the_three_phases():
     m = build_population(1, seed=3, t0=T0, three_phase_share=1.0, protocol_698_share=1.0)[0]
     t = T0 + 10 * H
