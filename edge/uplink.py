@@ -31,6 +31,7 @@ from protocols.gdw1376_1.catalog import PROTOCOL_698_45
 from edge.archive import ArchiveError, vars_of
 from edge.backlog import BacklogWatch
 from edge.prepaid.carrier import Carrier
+from edge.prepaid.topup_forward import ForwardedTopUps
 from edge.uplink_answers import TARIFFS, Refused, StoreAnswers, confirm_units, deny_units
 from edge.uplink_area import AreaAnswers
 from edge.uplink_campaigns import CAMPAIGN_FN, CampaignService
@@ -102,6 +103,8 @@ class Uplink(StoreAnswers, Forwarding, TerminalService, CampaignService, AreaAns
         if self.carrier is None:
             self.carrier = Carrier(agent)
             self.carrier.resume_commands()
+        self.topups = ForwardedTopUps(agent)      # the master's sealed top-ups (AFN10 F1)
+        self.topups.resume()
         agent.uplink = self
 
     def count(self, name, n=1):

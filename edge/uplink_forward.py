@@ -1,8 +1,9 @@
 """Forwarding through the terminal (Q/GDW 1376.1 AFN10): F1 a DL/T 645 frame under the
 forwarding policy (``edge.uplink_guard``), F9 a meter read, F10 a trip or allow-close. A relay
-control never reaches a meter as it came: it goes through the journal (``edge.prepaid.carrier``).
-A mixin of ``edge.uplink.Uplink``: it uses the handler's ``agent``, ``session``, ``settings``,
-``carrier``, ``count`` and ``_command``.
+control never reaches a meter as it came: it goes through the journal (``edge.prepaid.carrier``);
+a sealed top-up (070102FF) goes through the top-up journal by its purchase count
+(``edge.prepaid.topup_forward``). A mixin of ``edge.uplink.Uplink``: it uses the handler's
+``agent``, ``session``, ``settings``, ``carrier``, ``topups``, ``count`` and ``_command``.
 """
 from protocols.dlt645 import apdu
 from protocols.dlt645.frame import decode_frame as decode_645, encode_frame as encode_645
@@ -13,6 +14,8 @@ from protocols.gdw1376_1.units import AFN_FORWARD
 from edge.effects import Transact
 from edge.prepaid.carrier import forward_expiry
 from edge.prepaid.journal import DONE
+from edge.prepaid.topup import DONE as TOPUP_DONE, VERIFYING
+from edge.prepaid.topup_forward import forward_topup_id, recharge_of
 from edge.scheduler import ON_DEMAND
 from edge.uplink_answers import Refused, confirm_units
 from edge.uplink_guard import forward_kind
@@ -64,6 +67,8 @@ class Forwarding:
             if kind != "read" and kind not in self.settings.forward_allow:
                 raise Refused("forwarded %s (645 function %02X) refused by the forwarding"
                               " policy ([uplink] forward_allow)" % (request.name, f645.function))
+            if recharge_of(request) is not None:
+                return self._forward_topup(frame, m, request, v)
             self._spawn_forward(frame, m, request, v["port"], 1)
             return []
         raise Refused("AFN10 F%d not served" % u.fn)
@@ -95,6 +100,35 @@ class Forwarding:
         if cmd.state == DONE:
             return confirm_units()
         raise Refused("forwarded control: command %s ended %s" % (cmd.id, cmd.state))
+
+    def _forward_topup(self, frame, m, request, v):
+        """A forwarded 070102FF goes through the top-up journal (one per purchase count, read
+        back); the master gets the meter's answer to the send, or a confirm when the count is
+        applied already."""
+        connection = self.session.connection
+        at_once, sent = [], {}
+
+        def answer(reply):
+            if reply is not None:
+                return self._forward_answer(v["port"], reply)
+            t = self.topups.get(sent["id"])
+            if t is not None and t.state in (VERIFYING, TOPUP_DONE):
+                return confirm_units()                  # applied already: nothing was sent
+            return self._forward_answer(v["port"], b"")     # the meter did not answer
+
+        def on_answer(reply):
+            if "t" not in sent:
+                at_once.append(reply)
+            else:
+                self.session.respond(frame, answer(reply), connection)
+        try:
+            sent["id"] = forward_topup_id(m.addr, recharge_of(request).count)
+            t, new = self.topups.forward(m, request, bytes(v["content"]), on_answer)
+        except (ValueError, ProtocolError) as exc:
+            raise Refused("forwarded top-up: %s" % exc) from None
+        sent["t"] = t
+        self.count("forwarded_topup_%s" % ("new" if new else "repeat"))
+        return answer(at_once[0]) if at_once else []
 
     @staticmethod
     def _forward_answer(port, reply):

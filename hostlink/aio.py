@@ -358,7 +358,8 @@ def _date(text, month=False):
 
 def request_units(cmd):
     """(AFN, units) of an operator command: read-current, read-day, read-month, read-curve,
-    events, control, archive-query, archive-set, forward-read, price-campaign, line-loss, missed."""
+    events, control, archive-query, archive-set, forward, forward-read, price-campaign, line-loss,
+    missed."""
     op, pns = cmd["op"], cmd.get("points") or [cmd.get("point", 1)]
     if op == "read-current":
         return AFN_CLASS1, [Unit(AFN_CLASS1, cmd.get("fn", 129), p, None, False) for p in pns]
@@ -388,6 +389,11 @@ def request_units(cmd):
     if op == "price-campaign":          # gridedge's extension AFN04 F201 (campaign_ext)
         return AFN_SET, [Unit(AFN_SET, CAMPAIGN_FN, 0, dict(
             c, effective=tuple(c["effective"])), False) for c in cmd["campaigns"]]
+    if op == "forward":                 # AFN10 F1: a ready 645 frame (a sealed top-up, a control)
+        content = bytes.fromhex(cmd["frame"])
+        return AFN_FORWARD, [Unit(AFN_FORWARD, 1, 0, {
+            "port": cmd.get("port", 1), "control": 0x6B, "frame_timeout": 30, "byte_timeout": 1,
+            "content": content}, False)]
     if op == "forward-read":
         di = int(cmd["di"], 16)
         value = {"port": cmd.get("port", 1), "relays": 0, "meter": cmd["meter"], "di_kind": 4,

@@ -160,7 +160,8 @@ class TopUps:
         return t
 
     def resume(self):
-        rows = self.db.execute("SELECT %s FROM topup WHERE state IN (%s) ORDER BY created, id"
+        rows = self.db.execute("SELECT %s FROM topup WHERE state IN (%s) AND id NOT LIKE"
+                               " 'fwd-topup-%%' ORDER BY created, id"     # the master's own
                                % (COLUMNS, ",".join("?" * len(OPEN))), OPEN)
         for r in rows.fetchall():
             t = TopUp(*r[:10], history=json.loads(r[10]))

@@ -111,8 +111,8 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
 @master.command("ask")
 @click.argument("op", type=click.Choice([
     "terminals", "data", "stats", "read-current", "read-day", "read-month", "read-curve",
-    "events", "control", "archive-query", "forward-read", "price-campaign", "line-loss",
-    "missed"]))
+    "events", "control", "archive-query", "forward", "forward-read", "price-campaign",
+    "line-loss", "missed"]))
 @click.option("--control", default="127.0.0.1:9001", show_default=True)
 @click.option("--token-file", default="master.sqlite.token", show_default=True,
               type=click.Path(dir_okay=False),
@@ -127,6 +127,8 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
                                              "keep-power-off"]))
 @click.option("--meter", help="Meter address (forward-read).")
 @click.option("--di", help="Data identifier in hex (forward-read).")
+@click.option("--frame", help="A ready DL/T 645 frame in hex (forward: AFN10 F1), e.g. a top-up"
+                              " or control the station's encryption machine sealed.")
 @click.option("--file", "prices_path", type=click.Path(exists=True, dir_okay=False),
               help="prices.toml (price-campaign): its campaigns go to the concentrator as"
                    " AFN04 F201 (gridedge's extension); --point names the target points.")
@@ -135,7 +137,7 @@ def master(ctx, listen, db_path, control, token_file, tls_cert, tls_key, tls_ca,
                    " control, archive and forward requests. No default.")
 @click.option("--timeout", type=float, default=60.0, show_default=True)
 def master_ask(op, control, token_file, terminal, points, fn, date, start, count, action, meter,
-               di, prices_path, password, timeout):
+               di, frame, prices_path, password, timeout):
     """Ask a running master station to read, control or query a concentrator; prints JSON."""
     try:
         token = load_token(token_file)
@@ -143,7 +145,7 @@ def master_ask(op, control, token_file, terminal, points, fn, date, start, count
         raise click.ClickException(str(exc))
     cmd = {"op": op, "timeout_s": timeout, "count": count}
     for key, value in (("terminal", terminal), ("fn", fn), ("date", date), ("start", start),
-                       ("action", action), ("meter", meter), ("di", di),
+                       ("action", action), ("meter", meter), ("di", di), ("frame", frame),
                        ("password", password)):
         if value is not None:
             cmd[key] = value
