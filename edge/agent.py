@@ -486,14 +486,16 @@ class Agent:
             log.exception("meter swaps not judged")
 
     def _line_loss(self, period):
-        """The day's line loss once its freeze window closed, and the cover-open records of the
-        customers a hint names; a failure is logged, never fatal."""
+        """The day's line loss once its freeze window closed, and the cover-open and magnetic-field
+        records of the customers a hint names; a failure is logged, never fatal."""
         try:
             day = lineloss.close_day(self.store, self.ours(), period, self.settings.lineloss,
                                      self.wall)
             named = lineloss.probe(day)
-            if named:                   # their cover-open records: evidence for the next hint
-                self.read_now(named, [lineloss.COVER_RECORD], deadline_s=6 * 3600.0)
+            for record in (lineloss.COVER_RECORD, lineloss.MAGNETIC_RECORD) if named else ():
+                # their own event records, one job each (a meter may lack one): the next
+                # hint's evidence
+                self.read_now(named, [record], deadline_s=6 * 3600.0)
         except Exception:
             log.exception("line loss of %s not computed", period)
         try:                            # per hour, where the curves allow
