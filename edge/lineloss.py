@@ -26,6 +26,7 @@ FELL, STOPPED, COVER = E.FELL, E.STOPPED, E.COVER   # STOPPED: a relay trip or a
 MAGNETIC, REVERSE, PHASE_LOSS = E.MAGNETIC, E.REVERSE, E.PHASE_LOSS
 COVER_RECORD = E.RECORDS[COVER]     # DL/T 645-2007: the last cover-open record (开表盖, start first)
 MAGNETIC_RECORD = E.RECORDS[MAGNETIC]   # ... the last constant-magnetic-field record (恒定磁场干扰)
+PROBED = ("cover_open", "magnetic")   # the event families read after a hint (edge.jobs.LastEvent)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS line_loss (
     period TEXT PRIMARY KEY, supplied_kwh REAL, sold_kwh REAL, loss_kwh REAL, rate REAL,

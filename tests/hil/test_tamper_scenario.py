@@ -3,6 +3,8 @@ area. The area meter's truth counts the share their registers miss as stolen; th
 agent names all four the first day on their fall, then the magnets with their own 恒定磁场干扰
 record read after that hint (the one taken off after a day on its record alone), the slowed ones
 on their fall only (no event), and no untouched customer."""
+import tomllib
+
 import pytest
 
 from edge.lineloss import hints
@@ -43,3 +45,22 @@ def test_tampered_meters_are_hinted_with_their_evidence_and_the_truth_counts_the
     truth = run.area_meter.source.truth(a, a + DAY)
     assert missed > 20 and truth["stolen_kwh"] == pytest.approx(missed, rel=0.02)
     assert run.area_meter.source.truth(a - 2 * DAY, a - DAY)["stolen_kwh"] == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_698_area_names_its_magnet_on_the_302a_record():
+    doc = tomllib.loads((ROOT / "hil" / "scenarios" / "tamper.toml").read_text("utf-8"))
+    doc["area"]["meters"] = 60
+    doc["population"]["protocol_698_share"] = 1.0
+    doc["fault"] = [{"kind": "slowed", "meters": [12], "start_h": 168, "factor": 0.3},
+                    {"kind": "magnetic", "meters": [33], "start_h": 168, "factor": 0.4}]
+    doc["area_meter"]["ct_ratio"] = 40
+    doc["scenario"]["hours"] = 120
+    run = Run(Scenario.from_dict(doc)).run()
+    found = hints(run.store)
+    assert [h["period"] for h in found] == ["2026-01-08", "2026-01-09"]
+    assert {c["addr"]: c["evidence"] for c in found[1]["candidates"]} == {
+        "000000000013": ["consumption_fell"], "000000000034": ["consumption_fell", "magnetic"]}
+    at = parse_local(found[1]["candidates"][0]["magnetic"][:16])    # by the meter's clock
+    assert abs(at - parse_local("2026-01-08 00:00")) <= 60
+    assert run.agent.counters.get("on_demand_unsupported", 0) == 0
