@@ -87,3 +87,11 @@ def test_the_schema_takes_factor_for_slowed_and_magnetic_only():
     assert "fault[1].factor: needed by slowed" in str(err.value)
     with pytest.raises(ValueError):
         Fault("slowed", T0, factor=1.5)
+
+
+def test_a_tamper_starting_mid_hour_is_stolen_from_that_instant():
+    fw = Meter("000000000001", T0, ConstantLoad(2.0))
+    m = FaultyMeter(fw, [Fault("slowed", T0 + 1800, T0 + 5400, factor=0.5)], None)
+    area = build_area_meter([m], T0, ct_ratio=1, fixed_kw=0.0, k_per_kw=0.0)
+    assert area.source.truth(T0, T0 + 3600)["stolen_kwh"] == pytest.approx(0.5)
+    assert area.source.truth(T0, T0 + 7200)["stolen_kwh"] == pytest.approx(1.0)
