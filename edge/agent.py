@@ -21,7 +21,7 @@ from edge.effects import Broadcast, ModuleCall, SleepUntil, Transact
 from edge.exchange import ERROR, OK
 from edge.health import Health, MeterHealth
 from edge.job_context import ReadContext
-from edge.jobs import (ClockCheck, DailyFreeze, OnDemand, PowerDownEvents, Window,
+from edge.jobs import (ClockCheck, DailyFreeze, LastEvent, OnDemand, PowerDownEvents, Window,
                        failed_reading, read_job, time_sync_job)
 from edge.links import ModuleLink, Rs485Link
 from edge.metrics import ANSWERED, Histogram, samples
@@ -428,12 +428,13 @@ class Agent:
         if isinstance(task, DailyFreeze):
             self.closing[(task.name, window.period)] = window
 
-    def read_now(self, addrs, items, deadline_s=600.0):
-        """On-demand read of data identifiers ``items`` from meters ``addrs`` (printed addresses);
-        results land in the store under task ``on_demand`` and period = a request label."""
-        task = OnDemand(items, deadline_s)
+    def read_now(self, addrs, items, deadline_s=600.0, task=None):
+        """On-demand read of data identifiers ``items`` from meters ``addrs`` (printed addresses)
+        (or of ``task``, an on-demand ``edge.jobs`` task); results land in the store under task
+        ``on_demand`` and period = a request label."""
+        task = task or OnDemand(items, deadline_s)
         label = "req-%d" % next(self._order)
-        window = Window(task.name, label, self.wall, self.wall + deadline_s, self.wall)
+        window = Window(task.name, label, self.wall, self.wall + task.deadline_s, self.wall)
         for addr in addrs:
             m = self.archive.meters[addr]
             if not task.applies(m, self.wall):
@@ -486,14 +487,16 @@ class Agent:
             log.exception("meter swaps not judged")
 
     def _line_loss(self, period):
-        """The day's line loss once its freeze window closed, and the cover-open records of the
-        customers a hint names; a failure is logged, never fatal."""
+        """The day's line loss once its freeze window closed, and the cover-open and magnetic-field
+        records of the customers a hint names; a failure is logged, never fatal."""
         try:
             day = lineloss.close_day(self.store, self.ours(), period, self.settings.lineloss,
                                      self.wall)
             named = lineloss.probe(day)
-            if named:                   # their cover-open records: evidence for the next hint
-                self.read_now(named, [lineloss.COVER_RECORD], deadline_s=6 * 3600.0)
+            for family in lineloss.PROBED if named else ():
+                # their own event records (645 or 698), one job each (a meter may lack one):
+                # the next hint's evidence
+                self.read_now(named, (), task=LastEvent(family, deadline_s=6 * 3600.0))
         except Exception:
             log.exception("line loss of %s not computed", period)
         try:                            # per hour, where the curves allow

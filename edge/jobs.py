@@ -356,6 +356,26 @@ class OnDemand(Task):
                         agent.wall) for req, reply in zip(result.requests, result.replies)]
 
 
+class LastEvent(Task):
+    """The latest record of an event family, read now (645-2007: 上1次 record DI, the 645 record
+    decoded; 698.45: the event object's last record, its start and end); stored as
+    ``on_demand`` readings keyed by the 645 record DI, whatever the meter speaks."""
+
+    name = "on_demand"
+    lane = ON_DEMAND
+
+    def __init__(self, family, deadline_s=600.0):
+        Task.__init__(self, DAY, 0.0, deadline_s)
+        self.items = (I.LastEvent(family),)
+        self.key_di = DI.event_di(family) + 1
+
+    def applies(self, meter, boundary):
+        return meter.protocol != "645-1997"
+
+    def readings(self, agent, meter, window, result):
+        return [self.reading(agent, meter, window, self.values(meter, result)[0])]
+
+
 def read_job(ctx, meter, task, window):
     """Generator: read ``task`` for ``meter`` in ``window``, re-reading with back-off until the
     deadline; a re-read asks only for the items still missing. Every attempt's outcome is stored

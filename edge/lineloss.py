@@ -4,8 +4,9 @@ supplied = the area meter's day (freeze of the day minus the day before, x CT ra
 sum of the customers' days; rate = (supplied - sold) / supplied. A customer without both good
 freezes is counted as missing and makes the day ``incomplete`` (no rate): nothing is estimated, so
 a missed reading never fakes a loss. Hints (loss above the threshold, a step over the recent
-median) list candidates ranked by evidence: customers whose consumption fell when the loss rose,
-a recent cover opening read from the meter first, then the deepest fall (those whose register
+median) list candidates ranked by evidence (edge.lineloss_evidence): customers whose consumption
+fell when the loss rose and the meters' own recent events (cover opened, magnetic field, reverse
+energy, phase loss), the most kinds of evidence first, then the deepest fall (those whose register
 stopped altogether after those still registering).
 A hint is a list to look at, never an accusation. docs/lineloss.md has the model.
 """
@@ -13,15 +14,19 @@ import json
 import logging
 
 from protocols.civil import DAY, iso, parse_local
+from edge import lineloss_evidence as E
 from edge.schema import INHERIT, Bool, Float, Int, Section
 from edge.store import transaction
 
 log = logging.getLogger(__name__)
 TASK = "daily_freeze"
 COMPLETE, INCOMPLETE, NO_SUPPLY = "complete", "incomplete", "no_supply"
-ABOVE, STEP, FELL, COVER = "above_threshold", "step_change", "consumption_fell", "cover_opened"
-COVER_RECORD = 0x03300D01           # DL/T 645-2007: the last cover-open record (开表盖, start first)
-STOPPED = "consumption_stopped"     # nothing registered: a relay trip or an empty home explains it too
+ABOVE, STEP = "above_threshold", "step_change"
+FELL, STOPPED, COVER = E.FELL, E.STOPPED, E.COVER   # STOPPED: a relay trip or an empty home too
+MAGNETIC, REVERSE, PHASE_LOSS = E.MAGNETIC, E.REVERSE, E.PHASE_LOSS
+COVER_RECORD = E.RECORDS[COVER]     # DL/T 645-2007: the last cover-open record (开表盖, start first)
+MAGNETIC_RECORD = E.RECORDS[MAGNETIC]   # ... the last constant-magnetic-field record (恒定磁场干扰)
+PROBED = ("cover_open", "magnetic")   # the event families read after a hint (edge.jobs.LastEvent)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS line_loss (
     period TEXT PRIMARY KEY, supplied_kwh REAL, sold_kwh REAL, loss_kwh REAL, rate REAL,
@@ -59,8 +64,8 @@ LINELOSS = Section("tasks.lineloss", "Line loss per day and its hints (edge.line
     Float("drop", INHERIT, 0, 1, "", "a candidate's consumption fell by at least this share"),
     Float("min_kwh", INHERIT, 0, 1e6, "kWh", "... from a daily median of at least this"),
     Int("max_candidates", INHERIT, 1, 1000, "meters", "candidates named in a hint"),
-    Int("cover_days", INHERIT, 0, 366, "days", "a cover opened this long before the onset or "
-        "later is evidence"),
+    Int("cover_days", INHERIT, 0, 366, "days", "a meter's event (cover opened, magnetic field, "
+        "reverse energy, phase loss) this long before the onset or later is evidence"),
     Bool("day_types", INHERIT, doc="a day is compared with days of its own type (weekday or "
          "weekend: the median and each customer's usual day), so a weekend dip is no step"),
 ], target=LineLossPolicy)
@@ -163,6 +168,7 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
     if STEP not in reasons:
         onset, since = period, [period]
     rise = None if baseline is None else (rate - baseline) * supplied
+    events = E.found(store, [m.addr for m in customers], _day_before(onset, policy.cover_days))
     ranked = []
     for m in customers:
         today = _day(totals, m, period)
@@ -171,20 +177,18 @@ def _hint(store, customers, totals, period, rate, supplied, policy, at):
             continue
         days = [(v, _usual(totals, m, judged_by[p])) for v, p in
                 ((_day(totals, m, p), p) for p in since) if v is not None]
-        if usual >= policy.min_kwh and all(u is not None and v <= u * (1.0 - policy.drop)
-                                           for v, u in days):
-            ranked.append({"addr": m.addr, "usual_kwh": round(usual, 2), "day_kwh": round(today, 2),
-                           "fell_kwh": round(usual - today, 2),
-                           "fell_share": round(1.0 - today / usual, 3),
-                           "share_of_rise": None if not rise else round((usual - today) / rise, 3),
-                           "evidence": [FELL if today > 0 else STOPPED]})
-    opened = _covers(store, [c["addr"] for c in ranked])
-    since_day = _day_before(onset, policy.cover_days)
-    for c in ranked:
-        start = opened.get(c["addr"])
-        if start is not None and start[:10] >= since_day:
-            c["evidence"].append(COVER)
-            c["cover_opened"] = start
+        fell = usual >= policy.min_kwh and all(u is not None and v <= u * (1.0 - policy.drop)
+                                               for v, u in days)
+        seen = events.get(m.addr, {})
+        if not fell and not seen:
+            continue                    # a meter's own event names it even without a fall
+        c = {"addr": m.addr, "usual_kwh": round(usual, 2), "day_kwh": round(today, 2),
+             "fell_kwh": round(usual - today, 2),
+             "fell_share": round(1.0 - today / usual, 3) if usual > 0 else 0.0,
+             "share_of_rise": None if not rise else round((usual - today) / rise, 3),
+             "evidence": ([FELL if today > 0 else STOPPED] if fell else []) + E.rank(seen)}
+        c.update(seen)                  # each event evidence's time, under its name
+        ranked.append(c)
     ranked.sort(key=lambda c: (-len(c["evidence"]), STOPPED in c["evidence"], -c["fell_share"],
                                -c["fell_kwh"], c["addr"]))
     ranked = ranked[:policy.max_candidates]
@@ -211,22 +215,9 @@ def _usual(totals, meter, days):
     return _median(got) if got else None
 
 
-def _covers(store, addrs):
-    """addr -> start of the last cover opening read from the meter (``probe``), if any."""
-    out = {}
-    for addr, value in store.db.execute(
-            "SELECT addr, value FROM reading WHERE task='on_demand' AND di=? AND quality='ok'"
-            " ORDER BY id", (COVER_RECORD,)):
-        if addr in addrs:
-            start = (json.loads(value) or {}).get("start")
-            if start:
-                out[addr] = start
-    return out
-
-
 def probe(day):
-    """Addresses whose last cover-open record the agent reads after ``day``'s hint (the
-    evidence joins the ranking from the next day's hint on)."""
+    """Addresses whose last cover-open and magnetic-field records the agent reads after
+    ``day``'s hint (the evidence joins the ranking from the next day's hint on)."""
     hint = (day or {}).get("hint")
     return [c["addr"] for c in hint["candidates"]] if hint else []
 

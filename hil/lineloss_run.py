@@ -2,15 +2,16 @@
 the simulator's ground truth (true technical loss and the energy bypassed, per true day).
 
 Figures (KPIS.md): ``line_loss_error_pp`` (largest |agent - true| over complete days, percentage
-points), ``theft_detect_days`` (theft start to the first hint naming each thief, the slowest),
-``true_hint_rate`` (thieves named / thieves), ``false_hint_rate`` (named innocents / named) and
-``false_hint_days`` (days hinted before any theft began, or in an area without theft).
+points), ``theft_detect_days`` (theft start to the first hint naming each thief, the slowest;
+a thief bypasses, or its register is slowed or a magnet slows it), ``true_hint_rate`` (thieves
+named / thieves), ``false_hint_rate`` (named innocents / named) and ``false_hint_days`` (days
+hinted before any theft began, or in an area without theft).
 """
 
 from edge.archive import Archive
 from edge.lineloss import hints, hour_rows, rows
 from meter_sim.area_meter import build_area_meter
-from meter_sim.faults import FaultyMeter, foreign
+from meter_sim.faults import SLOWING, FaultyMeter, foreign
 from meter_sim.population import derive
 from plc_channel.rs485 import Rs485Bus
 from protocols.civil import DAY, parse_local
@@ -32,11 +33,13 @@ def add_area_meter(env, area, archive, params, seed):
 
 
 def thieves(area):
-    """Printed address -> true time its first bypass starts."""
+    """Printed address -> true time its first theft starts: a bypass, a slowed register or a
+    magnet that slows it (``factor`` below 1)."""
     out = {}
     for m in area.meters:
         if isinstance(m, FaultyMeter):
-            starts = [f.start for f in m.faults if f.kind == "bypass" and f.fraction > 0]
+            starts = [f.start for f in m.faults if (f.kind == "bypass" and f.fraction > 0) or
+                      (f.kind in SLOWING and f.factor < 1.0)]
             if starts:
                 out[m.addr[::-1].hex()] = min(starts)
     return out

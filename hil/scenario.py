@@ -39,7 +39,7 @@ from edge.prepaid.campaign import TARIFF
 from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Float, Int, List, Section, Table,
                          Tables, Text, hex_digits)
 from meter_sim.area_meter import DEFAULTS as AREA_METER_DEFAULTS
-from meter_sim.faults import AREA_KINDS, KINDS
+from meter_sim.faults import AREA_KINDS, KINDS, OPTIONAL_PARAMS
 from plc_channel.phy import BER_TABLES
 from plc_channel.uart import DEFAULT_BAUD, MODULE_BAUDS
 from protocols.civil import DAY, iso, midnight, parse_local
@@ -205,10 +205,11 @@ def _metric(name):
 
 def _fault_params(values):
     kind = values["kind"]
-    out = [(p, "needed by %s" % kind) for p in KINDS[kind] if p not in values]
+    out = [(p, "needed by %s" % kind) for p in KINDS[kind]
+           if p not in values and p not in OPTIONAL_PARAMS.get(kind, ())]
     out += [(p, "not a parameter of %s (it takes %s)" % (kind, ", ".join(KINDS[kind]) or
                                                           "none"))
-            for p in ("p", "delay_s", "seconds", "fraction", "kwh", "volts", "phase")
+            for p in ("p", "delay_s", "seconds", "fraction", "kwh", "volts", "phase", "factor")
             if p in values and p not in KINDS[kind]]
     if "share" in values and "meters" in values:
         out.append(("meters", "give share or meters, not both"))
@@ -306,6 +307,8 @@ FAULT = Section("fault", "A fault (meter_sim.faults) on a share of the meters or
     Float("kwh", OPTIONAL, 0, 1e6, "kWh", "register step (register_backwards, register_jump)"),
     Float("volts", OPTIONAL, 0, 500, "V", "supply held at (undervoltage, overvoltage)"),
     Int("phase", OPTIONAL, 0, 2, "", "phase 0..2 = A..C (phase_loss, reverse_polarity)"),
+    Float("factor", OPTIONAL, 0, 1, "", "share of the true energy the register still counts "
+          "(slowed; magnetic while the field lasts, default 1: the event only)"),
 ], checks=[_fault_params])
 PREPAID = Section("prepaid", "Prepaid customers of the area.", [
     Float("keep_power", 0.02, 0, 1, "", "share of keep-power customers"),

@@ -7,7 +7,7 @@ the customers' supply changes (relay, outage), so the energy is integrated exact
 segment, and cached per hour. A bypass (meter_sim.faults) takes energy past a customer's register
 but not past the area meter: that difference is the theft a line-loss figure shows.
 """
-from meter_sim.faults import due, firmware, true_source
+from meter_sim.faults import SLOWING, due, firmware, true_source
 from meter_sim.firmware import Meter
 from meter_sim.firmware.load import DEFAULT_TOU, TARIFFS
 from meter_sim.firmware.phases import ThreePhase
@@ -15,6 +15,7 @@ from meter_sim.supply import SupplyModel
 
 HOUR = 3600.0
 AREA_ADDR = "000099000001"       # printed address of the simulated area meter
+MEASURING = ("bypass",) + SLOWING   # fault kinds that change the power a register sees
 DEFAULTS = {"ct_ratio": 120, "fixed_kw": 1.0, "k_per_kw": 1.5e-4, "addr": AREA_ADDR}
 
 
@@ -49,6 +50,9 @@ class AreaSupply:
             for mark in firmware(m).ledger._marks:
                 if a < mark[0] < b:
                     cuts.add(mark[0])
+            for f in getattr(m, "faults", None) or ():   # what the register sees changes there
+                if f.kind in MEASURING:
+                    cuts.update(x for x in (f.start, f.end) if x is not None and a < x < b)
         cuts = sorted(cuts)
         out = [0.0] * (TARIFFS + 2)
         tariff = self.tou[int((a % 86400) // HOUR)] - 1

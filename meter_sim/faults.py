@@ -29,6 +29,9 @@ KINDS = {
     "register_backwards": ("kwh",),  # the total (and tariff 1) register drops by kwh at start
     "register_jump": ("kwh",),  # the total (and tariff 1) register leaps by kwh at start
     "stopped": (),              # the register stands still from start to end, current flows
+    "slowed": ("factor",),      # tampered register: advances by factor of the true energy, no event
+    "magnetic": ("factor",),    # magnet at the meter (恒定磁场干扰): event 03350000 start..end, the
+                                # register at factor of the energy meanwhile (factor 1: event only)
     "undervoltage": ("volts",),  # the supply at the meter held at volts (below the band)
     "overvoltage": ("volts",),  # ... (above the band), from start to end (meter_sim.supply)
     "swapped": (),              # replaced at start: a new meter, new address, fresh registers
@@ -50,6 +53,8 @@ KINDS = {
     "clock_battery": (),        # flat clock battery: supply lost from start to end, and at power-up
                                 # the clock restarts from CLOCK_RESET_EPOCH
 }
+OPTIONAL_PARAMS = {"magnetic": ("factor",)}   # parameters a kind may leave at their default
+SLOWING = ("slowed", "magnetic")   # kinds whose register runs at ``factor`` of the energy
 FOREIGN = ("neighbour", "cross_area")   # kinds whose meter belongs to the neighbouring area
 AREA_KINDS = ("module_reset",)  # kinds of the area itself (its carrier module), not of a meter
 CLOCK_RESET_EPOCH = from_civil(2000, 1, 1)   # where a clock without battery restarts
@@ -61,7 +66,7 @@ class Fault:
     """One fault window ``[start, end)`` (``end`` None: until the end of the run)."""
 
     def __init__(self, kind, start, end=None, p=1.0, delay_s=0.0, seconds=0.0, fraction=0.0,
-                 kwh=0.0, volts=0.0, phase=0):
+                 kwh=0.0, volts=0.0, phase=0, factor=1.0):
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
         if end is not None and end < start:
@@ -79,6 +84,9 @@ class Fault:
             raise ValueError("fault %s: kwh %r is negative" % (kind, kwh))
         if not 0.0 <= self.fraction <= 1.0:
             raise ValueError("fault %s: fraction %r outside 0..1" % (kind, fraction))
+        self.factor = float(factor)
+        if not 0.0 <= self.factor <= 1.0:
+            raise ValueError("fault %s: factor %r outside 0..1" % (kind, factor))
         self.phase = int(phase)
         if not 0 <= self.phase <= 2:
             raise ValueError("fault %s: phase %r outside 0..2 (A..C)" % (kind, phase))
@@ -149,6 +157,9 @@ class FaultyMeter:
         bypass = [f for f in self.faults if f.kind == "bypass"]
         if bypass:                      # the register (and the current it sees) misses a share
             meter.source = meter.ledger.source = Bypassed(meter.source, bypass)
+        for f in self.faults:           # the measuring element reads low: power and register
+            if f.kind in SLOWING and f.factor < 1.0:     # (one wrapper each: factors multiply)
+                meter.source = meter.ledger.source = Slowed(meter.source, [f])
         stopped = [f for f in self.faults if f.kind == "stopped"]
         if stopped:                     # the register misses everything; the current is seen
             meter.ledger.source = Stopped(meter.ledger.source, stopped)
@@ -174,7 +185,7 @@ class FaultyMeter:
                 acts.append((f.start, "phase_on", f))
                 if f.end is not None:
                     acts.append((f.end, "phase_off", f))
-            elif f.kind in ("outage", "relay_stuck", "cover_open", "clock_battery"):
+            elif f.kind in ("outage", "relay_stuck", "cover_open", "clock_battery", "magnetic"):
                 acts.append((f.start, f.kind + "_on", f))
                 if f.end is not None:
                     acts.append((f.end, f.kind + "_off", f))
@@ -221,6 +232,10 @@ class FaultyMeter:
                 m.open_cover(at)
             elif what == "cover_open_off":
                 m.close_cover(at)
+            elif what == "magnetic_on":
+                m.magnet_on(at)
+            elif what == "magnetic_off":
+                m.magnet_off(at)
             elif what in ("phase_on", "phase_off"):
                 m.advance(at)
                 phase_fault(m, f, at, what == "phase_on")
@@ -325,6 +340,32 @@ class Stopped:
             if b > a:
                 gone = self.source.between(a, b)
                 out = [out[i] - gone[i] for i in range(len(out))]
+        return out
+
+
+class Slowed:
+    """A register (and the power it measures) at ``factor`` of the load while a ``slowed`` or
+    ``magnetic`` window is active: the customer draws it all, the meter sees a part."""
+
+    def __init__(self, source, faults):
+        self.source = source
+        self.faults = faults
+        self.tou = source.tou
+
+    def power(self, t):
+        p = self.source.power(t)
+        for f in self.faults:
+            if f.active(t):
+                p *= f.factor
+        return p
+
+    def between(self, t0, t1):
+        out = self.source.between(t0, t1)
+        for f in self.faults:
+            a, b = max(t0, f.start), t1 if f.end is None else min(t1, f.end)
+            if b > a:
+                gone = self.source.between(a, b)
+                out = [out[i] - (1.0 - f.factor) * gone[i] for i in range(len(out))]
         return out
 
 

@@ -90,7 +90,8 @@ class Driver645:
     def supports(self, meter, item):
         if isinstance(item, I.Curve) and item.di != DI_CURVE_ENERGY:
             return meter.protocol == "645-2007"
-        if meter.protocol != "645-1997" and I.kind(item) in (I.LOAD_CURVE, I.POWER_DOWN_RECORDS):
+        if meter.protocol != "645-1997" and I.kind(item) in (I.LOAD_CURVE, I.POWER_DOWN_RECORDS,
+                                                             I.LAST_EVENT):
             return True
         return I.kind(item) in (DIS_1997 if meter.protocol == "645-1997" else DIS_2007)
 
@@ -101,6 +102,8 @@ class Driver645:
             return [apdu.Read(item.di, blocks=item.points, start=item.start)]
         if isinstance(item, I.PowerDownRecords):
             return [apdu.Read(DI.EV_POWER_DOWN + k) for k in range(1, item.new + 1)]
+        if isinstance(item, I.LastEvent):
+            return [apdu.Read(DI.event_di(item.family) + 1)]         # 上1次 record
         read = v1997.Read97 if meter.protocol == "645-1997" else apdu.Read
         return [read(d) for d in self._dis(meter, item)]
 
@@ -120,7 +123,7 @@ class Driver645:
         if isinstance(item, I.PowerDownRecords):
             return [(item.count - k, _record(q, r))
                     for k, (q, r) in enumerate(zip(requests, replies))]
-        if isinstance(item, I.Curve):
+        if isinstance(item, (I.Curve, I.LastEvent)):
             return reply_value(requests[0], replies[0])
         if item == I.POWER_DOWN_COUNT:
             return int(reply_value(requests[0], replies[0]))

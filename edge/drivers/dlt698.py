@@ -55,7 +55,8 @@ NORMAL = {I.ENERGY_NOW: (ENERGY,), I.VOLTAGE_A: (VOLTAGE_A,), I.CURRENT_A: (CURR
 RECORDS = {I.DAILY_FREEZE: (DAILY, LAST_RECORD, [FREEZE_TIME, ENERGY]),
            I.SETTLEMENT_ENERGY: (SETTLEMENT, LAST_RECORD, [FREEZE_TIME, ENERGY]),
            I.POWER_DOWN_COUNT: (POWER_DOWN, LAST_RECORD, [EVENT_NUMBER])}
-PARAMETRISED = (I.LOAD_CURVE, I.POWER_DOWN_RECORDS)
+PARAMETRISED = (I.LOAD_CURVE, I.POWER_DOWN_RECORDS, I.LAST_EVENT)
+EVENTS = {"cover_open": 0x301B, "magnetic": 0x302A}   # 开表盖, 恒定磁场干扰 (docs/lineloss.md)
 
 
 def record_request(item):
@@ -71,6 +72,10 @@ def record_request(item):
         span = [EVENT_NUMBER, Data(D.DOUBLE_LONG_UNSIGNED, first),
                 Data(D.DOUBLE_LONG_UNSIGNED, item.count + 1), Data(D.NULL)]
         return POWER_DOWN, RSD(2, span), [EVENT_NUMBER, EVENT_START, EVENT_END]
+    if isinstance(item, I.LastEvent):
+        if item.family not in EVENTS:
+            raise I.Unanswered("698 driver has no %s event" % item.family)
+        return OAD(EVENTS[item.family], 2), LAST_RECORD, [EVENT_NUMBER, EVENT_START, EVENT_END]
     return RECORDS[item]
 TAG_MAX_MIN = 0xFFFF                  # TI value: long-unsigned minutes
 
@@ -227,6 +232,12 @@ class Driver698:
             return _curve(item, _rows(rec, apdu))
         if isinstance(item, I.PowerDownRecords):
             return _events(item, _rows(rec, apdu))
+        if isinstance(item, I.LastEvent):
+            rows = _rows(rec, apdu)
+            if not rows:
+                return None             # the meter never had one
+            return {"start": _stamp(rows[-1].get(EVENT_START.text())),
+                    "end": _stamp(rows[-1].get(EVENT_END.text()))}
         if item == I.POWER_DOWN_COUNT:
             rows = _rows(rec, apdu)
             return _number(rows[-1].get(EVENT_NUMBER.text())).value if rows else 0

@@ -12,6 +12,8 @@ forward active curve, and ``PowerDownRecords(count, new)`` [(record number, {"st
 None)] of the ``new`` latest power-down records, newest first. ``PHASES`` (645-2007 only) a
 three-phase meter's {"voltage": [a, b, c], "current": [a, b, c] (negative: reversed), "power":
 [total, a, b, c], "pf": [total, a, b, c], "status_7": word, "reverse_kwh": total}.
+``LastEvent(family)`` the latest record of an event family ({"start", "end"}, more fields as the
+645 record has them; None: a 698.45 meter with no record).
 """
 DAILY_FREEZE = "daily_freeze"
 SETTLEMENT_ENERGY = "settlement_energy"
@@ -24,9 +26,11 @@ POWER_DOWN_COUNT = "power_down_count"
 LOAD_CURVE = "load_curve"
 POWER_DOWN_RECORDS = "power_down_records"
 PHASES = "phases"          # a three-phase meter's real-time values (edge.pq_phases)
+LAST_EVENT = "last_event"  # the latest record of an event family (LastEvent)
 SWITCH_FREEZE = "switch_freeze"   # last rate-price switch-over freeze, as DAILY_FREEZE (645-2007)
 ITEMS = (DAILY_FREEZE, SWITCH_FREEZE, SETTLEMENT_ENERGY, ENERGY_NOW, VOLTAGE_A, CURRENT_A,
-         METER_CLOCK, RELAY_STATUS, POWER_DOWN_COUNT, LOAD_CURVE, POWER_DOWN_RECORDS, PHASES)
+         METER_CLOCK, RELAY_STATUS, POWER_DOWN_COUNT, LOAD_CURVE, POWER_DOWN_RECORDS, PHASES,
+         LAST_EVENT)
 
 
 class Curve:
@@ -53,6 +57,19 @@ class PowerDownRecords:
 
     def __repr__(self):
         return "PowerDownRecords(%d, %d)" % (self.count, self.new)
+
+
+class LastEvent:
+    """The latest record of an event family (a 645 ``EVENT_FIELDS`` name: ``"cover_open"``,
+    ``"magnetic"``): {"start", "end", ...} with its times as ``YYYY-MM-DD hh:mm:ss``."""
+
+    kind = LAST_EVENT
+
+    def __init__(self, family):
+        self.family = family
+
+    def __repr__(self):
+        return "LastEvent(%s)" % self.family
 
 
 def kind(item):

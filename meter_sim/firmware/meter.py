@@ -74,6 +74,7 @@ class Meter:
         self._wrong = (None, 0)        # (meter day, wrong-password count)
         self._synced_day = None
         self._cover = None
+        self._magnet = None
         self._outage = None
         self._level = W.NORMAL         # credit level the relay has acted on (local control)
         self.switches = []             # (set, meter-clock switch time, true time) done
@@ -263,6 +264,27 @@ class Meter:
             self._cover[1] = self.clock.read(t)
             self._cover[3] = self.energy(t)
             self._cover = None
+
+    def magnet_on(self, t):
+        """A constant magnetic field at the meter from ``t`` (恒定磁场干扰): its event opens."""
+        self.advance(t)
+        if self._magnet is None:
+            rec = [self.clock.read(t), None, self.energy(t), self.reverse_energy(t), None, None]
+            self._magnet = self.events.add(DI.EV_MAGNETIC, rec)
+
+    def magnet_off(self, t):
+        self.advance(t)
+        if self._magnet is not None:
+            self._magnet[1] = self.clock.read(t)
+            self._magnet[4] = self.energy(t)
+            self._magnet[5] = self.reverse_energy(t)
+            self._magnet = None
+
+    def reverse_energy(self, t):
+        """Reverse active kWh total (a reversed phase's share; zero otherwise)."""
+        if self.reverse is None:
+            return 0.0
+        return round(sum(self.reverse.between(self.t0, t)), 2)
 
     def status_word_3(self):
         word = self.relay.status_bits()

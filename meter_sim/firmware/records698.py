@@ -192,6 +192,8 @@ def _programmed_oads(rec):
 
 AT_START = OAD(0x0010, 2, 1, 1)     # 00102201: forward active total at the event (feature 1)
 AT_END = OAD(0x0010, 2, 1, 4)       # 00108201: the same after it (feature 4)
+REV_START = OAD(0x0020, 2, 1, 1)    # 00202201: reverse active total at the event
+REV_END = OAD(0x0020, 2, 1, 4)      # 00208201: ... after it
 SOURCES = {
     0x5000: FreezeRecords(lambda m: m.instant, lambda m, c, k, n: k + 1, FREEZE_ENERGY,
                           lambda m: 0, DI.INSTANT_FREEZES),
@@ -214,6 +216,8 @@ SOURCES = {
     0x301B: EventRecords(DI.EV_COVER_OPEN, 0, 1, {AT_START: _kwh(2), AT_END: _kwh(3)}),
     0x301F: EventRecords(DI.EV_TRIP, 0, None, {AT_START: _kwh(2)}),
     0x3020: EventRecords(DI.EV_CLOSE, 0, None, {AT_START: _kwh(2)}),
+    0x302A: EventRecords(DI.EV_MAGNETIC, 0, 1, {AT_START: _kwh(2), REV_START: _kwh(3),
+                                               AT_END: _kwh(4), REV_END: _kwh(5)}),
     0x302B: EventRecords(DI.EV_RELAY_FAULT, 0, 1),
 }
 FAMILY_OI = dict((src.family, oi) for oi, src in SOURCES.items() if isinstance(src, EventRecords))

@@ -59,6 +59,9 @@ EV_COVER_OPEN = 0x03300D00
 EV_TRIP = 0x1D000000
 EV_CLOSE = 0x1E000000
 EV_RELAY_FAULT = 0x03360000      # load-switch malfunction (负荷开关误动), UNVERIFIED
+# constant magnetic field (恒定磁场干扰): count 03350000, records 033500nn start + end (12 bytes),
+# 28 with the energies (docs/lineloss.md has the sources; their order UNVERIFIED)
+EV_MAGNETIC = 0x03350000
 EVENT_FIELDS = {
     EV_POWER_DOWN: ("power_down", (("YYMMDDhhmmss", "start"), ("YYMMDDhhmmss", "end"))),
     EV_PROGRAMMING: ("programming", (("YYMMDDhhmmss", "time"), ("HEX4", "operator"))
@@ -75,6 +78,9 @@ EVENT_FIELDS = {
     EV_CLOSE: ("close", (("YYMMDDhhmmss", "time"), ("HEX4", "operator"),
                          (ENERGY_FMT, "forward_kwh"), (ENERGY_FMT, "reverse_kwh"))),
     EV_RELAY_FAULT: ("relay_fault", (("YYMMDDhhmmss", "start"), ("YYMMDDhhmmss", "end"))),
+    EV_MAGNETIC: ("magnetic", (("YYMMDDhhmmss", "start"), ("YYMMDDhhmmss", "end"),
+                               (ENERGY_FMT, "forward_kwh_start"), (ENERGY_FMT, "reverse_kwh_start"),
+                               (ENERGY_FMT, "forward_kwh_end"), (ENERGY_FMT, "reverse_kwh_end"))),
 }
 _EVENT_BY_NAME = {}
 for _base, (_name, _f) in EVENT_FIELDS.items():

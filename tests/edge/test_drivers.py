@@ -449,3 +449,52 @@ def test_a_list_reply_shorter_than_asked_is_unanswered_not_an_index_error():
     reqs = DRIVER_698.requests(meter, [I.RELAY_STATUS])
     with pytest.raises(I.Unanswered):
         DRIVER_698.values(meter, [I.RELAY_STATUS], reqs, [R(V.GetListReply([], piid=1))])
+
+
+@pytest.mark.parametrize("family,oi", [("magnetic", "302A0200"), ("cover_open", "301B0200")])
+def test_the_last_event_record_reads_the_same_times_over_645_and_698(family, oi):
+    m645, m698 = meters()
+    r645, r698 = records()
+    t = T0 + DAY
+    item = I.LastEvent(family)
+    assert read(m698, r698, [item], t)[0] is None                  # none yet: no row
+    for m in (m645, m698):
+        on, off = (m.magnet_on, m.magnet_off) if family == "magnetic" else (m.open_cover,
+                                                                            m.close_cover)
+        on(t)
+        off(t + 1800.0)
+    q = driver_for(r698).requests(r698, [item])
+    assert len(q) == 1 and q[0].apdu.oad.text() == oi and q[0].apdu.rsd.selector == 9
+    a = read(m645, r645, [item], t + 3600.0)[0]
+    b = read(m698, r698, [item], t + 3600.0)[0]
+    assert (a["start"], a["end"]) == (b["start"], b["end"]) == ("2026-03-02 00:00:00",
+                                                                 "2026-03-02 00:30:00")
+    assert not DRIVER_645.supports(MeterRecord(ADDR, "p", "645-1997"), item)
+
+
+def _event_reply():
+    _, m698 = meters()
+    _, r698 = records()
+    m698.magnet_on(T0 + DAY)
+    item = [I.LastEvent("magnetic")]
+    q = DRIVER_698.requests(r698, item)
+    return item, q, m698.handle(q[0].encode(r698.wire_addr, 0), T0 + DAY + 60.0)
+
+
+EVENT_ITEM, EVENT_REQUEST, EVENT_RAW = _event_reply()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=4),
+       st.integers(0, 8))
+def test_a_mutated_event_record_reply_is_a_value_or_unanswered_never_a_crash(edits, cut):
+    apdu = bytearray(decode_frame(EVENT_RAW).data)
+    for pos, b in edits:
+        apdu[pos % len(apdu)] = b
+    raw = encode_698(reply_frame(bytes(apdu[:len(apdu) - cut]), R698.wire_addr))
+    replies = match_replies(raw, R698.wire_addr, EVENT_REQUEST)[0]
+    try:
+        got = DRIVER_698.values(R698, EVENT_ITEM, EVENT_REQUEST, replies)[0]
+    except ValueError:
+        return
+    assert got is None or set(got) == {"start", "end"}

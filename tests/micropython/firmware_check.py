@@ -33,6 +33,8 @@ def transcript():
     three.three_phase = ThreePhase()
     three.three_phase.lost[1] = 0x10                # phase B lost (失压) from day 2
     three.three_phase.begin(three, 0x10, t0 + 2 * 86400, 1)
+    three.magnet_on(t0 + 2.1 * 86400)               # 恒定磁场干扰 for six hours
+    three.magnet_off(t0 + 2.35 * 86400)
     lines = []
     requests = [
         (priced, Write(DI.DI_STANDBY_PRICES, prices, 0x02, b"\x00\x00\x00"), 1.0),
@@ -66,6 +68,8 @@ def transcript():
         (three, Read(DI.parse("04000505")), 2.5),
         (three, Read(DI.parse("10020001")), 2.5),
         (three, Read(DI.parse("10020101")), 2.5),
+        (three, Read(DI.parse("03350000")), 2.5),
+        (three, Read(DI.parse("03350001")), 2.5),
         (meter, Freeze(), 5.0),
         (meter, Read(DI.parse("05010101")), 5.0),
         (meter, Security(S.DI_IDENTITY, S.IdentityAuth(

@@ -46,6 +46,8 @@ def transcript():
     profile = HourlyProfile([0.4] * 7 + [1.2] * 12 + [2.5] * 3 + [0.8] * 2)
     m = Meter("000000000042", t0, profile, protocol=698, drift_ppm=15.0, mode=LOCAL,
               wallet=Wallet(balance=60.0), base_kwh=[10.0, 20.0, 30.0, 40.0])
+    m.magnet_on(t0 + 2 * 86400)                     # 恒定磁场干扰 for six hours
+    m.magnet_off(t0 + 2.25 * 86400)
     lines = []
     t = t0 + 3.5 * 86400
     msgs = [
@@ -54,6 +56,9 @@ def transcript():
         GetList([OAD(0x2000, 2), OAD(0x2001, 2), OAD(0x4000, 2), OAD(0x202C, 2)], piid=2),
         GetRecord(OAD(0x5004, 2), RSD(9, [1]), [], piid=3),
         GetRecord(OAD(0x5002, 2), RSD(10, [24, MS(1)]), []),
+        GetRecord(OAD(0x302A, 2), RSD(9, [1]), [OAD(0x201E, 2), OAD(0x2020, 2),
+                                                OAD(0x0010, 2, 1, 1), OAD(0x0020, 2, 1, 1),
+                                                OAD(0x0010, 2, 1, 4), OAD(0x0020, 2, 1, 4)]),
         SetNormal(OAD(0x401E, 2, 1), Data(D.DOUBLE_LONG_UNSIGNED, 2500)),
         SetNormal(OAD(0x4300, 7), Data(D.BOOL, True)),
     ]

@@ -20,7 +20,7 @@ REQUIRED = {
     "04001004": "hoarding_money_limit", "04001005": "close_allowed_money",
     "03110000": "power_down_count", "03110001": "power_down_last_1", "1D000001": "trip_last_1",
     "1E000001": "close_last_1", "03300D01": "cover_open_last_1", "03300001": "programming_last_1",
-    "03300401": "time_set_last_1",
+    "03300401": "time_set_last_1", "03350000": "magnetic_count", "03350001": "magnetic_last_1",
 }
 
 
