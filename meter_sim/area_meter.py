@@ -5,7 +5,9 @@ Loss model (docs/lineloss.md): ``loss_kw = fixed_kw + k_per_kw * P**2`` with ``P
 true total demand (kW) at that instant. Both are piecewise constant between hour boundaries and
 the customers' supply changes (relay, outage), so the energy is integrated exactly, segment by
 segment, and cached per hour. A bypass (meter_sim.faults) takes energy past a customer's register
-but not past the area meter: that difference is the theft a line-loss figure shows.
+but not past the area meter: that difference is the theft a line-loss figure shows; so does
+what a slowed, a stopped register or a lost or reversed phase leaves out of the forward
+register (``stolen_kwh``: energy drawn and not sold, whatever the cause).
 """
 from meter_sim.faults import SLOWING, due, firmware, true_source
 from meter_sim.firmware import Meter
@@ -16,6 +18,9 @@ from meter_sim.supply import SupplyModel
 HOUR = 3600.0
 AREA_ADDR = "000099000001"       # printed address of the simulated area meter
 MEASURING = ("bypass",) + SLOWING   # fault kinds that change the power a register sees
+# fault kinds whose register misses load the meter measures (a stopped register; a lost or a
+# reversed phase of a three-phase meter: the forward register, which sold energy is read from)
+REGISTERING = ("stopped", "phase_loss", "reverse_polarity")
 DEFAULTS = {"ct_ratio": 120, "fixed_kw": 1.0, "k_per_kw": 1.5e-4, "addr": AREA_ADDR}
 
 
@@ -26,6 +31,8 @@ class AreaSupply:
         if t0 % HOUR:
             raise ValueError("the area supply starts on an hour boundary")
         self.customers = list(customers)
+        self._registering = set(m for m in self.customers if any(
+            f.kind in REGISTERING for f in getattr(m, "faults", None) or ()))
         self.t0 = float(t0)
         self.fixed_kw = float(fixed_kw)
         self.k_per_kw = float(k_per_kw)
@@ -51,24 +58,27 @@ class AreaSupply:
                 if a < mark[0] < b:
                     cuts.add(mark[0])
             for f in getattr(m, "faults", None) or ():   # what the register sees changes there
-                if f.kind in MEASURING:
+                if f.kind in MEASURING or f.kind in REGISTERING:
                     cuts.update(x for x in (f.start, f.end) if x is not None and a < x < b)
         cuts = sorted(cuts)
         out = [0.0] * (TARIFFS + 2)
         tariff = self.tou[int((a % 86400) // HOUR)] - 1
         for s0, s1 in zip(cuts, cuts[1:]):
             mid = (s0 + s1) / 2.0
-            p_true = p_reg = 0.0
+            p_true = p_reg = missed = 0.0
             for m in self.customers:
                 fw = firmware(m)
                 if fw.ledger.consuming_at(mid):
                     p_true += true_source(m).power(mid)
                     p_reg += fw.source.power(mid)
+                    if m in self._registering:
+                        missed += sum(fw.source.between(s0, s1)) - sum(
+                            fw.ledger.source.between(s0, s1))
             tech = self.fixed_kw + self.k_per_kw * p_true * p_true
             h = (s1 - s0) / HOUR
             out[tariff] += (p_true + tech) * h
             out[TARIFFS] += tech * h
-            out[TARIFFS + 1] += (p_true - p_reg) * h
+            out[TARIFFS + 1] += (p_true - p_reg) * h + missed
         return out
 
     def cumulative(self, t):

@@ -53,6 +53,29 @@ def test_a_bypass_registers_the_rest_with_no_event_and_the_area_meter_sees_it_al
     assert truth["stolen_kwh"] == pytest.approx(36.0)
 
 
+def test_a_stopped_register_is_energy_drawn_and_not_sold_from_the_instant_it_stops():
+    fw = Meter("000000000001", T0, ConstantLoad(2.0))
+    stuck = FaultyMeter(fw, [Fault("stopped", T0 + DAY + 1800, T0 + DAY + 7200)], None)
+    area = build_area_meter([stuck], T0, ct_ratio=1, fixed_kw=0.0, k_per_kw=0.0)
+    truth = area.source.truth(T0 + DAY, T0 + 2 * DAY)
+    sold = fw.energy(T0 + 2 * DAY) - fw.energy(T0 + DAY)
+    assert truth["supplied_kwh"] == pytest.approx(48.0)
+    assert sold == pytest.approx(45.0, abs=0.01)                 # 1.5 h at 2 kW not registered
+    assert truth["stolen_kwh"] == pytest.approx(3.0)
+    assert area.source.truth(T0, T0 + DAY)["stolen_kwh"] == 0
+
+
+def test_a_lost_phase_of_a_three_phase_customer_is_missed_by_its_forward_register():
+    faults = [{"kind": "phase_loss", "meters": [0], "phase": 1, "start_h": 30, "end_h": 36}]
+    meters = build_population(2, 3, T0, faults, three_phase_share=1.0)
+    area = build_area_meter(meters, T0, ct_ratio=1, fixed_kw=0.0, k_per_kw=0.0)
+    a, b = T0 + DAY, T0 + 2 * DAY
+    truth = area.source.truth(a, b)
+    sold = sum(firmware(m).energy(b) - firmware(m).energy(a) for m in meters)
+    assert truth["stolen_kwh"] > 0.1
+    assert truth["supplied_kwh"] - sold == pytest.approx(truth["stolen_kwh"], abs=0.02)
+
+
 def test_over_a_week_supplied_minus_sold_is_the_true_loss_of_every_day():
     faults = [{"kind": "bypass", "share": 0.05, "start_h": 72, "fraction": 0.6},
               {"kind": "outage", "share": 0.05, "start_h": 30, "end_h": 40}]
