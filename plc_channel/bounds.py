@@ -2,7 +2,9 @@
 
 Three bounds from the simulator's ground truth, never from a reader's log: the channel airtime
 over the medium's concurrency, the bytes through the concentrator-module UART (one full-duplex
-wire shared by every read), and the instant the last read meter first became readable.
+wire shared by every read), and the instant the last read meter first became readable (alive,
+routed, and on carrier its channel open: some neighbour or the coordinator hears it and is
+heard by it at a frame error rate of at most 50 % - local noise near a meter closes it).
 """
 from protocols.dlt645 import Read, encode_frame
 from protocols.dlt645 import di as DI
@@ -12,6 +14,8 @@ from meter_sim.faults import alive_by_schedule, firmware, silent_windows
 from plc_channel.uart import BITS_PER_BYTE, DEFAULT_BAUD
 
 PREAMBLE = 4                      # FE bytes a meter's PLC/RS-485 frames carry on the medium
+CLEAR_PER = 0.5                   # a hop whose frames get through half the time or more is open
+CLEAR_STEP_S = 60.0               # the noise model moves by the minute (hourly ramps, sources)
 SHARES = ((90, 0.9), (99, 0.99), (999, 0.999))
 _ANY_ADDR = b"\x01\x00\x00\x00\x00\x00"
 
@@ -82,12 +86,60 @@ def first_readable(area, i, t):
     return found
 
 
-def reachable_from(area, addrs, start):
-    """Seconds from ``start`` to the instant the last of ``addrs`` first became readable."""
-    index = area.network.index
+def link_open(net, i, t, down_bytes, up_bytes):
+    """Whether a read of meter ``i`` could get through at ``t`` over its route as it stood then:
+    every hop heard at a frame error rate of at most ``CLEAR_PER`` each way, under the noise at
+    ``t`` (a local load near a meter or a relay closes the route) and every relay alive. True
+    when the route is not known then (the other bounds decide)."""
+    router, phy = net.router, net.phy
+    path = router.path_at(i, t)
+    if path is None:
+        return True
+    for a, b in zip(path, path[1:]):
+        if b != i and not net._alive(b, t):
+            return False
+        if (phy.per(router.snr(a, b, t), down_bytes) > CLEAR_PER
+                or phy.per(router.snr(b, a, t), up_bytes) > CLEAR_PER):
+            return False
+    return True
+
+
+def first_clear(net, i, t, until, down_bytes, up_bytes):
+    """The first instant from ``t`` (at most ``until``) at which ``link_open`` holds: scanned by
+    the minute, then narrowed to the second (a noisy load switches off at any instant)."""
+    if link_open(net, i, t, down_bytes, up_bytes):
+        return t
+    closed = t
+    while closed < until:
+        t = min(closed + CLEAR_STEP_S, until)
+        if link_open(net, i, t, down_bytes, up_bytes):
+            while t - closed > 1.0:
+                mid = (closed + t) / 2.0
+                if link_open(net, i, mid, down_bytes, up_bytes):
+                    t = mid
+                else:
+                    closed = mid
+            return t
+        closed = t
+    return until
+
+
+def reachable_from(area, addrs, start, done=None, dis=()):
+    """Seconds from ``start`` to the instant the last of ``addrs`` first became readable. With
+    ``done`` (address -> time read) on carrier, readable also needs the channel open
+    (``link_open``), never later than the meter was in fact read."""
+    net = area.network
+    index = net.index
+    sizes = [item_bytes(d) for d in dis]
+    down, up = sum(q for q, _ in sizes), sum(r for _, r in sizes)
+    clear = done is not None and sizes and getattr(net, "router", None) is not None
     latest = start
-    for addr in addrs:
+    for addr in sorted(addrs, key=lambda a: -(done or {}).get(a, 0.0)):
+        if done is not None and done[addr] <= latest:
+            break                       # read by then: readable by then
         at = first_readable(area, index[addr], start)
+        if at is not None and clear and at < done[addr]:
+            at = first_clear(net, index[addr], at, done[addr], down, up)
         if at is not None and at > latest:
             latest = at
     return latest - start
@@ -107,7 +159,7 @@ def collection_bounds(area, done, dis, start, baud=DEFAULT_BAUD):
     addrs = list(done)
     air = channel_airtime_bound(area, addrs, dis)
     uart = uart_bound(area, addrs, dis, baud)
-    reach = reachable_from(area, addrs, start)
+    reach = reachable_from(area, addrs, start, done, dis)
     lower = max(air, uart or 0.0, reach)
     times = sorted(t - start for t in done.values())
     out = {"channel_airtime_bound_s": round(air, 3),

@@ -31,14 +31,38 @@ class Router:
         self.repairs = 0
         self.joins = 0
         self.route_log = {}             # meter -> [(t, has a route)] at each change (ground truth)
+        self.parent_log = {}            # meter -> [(t, parent or None)] at each change (ditto)
         self._noise_t, self._noise_at = None, {}     # noise by box at one instant
         self._near_boxes = {}           # box -> [(box, attenuation)] within reach, once asked
 
     def _log_routes(self, nodes, before, t):
         for i, had in zip(nodes, before):
-            has = self.parent[i] is not None
+            p = self.parent[i]
+            has = p is not None
             if has != had:
                 self.route_log.setdefault(i, []).append((t, has))
+            log = self.parent_log.get(i)
+            if (log[-1][1] if log else None) != p:
+                self.parent_log.setdefault(i, []).append((t, p))
+
+    def parent_at(self, i, t):
+        """Meter ``i``'s parent at ``t`` (from the change log; None: no route then)."""
+        got = None
+        for at, p in self.parent_log.get(i, ()):
+            if at > t:
+                break
+            got = p
+        return got
+
+    def path_at(self, i, t):
+        """[ROOT, relay, ..., i] as the network stood at ``t``, or None."""
+        out = [i]
+        while out[-1] != ROOT and len(out) <= self.phy.max_depth + 1:
+            p = self.parent_at(out[-1], t)
+            if p is None:
+                return None
+            out.append(p)
+        return out[::-1] if out[-1] == ROOT else None
 
     def routed_at(self, i, t):
         """Whether meter ``i`` had a route at ``t`` (from the change log; now if never changed)."""

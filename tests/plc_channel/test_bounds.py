@@ -91,3 +91,18 @@ def test_efficiency_at_t99_weighs_the_reads_done_by_then():
     r = report(area, rr, START, START + 1800)
     assert r["read"] == 120 and r["t99_s"] < r["completion_s"]
     assert 0 < r["efficiency_t99"] <= 1 and 0 < r["efficiency"] <= 1
+
+
+def test_a_meter_whose_route_local_noise_closes_is_readable_when_the_noise_stops():
+    from plc_channel.noise import NoiseSource
+    area = line_area([50, 100])
+    net = area.network
+    net.noise.sources.append(NoiseSource(1, 40.0, 0.0, 1.0))   # at meter 1's box, 00:00-01:00
+    net.noise._near = {}
+    assert net.router.path_at(1, START) == net.router.path(1)      # networked on the quiet hour
+    rr, _, _ = read_all(area, 7200)
+    r = report(area, rr, START, START + 7200)
+    assert r["read"] == 2
+    # 00:05 to 01:00: its route was there, no read could get through it
+    assert r["reachable_from_s"] == pytest.approx(3300.0, abs=1.0)
+    assert r["completion_s"] >= r["reachable_from_s"] and r["efficiency"] > 0.9
