@@ -2,7 +2,10 @@
 
 A reading is committed (``synchronous=FULL``) before ``put_readings`` returns, so anything the
 caller counts or reports as read survives a power cut or kill -9; WAL keeps the file consistent
-when a write is cut short. Each reading keeps its quality flag (ok, timeout, garbled,
+when a write is cut short. With ``batch`` > 1 commits of readings share one transaction, committed
+(``flush``) at ``batch`` readings and before anything counts them, sends them upstream, confirms
+them or opens a transaction of its own (the board runner flushes at the end of each step, before
+it writes to a port or sleeps); ``on_commit`` sees them once committed. Each reading keeps its quality flag (ok, timeout, garbled,
 error_reply, invalid, estimated, failed: the agent's job for it died): flagged values are stored, never dropped or "fixed". The size is
 bounded by ``max_readings`` and, optionally, ``max_bytes`` of live database pages: past either,
 the readings with nothing left to send upstream go first (oldest first), then the oldest of all;

@@ -94,3 +94,14 @@ def test_batch_1_commits_every_reading_at_once(tmp_path):
     s = Store(path)
     s.commit([r("000000000001")])
     assert on_disk(path) == ["000000000001"]
+
+
+def test_the_board_runner_commits_a_steps_readings_before_it_writes_or_sleeps(tmp_path):
+    from edge.runtime.aio import AgentRunner
+    from edge.runtime.main import STEP_BATCH
+
+    class Agent:
+        store = Store(tmp_path / "agent.sqlite", batch=STEP_BATCH)
+    Agent.store.commit([r("000000000001")])
+    AgentRunner(Agent(), {}, lambda: 0.0)._flush()
+    assert on_disk(tmp_path / "agent.sqlite") == ["000000000001"]
