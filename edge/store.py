@@ -154,6 +154,8 @@ class Store:
         if not self.db.in_transaction:
             self.db.execute("BEGIN IMMEDIATE")
             self._open = True
+        elif not self._open:                # as without a batch: not inside another's transaction
+            raise sqlite3.OperationalError("reading commit inside another transaction")
         self.db.execute("SAVEPOINT reading_commit")
         try:
             written = self._write(readings, states)

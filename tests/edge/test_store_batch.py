@@ -105,3 +105,12 @@ def test_the_board_runner_commits_a_steps_readings_before_it_writes_or_sleeps(tm
     Agent.store.commit([r("000000000001")])
     AgentRunner(Agent(), {}, lambda: 0.0)._flush()
     assert on_disk(tmp_path / "agent.sqlite") == ["000000000001"]
+
+
+def test_a_reading_commit_inside_another_transaction_is_refused_batched_or_not(tmp_path):
+    for batch in (1, 8):
+        s = Store(tmp_path / ("b%d.sqlite" % batch), batch=batch)
+        with pytest.raises(sqlite3.OperationalError):
+            with transaction(s.db):
+                s.commit([r("000000000001")])
+        assert s.count() == 0 and s.counter("readings_written") == 0
