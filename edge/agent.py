@@ -534,6 +534,7 @@ class Agent:
         return out
 
     def metrics(self):
+        self.store.flush()              # what is counted is durable
         return samples(self)
 
     # --- health and the store -----------------------------------------------------------------

@@ -7,6 +7,7 @@ is half-applied. Addresses are the printed 12 BCD digits of one meter: the broad
 (99..99) and wildcards (AA) name no meter and are refused wherever an entry comes from.
 """
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from edge.schema import (OPTIONAL, REQUIRED, Bool, Choice, Int, SchemaError, Section, Table, Tables,
                          Text, hex_digits)
@@ -128,9 +129,9 @@ class MeterRecord:
     customer: str = ""
     extra: dict = field(default_factory=dict, compare=False)
 
-    @property
+    @cached_property
     def wire_addr(self):
-        """Address in 645 wire order (low byte first)."""
+        """Address in 645 wire order (low byte first); worked out once per record."""
         return bytes(int(self.addr[i:i + 2], 16) for i in range(10, -2, -2))
 
 
@@ -160,8 +161,9 @@ class Archive:
                  for i, raw in enumerate(_tables(doc, "port", problems))]
         names = [p["name"] for p in given if "name" in p]
         ports = [cls._port(p) for p in given if "name" in p and "url" in p]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
+        for dup in _duplicates(names):
             problems.append(("port", "duplicate port name %r" % dup))
+        names = set(names)
         meters = []
         for i, raw in enumerate(_tables(doc, "meter", problems)):
             before = len(problems)
@@ -240,9 +242,14 @@ def _tables(doc, key, problems):
     return items
 
 
-def _unique(problems, place, what, values):
+def _duplicates(values):
+    """The values that occur more than once, sorted (one pass)."""
     seen, dups = set(), set()
     for v in values:
         (dups if v in seen else seen).add(v)
-    for dup in sorted(dups):
+    return sorted(dups)
+
+
+def _unique(problems, place, what, values):
+    for dup in _duplicates(values):
         problems.append((place, "duplicate %s %s" % (what, dup)))

@@ -2,7 +2,10 @@
 
 A reading is committed (``synchronous=FULL``) before ``put_readings`` returns, so anything the
 caller counts or reports as read survives a power cut or kill -9; WAL keeps the file consistent
-when a write is cut short. Each reading keeps its quality flag (ok, timeout, garbled,
+when a write is cut short. With ``batch`` > 1 commits of readings share one transaction, committed
+(``flush``) at ``batch`` readings and before anything counts them, sends them upstream, confirms
+them or opens a transaction of its own (the board runner flushes at the end of each step, before
+it writes to a port or sleeps); ``on_commit`` sees them once committed. Each reading keeps its quality flag (ok, timeout, garbled,
 error_reply, invalid, estimated, failed: the agent's job for it died): flagged values are stored, never dropped or "fixed". The size is
 bounded by ``max_readings`` and, optionally, ``max_bytes`` of live database pages: past either,
 the readings with nothing left to send upstream go first (oldest first), then the oldest of all;
@@ -20,6 +23,7 @@ import json
 import sqlite3
 
 WAL_LIMIT = 1 << 20
+SIM_BATCH = 64      # readings per commit where no power can be lost (a simulation)
 _COLUMNS = "addr, task, di, period, value, quality, flags, read_at"
 QUALITIES = ("ok", "timeout", "garbled", "error_reply", "invalid", "estimated", "failed")
 SCHEMA = """
@@ -80,14 +84,22 @@ class Store:
     """Readings, per-meter state and counters in one SQLite file (``":memory:"`` in tests)."""
 
     def __init__(self, path, max_readings=1_000_000, durable=True, on_commit=None,
-                 max_bytes=None):
+                 max_bytes=None, batch=1):
         self.path = str(path)
         self.max_readings = max_readings
         self.max_bytes = max_bytes
         self.upload_tasks = None            # set by the uplink: tasks whose readings go upstream
         self.commits = 0                    # reading commits so far (a cheap "anything new?")
         self.on_commit = on_commit          # called with the readings once they are durable
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        # ``batch`` > 1: reading commits share one open transaction, committed (``flush``) at
+        # ``batch`` readings and before anything counts, sends or journals: ``flush``
+        self.batch = batch
+        self._pending = []                  # readings written in the open batch, not yet durable
+        self._pending_bumps = {}
+        self._open = False                  # the batch's transaction is open
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                  factory=_Connection)
+        self.db.flush_batch = self.flush
         self.db.execute("PRAGMA journal_mode=WAL")
         # a simulation has no power to lose: ``durable=False`` skips the fsync, nothing else
         self.db.execute("PRAGMA synchronous=%s" % ("FULL" if durable else "OFF"))
@@ -100,7 +112,22 @@ class Store:
         self._rows_at_most = None           # a bound on the readings held: COUNT(*) scans them
 
     def close(self):
+        self.flush()
         self.db.close()
+
+    def flush(self):
+        """Commit the open batch of readings: durable from here; ``on_commit`` sees them now."""
+        if not self._open:
+            return
+        readings, self._pending = self._pending, []
+        bumps, self._pending_bumps = self._pending_bumps, {}
+        for name, n in bumps.items():
+            self._bump(name, n)
+        self._open = False
+        if self.db.in_transaction:          # (an executescript commits a batch by itself)
+            self.db.execute("COMMIT")
+        if self.on_commit is not None and readings:
+            self.on_commit(readings)
 
     # --- readings -----------------------------------------------------------------------------
     def put_readings(self, readings):
@@ -110,29 +137,60 @@ class Store:
         return self.commit(readings)
 
     def commit(self, readings=(), states=()):
-        """Readings and meter states (tuples as ``save_meter_state`` takes) in one transaction."""
-        written = 0
+        """Readings and meter states (tuples as ``save_meter_state`` takes) in one transaction
+        (with ``batch`` > 1: a savepoint of the open batch, durable at the next ``flush``)."""
+        if self.batch > 1:
+            return self._commit_batched(readings, states)
         with transaction(self.db):
-            for r in readings:
-                cur = self.db.execute(
-                    "INSERT INTO reading (addr, task, di, period, value, quality, flags, read_at,"
-                    " confirmed) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (addr, task, di, period)"
-                    " DO UPDATE SET value=excluded.value, quality=excluded.quality,"
-                    " flags=excluded.flags, read_at=excluded.read_at,"
-                    " confirmed=excluded.confirmed WHERE reading.quality != 'ok'",
-                    r.row() + (self._settled(r),))
-                written += cur.rowcount
-                if self._rows_at_most is not None:
-                    self._rows_at_most += 1
+            written = self._write(readings, states)
             self._bump("readings_written", written)
-            self._evict()
-            if states:
-                self.db.executemany("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
-                                    list(states))
         if readings:
             self.commits += 1
             if self.on_commit is not None:
                 self.on_commit(readings)
+        return written
+
+    def _commit_batched(self, readings, states):
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._open = True
+        elif not self._open:                # as without a batch: not inside another's transaction
+            raise sqlite3.OperationalError("reading commit inside another transaction")
+        self.db.execute("SAVEPOINT reading_commit")
+        try:
+            written = self._write(readings, states)
+        except BaseException:
+            self.db.execute("ROLLBACK TO reading_commit")
+            self.db.execute("RELEASE reading_commit")
+            raise
+        self.db.execute("RELEASE reading_commit")
+        if written:
+            self._pending_bumps["readings_written"] = (
+                self._pending_bumps.get("readings_written", 0) + written)
+        if readings:
+            self.commits += 1
+            self._pending.extend(readings)
+        if len(self._pending) >= self.batch:
+            self.flush()
+        return written
+
+    def _write(self, readings, states):
+        written = 0
+        for r in readings:
+            cur = self.db.execute(
+                "INSERT INTO reading (addr, task, di, period, value, quality, flags, read_at,"
+                " confirmed) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (addr, task, di, period)"
+                " DO UPDATE SET value=excluded.value, quality=excluded.quality,"
+                " flags=excluded.flags, read_at=excluded.read_at,"
+                " confirmed=excluded.confirmed WHERE reading.quality != 'ok'",
+                r.row() + (self._settled(r),))
+            written += cur.rowcount
+            if self._rows_at_most is not None:
+                self._rows_at_most += 1
+        self._evict()
+        if states:
+            self.db.executemany("INSERT OR REPLACE INTO meter_state VALUES (?,?,?,?,?,?)",
+                                list(states))
         return written
 
     def _settled(self, r):
@@ -161,6 +219,7 @@ class Store:
 
     def read_addrs(self, task, period):
         """Addresses with an ok reading of ``task`` for ``period``."""
+        self.flush()
         return {a for (a,) in self.db.execute("SELECT addr FROM reading WHERE task=? AND period=?"
                                               " AND quality='ok'", (task, period))}
 
@@ -171,6 +230,7 @@ class Store:
                                 [(task, period) + tuple(r) for r in rows])
 
     def read_rate(self, task, period):
+        self.flush()
         return [dict(zip(("medium", "depth", "meters", "read"), row)) for row in self.db.execute(
             "SELECT medium, depth, meters, read FROM read_rate WHERE task=? AND period=?"
             " ORDER BY medium, depth", (task, period))]
@@ -184,22 +244,23 @@ class Store:
     def db_bytes(self):
         """Bytes of the database (page_count x page_size), free pages included: what the main
         file holds once the WAL is checkpointed."""
+        self.flush()
         return self.db.execute("PRAGMA page_count").fetchone()[0] * self.page_size
 
     def _evict(self):
         if self._rows_at_most is None or self._rows_at_most > self.max_readings:
-            n = self.count()
+            n = self._count()
             self._evict_some(n - self.max_readings)
             self._rows_at_most = min(n, self.max_readings)
         if self.max_bytes is None or self.bytes_used() <= self.max_bytes:
             return
         # down to 95 %: room for what other tables write before the next reading commit
         while self.bytes_used() > 0.95 * self.max_bytes:
-            if not self._evict_some(self.count() // 100 + 1):     # 1 % at a time
+            if not self._evict_some(self._count() // 100 + 1):     # 1 % at a time
                 break
 
     def _evict_some(self, excess):
-        if excess <= 0 or not self.count():
+        if excess <= 0 or not self._count():
             return 0
         victims = "SELECT id FROM reading ORDER BY confirmed DESC, id LIMIT ?"
         lost = self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 0 AND id IN (%s)"
@@ -211,6 +272,7 @@ class Store:
         return excess
 
     def readings(self, addr=None, task=None, period=None):
+        self.flush()
         sql, args = "SELECT %s FROM reading" % _COLUMNS, []
         where = [(c, v) for c, v in (("addr", addr), ("task", task), ("period", period)) if v is not None]
         if where:
@@ -230,6 +292,10 @@ class Store:
                                " LIMIT 1", (addr, task, period)).fetchone() is not None
 
     def count(self, quality=None):
+        self.flush()
+        return self._count(quality)
+
+    def _count(self, quality=None):
         if quality is None:
             return self.db.execute("SELECT COUNT(*) FROM reading").fetchone()[0]
         return self.db.execute("SELECT COUNT(*) FROM reading WHERE quality=?", (quality,)).fetchone()[0]
@@ -244,6 +310,7 @@ class Store:
     def unsent(self, limit, clauses=None):
         """(id, Reading) of the oldest readings still to go upstream (of those that meet one
         of ``clauses``, as ``edge.report_tasks.due_clauses`` makes them)."""
+        self.flush()
         if clauses is None:
             rows = self.db.execute("SELECT id, %s FROM reading WHERE confirmed = 0 ORDER BY id"
                                    " LIMIT ?" % _COLUMNS, (limit,))
@@ -256,6 +323,7 @@ class Store:
     def unsent_ids(self, limit, clauses=None):
         """Ids of the oldest readings still to go upstream (meeting one of ``clauses``): each
         clause read by its partial index in id order, at most ``limit`` of each."""
+        self.flush()
         if clauses is None:
             return [i for (i,) in self.db.execute(
                 "SELECT id FROM reading WHERE confirmed = 0 ORDER BY id LIMIT ?", (limit,))]
@@ -283,6 +351,7 @@ class Store:
         return n, top
 
     def unsent_count(self):
+        self.flush()
         return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 0").fetchone()[0]
 
     def settle(self, ids, value=1):
@@ -306,6 +375,7 @@ class Store:
 
     def pulled_count(self):
         """Readings the master pulled, kept in the store now."""
+        self.flush()
         return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 4").fetchone()[0]
 
     # --- delivery states: readings the master denied ------------------------------------------
@@ -330,10 +400,12 @@ class Store:
 
     def rejected_count(self):
         """Readings the master rejected, kept in the store now."""
+        self.flush()
         return self.db.execute("SELECT COUNT(*) FROM reading WHERE confirmed = 3").fetchone()[0]
 
     def backlog_by_task(self):
         """{task: (readings still to go upstream, id of the oldest)}."""
+        self.flush()
         return {t: (n, first) for t, n, first in self.db.execute(
             "SELECT task, COUNT(*), MIN(id) FROM reading INDEXED BY reading_backlog"
             " WHERE confirmed = 0 GROUP BY task")}
@@ -345,6 +417,7 @@ class Store:
 
     def rejected(self, limit=1000):
         """(id, Reading, denials) of the readings the master rejected, oldest first."""
+        self.flush()
         rows = self.db.execute("SELECT r.id, %s, COALESCE(d.denies, 0) FROM reading r LEFT JOIN"
                                " reading_denial d ON d.id = r.id WHERE r.confirmed = 3 ORDER BY"
                                " r.id LIMIT ?" % ", ".join("r." + c.strip() for c in
@@ -416,11 +489,13 @@ class Store:
                             " value = value + excluded.value", (name, n))
 
     def counter(self, name):
+        self.flush()
         row = self.db.execute("SELECT value FROM counter WHERE name=?", (name,)).fetchone()
         return row[0] if row else 0
 
     def integrity(self):
         """SQLite's own verdict on the file ('ok' when intact)."""
+        self.flush()
         return self.db.execute("PRAGMA integrity_check").fetchone()[0]
 
 
@@ -429,13 +504,24 @@ def _reading(row):
     return Reading(a, t, di, p, json.loads(value), q, tuple(f for f in flags.split(",") if f), at)
 
 
+class _Connection(sqlite3.Connection):
+    """A store's connection: ``flush_batch`` commits the store's open batch of readings."""
+
+    def flush_batch(self):
+        pass
+
+
 class transaction:
-    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error) on an autocommit connection."""
+    """BEGIN IMMEDIATE ... COMMIT (or ROLLBACK on error) on an autocommit connection; a
+    store's open batch of readings is committed first (they are durable before what follows)."""
 
     def __init__(self, db):
         self.db = db
 
     def __enter__(self):
+        flush = getattr(self.db, "flush_batch", None)
+        if flush is not None:
+            flush()
         self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, kind, value, tb):

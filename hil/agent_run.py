@@ -10,7 +10,7 @@ from edge.agent import Agent
 from edge.archive import Archive
 from edge.jobs import DI_FREEZE_ENERGY, DI_FREEZE_TIME
 from edge.plan import Settings
-from edge.store import Store
+from edge.store import SIM_BATCH, Store
 from meter_sim.faults import faults_of, firmware
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
@@ -102,7 +102,7 @@ def run_agent(count, medium, seed, hours, start_hour=0.0, faults=(), settle_s=30
     settings = settings or Settings()
     settings.freeze_offset_s = 3600.0 * start_hour + settle_s
     settings.freeze_deadline_h = start_hour + settle_s / 3600.0 + hours
-    store = Store(store_path, durable=False)
+    store = Store(store_path, durable=False, batch=SIM_BATCH)
     agent = Agent(area_archive(area), store, settings, now=start, wall=start)
     SimRuntime(env, agent, {PORT[medium]: area.network}, module_baud)
     begin = start + settle_s

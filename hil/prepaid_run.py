@@ -16,7 +16,7 @@ from edge.archive import Archive
 from edge.plan import Settings
 from edge.prepaid.engine import PrepaidSettings
 from edge.prepaid.policy import CLOSES, TRIP, FriendlyWindows
-from edge.store import Store
+from edge.store import SIM_BATCH, Store
 from meter_sim.faults import firmware
 from meter_sim.population import DEFAULT_EPOCH
 from plc_channel.area import build_area
@@ -84,7 +84,7 @@ def run_prepaid(count=200, days=2.0, seed=1, medium="hplc", every_min=60, stuck_
     area = build_area(env, count, medium, seed, DEFAULT_EPOCH, faults,
                       population={"local_share": 0.0, "secured_share": secured_share})
     moves = watch_relays(area.meters)
-    store = Store(":memory:", durable=False)
+    store = Store(":memory:", durable=False, batch=SIM_BATCH)
     agent = Agent(prepaid_archive(area), store, Settings(curve_every_min=0, event_every_h=0,
                                                           clock_check_h=None),
                   now=start, wall=start, prepaid=plan.settings(every_min))

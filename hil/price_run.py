@@ -23,7 +23,7 @@ from edge.prepaid.ledger import Account
 from edge.prepaid.policy import FriendlyWindows
 from edge.prepaid.reprice import meter_tables
 from edge.prepaid.tariff import UYUAN, tariff_from_dict
-from edge.store import Store
+from edge.store import SIM_BATCH, Store
 from meter_sim.faults import firmware
 from meter_sim.firmware import reads
 from meter_sim.firmware.meter import LOCAL
@@ -78,7 +78,7 @@ class PriceRun:
             "inbox_s": 60, "defaults": {"alarm": 1.0, "trip": TRIP, "balance": OPENING},
             **({"security": "test-key"} if secured else {})})
         settings.friendly = FriendlyWindows(0, 0, weekends=False)
-        self.agent = Agent(Archive.from_dict(doc), Store(":memory:", durable=False),
+        self.agent = Agent(Archive.from_dict(doc), Store(":memory:", durable=False, batch=SIM_BATCH),
                            Settings(curve_every_min=0, event_every_h=0, clock_check_h=None),
                            now=self.env.now, wall=self.env.now, prepaid=settings)
         self.runtime = SimRuntime(self.env, self.agent, {PORT: self.area.network})

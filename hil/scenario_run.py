@@ -10,7 +10,7 @@ import simpy
 
 from edge.agent import Agent
 from edge.plan import Settings
-from edge.store import Store
+from edge.store import SIM_BATCH, Store
 from edge.uplink import Uplink, UplinkSettings
 from hostlink.store import MasterStore
 from meter_sim.population import DEFAULT_EPOCH
@@ -70,7 +70,7 @@ class Run:
         # in memory: a simulation has no power to lose, and a week of prepaid commits on a
         # file with WAL checkpoints spent half its time in system calls; the byte bound
         # counts the same pages either way
-        self.store = Store(":memory:", durable=False, max_bytes=bound)
+        self.store = Store(":memory:", durable=False, max_bytes=bound, batch=SIM_BATCH)
         networks = {PORT[sc.medium]: self.area.network}
         self.wired = []
         if sc.rs485_meters:

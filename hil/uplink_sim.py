@@ -12,7 +12,7 @@ import simpy
 
 from edge.agent import Agent
 from edge.plan import Settings
-from edge.store import Store
+from edge.store import SIM_BATCH, Store
 from edge.uplink import UPLOAD_TASKS, Uplink, UplinkSettings
 from hostlink.master import MasterConnection, terminal_name
 from hostlink.store import MasterStore, unit_records
@@ -159,7 +159,7 @@ class UplinkArea:
         self.area = build_area(env, meters, medium, seed, DEFAULT_EPOCH)
         self.path = ":memory:" if folder is None else os.path.join(str(folder), "agent.sqlite")
         self.bound = None if max_store_mb is None else int(max_store_mb * 2 ** 20)
-        self.store = Store(self.path, durable=False, max_bytes=self.bound)
+        self.store = Store(self.path, durable=False, max_bytes=self.bound, batch=SIM_BATCH)
         self.agent = Agent(area_archive(self.area), self.store, settings or Settings(),
                            now=start, wall=start)
         self.runtime = SimRuntime(env, self.agent, {PORT[medium]: self.area.network})

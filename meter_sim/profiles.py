@@ -40,6 +40,7 @@ class WeeklyProfile:
         self.hour_sigma = hour_sigma
         self.tou = tuple(tou)
         self._days = {}
+        self._last_head = None
 
     def _day(self, day):
         """(kW by hour, cumulative kWh per tariff at each hour boundary) of day number ``day``."""
@@ -78,17 +79,30 @@ class WeeklyProfile:
         if t1 <= t0:
             return [0.0] * TARIFFS
         d0, d1 = int(t0 // DAY), int(t1 // DAY)
+        head = self._head(t0, d0, d1)
+        b = self._within(d1, t1 - d1 * DAY)
+        if d0 == d1:
+            return [b[i] - head[i] for i in range(TARIFFS)]
+        return [head[i] + b[i] for i in range(TARIFFS)]
+
+    def _head(self, t0, d0, d1):
+        """kWh per tariff from day ``d0``'s start to ``t0`` (``d1`` == ``d0``), else from ``t0``
+        to day ``d1``'s start; the last one is kept (a curve read asks one ``t0``, many ends)."""
+        key = (t0, d1)
+        last = self._last_head
+        if last is not None and last[0] == key:
+            return last[1]
         a = self._within(d0, t0 - d0 * DAY)
         if d0 == d1:
-            b = self._within(d1, t1 - d1 * DAY)
-            return [b[i] - a[i] for i in range(TARIFFS)]
-        out = [self._day(d0)[1][24][i] - a[i] for i in range(TARIFFS)]
-        for d in range(d0 + 1, d1):
-            full = self._day(d)[1][24]
-            for i in range(TARIFFS):
-                out[i] += full[i]
-        b = self._within(d1, t1 - d1 * DAY)
-        return [out[i] + b[i] for i in range(TARIFFS)]
+            out = a
+        else:
+            out = [self._day(d0)[1][24][i] - a[i] for i in range(TARIFFS)]
+            for d in range(d0 + 1, d1):
+                full = self._day(d)[1][24]
+                for i in range(TARIFFS):
+                    out[i] += full[i]
+        self._last_head = (key, out)
+        return out
 
 
 def make_profile(kind, rng, seed):

@@ -85,6 +85,7 @@ class AgentRunner:
         return {n: line.port for n, line in self.lines.items() if line.state == OPEN}
 
     def _flush(self):
+        self.agent.store.flush()            # the step's readings are durable before bytes go out
         now = time.monotonic()
         for name, line in self.lines.items():
             while True:

@@ -25,6 +25,8 @@ from edge.runtime.config import ConfigError, load_config
 from edge.store import Store
 from edge.terminal_params import TerminalClock, TerminalParams, power_restored
 
+# readings of one runner step share a commit (the runner flushes before it writes or sleeps)
+STEP_BATCH = 64
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "deploy")
 
 log = logging.getLogger("edge.runtime.main")      # its name also when run as __main__
@@ -41,7 +43,7 @@ def version():
 def build(cfg, wall, on_commit=None):
     """The store, the agent (with prepaid and uplink where configured) and its runner."""
     try:
-        store = Store(cfg.store, cfg.max_readings, on_commit=on_commit,
+        store = Store(cfg.store, cfg.max_readings, on_commit=on_commit, batch=STEP_BATCH,
                       max_bytes=None if cfg.max_store_mb is None
                       else int(cfg.max_store_mb * 2 ** 20))
     except (sqlite3.Error, OSError) as exc:

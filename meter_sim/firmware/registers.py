@@ -64,6 +64,7 @@ class EnergyLedger:
         now = self.at(t)
         now[0] += kwh
         self._marks.append((t, now, last[2]))
+        self._last = None
 
     def reset(self, t):
         """Meter clear: registers restart from zero at ``t``."""

@@ -74,3 +74,17 @@ def test_master_station_changes_are_validated_and_all_or_nothing(tmp_path):
         a.with_changes(add=[{"addr": "00000000000X", "port": "p"}])
     assert list(a.meters) == ["000000000001"]
     assert isinstance(a.meters["000000000001"], MeterRecord)
+
+
+def test_each_duplicate_is_reported_once_in_order_and_a_record_keeps_its_wire_address():
+    ports = [{"name": n, "url": "/dev/x%d" % i} for i, n in enumerate("bab" "cab")]
+    meters = [{"addr": "%012d" % (i % 7), "port": "a", "point": i % 5 + 1} for i in range(12)]
+    with pytest.raises(ArchiveError) as e:
+        Archive.from_dict({"port": ports, "meter": meters})
+    told = [d for _, d in e.value.problems]
+    assert told == (["duplicate port name 'a'", "duplicate port name 'b'"]
+                    + ["duplicate address %012d" % i for i in range(5)]
+                    + ["duplicate point %d" % p for p in range(1, 6)])
+    m = MeterRecord("000000123456", "a")
+    assert m.wire_addr == bytes([0x56, 0x34, 0x12, 0, 0, 0]) and m.wire_addr is m.wire_addr
+    assert m == MeterRecord("000000123456", "a") and hash(m) == hash(MeterRecord("000000123456", "a"))
