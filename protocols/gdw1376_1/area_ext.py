@@ -15,8 +15,6 @@ wrong points (错抄: a flagged value) as a bitmap of the same size.
 
 Bits the definition does not name are ignored on read and never written.
 """
-import math
-
 from protocols.gdw1376_1.dadt import MAX_POINT
 from protocols.gdw1376_1.errors import DecodeError, EncodeError
 from protocols.gdw1376_1.layouts import Layout, _take, _value, write_field
@@ -29,6 +27,7 @@ EVIDENCE = ("consumption_fell", "consumption_stopped", "cover_opened", "magnetic
 OTHER, OTHER_BIT = "other", 7
 MAX_CANDIDATES = 255
 MAX_POINTS = MAX_POINT          # a measuring point is 1..2040 (DA2 x 8)
+_INF = float("inf")
 _NUMBERS = (("supplied_kwh", "A14", 5), ("sold_kwh", "A14", 5), ("rate_pct", "A25", 3))
 
 
@@ -97,7 +96,7 @@ class DailyLineLoss(Layout):
         for name, fmt, _ in _NUMBERS:
             x = value.get(name)
             if x is not None and (not isinstance(x, (int, float)) or isinstance(x, bool)
-                                  or not math.isfinite(x)):
+                                  or x != x or x in (_INF, -_INF)):       # NaN, infinities
                 raise EncodeError(name, "%r is not a number" % (x,))
             out += write_field(fmt, x, name)
         out += _put_u16(value.get("customers", 0), "customers")
