@@ -52,7 +52,7 @@ class ForwardedTopUps(TopUps):
         self.engine = None
         self.agent = agent
         self.db = agent.store.db
-        self.db.executescript(SCHEMA + FRAMES)
+        self._ready = False         # the tables are made at the first forwarded top-up
         self._waiting = {}
         self.replies = {}           # top-up id -> the meter's answer bytes to its last send
         self._answer_to = {}        # top-up id -> callbacks waiting for the send's answer
@@ -64,6 +64,7 @@ class ForwardedTopUps(TopUps):
         nothing was sent because it is applied already). Returns (TopUp, new); ValueError when
         it cannot be carried."""
         item = recharge_of(request)
+        self._ensure()
         tid = forward_topup_id(meter.addr, item.count)
         customer = item.customer[::-1].hex()
         t = self.get(tid)
@@ -96,9 +97,18 @@ class ForwardedTopUps(TopUps):
         self._start(meter, t)
         return t, t.attempts == 0
 
+    def _ensure(self):
+        if not self._ready:
+            self.db.executescript(SCHEMA + FRAMES)
+            self._ready = True
+
     def resume(self):
         """After a restart: verify the forwarded top-ups left sent or verifying (a ``retry``
         one waits for the master)."""
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name='topup_frame'").fetchone() \
+                is None:
+            return                      # none ever came: no tables on a board without them
+        self._ready = True
         for t in self.all():
             if t.id.startswith(PREFIX) and t.state in (SENT, VERIFYING):
                 m = self.agent.archive.meters.get(t.meter)
